@@ -1,0 +1,114 @@
+/**
+ * A disk for v86 that fetches only the chunks the guest reads, counts what it fetched, and keeps
+ * the guest's writes in memory on top of the pristine image.
+ *
+ * v86 accepts any object with `get`/`set`/`load` as a disk buffer (starter.js: "loadable"); this is
+ * one, so the same class serves the page (fetch with a Range header, or chunk files on hosts without
+ * ranges) and Node (fs reads), and lets tests and benchmarks see bytes fetched and bytes written.
+ */
+export type RangeReader = (start: number, length: number) => Promise<Uint8Array>;
+
+const BLOCK = 256; // v86 asks for multiples of 256 bytes at 256-byte offsets
+
+export interface LazyDiskStats {
+  /** Bytes fetched from the image source (whole chunks). */
+  bytesFetched: number;
+  chunksFetched: number;
+  /** Bytes the guest wrote (counted per 256-byte block, once). */
+  bytesWritten: number;
+}
+
+export class LazyDisk {
+  readonly byteLength: number;
+  onload: ((e: object) => void) | undefined;
+  onprogress: ((e: object) => void) | undefined;
+  private readonly chunks = new Map<number, Promise<Uint8Array>>();
+  private readonly written = new Map<number, Uint8Array>();
+  private fetched = 0;
+
+  constructor(
+    size: number,
+    private readonly read: RangeReader,
+    readonly chunkSize = 64 * 1024,
+  ) {
+    if (!Number.isInteger(size) || size <= 0 || size % BLOCK) throw new Error(`disk size must be a positive multiple of ${BLOCK}, got ${size}`);
+    if (chunkSize % BLOCK) throw new Error(`chunk size must be a multiple of ${BLOCK}`);
+    this.byteLength = size;
+  }
+
+  stats(): LazyDiskStats {
+    return { bytesFetched: this.fetched, chunksFetched: this.chunks.size, bytesWritten: this.written.size * BLOCK };
+  }
+
+  load(): void {
+    this.onload?.(Object.create(null));
+  }
+
+  private chunk(index: number): Promise<Uint8Array> {
+    let p = this.chunks.get(index);
+    if (!p) {
+      const start = index * this.chunkSize;
+      const length = Math.min(this.chunkSize, this.byteLength - start);
+      p = this.read(start, length).then((bytes) => {
+        if (bytes.length !== length) throw new Error(`disk image read at ${start}: got ${bytes.length} bytes, wanted ${length}`);
+        this.fetched += length;
+        return bytes;
+      });
+      // A failed fetch is not cached: the next read retries it.
+      p.catch(() => this.chunks.delete(index));
+      this.chunks.set(index, p);
+    }
+    return p;
+  }
+
+  /** The disk's current bytes in [start, start+length): image chunks with the guest's writes on top. */
+  async read_range(start: number, length: number): Promise<Uint8Array> {
+    const out = new Uint8Array(length);
+    const first = Math.floor(start / this.chunkSize);
+    const last = Math.floor((start + length - 1) / this.chunkSize);
+    const parts = await Promise.all(Array.from({ length: last - first + 1 }, (_, i) => this.chunk(first + i)));
+    parts.forEach((bytes, i) => {
+      const chunkStart = (first + i) * this.chunkSize;
+      const from = Math.max(start, chunkStart);
+      const to = Math.min(start + length, chunkStart + bytes.length);
+      out.set(bytes.subarray(from - chunkStart, to - chunkStart), from - start);
+    });
+    for (let b = Math.floor(start / BLOCK); b * BLOCK < start + length; b++) {
+      const w = this.written.get(b);
+      if (w) out.set(w, b * BLOCK - start);
+    }
+    return out;
+  }
+
+  // ---- the v86 buffer interface
+  get(start: number, length: number, fn: (data: Uint8Array) => void): void {
+    this.read_range(start, length).then(fn, (err) => {
+      // v86 has no error path for disk reads; surface it instead of leaving the guest hanging silently.
+      console.error(`stacklab disk: ${err instanceof Error ? err.message : err}`);
+    });
+  }
+
+  get_and_cache(start: number, length: number, fn: (data: Uint8Array) => void): void {
+    this.get(start, length, fn);
+  }
+
+  set(start: number, data: Uint8Array, fn: () => void): void {
+    for (let off = 0; off < data.length; off += BLOCK) {
+      this.written.set((start + off) / BLOCK, data.slice(off, off + BLOCK));
+    }
+    fn();
+  }
+
+  get_buffer(fn: (buf?: ArrayBuffer) => void): void {
+    fn();
+  }
+
+  get_state(): [number, Uint8Array][][] {
+    return [[...this.written]];
+  }
+
+  set_state(state: [number, Uint8Array][][]): void {
+    this.written.clear();
+    for (const [i, block] of state[0]) this.written.set(i, block);
+  }
+}

@@ -1,0 +1,148 @@
+// Boot the committed guest images in v86 under Node: no browser, real firmware, real kernels.
+// Every wait has a hard timeout and fails with the tail of the serial log, so a boot that never
+// reaches its prompt fails loudly instead of hanging the suite.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { V86 } from 'v86';
+import { ARTIFACTS } from '../../src/core/artifacts.ts';
+
+export const REPO = fileURLToPath(new URL('../..', import.meta.url));
+export const DIST = join(REPO, 'images/dist');
+const WASM = join(REPO, 'node_modules/v86/build/v86.wasm');
+
+export type GuestKind = 'vm' | 'host';
+
+export interface BootOptions {
+  /** Guest RAM in MiB. */
+  memoryMb?: number;
+  /** Extra v86 options merged last (e.g. a network device). */
+  extra?: Record<string, unknown>;
+}
+
+export interface Mark {
+  name: string;
+  wallMs: number;
+  instructions: number;
+}
+
+const dist = (p: string) => join(DIST, p);
+
+export function hostCmdline(): string {
+  return readFileSync(dist('host/cmdline.txt'), 'utf8').trim();
+}
+
+function v86Options(kind: GuestKind, opts: BootOptions): Record<string, unknown> {
+  const common = {
+    wasm_path: WASM,
+    bios: { url: dist(ARTIFACTS.seabios) },
+    vga_bios: { url: dist(ARTIFACTS.vgabios) },
+    autostart: true,
+    disable_keyboard: true,
+    disable_mouse: true,
+    disable_speaker: true,
+  };
+  if (kind === 'vm') {
+    const size = readFileSync(dist(ARTIFACTS.vmDisk)).length;
+    return {
+      ...common,
+      memory_size: (opts.memoryMb ?? 64) << 20,
+      // Fetched lazily: only the sectors the boot reads are loaded.
+      hda: { url: dist(ARTIFACTS.vmDisk), async: true, size },
+      boot_order: 0x132,
+      ...opts.extra,
+    };
+  }
+  return {
+    ...common,
+    memory_size: (opts.memoryMb ?? 128) << 20,
+    bzimage: { url: dist(ARTIFACTS.hostKernel) },
+    initrd: { url: dist(ARTIFACTS.hostInitrd) },
+    cmdline: hostCmdline(),
+    virtio_console: true,
+    ...opts.extra,
+  };
+}
+
+export class Machine {
+  readonly emulator: any;
+  private log = '';
+  private readonly t0 = performance.now();
+  private waiters: { re: RegExp; from: number; resolve: (m: Mark) => void; name: string }[] = [];
+  private seq = 0;
+  readonly marks: Mark[] = [];
+
+  constructor(readonly kind: GuestKind, opts: BootOptions = {}) {
+    this.emulator = new V86(v86Options(kind, opts) as any);
+    this.emulator.add_listener('serial0-output-byte', (byte: number) => {
+      this.log += String.fromCharCode(byte);
+      this.checkWaiters();
+    });
+  }
+
+  get serial(): string {
+    return this.log;
+  }
+
+  elapsedMs(): number {
+    return performance.now() - this.t0;
+  }
+
+  instructions(): number {
+    return this.emulator.get_instruction_counter?.() ?? 0;
+  }
+
+  private checkWaiters() {
+    for (const w of [...this.waiters]) {
+      if (w.re.test(this.log.slice(w.from))) {
+        this.waiters.splice(this.waiters.indexOf(w), 1);
+        const mark = { name: w.name, wallMs: this.elapsedMs(), instructions: this.instructions() };
+        w.resolve(mark);
+      }
+    }
+  }
+
+  /** Wait until `re` appears in serial output after position `from` (default: anywhere). */
+  waitFor(re: RegExp, timeoutMs: number, name = String(re), from = 0): Promise<Mark> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w.resolve !== done);
+        reject(new Error(`${this.kind}: timed out after ${timeoutMs} ms waiting for ${re}\n--- serial log (last 3000 chars) ---\n${this.log.slice(-3000)}\n---`));
+      }, timeoutMs);
+      const done = (m: Mark) => {
+        clearTimeout(timer);
+        this.marks.push(m);
+        resolve(m);
+      };
+      this.waiters.push({ re, from, resolve: done, name });
+      this.checkWaiters();
+    });
+  }
+
+  type(text: string) {
+    this.emulator.serial0_send(text);
+  }
+
+  /** Run a shell command on the serial console and return what it printed. */
+  async run(cmd: string, timeoutMs = 20_000): Promise<string> {
+    const n = ++this.seq;
+    const from = this.log.length;
+    // The quotes keep the typed command's echo from matching the end marker.
+    this.type(`${cmd}; echo "@@"done-${n}\n`);
+    await this.waitFor(new RegExp(`@@done-${n}\\r?\\n`), timeoutMs, `run ${cmd}`, from);
+    const out = this.log.slice(from);
+    const lines = out.split(/\r?\n/);
+    // Drop the echoed command line and the marker line.
+    const body = lines.slice(1, lines.findIndex((l) => l.startsWith(`@@done-${n}`)));
+    return body.join('\n');
+  }
+
+  async stop() {
+    await this.emulator.stop();
+    this.emulator.destroy?.();
+  }
+}
+
+export async function boot(kind: GuestKind, opts: BootOptions = {}): Promise<Machine> {
+  return new Machine(kind, opts);
+}
