@@ -1,0 +1,115 @@
+/**
+ * The machine worker's contract: one typed control API (comlink) and one event map, like v86's
+ * own `Event` typings. Console bytes and events share a transferred MessagePort so they arrive in
+ * order; control calls go over comlink and return promises.
+ */
+import type { MachineKind } from './profiles.ts';
+import type { PanicInfo, PhaseMark, Stamp } from './phases.ts';
+
+export type MachineState =
+  | 'idle' // created, nothing downloaded
+  | 'loading' // fetching firmware, kernel, disk index
+  | 'booting' // powered on, guest running, finish marker not seen yet
+  | 'finished' // finish marker seen, guest keeps running
+  | 'paused' // console back-pressure stopped the guest for a moment
+  | 'stopped'
+  | 'panic'
+  | 'error';
+
+/** Absolute URLs of everything a machine may load (the worker resolves nothing itself). */
+export interface MachineUrls {
+  wasm: string;
+  seabios: string;
+  vgabios: string;
+  hostKernel: string;
+  hostInitrd: string;
+  hostCmdline: string;
+  vmDisk: string;
+}
+
+export interface MachineConfig {
+  id: string;
+  kind: MachineKind;
+  urls: MachineUrls;
+  memoryMb?: number;
+  network?: { type: 'ne2k' | 'virtio' };
+}
+
+export interface DownloadProgress {
+  file: string;
+  loaded: number;
+  /** 0 when the server sent no length. */
+  total: number;
+  fileIndex: number;
+  fileCount: number;
+}
+
+export type MachineErrorKind = 'download' | 'range' | 'emulator' | 'worker' | 'config';
+
+export interface MachineError {
+  kind: MachineErrorKind;
+  /** One sentence a teacher can read on a projector. */
+  message: string;
+  /** The URL or file involved, when there is one. */
+  source?: string;
+}
+
+export interface MachineStats extends Stamp {
+  state: MachineState;
+  /** Guest instructions per second over the last sample interval. */
+  ips: number;
+  /** Bytes of disk image fetched so far (VM). */
+  diskFetched?: number;
+  consoleQueued: number;
+}
+
+/** Event name → payload, as v86.d.ts does for the emulator's own events. */
+export interface MachineEventMap {
+  state: MachineState;
+  progress: DownloadProgress;
+  /** Everything downloaded, emulator built; carries the load time. */
+  loaded: { loadMs: number; bytes: number };
+  /** Power-on moment as epoch ms (performance.timeOrigin + now), to line machines up. */
+  'power-on': { epochMs: number };
+  phase: PhaseMark;
+  finish: PhaseMark;
+  panic: PanicInfo;
+  error: MachineError;
+  stats: MachineStats;
+  tail: string[];
+}
+
+export type MachineEventName = keyof MachineEventMap;
+
+export type MachineEvent = { [K in MachineEventName]: { name: K; data: MachineEventMap[K] } }[MachineEventName];
+
+/** Worker → page on the console port. */
+export type WorkerPortMessage = { type: 'output'; bytes: Uint8Array } | { type: 'event'; event: MachineEvent };
+
+/** Page → worker on the console port. */
+export type PagePortMessage = { type: 'input'; bytes: Uint8Array } | { type: 'credit'; bytes: number };
+
+export interface MachineSnapshot extends MachineStats {
+  marks: PhaseMark[];
+  tail: string[];
+}
+
+/** The parts of a MessagePort the contract relies on (src/core has no DOM typings). */
+export interface ConsolePortLike {
+  postMessage(message: unknown, transfer: unknown[]): void;
+}
+
+/** The control API a machine worker exposes with comlink. */
+export interface MachineWorkerApi {
+  /** Take the console port (transferred) and the machine's description; downloads start on powerOn. */
+  init(config: MachineConfig, port: ConsolePortLike): Promise<void>;
+  /** Download what is missing, build the emulator, start it. Resolves once the guest runs. */
+  powerOn(): Promise<void>;
+  /** Stop the guest and free the emulator; downloads are kept for the next power-on. */
+  powerOff(): Promise<void>;
+  /** Hardware reset: the guest reboots from the BIOS, timers and phases start over. */
+  reset(): Promise<void>;
+  snapshot(): Promise<MachineSnapshot>;
+  /** Liveness check: a hung worker does not answer. */
+  ping(): Promise<'pong'>;
+}

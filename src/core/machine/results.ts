@@ -1,0 +1,116 @@
+/**
+ * Race results: what each machine measured, the ranking, a one-line "why" per row, and the
+ * JSON/CSV a class exports. Only measured figures go in; a machine that did not finish says so.
+ */
+import { PHASES, phaseDurations, type PhaseMark } from './phases.ts';
+import type { MachineKind } from './profiles.ts';
+import { formatMs, formatInstructions } from './timers.ts';
+
+export type ResultKind = MachineKind | 'container';
+
+export type ResultStatus = 'finished' | 'running' | 'panic' | 'error' | 'stopped';
+
+export interface MachineResult {
+  id: string;
+  name: string;
+  kind: ResultKind;
+  status: ResultStatus;
+  /** Power-on → finish marker, wall ms (absent if it did not finish). */
+  bootMs?: number;
+  /** Guest instructions power-on → finish. */
+  instructions?: number;
+  /** Time spent downloading and building the emulator before power-on. */
+  loadMs?: number;
+  marks: PhaseMark[];
+  /** Error or panic message, when there is one. */
+  message?: string;
+}
+
+export interface RankedResult extends MachineResult {
+  rank: number | undefined;
+  explanation: string;
+}
+
+export interface RaceExport {
+  app: 'stacklab';
+  version: 1;
+  date: string;
+  setup: string;
+  environment?: string;
+  results: RankedResult[];
+}
+
+function phaseLabel(kind: ResultKind, phase: string): string {
+  const defs = kind === 'container' ? [] : PHASES[kind];
+  return defs.find((p) => p.name === phase)?.label ?? phase;
+}
+
+/** The phase that took longest, with its share of the boot. */
+function dominantPhase(r: MachineResult) {
+  const parts = phaseDurations(r.marks);
+  if (!parts.length || !r.bootMs) return undefined;
+  const top = parts.reduce((a, b) => (b.wallMs > a.wallMs ? b : a));
+  return { ...top, share: top.wallMs / r.bootMs };
+}
+
+export function explain(r: MachineResult, fastest: MachineResult | undefined): string {
+  if (r.status === 'error') return `did not boot: ${r.message ?? 'error'}`;
+  if (r.status === 'panic') return `kernel panic: ${r.message ?? 'the guest kernel stopped'}`;
+  if (r.status !== 'finished' || r.bootMs === undefined) return 'still booting when the results were taken';
+  const top = dominantPhase(r);
+  const why =
+    r.kind === 'vm'
+      ? 'a whole PC boots: firmware, bootloader, its own kernel, init, services'
+      : r.kind === 'host'
+        ? 'one kernel boots once; containers then share it'
+        : 'no firmware and no kernel of its own: namespaces, mounts and exec on the shared kernel';
+  const topText = top ? `; longest phase ${phaseLabel(r.kind, top.phase)} ${formatMs(top.wallMs)} (${Math.round(top.share * 100)} %)` : '';
+  const behind = fastest && fastest !== r && fastest.bootMs !== undefined ? `; ${(r.bootMs / Math.max(fastest.bootMs, 1)).toFixed(1)}× the winner` : '';
+  return `${why}${topText}${behind}`;
+}
+
+/** Finished machines first, fastest first; the rest keep their order after them, unranked. */
+export function rankResults(results: readonly MachineResult[]): RankedResult[] {
+  const finished = results.filter((r) => r.status === 'finished' && r.bootMs !== undefined).sort((a, b) => a.bootMs! - b.bootMs!);
+  const rest = results.filter((r) => !finished.includes(r));
+  const fastest = finished[0];
+  return [
+    ...finished.map((r, i) => ({ ...r, rank: i + 1, explanation: explain(r, fastest) })),
+    ...rest.map((r) => ({ ...r, rank: undefined, explanation: explain(r, fastest) })),
+  ];
+}
+
+export function toJSON(ranked: RankedResult[], setup: string, date: Date, environment?: string): string {
+  const out: RaceExport = { app: 'stacklab', version: 1, date: date.toISOString(), setup, environment, results: ranked };
+  return JSON.stringify(out, null, 2);
+}
+
+function csvCell(v: unknown): string {
+  const s = v === undefined || v === null ? '' : String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** One row per machine; one `<phase>_ms` column per phase seen in any row, in first-seen order. */
+export function toCSV(ranked: RankedResult[]): string {
+  const phases: string[] = [];
+  for (const r of ranked) for (const p of phaseDurations(r.marks)) if (!phases.includes(p.phase)) phases.push(p.phase);
+  const header = ['rank', 'id', 'name', 'kind', 'status', 'boot_ms', 'instructions', 'load_ms', ...phases.map((p) => `${p}_ms`), 'explanation'];
+  const rows = ranked.map((r) => {
+    const d = new Map(phaseDurations(r.marks).map((p) => [p.phase, p.wallMs]));
+    return [
+      r.rank,
+      r.id,
+      r.name,
+      r.kind,
+      r.status,
+      r.bootMs?.toFixed(1),
+      r.instructions,
+      r.loadMs?.toFixed(1),
+      ...phases.map((p) => d.get(p)?.toFixed(1)),
+      r.explanation,
+    ].map(csvCell).join(',');
+  });
+  return [header.join(','), ...rows].join('\n') + '\n';
+}
+
+export { formatMs, formatInstructions };

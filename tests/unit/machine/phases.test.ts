@@ -1,0 +1,123 @@
+import { describe, it, expect } from 'vitest';
+import { readFileSync, existsSync } from 'node:fs';
+import { MARKERS } from '../../../src/core/markers.ts';
+import { PhaseDetector, VM_PHASES, HOST_PHASES, phaseDurations, stripAnsi, type PhaseMark, type PanicInfo } from '../../../src/core/machine/phases.ts';
+
+const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtures/${name}`, import.meta.url)));
+/** Prefer the lead's real boot logs once they exist; fall back to ours. */
+function vmLog(): Uint8Array {
+  const real = new URL('../../boot/logs/vm.serial', import.meta.url);
+  return existsSync(real) ? new Uint8Array(readFileSync(real)) : fixture('vm-boot.handwritten.serial');
+}
+
+/** A fake clock where time is the number of bytes fed so far: 1 ms and 1000 instructions per byte. */
+function feed(phases: typeof VM_PHASES, bytes: Uint8Array) {
+  let fed = 0;
+  const marks: PhaseMark[] = [];
+  const panics: PanicInfo[] = [];
+  const d = new PhaseDetector(phases, () => ({ wallMs: fed, instructions: fed * 1000 }), {
+    phase: (m) => marks.push(m),
+    panic: (p) => panics.push(p),
+  });
+  for (const b of bytes) {
+    fed++;
+    d.pushByte(b);
+  }
+  return { d, marks, panics };
+}
+
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+/** Byte count up to and including the first match of `s`. */
+const endOf = (b: Uint8Array, s: string | RegExp) => {
+  const m = typeof s === 'string' ? { index: text(b).indexOf(s), 0: s } : s.exec(text(b));
+  if (!m || m.index < 0) throw new Error(`fixture lacks ${s}`);
+  return m.index + m[0].length;
+};
+
+describe('PhaseDetector on a real container host boot (Linux 6.12, v86 in Node)', () => {
+  const log = fixture('host-boot.serial');
+  const { d, marks } = feed(HOST_PHASES, log);
+
+  it('passes every host phase in order and finishes', () => {
+    expect(marks.map((m) => m.phase)).toEqual(['kernel', 'init', 'ready']);
+    expect(d.finished).toBe(true);
+  });
+
+  it('stamps each phase at the byte that completes its marker', () => {
+    expect(marks[0].wallMs).toBe(endOf(log, MARKERS.kernel));
+    expect(marks[1].wallMs).toBe(endOf(log, '[stacklab] init'));
+    expect(marks[2].wallMs).toBe(endOf(log, '[stacklab] host ready'));
+    expect(marks[2].instructions).toBe(marks[2].wallMs * 1000);
+  });
+
+  it('reports boxd as skipped when the image has none', () => {
+    const hasBoxd = text(log).includes('[stacklab] boxd');
+    expect(marks.find((m) => m.phase === 'ready')!.skipped).toEqual(hasBoxd ? [] : ['boxd']);
+  });
+
+  it('keeps the console tail without escape sequences', () => {
+    const tail = d.consoleTail();
+    expect(tail.at(-1)).toBe('host:/#');
+    expect(tail.join('\n')).not.toContain('\x1b');
+  });
+});
+
+describe('PhaseDetector on a VM boot', () => {
+  const log = vmLog();
+  const { d, marks } = feed(VM_PHASES, log);
+
+  it('passes bootloader, kernel, init, services and login', () => {
+    expect(marks.map((m) => m.phase)).toEqual(['bootloader', 'kernel', 'init', 'services', 'login']);
+    expect(d.finished).toBe(true);
+  });
+
+  it('sees the login prompt before any newline follows it', () => {
+    expect(marks.at(-1)!.wallMs).toBeLessThanOrEqual(log.length);
+    expect(text(log.subarray(0, marks.at(-1)!.wallMs))).toMatch(/login: ?$/);
+  });
+
+  it('gives durations that add up to the boot time', () => {
+    const all: PhaseMark[] = [{ phase: 'bios', wallMs: 0, instructions: 0, skipped: [] }, ...marks];
+    const parts = phaseDurations(all);
+    expect(parts.map((p) => p.phase)).toEqual(['bios', 'bootloader', 'kernel', 'init', 'services']);
+    expect(parts.reduce((n, p) => n + p.wallMs, 0)).toBe(marks.at(-1)!.wallMs);
+  });
+
+  it('gets the same marks whatever the chunking', () => {
+    const d2 = new PhaseDetector(VM_PHASES, () => ({ wallMs: 0, instructions: 0 }));
+    for (let i = 0; i < log.length; i += 7) d2.push(log.subarray(i, i + 7));
+    expect(d2.marks.map((m) => m.phase)).toEqual(d.marks.map((m) => m.phase));
+  });
+});
+
+describe('PhaseDetector edge cases', () => {
+  const enc = (s: string) => new TextEncoder().encode(s);
+
+  it('does not finish on a partial marker', () => {
+    const { d, marks } = feed(VM_PHASES, enc('SYSLINUX 6.04\r\nDecompressing Linux... done\r\nstacklab logi'));
+    expect(marks.map((m) => m.phase)).toEqual(['bootloader', 'kernel']);
+    expect(d.finished).toBe(false);
+  });
+
+  it('reports a kernel panic once, with the last console lines', () => {
+    const log = enc('Linux version 6.12\r\n[stacklab] init\r\nsome line\r\nKernel panic - not syncing: Attempted to kill init! exitcode=0x00000100\r\n---[ end Kernel panic ]---\r\nKernel panic - not syncing: again\r\n');
+    const { panics, d } = feed(HOST_PHASES, log);
+    expect(panics).toHaveLength(1);
+    expect(panics[0].line).toBe('Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100');
+    expect(panics[0].tail).toContain('some line');
+    expect(d.hasPanicked).toBe(true);
+  });
+
+  it('refuses a phase table whose first phase has a marker', () => {
+    expect(() => new PhaseDetector([{ name: 'x', label: 'x', what: 'x', marker: /x/ }], () => ({ wallMs: 0, instructions: 0 }))).toThrow(/power-on/);
+  });
+
+  it('strips colour and cursor escapes', () => {
+    expect(stripAnsi('\x1b[1;32mok\x1b[0m \x1b[6n')).toBe('ok ');
+  });
+
+  it('bounds a line that never ends', () => {
+    const { d } = feed(HOST_PHASES, new Uint8Array(100_000).fill(0x41));
+    expect(d.consoleTail()[0].length).toBeLessThanOrEqual(4096);
+  });
+});

@@ -1,0 +1,47 @@
+import { describe, it, expect } from 'vitest';
+import { rankResults, toCSV, toJSON, type MachineResult } from '../../../src/core/machine/results.ts';
+
+const mark = (phase: string, wallMs: number) => ({ phase, wallMs, instructions: wallMs * 20_000, skipped: [] });
+
+const vm: MachineResult = {
+  id: 'vm1', name: 'VM 1', kind: 'vm', status: 'finished', bootMs: 2400, instructions: 48_000_000, loadMs: 120,
+  marks: [mark('bios', 0), mark('bootloader', 300), mark('kernel', 500), mark('init', 1900), mark('services', 2100), mark('login', 2400)],
+};
+const host: MachineResult = {
+  id: 'host', name: 'Container host', kind: 'host', status: 'finished', bootMs: 1000, instructions: 30_000_000,
+  marks: [mark('bios', 0), mark('kernel', 200), mark('init', 800), mark('ready', 1000)],
+};
+const broken: MachineResult = { id: 'vm2', name: 'VM 2', kind: 'vm', status: 'error', marks: [mark('bios', 0)], message: 'disk image "missing.img" not found (HTTP 404), check the URL' };
+const slow: MachineResult = { ...vm, id: 'vm3', name: 'VM 3', bootMs: 3000 };
+
+describe('results', () => {
+  const ranked = rankResults([broken, vm, slow, host]);
+
+  it('ranks finished machines fastest first and leaves failures unranked at the end', () => {
+    expect(ranked.map((r) => [r.id, r.rank])).toEqual([['host', 1], ['vm1', 2], ['vm3', 3], ['vm2', undefined]]);
+  });
+
+  it('explains each row in one line from its own measurements', () => {
+    const byId = Object.fromEntries(ranked.map((r) => [r.id, r.explanation]));
+    expect(byId.vm1).toMatch(/own kernel/);
+    expect(byId.vm1).toMatch(/longest phase Kernel 1,400 ms \(58 %\)/);
+    expect(byId.vm1).toMatch(/2\.4× the winner/);
+    expect(byId.host).not.toMatch(/winner/);
+    expect(byId.vm2).toBe('did not boot: disk image "missing.img" not found (HTTP 404), check the URL');
+    for (const e of Object.values(byId)) expect(e).not.toContain('\n');
+  });
+
+  it('exports CSV with one column per phase and quoted text', () => {
+    const csv = toCSV(ranked).trimEnd().split('\n');
+    expect(csv[0]).toBe('rank,id,name,kind,status,boot_ms,instructions,load_ms,bios_ms,kernel_ms,init_ms,bootloader_ms,services_ms,explanation');
+    expect(csv[2]).toMatch(/^2,vm1,VM 1,vm,finished,2400\.0,48000000,120\.0,300\.0,1400\.0,200\.0,200\.0,300\.0,/);
+    expect(csv[4]).toBe(',vm2,VM 2,vm,error,,,,,,,,,"did not boot: disk image ""missing.img"" not found (HTTP 404), check the URL"');
+    expect(csv).toHaveLength(5);
+  });
+
+  it('exports JSON that parses back to the same rows', () => {
+    const json = JSON.parse(toJSON(ranked, '?vms=3&containers=0&mode=cold', new Date('2026-01-02T03:04:05Z')));
+    expect(json).toMatchObject({ app: 'stacklab', version: 1, date: '2026-01-02T03:04:05.000Z', setup: '?vms=3&containers=0&mode=cold' });
+    expect(json.results.map((r: any) => r.id)).toEqual(['host', 'vm1', 'vm3', 'vm2']);
+  });
+});
