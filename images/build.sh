@@ -4,21 +4,22 @@
 #
 #   bash images/build.sh            everything
 #   bash images/build.sh STEP…      only some steps: tools bios host-kernel vm-kernel agent oci host-initramfs
-#                                   vm-disk manifest   ("initramfs" = agent oci host-initramfs manifest)
+#                                   vm-disk manifest measure   ("initramfs" = agent oci host-initramfs manifest)
 #
 # Build trees live in .cache/ (ignored by git) and are reused.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 IMAGES=$ROOT/images
-DIST=$IMAGES/dist
-CACHE=$ROOT/.cache
+DIST=${STACKLAB_DIST:-$IMAGES/dist}   # output; override to compare two builds
+CACHE=${STACKLAB_CACHE:-$ROOT/.cache}   # build trees; override to build elsewhere
+export STACKLAB_DIST=$DIST
 DEBS=$CACHE/debs
 
 # One fixed time for every file, kernel build stamp and filesystem: same recipe, same bytes.
 export SOURCE_DATE_EPOCH=1700000000
 export KBUILD_BUILD_TIMESTAMP='2023-11-14 22:13:20 UTC'
-export KBUILD_BUILD_USER=stacklab KBUILD_BUILD_HOST=stacklab
+export KBUILD_BUILD_USER=stacklab KBUILD_BUILD_HOST=stacklab KBUILD_BUILD_VERSION=1
 export E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH
 export LC_ALL=C TZ=UTC
 umask 022
@@ -105,7 +106,7 @@ build_kernel() { # series fragment builddir
   mkdir -p "$out"
   # Regenerate the config from tinyconfig + our fragment; make only rebuilds what changed.
   make -s -C "$src" ARCH=i386 O="$out" tinyconfig >/dev/null
-  "$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "$fragment" >/dev/null
+  "$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "$fragment" >/dev/null 2>&1
   make -s -C "$src" ARCH=i386 O="$out" olddefconfig >/dev/null
   local opt missing=()
   for opt in $(grep -o '^CONFIG_[A-Z0-9_]*=y' "$fragment"); do grep -qx "$opt" "$out/.config" || missing+=("$opt"); done
@@ -219,8 +220,7 @@ EOF
   dd if=/usr/lib/syslinux/mbr/mbr.bin of="$img" conv=notrunc bs=440 count=1 status=none
 
   # Boot partition: FAT16 made and filled with mtools (no mounting), then SYSLINUX installed into it.
-  local lpj; lpj=$(cat "$IMAGES/vm/lpj" 2>/dev/null || echo "")
-  sed "s/ lpj=LPJ/${lpj:+ lpj=$lpj}/" "$IMAGES/vm/syslinux.cfg" >"$CACHE/syslinux.cfg"
+  cp "$IMAGES/vm/syslinux.cfg" "$CACHE/syslinux.cfg"
   local fat="$img@@$((boot_start * sector))"
   export MTOOLS_SKIP_CHECK=1 MTOOLS_NO_VFAT=1
   mformat -i "$fat" -T "$boot_sectors" -h 16 -s 63 -H "$boot_start" -N "$VM_FAT_SERIAL" -v BOOT ::
@@ -232,7 +232,7 @@ EOF
   syslinux --offset $((boot_start * sector)) --install "$img"
 
   # Root partition: ext2 built from the staged tree, fixed UUID and hash seed.
-  mke2fs -q -t ext2 -b 1024 -I 128 -N 1024 -m 0 -L root -U "$VM_ROOT_UUID" -E "hash_seed=$VM_ROOT_UUID" \
+  mke2fs -q -t ext2 -b 1024 -I 256 -N 1024 -m 0 -L root -U "$VM_ROOT_UUID" -E "hash_seed=$VM_ROOT_UUID" \
     -d "$root" "$CACHE/vm-root.ext2" $((root_sectors / 2))
   dd if="$CACHE/vm-root.ext2" of="$img" bs=$sector seek=$root_start conv=notrunc,sparse status=none
   mkdir -p "$DIST/vm"
@@ -246,27 +246,38 @@ step_manifest() {
   kv_host=$(cat "$CACHE/kernel/build-host/include/config/kernel.release")
   kv_vm=$(cat "$CACHE/kernel/build-vm/include/config/kernel.release")
   node "$IMAGES/manifest.mjs" write \
-    --set "kernels.host=$kv_host" --set "kernels.vm=$kv_vm" \
-    --set "packages.seabios=$(pkg_version seabios)" \
-    --set "packages.syslinux=$(pkg_version syslinux)" \
-    --set "packages.linux-source-$HOST_KERNEL_SERIES=$(pkg_version linux-source-$HOST_KERNEL_SERIES)" \
-    --set "packages.linux-source-$VM_KERNEL_SERIES=$(pkg_version linux-source-$VM_KERNEL_SERIES)" \
-    --set "packages.busybox-static:i386=$(cat "$CACHE/busybox-version")" \
-    --set "packages.e2fsprogs=$(pkg_version e2fsprogs)" --set "packages.mtools=$(pkg_version mtools)" \
+    --set "kernels/host=$kv_host" --set "kernels/vm=$kv_vm" \
+    --set "packages/seabios=$(pkg_version seabios)" \
+    --set "packages/syslinux=$(pkg_version syslinux)" \
+    --set "packages/linux-source-$HOST_KERNEL_SERIES=$(pkg_version linux-source-$HOST_KERNEL_SERIES)" \
+    --set "packages/linux-source-$VM_KERNEL_SERIES=$(pkg_version linux-source-$VM_KERNEL_SERIES)" \
+    --set "packages/busybox-static:i386=$(cat "$CACHE/busybox-version")" \
+    --set "packages/e2fsprogs=$(pkg_version e2fsprogs)" --set "packages/mtools=$(pkg_version mtools)" \
     --sources "$CACHE/oci-sources.txt"
+}
+
+# ---------------------------------------------------------------- measurements
+# Boot the VM once in v86 (Node) and record how many disk bytes a boot to login: fetches.
+step_measure() {
+  if [[ -d $ROOT/node_modules/v86 ]]; then
+    say "booting the VM once to measure what a boot reads from its disk"
+    (cd "$ROOT" && npx --no-install tsx tests/tools/measure-boot-reads.ts)
+  else
+    say "skipping the boot measurement: run npm ci first"
+  fi
 }
 
 # ---------------------------------------------------------------- main
 run() { local s; for s in "$@"; do "step_${s//-/_}"; done; }
 if (($# == 0)); then
-  set -- tools bios host-kernel vm-kernel agent oci host-initramfs vm-disk manifest
+  set -- tools bios host-kernel vm-kernel agent oci host-initramfs vm-disk manifest measure
 fi
 steps=()
 for a in "$@"; do
   case $a in
     initramfs) steps+=(agent oci host-initramfs manifest) ;;
-    tools|bios|host-kernel|vm-kernel|agent|oci|host-initramfs|vm-disk|manifest) steps+=("$a") ;;
-    *) die "unknown step '$a' (steps: tools bios host-kernel vm-kernel agent oci host-initramfs vm-disk manifest; initramfs = agent oci host-initramfs manifest)" ;;
+    tools|bios|host-kernel|vm-kernel|agent|oci|host-initramfs|vm-disk|manifest|measure) steps+=("$a") ;;
+    *) die "unknown step '$a' (steps: tools bios host-kernel vm-kernel agent oci host-initramfs vm-disk manifest measure; initramfs = agent oci host-initramfs manifest)" ;;
   esac
 done
 [[ " ${steps[*]} " == *" tools "* ]] || step_tools

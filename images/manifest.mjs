@@ -2,16 +2,17 @@
 // from (Debian package and kernel versions) and a hash of every recipe input, so a test can tell
 // a corrupted artifact from a stale one.
 //
-//   node images/manifest.mjs write [--set key.path=value]… [--sources file]   (called by build.sh)
-//   node images/manifest.mjs set key.path=value…                           (record a measurement)
+//   node images/manifest.mjs write [--set key/path=value]… [--sources file]   (called by build.sh)
+//   node images/manifest.mjs set key/path=value…                           (record a measurement)
 //   node images/manifest.mjs check                                          (exit 1 on any mismatch)
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const IMAGES_DIR = fileURLToPath(new URL('.', import.meta.url));
-export const DIST_DIR = join(IMAGES_DIR, 'dist');
+export const DIST_DIR = process.env.STACKLAB_DIST ?? join(IMAGES_DIR, 'dist');
 export const MANIFEST_PATH = join(DIST_DIR, 'manifest.json');
 export const DIST_BUDGET_BYTES = 40 * 1024 * 1024;
 
@@ -31,18 +32,35 @@ function describe(file) {
   return 'artifact';
 }
 
-/** Recipe inputs: everything under images/ that shapes an artifact (not outputs, tests or docs). */
+const SKIP_DIRS = new Set(['dist', 'build', 'tests', 'fuzz', 'node_modules']);
+const isRecipe = (path) => {
+  const parts = path.split('/');
+  const name = parts.at(-1);
+  return !parts.slice(0, -1).some((d) => SKIP_DIRS.has(d)) && !/\.(test\.ts|md)$/.test(name) && name !== 'check.sh' && !name.startsWith('.');
+};
+
+/**
+ * Recipe inputs: every file under images/ that shapes an artifact (not outputs, tests or docs).
+ * In a git checkout the list is what git tracks or would track (ignored build output never
+ * counts), so a fresh clone computes the same hash as the machine that built the images.
+ */
 export function recipeFiles(dir = IMAGES_DIR) {
-  const skipDirs = new Set(['dist', 'build', 'tests', 'fuzz', 'node_modules']);
+  try {
+    const listed = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '.'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return listed.split('\0').filter(Boolean).filter((f) => existsSync(join(dir, f))).filter(isRecipe).sort();
+  } catch {
+    // not a git checkout (or a copy of the recipes in a temp dir): walk the tree
+  }
   const out = [];
   (function walk(d) {
     for (const name of readdirSync(d).sort()) {
       const p = join(d, name);
       const st = statSync(p);
       if (st.isDirectory()) {
-        if (!skipDirs.has(name)) walk(p);
-      } else if (!/\.(test\.ts|md)$/.test(name) && name !== 'check.sh' && !name.startsWith('.')) {
-        out.push(relative(dir, p).split(sep).join('/'));
+        if (!SKIP_DIRS.has(name)) walk(p);
+      } else {
+        const rel = relative(dir, p).split(sep).join('/');
+        if (isRecipe(rel)) out.push(rel);
       }
     }
   })(dir);
@@ -105,7 +123,7 @@ export function checkManifest(manifest = readManifest()) {
 }
 
 function setPath(obj, path, value) {
-  const keys = path.split('.');
+  const keys = path.split('/');
   let o = obj;
   for (const k of keys.slice(0, -1)) o = o[k] ??= {};
   o[keys.at(-1)] = /^-?\d+$/.test(value) ? Number(value) : value;
@@ -133,7 +151,7 @@ function applySets(manifest, sets) {
       continue;
     }
     const eq = s.indexOf('=');
-    if (eq < 1) throw new Error(`bad --set ${s} (want key.path=value)`);
+    if (eq < 1) throw new Error(`bad --set ${s} (want key/path=value)`);
     setPath(manifest, s.slice(0, eq), s.slice(eq + 1));
   }
 }

@@ -23,6 +23,8 @@ export class LazyDisk {
   onload: ((e: object) => void) | undefined;
   onprogress: ((e: object) => void) | undefined;
   private readonly chunks = new Map<number, Promise<Uint8Array>>();
+  /** Chunks already here, for v86's synchronous peeks (it reads the MBR for the disk geometry). */
+  private readonly ready = new Map<number, Uint8Array>();
   private readonly written = new Map<number, Uint8Array>();
   private fetched = 0;
 
@@ -52,6 +54,7 @@ export class LazyDisk {
       p = this.read(start, length).then((bytes) => {
         if (bytes.length !== length) throw new Error(`disk image read at ${start}: got ${bytes.length} bytes, wanted ${length}`);
         this.fetched += length;
+        this.ready.set(index, bytes);
         return bytes;
       });
       // A failed fetch is not cached: the next read retries it.
@@ -81,6 +84,26 @@ export class LazyDisk {
   }
 
   // ---- the v86 buffer interface
+  /** Synchronous read if every chunk is already fetched, else undefined (v86's contract). */
+  get_from_cache(start: number, length: number): Uint8Array | undefined {
+    const first = Math.floor(start / this.chunkSize);
+    const last = Math.floor((start + length - 1) / this.chunkSize);
+    const out = new Uint8Array(length);
+    for (let c = first; c <= last; c++) {
+      const bytes = this.ready.get(c);
+      if (!bytes) return undefined;
+      const chunkStart = c * this.chunkSize;
+      const from = Math.max(start, chunkStart);
+      const to = Math.min(start + length, chunkStart + bytes.length);
+      out.set(bytes.subarray(from - chunkStart, to - chunkStart), from - start);
+    }
+    for (let b = Math.floor(start / BLOCK); b * BLOCK < start + length; b++) {
+      const w = this.written.get(b);
+      if (w) out.set(w, b * BLOCK - start);
+    }
+    return out;
+  }
+
   get(start: number, length: number, fn: (data: Uint8Array) => void): void {
     this.read_range(start, length).then(fn, (err) => {
       // v86 has no error path for disk reads; surface it instead of leaving the guest hanging silently.

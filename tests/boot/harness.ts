@@ -1,11 +1,12 @@
 // Boot the committed guest images in v86 under Node: no browser, real firmware, real kernels.
 // Every wait has a hard timeout and fails with the tail of the serial log, so a boot that never
 // reaches its prompt fails loudly instead of hanging the suite.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync, openSync, readSync, closeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { V86 } from 'v86';
 import { ARTIFACTS } from '../../src/core/artifacts.ts';
+import { LazyDisk } from '../../src/core/lazy-disk.ts';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const DIST = join(REPO, 'images/dist');
@@ -43,12 +44,11 @@ function v86Options(kind: GuestKind, opts: BootOptions): Record<string, unknown>
     disable_speaker: true,
   };
   if (kind === 'vm') {
-    const size = readFileSync(dist(ARTIFACTS.vmDisk)).length;
     return {
       ...common,
       memory_size: (opts.memoryMb ?? 64) << 20,
-      // Fetched lazily: only the sectors the boot reads are loaded.
-      hda: { url: dist(ARTIFACTS.vmDisk), async: true, size },
+      // Fetched lazily: only the chunks the boot reads are loaded; writes stay in memory.
+      hda: fileDisk(dist(ARTIFACTS.vmDisk)),
       boot_order: 0x132,
       ...opts.extra,
     };
@@ -64,6 +64,20 @@ function v86Options(kind: GuestKind, opts: BootOptions): Record<string, unknown>
   };
 }
 
+/** A LazyDisk over a local image file (the page uses the same class over HTTP). */
+export function fileDisk(path: string): LazyDisk {
+  return new LazyDisk(statSync(path).size, async (start, length) => {
+    const fd = openSync(path, 'r');
+    try {
+      const buf = new Uint8Array(length);
+      readSync(fd, buf, 0, length, start);
+      return buf;
+    } finally {
+      closeSync(fd);
+    }
+  });
+}
+
 export class Machine {
   readonly emulator: any;
   private log = '';
@@ -72,8 +86,13 @@ export class Machine {
   private seq = 0;
   readonly marks: Mark[] = [];
 
+  /** The VM's disk, to count what a boot fetched and see what the guest wrote. */
+  readonly disk: LazyDisk | undefined;
+
   constructor(readonly kind: GuestKind, opts: BootOptions = {}) {
-    this.emulator = new V86(v86Options(kind, opts) as any);
+    const options = v86Options(kind, opts);
+    this.disk = options.hda instanceof LazyDisk ? options.hda : undefined;
+    this.emulator = new V86(options as any);
     this.emulator.add_listener('serial0-output-byte', (byte: number) => {
       this.log += String.fromCharCode(byte);
       this.checkWaiters();

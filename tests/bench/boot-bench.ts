@@ -1,0 +1,77 @@
+// npm run bench:boot [-- --runs N] — boot each guest N times in Node and print, per stage, the
+// median and spread of wall ms and guest instructions (v86 get_instruction_counter), then the
+// CPU an idle booted VM takes. Stages are read off the serial log with src/core/markers.ts.
+import { cpus } from 'node:os';
+import { Machine, type GuestKind } from '../boot/harness.ts';
+import { MARKERS, type MarkerName } from '../../src/core/markers.ts';
+
+const args = process.argv.slice(2);
+const runs = Number(args[args.indexOf('--runs') + 1]) || 5;
+const only = args.includes('--vm') ? ['vm'] : args.includes('--host') ? ['host'] : ['host', 'vm'];
+
+const STAGES: Record<GuestKind, MarkerName[]> = {
+  vm: ['bootloader', 'kernel', 'init', 'services', 'login'],
+  host: ['kernel', 'init', 'hostReady'],
+};
+
+interface Sample {
+  wallMs: number;
+  instructions: number;
+}
+
+async function bootOnce(kind: GuestKind): Promise<Record<string, Sample>> {
+  const m = new Machine(kind);
+  const marks: Record<string, Sample> = {};
+  try {
+    // Wait for every stage in parallel; each resolves when its line first appears.
+    await Promise.all(
+      STAGES[kind].map((s) =>
+        m.waitFor(MARKERS[s], 60_000, s).then((mark) => {
+          marks[s] = { wallMs: mark.wallMs, instructions: mark.instructions };
+        }),
+      ),
+    );
+  } finally {
+    await m.stop();
+  }
+  return marks;
+}
+
+async function idleCpu(kind: GuestKind): Promise<number> {
+  const m = new Machine(kind);
+  await m.waitFor(kind === 'vm' ? MARKERS.login : MARKERS.hostReady, 60_000);
+  await new Promise((r) => setTimeout(r, 1000)); // let boot stragglers settle
+  const u0 = process.cpuUsage();
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, 3000));
+  const u = process.cpuUsage(u0);
+  const pct = ((u.user + u.system) / 1000 / (performance.now() - t0)) * 100;
+  await m.stop();
+  return pct;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const spread = (xs: number[]) => Math.max(...xs) - Math.min(...xs);
+const fmt = (n: number, d = 0) => n.toFixed(d).padStart(9);
+
+console.log(`stacklab boot benchmark: ${runs} runs per guest, ${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}\n`);
+for (const kind of only as GuestKind[]) {
+  const samples: Record<string, Sample>[] = [];
+  for (let i = 0; i < runs; i++) {
+    samples.push(await bootOnce(kind));
+    process.stderr.write(`  ${kind} run ${i + 1}/${runs}: ${samples.at(-1)![STAGES[kind].at(-1)!].wallMs.toFixed(0)} ms\r`);
+  }
+  process.stderr.write('\n');
+  console.log(`${kind === 'vm' ? 'VM (power-on → login:)' : 'container host (power-on → ready)'}`);
+  console.log(`  ${'stage'.padEnd(12)} ${'wall ms'.padStart(9)} ${'± spread'.padStart(9)} ${'M instr'.padStart(9)} ${'± spread'.padStart(9)}  (cumulative from power-on)`);
+  for (const s of STAGES[kind]) {
+    const w = samples.map((x) => x[s].wallMs);
+    const n = samples.map((x) => x[s].instructions / 1e6);
+    console.log(`  ${s.padEnd(12)} ${fmt(median(w))} ${fmt(spread(w))} ${fmt(median(n), 1)} ${fmt(spread(n), 1)}`);
+  }
+  console.log(`  idle CPU after boot: ${(await idleCpu(kind)).toFixed(1)} % of one core\n`);
+}
+process.exit(0);

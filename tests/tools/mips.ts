@@ -1,0 +1,13 @@
+import { Machine } from '../boot/harness.ts';
+const m = new Machine('host');
+await m.waitFor(/\[stacklab\] host ready/, 60000);
+m.type('\n'); await new Promise(r => setTimeout(r, 1000));
+const idle0 = m.instructions(); const t0 = performance.now();
+await new Promise(r => setTimeout(r, 2000));
+console.log('idle MIPS', ((m.instructions() - idle0) / 1e6 / ((performance.now() - t0) / 1000)).toFixed(1));
+m.type('i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; echo done\n');
+await new Promise(r => setTimeout(r, 500));
+const i0 = m.instructions(); const t1 = performance.now();
+await new Promise(r => setTimeout(r, 3000));
+console.log('busy MIPS', ((m.instructions() - i0) / 1e6 / ((performance.now() - t1) / 1000)).toFixed(1));
+await m.stop(); process.exit(0);
