@@ -1,0 +1,9 @@
+// Entry point: read the setup from the URL (never failing on bad input), mount the app.
+import { mount } from 'svelte';
+import '@xterm/xterm/css/xterm.css';
+import './ui/styles.css';
+import App from './ui/app.svelte';
+import { parseConfig } from './core/machine/index.ts';
+
+const { config, errors } = parseConfig(location.search);
+mount(App, { target: document.getElementById('app')!, props: { config, errors } });

@@ -1,0 +1,13 @@
+/** One colour per boot phase, the same on every card, timeline and table. */
+export const PHASE_COLORS: Record<string, string> = {
+  bios: '#7c3aed',
+  bootloader: '#db2777',
+  kernel: '#ea580c',
+  init: '#ca8a04',
+  services: '#16a34a',
+  boxd: '#0891b2',
+  login: '#0f172a',
+  ready: '#0f172a',
+};
+
+export const phaseColor = (phase: string) => PHASE_COLORS[phase] ?? '#64748b';

@@ -1,0 +1,223 @@
+/**
+ * The page's handle on one machine: its worker, the comlink control proxy, the console port and
+ * terminal, and the reactive state the cards render (phase marks, timers, progress, errors).
+ */
+import * as Comlink from 'comlink';
+import {
+  PHASES,
+  PROFILES,
+  type DownloadProgress,
+  type MachineConfig,
+  type MachineError,
+  type MachineEvent,
+  type MachineKind,
+  type MachineResult,
+  type MachineState,
+  type MachineStats,
+  type MachineUrls,
+  type MachineWorkerApi,
+  type PagePortMessage,
+  type PanicInfo,
+  type PhaseDef,
+  type PhaseMark,
+  type WorkerPortMessage,
+} from '../../core/machine/index.ts';
+import { TerminalSession } from '../terminal/terminal-session.ts';
+import { epochNow } from '../shared/clock.svelte.ts';
+
+export interface MachineSpec {
+  id: string;
+  name: string;
+  kind: MachineKind;
+  urls: MachineUrls;
+}
+
+export type SessionState = MachineState | 'crashed';
+
+export class MachineSession {
+  readonly id: string;
+  readonly name: string;
+  readonly kind: MachineKind;
+  readonly phases: readonly PhaseDef[];
+  readonly terminal: TerminalSession;
+
+  state = $state<SessionState>('idle');
+  marks = $state<PhaseMark[]>([]);
+  finish = $state<PhaseMark | undefined>();
+  powerOnEpoch = $state<number | undefined>();
+  /** Epoch ms when this session asked for power-on (before downloads). */
+  requestedEpoch = $state<number | undefined>();
+  stats = $state<MachineStats | undefined>();
+  progress = $state<Record<string, DownloadProgress>>({});
+  loadMs = $state<number | undefined>();
+  error = $state<MachineError | undefined>();
+  panic = $state<PanicInfo | undefined>();
+  /** Set while console back-pressure holds the guest. */
+  throttled = $state(false);
+
+  private worker: Worker | undefined;
+  private api: Comlink.Remote<MachineWorkerApi> | undefined;
+  private port: MessagePort | undefined;
+
+  constructor(readonly spec: MachineSpec) {
+    this.id = spec.id;
+    this.name = spec.name;
+    this.kind = spec.kind;
+    this.phases = PHASES[spec.kind];
+    this.terminal = new TerminalSession({
+      input: (bytes) => this.post({ type: 'input', bytes }, [bytes.buffer]),
+      credit: (bytes) => this.post({ type: 'credit', bytes }),
+    });
+  }
+
+  get title(): string {
+    return PROFILES[this.kind].title;
+  }
+
+  /** Wall ms since power-on: live while booting, frozen at the finish marker. */
+  elapsedMs(now: number): number | undefined {
+    if (this.finish) return this.finish.wallMs;
+    if (this.powerOnEpoch === undefined) return undefined;
+    if (this.state === 'error' || this.state === 'crashed' || this.state === 'stopped') return this.stats?.wallMs;
+    return Math.max(0, now - this.powerOnEpoch);
+  }
+
+  get live(): boolean {
+    return this.state === 'booting' || this.state === 'loading';
+  }
+
+  async powerOn(): Promise<void> {
+    this.requestedEpoch = epochNow();
+    this.clearRun();
+    if (!this.api) this.spawn();
+    await this.api!.powerOn();
+  }
+
+  async powerOff(): Promise<void> {
+    await this.api?.powerOff();
+  }
+
+  /** Power-cycle: off, then on again from the BIOS (downloads are kept in the worker). */
+  async powerCycle(): Promise<void> {
+    await this.powerOff();
+    this.terminal.term.reset();
+    await this.powerOn();
+  }
+
+  async reset(): Promise<void> {
+    this.clearRun();
+    await this.api?.reset();
+  }
+
+  /** Type into the machine's console, as if on its keyboard. */
+  type(text: string): void {
+    const bytes = new TextEncoder().encode(text);
+    this.post({ type: 'input', bytes }, [bytes.buffer]);
+  }
+
+  dispose(): void {
+    this.api?.[Comlink.releaseProxy]();
+    this.worker?.terminate();
+    this.port?.close();
+    this.terminal.dispose();
+    this.worker = this.api = this.port = undefined;
+  }
+
+  result(): MachineResult {
+    const status =
+      this.state === 'error' || this.state === 'crashed'
+        ? 'error'
+        : this.state === 'panic'
+          ? 'panic'
+          : this.finish
+            ? 'finished'
+            : this.state === 'stopped'
+              ? 'stopped'
+              : 'running';
+    return {
+      id: this.id,
+      name: this.name,
+      kind: this.kind,
+      status,
+      bootMs: this.finish?.wallMs,
+      instructions: this.finish?.instructions,
+      loadMs: this.loadMs,
+      marks: $state.snapshot(this.marks) as PhaseMark[],
+      message: this.error?.message ?? this.panic?.line,
+    };
+  }
+
+  private clearRun() {
+    this.marks = [];
+    this.finish = undefined;
+    this.powerOnEpoch = undefined;
+    this.stats = undefined;
+    this.error = undefined;
+    this.panic = undefined;
+    this.progress = {};
+  }
+
+  private spawn() {
+    const worker = new Worker(new URL('../../../workers/machine.worker.ts', import.meta.url), { type: 'module', name: this.id });
+    worker.addEventListener('error', (e) => {
+      // A worker that dies (script error, out of memory) takes only this card down.
+      this.error = { kind: 'worker', message: `the machine's worker crashed${e.message ? `: ${e.message}` : ''}` };
+      this.state = 'crashed';
+    });
+    const channel = new MessageChannel();
+    channel.port1.onmessage = (e: MessageEvent<WorkerPortMessage>) => this.onPort(e.data);
+    this.worker = worker;
+    this.port = channel.port1;
+    this.api = Comlink.wrap<MachineWorkerApi>(worker);
+    const config: MachineConfig = { id: this.id, kind: this.kind, urls: this.spec.urls };
+    void this.api.init(config, Comlink.transfer(channel.port2, [channel.port2]));
+  }
+
+  private post(msg: PagePortMessage, transfer: Transferable[] = []) {
+    this.port?.postMessage(msg, transfer);
+  }
+
+  private onPort(msg: WorkerPortMessage) {
+    if (msg.type === 'output') this.terminal.write(msg.bytes);
+    else this.onEvent(msg.event);
+  }
+
+  private onEvent(ev: MachineEvent) {
+    switch (ev.name) {
+      case 'state':
+        this.throttled = ev.data === 'paused';
+        if (ev.data !== 'paused') this.state = ev.data;
+        break;
+      case 'progress':
+        this.progress = { ...this.progress, [ev.data.file]: ev.data };
+        break;
+      case 'loaded':
+        this.loadMs = ev.data.loadMs;
+        break;
+      case 'power-on':
+        this.marks = [];
+        this.finish = undefined;
+        this.powerOnEpoch = ev.data.epochMs;
+        this.marks = [{ phase: this.phases[0].name, wallMs: 0, instructions: 0, skipped: [] }];
+        break;
+      case 'phase':
+        this.marks = [...this.marks, ev.data];
+        break;
+      case 'finish':
+        this.finish = ev.data;
+        break;
+      case 'panic':
+        this.panic = ev.data;
+        break;
+      case 'tail':
+        if (this.panic) this.panic = { ...this.panic, tail: ev.data };
+        break;
+      case 'error':
+        this.error = ev.data;
+        break;
+      case 'stats':
+        this.stats = ev.data;
+        break;
+    }
+  }
+}

@@ -1,0 +1,2 @@
+export { clock, epochNow } from './clock.svelte.ts';
+export { downloadText } from './download.ts';

@@ -1,0 +1,151 @@
+/**
+ * One xterm.js terminal per machine console, alive for the machine's whole life: it receives every
+ * byte from boot on (xterm parses into its buffer before it is ever shown), and is attached to the
+ * page only while visible. WebGL is loaded only while attached (browsers cap live WebGL contexts)
+ * and falls back to the DOM renderer. Rendering pace drives the credit given back to the worker.
+ */
+import { Terminal, type ITheme } from '@xterm/xterm';
+import { FitAddon } from '@xterm/addon-fit';
+import { SearchAddon } from '@xterm/addon-search';
+import { WebLinksAddon } from '@xterm/addon-web-links';
+import { WebglAddon } from '@xterm/addon-webgl';
+import { CreditReturner } from '../../core/machine/index.ts';
+
+const THEME: ITheme = {
+  background: '#0d1117',
+  foreground: '#e6edf3',
+  cursor: '#f0b429',
+  selectionBackground: '#3b5070',
+  black: '#0d1117',
+  brightBlack: '#6e7681',
+};
+
+export interface TerminalIo {
+  /** Keystrokes and terminal replies, to the guest. */
+  input(bytes: Uint8Array): void;
+  /** Rendered bytes, returned as credit to the producer. */
+  credit(bytes: number): void;
+}
+
+const encoder = new TextEncoder();
+
+export class TerminalSession {
+  readonly term: Terminal;
+  readonly search = new SearchAddon();
+  private readonly fit = new FitAddon();
+  private readonly host: HTMLDivElement;
+  private readonly credits: CreditReturner;
+  private webgl: WebglAddon | undefined;
+  private opened = false;
+  private resizeObserver: ResizeObserver | undefined;
+  /** Which renderer is in use while attached, for the UI and tests. */
+  renderer: 'webgl' | 'dom' | 'none' = 'none';
+
+  constructor(private readonly io: TerminalIo) {
+    this.term = new Terminal({
+      fontFamily: '"DejaVu Sans Mono", "Cascadia Mono", Menlo, Consolas, monospace',
+      fontSize: 15,
+      scrollback: 5000,
+      theme: THEME,
+      cursorBlink: true,
+      convertEol: false,
+      allowProposedApi: true,
+    });
+    this.term.loadAddon(this.fit);
+    this.term.loadAddon(this.search);
+    this.term.loadAddon(new WebLinksAddon());
+    this.credits = new CreditReturner((n) => io.credit(n));
+    this.term.onData((s) => io.input(encoder.encode(s)));
+    this.term.onBinary((s) => io.input(Uint8Array.from(s, (c) => c.charCodeAt(0))));
+    this.term.attachCustomKeyEventHandler((e) => this.clipboardKeys(e));
+    this.host = document.createElement('div');
+    this.host.className = 'xterm-host';
+  }
+
+  write(bytes: Uint8Array): void {
+    const n = bytes.length;
+    this.credits.written(n);
+    this.term.write(bytes, () => this.credits.done(n));
+  }
+
+  /** Show the terminal inside `container`; WebGL while shown, DOM if WebGL is unavailable. */
+  attach(container: HTMLElement): void {
+    container.append(this.host);
+    if (!this.opened) {
+      this.term.open(this.host);
+      this.opened = true;
+    }
+    this.enableWebgl();
+    this.resizeObserver = new ResizeObserver(() => this.refit());
+    this.resizeObserver.observe(container);
+    this.refit();
+  }
+
+  detach(): void {
+    this.resizeObserver?.disconnect();
+    this.resizeObserver = undefined;
+    this.webgl?.dispose();
+    this.webgl = undefined;
+    this.renderer = 'none';
+    this.host.remove();
+  }
+
+  focus(): void {
+    this.term.focus();
+  }
+
+  /** The terminal's text, one string per buffer line (for tests and the panic card). */
+  lines(): string[] {
+    const buf = this.term.buffer.active;
+    const out: string[] = [];
+    for (let i = 0; i < buf.length; i++) out.push(buf.getLine(i)?.translateToString(true) ?? '');
+    return out;
+  }
+
+  dispose(): void {
+    this.detach();
+    this.term.dispose();
+  }
+
+  private refit() {
+    if (!this.host.isConnected || !this.host.clientWidth) return;
+    try {
+      // Serial consoles cannot be told the size; the guest wraps at 80 columns, we follow the box.
+      this.fit.fit();
+    } catch {
+      /* not rendered yet */
+    }
+  }
+
+  private enableWebgl() {
+    if (this.webgl) return;
+    try {
+      const webgl = new WebglAddon();
+      webgl.onContextLoss(() => {
+        webgl.dispose();
+        this.webgl = undefined;
+        this.renderer = 'dom';
+      });
+      this.term.loadAddon(webgl);
+      this.webgl = webgl;
+      this.renderer = 'webgl';
+    } catch {
+      this.renderer = 'dom';
+    }
+  }
+
+  /** Ctrl+Shift+C / Ctrl+Shift+V copy and paste; plain Ctrl+C stays an interrupt for the guest. */
+  private clipboardKeys(e: KeyboardEvent): boolean {
+    if (e.type !== 'keydown' || !e.ctrlKey || !e.shiftKey) return true;
+    const key = e.key.toLowerCase();
+    if (key === 'c' && this.term.hasSelection()) {
+      void navigator.clipboard?.writeText(this.term.getSelection());
+      return false;
+    }
+    if (key === 'v') {
+      void navigator.clipboard?.readText().then((t) => this.term.paste(t));
+      return false;
+    }
+    return true;
+  }
+}

@@ -1,0 +1,61 @@
+// The race and the lab in a real browser: real v86 workers booting the committed images.
+import { test, expect } from '@playwright/test';
+import { card, hasImages, shot, waitForTerminal } from './helpers.ts';
+
+test.skip(!hasImages('vm/disk.img', 'host/bzImage', 'host/initramfs.cpio', 'bios/seabios.bin'), 'guest images not built (npm run images)');
+
+test('a 2 VM race finishes with every flag and ranks the machines', async ({ page }, info) => {
+  const t0 = Date.now();
+  await page.goto('./?vms=2&containers=1&autostart=1');
+  // Every machine gets a finish flag.
+  for (const id of ['vm1', 'vm2', 'host']) {
+    await expect(card(page, id).getByTestId('flag')).toBeVisible({ timeout: 90_000 });
+  }
+  const results = page.getByTestId('results');
+  await expect(results.locator('tbody tr')).toHaveCount(3);
+  // All three ranked, each with its one-line explanation.
+  for (const row of await results.locator('tbody tr').all()) {
+    await expect(row.locator('td.rank')).toHaveText(/^[123]$/);
+    await expect(row.locator('td.why')).not.toBeEmpty();
+  }
+  const figures = await page.evaluate(() => (window as any).stacklab.race.results().map((r: any) => ({ id: r.id, bootMs: r.bootMs, instructions: r.instructions, phases: r.marks.map((m: any) => m.phase) })));
+  for (const f of figures) {
+    expect(f.bootMs).toBeGreaterThan(0);
+    expect(f.instructions).toBeGreaterThan(1_000_000);
+  }
+  expect(figures.find((f: any) => f.id === 'vm1').phases).toEqual(['bios', 'bootloader', 'kernel', 'init', 'services', 'login']);
+  console.log(`race figures: ${JSON.stringify(figures)} (test wall ${Date.now() - t0} ms)`);
+  await shot(page, info, 'race-finished');
+});
+
+test('typing uname -r in a VM terminal shows its 6.1 kernel', async ({ page }, info) => {
+  await page.goto('./?vms=1&containers=0&autostart=1');
+  await expect(card(page, 'vm1').getByTestId('flag')).toBeVisible({ timeout: 90_000 });
+  await card(page, 'vm1').getByTestId('open-terminal').click();
+  await expect(page.getByTestId('terminal-drawer')).toBeVisible();
+  await page.keyboard.type('root\n');
+  await waitForTerminal(page, 'vm1', /# $/m, 30_000);
+  await page.keyboard.type('uname -r\n');
+  const text = await waitForTerminal(page, 'vm1', /^6\.1\.\d+$/m, 30_000);
+  expect(text).not.toMatch(/^6\.12\./m);
+  await shot(page, info, 'vm-uname');
+});
+
+test('a bad disk URL shows a clear error on its card while the others finish', async ({ page }, info) => {
+  await page.goto('./?vms=2&containers=0&vm2.disk=images/vm/missing.img&autostart=1');
+  const bad = card(page, 'vm2');
+  await expect(bad.getByTestId('error')).toContainText(/disk image not found: HTTP 404 for missing\.img/, { timeout: 30_000 });
+  await expect(card(page, 'vm1').getByTestId('flag')).toBeVisible({ timeout: 90_000 });
+  await expect(bad.getByTestId('flag')).toHaveCount(0);
+  await expect(page.getByTestId('results').locator('tbody tr').last()).toContainText('did not boot');
+  await shot(page, info, 'bad-disk');
+});
+
+test('bad URL parameters show a readable message, never a blank page', async ({ page }, info) => {
+  await page.goto('./?vms=9&mode=hot');
+  const box = page.getByTestId('config-errors');
+  await expect(box).toContainText('vms must be from 0 to 6, got 9');
+  await expect(box).toContainText('mode must be "cold" or "warm", got "hot"');
+  await expect(page.getByTestId('start')).toBeVisible();
+  await shot(page, info, 'bad-params');
+});
