@@ -179,7 +179,7 @@ step_host_initramfs() {
   say "assembling the container host initramfs"
   local root=$CACHE/host-root
   rm -rf "$root" "$CACHE/busybox-deb"
-  mkdir -p "$root"/{dev,proc,sys,tmp,run,root,etc,var/lib/box,var/log,sys/fs/cgroup}
+  mkdir -p "$root"/{dev,proc,sys,tmp,run,root,etc,var/lib/box/run,var/log}
   busybox_tree "$root" >"$CACHE/busybox-version"
   cp -a "$IMAGES/host/rootfs/." "$root/"
   if [[ -x $IMAGES/agent/build/box ]]; then

@@ -27,6 +27,8 @@ export class LazyDisk {
   private readonly ready = new Map<number, Uint8Array>();
   private readonly written = new Map<number, Uint8Array>();
   private fetched = 0;
+  /** Called for every read the guest issues (offset and length in bytes), e.g. to mark boot phases. */
+  onGuestRead: ((start: number, length: number) => void) | undefined;
 
   constructor(
     size: number,
@@ -105,6 +107,7 @@ export class LazyDisk {
   }
 
   get(start: number, length: number, fn: (data: Uint8Array) => void): void {
+    this.onGuestRead?.(start, length);
     this.read_range(start, length).then(fn, (err) => {
       // v86 has no error path for disk reads; surface it instead of leaving the guest hanging silently.
       console.error(`stacklab disk: ${err instanceof Error ? err.message : err}`);

@@ -7,61 +7,49 @@ import { join } from 'node:path';
 import { V86 } from 'v86';
 import { ARTIFACTS } from '../../src/core/artifacts.ts';
 import { LazyDisk } from '../../src/core/lazy-disk.ts';
+import { v86Options, type MachineKind, type ResolvedMedia } from '../../src/core/machine/profiles.ts';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
-export const DIST = join(REPO, 'images/dist');
+export const DIST = process.env.STACKLAB_DIST ?? join(REPO, 'images/dist');
 const WASM = join(REPO, 'node_modules/v86/build/v86.wasm');
 
-export type GuestKind = 'vm' | 'host';
+export type GuestKind = MachineKind;
 
 export interface BootOptions {
   /** Guest RAM in MiB. */
   memoryMb?: number;
-  /** Extra v86 options merged last (e.g. a network device). */
+  /** Extra v86 options merged last (e.g. a different cmdline). */
   extra?: Record<string, unknown>;
 }
 
 export interface Mark {
   name: string;
+  /** Since power-on (the emulator starting to run), not since the files were loaded. */
   wallMs: number;
   instructions: number;
 }
 
 const dist = (p: string) => join(DIST, p);
+const bytes = (p: string) => {
+  const b = readFileSync(dist(p));
+  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+};
 
 export function hostCmdline(): string {
   return readFileSync(dist('host/cmdline.txt'), 'utf8').trim();
 }
 
-function v86Options(kind: GuestKind, opts: BootOptions): Record<string, unknown> {
-  const common = {
-    wasm_path: WASM,
-    bios: { url: dist(ARTIFACTS.seabios) },
-    vga_bios: { url: dist(ARTIFACTS.vgabios) },
-    autostart: true,
-    disable_keyboard: true,
-    disable_mouse: true,
-    disable_speaker: true,
+/** The same options the page's worker builds (src/core/machine/profiles.ts), with files from disk. */
+function nodeV86Options(kind: GuestKind, opts: BootOptions): Record<string, unknown> {
+  const media: ResolvedMedia = {
+    wasmUrl: WASM,
+    bios: bytes(ARTIFACTS.seabios),
+    vgaBios: bytes(ARTIFACTS.vgabios),
+    ...(kind === 'vm'
+      ? { disk: fileDisk(dist(ARTIFACTS.vmDisk)) }
+      : { kernel: bytes(ARTIFACTS.hostKernel), initrd: bytes(ARTIFACTS.hostInitrd), cmdline: hostCmdline() }),
   };
-  if (kind === 'vm') {
-    return {
-      ...common,
-      memory_size: (opts.memoryMb ?? 64) << 20,
-      // Fetched lazily: only the chunks the boot reads are loaded; writes stay in memory.
-      hda: fileDisk(dist(ARTIFACTS.vmDisk)),
-      boot_order: 0x132,
-      ...opts.extra,
-    };
-  }
-  return {
-    ...common,
-    memory_size: (opts.memoryMb ?? 128) << 20,
-    bzimage: { url: dist(ARTIFACTS.hostKernel) },
-    initrd: { url: dist(ARTIFACTS.hostInitrd) },
-    cmdline: hostCmdline(),
-    virtio_console: true,
-    ...opts.extra,
-  };
+  return { ...v86Options({ kind, memoryMb: opts.memoryMb }, media), ...opts.extra };
 }
 
 /** A LazyDisk over a local image file (the page uses the same class over HTTP). */
@@ -81,7 +69,12 @@ export function fileDisk(path: string): LazyDisk {
 export class Machine {
   readonly emulator: any;
   private log = '';
-  private readonly t0 = performance.now();
+  /** performance.now() at power-on; until then, at construction. */
+  private t0 = performance.now();
+  /** How long loading the files and instantiating v86 took before power-on. */
+  loadMs = 0;
+  /** Resolves at power-on. */
+  readonly started: Promise<void>;
   private waiters: { re: RegExp; from: number; resolve: (m: Mark) => void; name: string }[] = [];
   private seq = 0;
   readonly marks: Mark[] = [];
@@ -90,9 +83,17 @@ export class Machine {
   readonly disk: LazyDisk | undefined;
 
   constructor(readonly kind: GuestKind, opts: BootOptions = {}) {
-    const options = v86Options(kind, opts);
+    const options = nodeV86Options(kind, opts);
     this.disk = options.hda instanceof LazyDisk ? options.hda : undefined;
     this.emulator = new V86(options as any);
+    this.started = new Promise((resolve) => {
+      this.emulator.add_listener('emulator-loaded', () => {
+        this.loadMs = performance.now() - this.t0;
+        this.t0 = performance.now();
+        this.emulator.run();
+        resolve();
+      });
+    });
     this.emulator.add_listener('serial0-output-byte', (byte: number) => {
       this.log += String.fromCharCode(byte);
       this.checkWaiters();
