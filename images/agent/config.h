@@ -1,0 +1,18 @@
+/* Where boxd keeps things. Defaults match the container host; the BOX_* environment
+ * variables move them for native tests on a development machine. */
+#pragma once
+#include <stdbool.h>
+
+struct box_config {
+  const char *state;   /* BOX_STATE   /var/lib/box: layers/, run/ (tmpfs), mnt/ */
+  const char *oci;     /* BOX_OCI     /var/lib/box/oci: one OCI image layout, several images */
+  const char *sock;    /* BOX_SOCK    /run/boxd.sock */
+  const char *cgroup;  /* BOX_CGROUP  /sys/fs/cgroup (cgroup v2); containers go in box/<name> */
+  const char *tar;     /* BOX_TAR     /bin/busybox (run as "tar") */
+  const char *vport;   /* BOX_VPORT   virtio-console port name to serve, "virtio-1"; "" = none */
+  const char *bridge;  /* bridge name, box0 */
+  bool network;        /* BOX_NETWORK=0 skips bridge and veth (native tests) */
+};
+
+extern struct box_config cfg;
+void config_load(void);

@@ -1,0 +1,378 @@
+#define _GNU_SOURCE
+#include "container.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "caps.h"
+#include "cgroup.h"
+#include "config.h"
+#include "mounts.h"
+#include "netlink.h"
+
+const char *const phase_names[PHASE_COUNT] = {"received", "layers", "namespaces", "mounts", "cgroup", "network", "exec"};
+
+#define BRIDGE_IP 0x0a580001u /* 10.88.0.1 */
+#define PREFIX 16
+
+char *container_dir(const struct container *c) { return xasprintf("%s/run/%s", cfg.state, c->name); }
+char *container_upper(const struct container *c) { return xasprintf("%s/run/%s/upper", cfg.state, c->name); }
+
+void log_append(struct container *c, const void *data, size_t len) {
+  buf_append(&c->log, data, len);
+  if (c->log.len > LOG_KEEP) buf_consume(&c->log, c->log.len - LOG_KEEP);
+}
+
+int network_setup(char *err, size_t errlen) {
+  if (!cfg.network) return 0;
+  autoclose int fd = nl_open();
+  if (fd < 0) return set_err(err, errlen, -fd, "netlink");
+  int rc = nl_add_bridge(fd, cfg.bridge);
+  if (rc < 0 && rc != -EEXIST) return set_err(err, errlen, -rc, "creating bridge %s", cfg.bridge);
+  int br = if_nametoindex(cfg.bridge);
+  if (!br) return set_err(err, errlen, errno, "bridge %s", cfg.bridge);
+  rc = nl_add_addr(fd, br, htonl(BRIDGE_IP), PREFIX);
+  if (rc < 0 && rc != -EEXIST) return set_err(err, errlen, -rc, "address of %s", cfg.bridge);
+  rc = nl_set_link(fd, br, true, 0);
+  if (rc < 0) return set_err(err, errlen, -rc, "bringing up %s", cfg.bridge);
+  return 0;
+}
+
+/* ------------------------------------------------------------------ the pty */
+
+static int open_pty(bool tty, int *slave_out, char *err, size_t errlen) {
+  int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) return set_err(err, errlen, errno, "opening /dev/ptmx");
+  char name[64];
+  if (grantpt(master) < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof name) != 0) {
+    int e = errno;
+    close(master);
+    return set_err(err, errlen, e, "pty");
+  }
+  int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0) {
+    int e = errno;
+    close(master);
+    return set_err(err, errlen, e, "opening %s", name);
+  }
+  struct winsize ws = {.ws_row = 24, .ws_col = 80};
+  ioctl(slave, TIOCSWINSZ, &ws);
+  if (!tty) {
+    /* Without -t the bytes pass unchanged, as through docker's pipes. */
+    struct termios t;
+    if (tcgetattr(slave, &t) == 0) {
+      t.c_oflag &= ~OPOST;
+      t.c_lflag &= ~(ECHO | ICANON);
+      tcsetattr(slave, TCSANOW, &t);
+    }
+  }
+  fcntl(master, F_SETFL, O_NONBLOCK);
+  *slave_out = slave;
+  return master;
+}
+
+/* ------------------------------------------------------------------ child side */
+
+/* What the child tells boxd on the report pipe: 'T' + u64 time when a phase is done,
+ * 'E' + message when it dies (die_with_error writes it). EOF after exec. */
+static void report_time(int fd) {
+  char rec[9] = {'T'};
+  uint64_t t = now_ns();
+  memcpy(rec + 1, &t, 8);
+  if (write_all(fd, rec, sizeof rec) < 0) _exit(127);
+}
+
+static void child_common_start(int slave, int report_fd) {
+  die_fd = report_fd;
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL); /* boxd blocks SIGCHLD for its signalfd */
+  signal(SIGPIPE, SIG_DFL);
+  if (setsid() < 0) die_with_error("setsid");
+  if (ioctl(slave, TIOCSCTTY, 0) < 0) die_with_error("TIOCSCTTY");
+  for (int fd = 0; fd < 3; fd++)
+    if (dup2(slave, fd) < 0) die_with_error("dup2");
+  if (slave > 2) close(slave);
+}
+
+static void child_exec(char **argv, char **env, const char *workdir, bool privileged, int report_fd) {
+  clearenv();
+  for (char **e = env; e && *e; e++) putenv(*e);
+  if (workdir && *workdir && chdir(workdir) < 0) die_with_error("chdir %s", workdir);
+  if (!privileged) caps_drop_to(caps_default_mask());
+  report_time(report_fd);
+  execvp(argv[0], argv);
+  die_with_error("exec %s", argv[0]);
+}
+
+static void configure_container_net(uint32_t ip) {
+  int fd = nl_open();
+  if (fd < 0) {
+    errno = -fd;
+    die_with_error("netlink");
+  }
+  int lo = if_nametoindex("lo"), eth = if_nametoindex("eth0"), rc;
+  if (!lo || !eth) die_with_error("finding lo and eth0");
+  if ((rc = nl_set_link(fd, lo, true, 0)) < 0 || (rc = nl_add_addr(fd, eth, ip, PREFIX)) < 0 ||
+      (rc = nl_set_link(fd, eth, true, 0)) < 0 || (rc = nl_add_default_route(fd, htonl(BRIDGE_IP))) < 0) {
+    errno = -rc;
+    die_with_error("configuring eth0");
+  }
+  close(fd);
+}
+
+struct start_plan {
+  struct container *c;
+  struct mount_context mounts;
+  int slave, report_fd, go_fd;
+};
+
+static void __attribute__((noreturn)) container_child(const struct start_plan *p) {
+  struct container *c = p->c;
+  child_common_start(p->slave, p->report_fd);
+  mounts_setup_root(&p->mounts);
+  report_time(p->report_fd); /* mounts */
+  char go;
+  if (read_all(p->go_fd, &go, 1) != 1) die("boxd went away during the start");
+  /* Now in its cgroup: a new cgroup namespace makes that group the container's root. */
+  if (unshare(CLONE_NEWCGROUP) < 0) die_with_error("unshare(CLONE_NEWCGROUP)");
+  mounts_setup_cgroup(&p->mounts);
+  if (c->ip) configure_container_net(c->ip);
+  if (sethostname(c->hostname, strlen(c->hostname)) < 0) die_with_error("sethostname");
+  child_exec(c->argv, c->env, c->image->workdir, c->opts.privileged, p->report_fd);
+  _exit(127);
+}
+
+/* ------------------------------------------------------------------ parent side */
+
+/* Read the child's reports until it reaches `want` time records or EOF. Returns the
+ * number of times read, or -1 with err set from an 'E' record. */
+static int read_reports(int fd, uint64_t *times, int want, char *err, size_t errlen) {
+  int got = 0;
+  while (got < want) {
+    char kind;
+    int n = read_all(fd, &kind, 1);
+    if (n <= 0) return got;
+    if (kind == 'T') {
+      if (read_all(fd, &times[got], 8) != 8) return got;
+      got++;
+    } else {
+      char msg[900];
+      n = read(fd, msg, sizeof msg - 1);
+      msg[n > 0 ? n : 0] = 0;
+      set_err(err, errlen, 0, "%s", msg);
+      return -1;
+    }
+  }
+  return got;
+}
+
+/* After the last time record the child either execs (EOF) or reports why it could not. */
+static int wait_exec(int fd, char *err, size_t errlen) {
+  uint64_t dummy;
+  int n = read_reports(fd, &dummy, 1, err, errlen);
+  if (n < 0) return -1;
+  if (n > 0) return set_err(err, errlen, 0, "unexpected report from the container");
+  return 0;
+}
+
+static char *overlay_options(const struct container *c) {
+  struct buf b = {0};
+  buf_append(&b, "lowerdir=", 9);
+  for (int i = c->image->nlayers - 1; i >= 0; i--) {
+    autofree char *dir = layer_dir(c->image->layers[i]);
+    buf_printf(&b, "%s%s", dir, i ? ":" : "");
+  }
+  autofree char *d = container_dir(c);
+  buf_printf(&b, ",upperdir=%s/upper,workdir=%s/work", d, d);
+  return b.data;
+}
+
+static void kill_and_reap(pid_t pid) {
+  kill(pid, SIGKILL);
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+}
+
+int container_start(struct container *c, int *master_out, char *err, size_t errlen) {
+  autofree char *dir = container_dir(c);
+  autofree char *upper = xasprintf("%s/upper", dir);
+  autofree char *work = xasprintf("%s/work", dir);
+  autofree char *mnt = xasprintf("%s/mnt", cfg.state);
+  autofree char *opts = NULL;
+  autoclose int master = -1;
+  autoclose int slave = -1;
+  autoclose int report_rd = -1;
+  autoclose int go_wr = -1;
+  pid_t pid = -1;
+  int rc, report[2], go[2];
+
+  for (int i = 0; i < c->image->nlayers; i++)
+    if ((rc = layer_ensure(c->image->layers[i], err, errlen)) < 0) return rc;
+  if ((rc = mkdir_p(upper, 0755)) < 0 || (rc = mkdir_p(work, 0755)) < 0 || (rc = mkdir_p(mnt, 0755)) < 0)
+    return set_err(err, errlen, -rc, "creating %s", dir);
+  opts = overlay_options(c);
+  /* 10.88.0.1 is box0; container n gets 10.88.0.1 + n. The child reads it after clone. */
+  c->ip = cfg.network ? htonl(BRIDGE_IP + c->id) : 0;
+  c->phases[PHASE_LAYERS] = now_ns();
+
+  if ((rc = cgroup_create(c->name, c->opts.memory, c->opts.pids, c->opts.cpus, err, errlen)) < 0) goto fail;
+  if ((master = open_pty(c->opts.tty, &slave, err, errlen)) < 0) goto fail;
+  if (pipe2(report, O_CLOEXEC) < 0) {
+    set_err(err, errlen, errno, "pipe");
+    goto fail;
+  }
+  report_rd = report[0];
+  if (pipe2(go, O_CLOEXEC) < 0) {
+    set_err(err, errlen, errno, "pipe");
+    close(report[1]);
+    goto fail;
+  }
+  go_wr = go[1];
+  struct start_plan plan = {
+      .c = c,
+      .mounts = {.mnt = mnt, .overlay_opts = opts, .privileged = c->opts.privileged},
+      .slave = slave, .report_fd = report[1], .go_fd = go[0],
+  };
+  pid = syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | SIGCHLD, 0, 0, 0, 0);
+  if (pid == 0) container_child(&plan);
+  close(report[1]);
+  close(go[0]);
+  if (pid < 0) {
+    set_err(err, errlen, errno, "clone");
+    goto fail;
+  }
+  c->phases[PHASE_NAMESPACES] = now_ns();
+
+  if (read_reports(report_rd, &c->phases[PHASE_MOUNTS], 1, err, errlen) != 1) {
+    if (!*err) set_err(err, errlen, 0, "the container died while mounting");
+    goto fail;
+  }
+  if (cgroup_attach(c->name, pid, err, errlen) < 0) goto fail;
+  c->phases[PHASE_CGROUP] = now_ns();
+
+  if (cfg.network) {
+    autoclose int nl = nl_open();
+    snprintf(c->veth, sizeof c->veth, "vb%d", c->id);
+    int br = if_nametoindex(cfg.bridge), veth = 0;
+    if (nl < 0 || !br) {
+      set_err(err, errlen, nl < 0 ? -nl : errno, "network (bridge %s)", cfg.bridge);
+      goto fail;
+    }
+    if ((rc = nl_add_veth(nl, c->veth, "eth0", pid)) < 0 || !(veth = if_nametoindex(c->veth)) ||
+        (rc = nl_set_link(nl, veth, true, br)) < 0) {
+      set_err(err, errlen, rc < 0 ? -rc : errno, "veth %s", c->veth);
+      goto fail;
+    }
+  }
+  c->phases[PHASE_NETWORK] = now_ns();
+
+  if (write_all(go_wr, "g", 1) < 0 || read_reports(report_rd, &c->phases[PHASE_EXEC], 1, err, errlen) != 1 ||
+      wait_exec(report_rd, err, errlen) < 0) {
+    if (!*err) set_err(err, errlen, 0, "the container died before exec");
+    goto fail;
+  }
+  c->pid = pid;
+  c->state = STATE_RUNNING;
+  *master_out = master;
+  master = -1;
+  return 0;
+
+fail:
+  if (pid > 0) kill_and_reap(pid);
+  cgroup_remove(c->name);
+  rm_rf(dir);
+  c->ip = 0;
+  return -EINVAL;
+}
+
+int container_exec(const struct container *c, char **argv, bool tty, int *master_out, pid_t *pid_out, char *err, size_t errlen) {
+  static const struct { const char *name; int type; } nss[] = {
+      {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET}, {"cgroup", CLONE_NEWCGROUP}, {"mnt", CLONE_NEWNS},
+  };
+  static int own_pidns = -1;
+  if (own_pidns < 0 && (own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC)) < 0)
+    return set_err(err, errlen, errno, "/proc/self/ns/pid");
+  if (c->state != STATE_RUNNING) return set_err(err, errlen, 0, "container %s is not running", c->name);
+  int fds[N_ELEMENTS(nss)];
+  for (size_t i = 0; i < N_ELEMENTS(nss); i++) fds[i] = -1;
+  autoclose int pidns = -1;
+  int slave = -1, master = -1, report[2] = {-1, -1};
+  int rc = -EINVAL;
+  for (size_t i = 0; i < N_ELEMENTS(nss); i++) {
+    autofree char *p = xasprintf("/proc/%d/ns/%s", (int)c->pid, nss[i].name);
+    if ((fds[i] = open(p, O_RDONLY | O_CLOEXEC)) < 0) {
+      rc = set_err(err, errlen, errno, "%s", p);
+      goto out;
+    }
+  }
+  autofree char *pidns_path = xasprintf("/proc/%d/ns/pid", (int)c->pid);
+  if ((pidns = open(pidns_path, O_RDONLY | O_CLOEXEC)) < 0) {
+    rc = set_err(err, errlen, errno, "%s", pidns_path);
+    goto out;
+  }
+  if ((master = open_pty(tty, &slave, err, errlen)) < 0) goto out;
+  if (pipe2(report, O_CLOEXEC) < 0) {
+    rc = set_err(err, errlen, errno, "pipe");
+    goto out;
+  }
+  autofree char *procs = xasprintf("%s/box/%s/cgroup.procs", cfg.cgroup, c->name);
+  /* Children forked now are born in the container's PID namespace; boxd itself stays put. */
+  if (setns(pidns, CLONE_NEWPID) < 0) {
+    rc = set_err(err, errlen, errno, "setns pid");
+    goto out;
+  }
+  pid_t pid = fork();
+  if (setns(own_pidns, CLONE_NEWPID) < 0) log_msg("exec: cannot return to the host PID namespace: %s", strerror(errno));
+  if (pid == 0) {
+    close(report[0]);
+    child_common_start(slave, report[1]);
+    if (write_file(procs, "0") < 0) die_with_error("joining cgroup %s", procs);
+    for (size_t i = 0; i < N_ELEMENTS(nss); i++)
+      if (setns(fds[i], nss[i].type) < 0) die_with_error("setns %s", nss[i].name);
+    if (chdir("/") < 0) die_with_error("chdir /");
+    child_exec(argv, c->env, c->image->workdir, c->opts.privileged, report[1]);
+  }
+  if (pid < 0) {
+    rc = set_err(err, errlen, errno, "fork");
+    goto out;
+  }
+  close(report[1]);
+  report[1] = -1;
+  uint64_t t;
+  if (read_reports(report[0], &t, 1, err, errlen) != 1 || wait_exec(report[0], err, errlen) < 0) {
+    if (!*err) set_err(err, errlen, 0, "exec in %s failed", c->name);
+    kill_and_reap(pid);
+    goto out;
+  }
+  *pid_out = pid;
+  *master_out = master;
+  master = -1;
+  rc = 0;
+out:
+  for (size_t i = 0; i < N_ELEMENTS(nss); i++)
+    if (fds[i] >= 0) close(fds[i]);
+  if (slave >= 0) close(slave);
+  if (master >= 0) close(master);
+  if (report[0] >= 0) close(report[0]);
+  if (report[1] >= 0) close(report[1]);
+  return rc;
+}
+
+void container_cleanup(struct container *c) {
+  if (cgroup_remove(c->name) < 0) log_msg("%s: cgroup not removed: %s", c->name, strerror(errno));
+  autofree char *dir = container_dir(c);
+  rm_rf(dir);
+}

@@ -1,0 +1,53 @@
+/* One container: its record, and starting it (clone into new namespaces, mounts,
+ * cgroup, veth, exec) or a second process inside it (box exec). */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "oci.h"
+#include "options.h"
+#include "util.h"
+
+/* Start phases, in the order STARTED reports them. */
+enum phase { PHASE_RECEIVED, PHASE_LAYERS, PHASE_NAMESPACES, PHASE_MOUNTS, PHASE_CGROUP, PHASE_NETWORK, PHASE_EXEC, PHASE_COUNT };
+extern const char *const phase_names[PHASE_COUNT];
+
+enum container_state { STATE_CREATED, STATE_RUNNING, STATE_EXITED };
+
+#define LOG_KEEP (64 * 1024)
+
+struct container {
+  int id;          /* small sequence number; also picks the address 10.88.x.y */
+  char cid[13];    /* 12 hex digits, docker's short id */
+  char *name, *hostname;
+  struct image *image;
+  struct run_opts opts;
+  char **argv;     /* the command actually run */
+  char **env;
+  pid_t pid;       /* PID 1 of the container, host view */
+  enum container_state state;
+  int status;      /* wait status once exited */
+  time_t created;  /* wall clock */
+  time_t finished; /* wall clock, once exited */
+  uint64_t phases[PHASE_COUNT];
+  uint64_t first_output_ns;
+  uint32_t ip;     /* network order, 0 without network */
+  char veth[16];
+  struct buf log;  /* the last LOG_KEEP bytes of its terminal */
+};
+
+/* The directory with upper/ and work/ for a container (malloc'd). */
+char *container_dir(const struct container *c);
+char *container_upper(const struct container *c);
+/* Start PID 1. On success c->pid, c->phases and *master (the pty) are set. */
+int container_start(struct container *c, int *master, char *err, size_t errlen);
+/* Run argv inside a running container with its own pty. */
+int container_exec(const struct container *c, char **argv, bool tty, int *master, pid_t *pid, char *err, size_t errlen);
+/* Remove what container_start left on the host (veth goes with the netns; cgroup, upper dir). */
+void container_cleanup(struct container *c);
+void log_append(struct container *c, const void *data, size_t len);
+
+/* Set up box0 with 10.88.0.1/16 (idempotent). */
+int network_setup(char *err, size_t errlen);

@@ -1,0 +1,807 @@
+#define _GNU_SOURCE
+#include "daemon.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "config.h"
+
+#define BOX_VERSION "box 0.1 (mux v1)"
+#define LINK_HIGH_WATER (256 * 1024) /* stop reading ptys for a link whose output is this far behind */
+
+struct daemon D;
+
+/* ------------------------------------------------------------------ frames out */
+
+void send_frame(struct link *l, uint8_t type, uint32_t channel, const void *payload, size_t len) {
+  if (!l || l->closing) return;
+  wire_encode(&l->out, type, channel, payload, len);
+}
+
+void send_error(struct link *l, uint32_t channel, int code, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (n < 0) n = 0;
+  if ((size_t)n >= sizeof msg) n = sizeof msg - 1;
+  uint8_t p[4 + sizeof msg];
+  put_u32(p, (uint32_t)code);
+  memcpy(p + 4, msg, n);
+  log_msg("error on channel %u: %s", channel, msg);
+  send_frame(l, W_ERROR, channel, p, 4 + n);
+}
+
+void reply_result(struct link *link, uint32_t channel, int code, const char *text) {
+  size_t n = strlen(text);
+  if (n > WIRE_MAX_PAYLOAD - 4) n = WIRE_MAX_PAYLOAD - 4;
+  uint8_t *p = xcalloc(1, 4 + n);
+  put_u32(p, (uint32_t)code);
+  memcpy(p + 4, text, n);
+  send_frame(link, W_RESULT, channel, p, 4 + n);
+  free(p);
+}
+
+/* ------------------------------------------------------------------ registry */
+
+int container_slot(const struct container *c) {
+  for (int i = 0; i < MAX_CONTAINERS; i++)
+    if (D.containers[i] == c) return i;
+  return -1;
+}
+
+struct container *container_find(const char *key) {
+  for (int i = 0; i < MAX_CONTAINERS; i++) {
+    struct container *c = D.containers[i];
+    if (c && !strcmp(c->name, key)) return c;
+  }
+  size_t n = strlen(key);
+  for (int i = 0; n >= 3 && i < MAX_CONTAINERS; i++) {
+    struct container *c = D.containers[i];
+    if (c && !strncmp(c->cid, key, n)) return c;
+  }
+  return NULL;
+}
+
+static struct term *term_find(struct link *l, uint32_t channel) {
+  for (int i = 0; i < MAX_TERMS; i++) {
+    struct term *t = D.terms[i];
+    if (t && t->link == l && t->channel == channel) return t;
+  }
+  return NULL;
+}
+
+static struct term *term_of_pid(pid_t pid) {
+  for (int i = 0; i < MAX_TERMS; i++)
+    if (D.terms[i] && D.terms[i]->pid == pid) return D.terms[i];
+  return NULL;
+}
+
+static struct term *term_of_container(const struct container *c) {
+  for (int i = 0; i < MAX_TERMS; i++)
+    if (D.terms[i] && D.terms[i]->c == c && !D.terms[i]->is_exec) return D.terms[i];
+  return NULL;
+}
+
+static struct term *term_add(struct link *l, uint32_t channel, int master, pid_t pid, struct container *c, bool is_exec) {
+  for (int i = 0; i < MAX_TERMS; i++) {
+    if (D.terms[i]) continue;
+    struct term *t = xcalloc(1, sizeof *t);
+    *t = (struct term){.link = l, .channel = channel, .master = master, .pid = pid, .c = c, .is_exec = is_exec,
+                       .credit = WIRE_INITIAL_CREDIT};
+    D.terms[i] = t;
+    return t;
+  }
+  return NULL;
+}
+
+static void term_free(struct term *t) {
+  for (int i = 0; i < MAX_TERMS; i++)
+    if (D.terms[i] == t) D.terms[i] = NULL;
+  if (t->master >= 0) close(t->master);
+  buf_free(&t->in);
+  free(t);
+}
+
+/* ------------------------------------------------------------------ terminal output */
+
+/* Read what the pty has, within the credit. Returns false at EOF/EIO (nobody holds the slave). */
+static bool term_pump(struct term *t, bool final) {
+  uint8_t chunk[4096];
+  for (int rounds = 0; rounds < (final ? 64 : 4); rounds++) {
+    size_t want = sizeof chunk;
+    if (t->link && t->credit < want) want = t->credit;
+    if (want == 0) return true;
+    ssize_t n = read(t->master, chunk, want);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return true;
+    if (n <= 0) return false;
+    if (!t->seen_output) {
+      t->seen_output = true;
+      uint64_t when = now_ns();
+      if (t->c && !t->is_exec) t->c->first_output_ns = when;
+      uint8_t p[8];
+      put_u64(p, when);
+      send_frame(t->link, W_FIRST_OUTPUT, t->channel, p, 8);
+    }
+    if (t->c && !t->is_exec) log_append(t->c, chunk, n);
+    if (t->link) {
+      send_frame(t->link, W_OUTPUT, t->channel, chunk, n);
+      t->credit -= n;
+    }
+  }
+  return true;
+}
+
+static void term_flush_input(struct term *t) {
+  while (t->in.len && t->master >= 0) {
+    ssize_t n = write(t->master, t->in.data, t->in.len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    buf_consume(&t->in, n);
+  }
+}
+
+/* ------------------------------------------------------------------ containers */
+
+static void make_cid(char cid[13]) {
+  static const char hex[] = "0123456789abcdef";
+  uint8_t r[6];
+  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || read_all(fd, r, sizeof r) != sizeof r) {
+    uint64_t t = now_ns() ^ (uint64_t)getpid() << 32;
+    memcpy(r, &t, sizeof r);
+  }
+  if (fd >= 0) close(fd);
+  for (int i = 0; i < 6; i++) {
+    cid[2 * i] = hex[r[i] >> 4];
+    cid[2 * i + 1] = hex[r[i] & 15];
+  }
+  cid[12] = 0;
+}
+
+static char **container_env(const struct container *c) {
+  int n = 0;
+  for (char **e = c->image->env; e && *e; e++) n++;
+  char **env = xcalloc(n + 4, sizeof *env);
+  int k = 0;
+  bool has_path = false;
+  for (char **e = c->image->env; e && *e; e++) {
+    has_path |= !strncmp(*e, "PATH=", 5);
+    env[k++] = xstrdup(*e);
+  }
+  if (!has_path) env[k++] = xstrdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  env[k++] = xasprintf("HOSTNAME=%s", c->hostname);
+  env[k++] = xstrdup("TERM=xterm");
+  return env;
+}
+
+static void container_free(struct container *c) {
+  int slot = container_slot(c);
+  if (slot >= 0) {
+    D.containers[slot] = NULL;
+    D.stop_deadline[slot] = 0;
+    D.remove_on_exit[slot] = false;
+    memset(D.pending[slot], 0, sizeof D.pending[slot]);
+  }
+  free(c->name);
+  free(c->hostname);
+  run_opts_free(&c->opts);
+  free_args(c->argv);
+  free_args(c->env);
+  buf_free(&c->log);
+  free(c);
+}
+
+struct container *start_container(struct run_opts *o, struct link *link, uint32_t channel, uint64_t received,
+                                  char *err, size_t errlen) {
+  struct image *im = image_find(&D.images, o->image);
+  if (!im) {
+    set_err(err, errlen, 0, "Unable to find image '%s' (images: %d in %s)", o->image, D.images.n, cfg.oci);
+    return NULL;
+  }
+  if (o->name && container_find(o->name) && !strcmp(container_find(o->name)->name, o->name)) {
+    set_err(err, errlen, 0, "Conflict. The container name \"%s\" is already in use", o->name);
+    return NULL;
+  }
+  int slot = -1;
+  for (int i = 0; i < MAX_CONTAINERS && slot < 0; i++)
+    if (!D.containers[i]) slot = i;
+  if (slot < 0) {
+    set_err(err, errlen, 0, "too many containers (%d)", MAX_CONTAINERS);
+    return NULL;
+  }
+  struct container *c = xcalloc(1, sizeof *c);
+  c->id = ++D.next_id;
+  make_cid(c->cid);
+  c->opts = *o;
+  memset(o, 0, sizeof *o);
+  c->name = c->opts.name ? xstrdup(c->opts.name) : xasprintf("%s-%d", im->name, c->id);
+  while (!c->opts.name && container_find(c->name)) {
+    free(c->name);
+    c->name = xasprintf("%s-%d", im->name, ++D.next_id);
+  }
+  c->hostname = xstrdup(c->opts.hostname ? c->opts.hostname : c->cid);
+  c->image = im;
+  if (c->opts.argv && c->opts.argv[0]) {
+    int n = 0;
+    while (c->opts.argv[n]) n++;
+    c->argv = xcalloc(n + 1, sizeof *c->argv);
+    for (int i = 0; i < n; i++) c->argv[i] = xstrdup(c->opts.argv[i]);
+  } else {
+    int n = 0;
+    while (im->cmd && im->cmd[n]) n++;
+    c->argv = xcalloc(n + 2, sizeof *c->argv);
+    for (int i = 0; i < n; i++) c->argv[i] = xstrdup(im->cmd[i]);
+    if (n == 0) c->argv[0] = xstrdup("sh");
+  }
+  c->env = container_env(c);
+  c->created = time(NULL);
+  c->phases[PHASE_RECEIVED] = received;
+  D.containers[slot] = c;
+
+  int master = -1;
+  if (container_start(c, &master, err, errlen) < 0) {
+    container_free(c);
+    return NULL;
+  }
+  struct term *t = term_add(link, channel, master, c->pid, c, false);
+  if (!t) {
+    close(master);
+    log_msg("%s: no terminal slot left, output is dropped", c->name);
+  }
+  uint8_t p[8 + 8 * PHASE_COUNT];
+  put_u32(p, (uint32_t)c->pid);
+  put_u32(p + 4, PHASE_COUNT);
+  for (int i = 0; i < PHASE_COUNT; i++) put_u64(p + 8 + 8 * i, c->phases[i]);
+  send_frame(link, W_STARTED, channel, p, sizeof p);
+  log_msg("started %s (%s) pid %d in %.1f ms", c->name, c->cid, (int)c->pid,
+          (c->phases[PHASE_EXEC] - c->phases[PHASE_RECEIVED]) / 1e6);
+  return c;
+}
+
+void remove_container(struct container *c) {
+  container_cleanup(c);
+  container_free(c);
+}
+
+void request_stop(struct container *c, int grace_s, struct link *link, uint32_t channel, bool remove) {
+  int slot = container_slot(c);
+  if (remove) D.remove_on_exit[slot] = true;
+  for (int i = 0; link && i < MAX_PENDING; i++) {
+    if (D.pending[slot][i].link) continue;
+    D.pending[slot][i] = (struct pending_reply){link, channel, remove ? 'r' : 's'};
+    break;
+  }
+  if (grace_s <= 0) {
+    kill(c->pid, SIGKILL);
+  } else {
+    kill(c->pid, SIGTERM);
+    uint64_t deadline = now_ns() + (uint64_t)grace_s * 1000000000u;
+    if (!D.stop_deadline[slot] || deadline < D.stop_deadline[slot]) D.stop_deadline[slot] = deadline;
+  }
+}
+
+static void container_exited(struct container *c, int status) {
+  int slot = container_slot(c);
+  c->state = STATE_EXITED;
+  c->status = status;
+  c->finished = time(NULL);
+  D.stop_deadline[slot] = 0;
+  struct term *t = term_of_container(c);
+  if (t) {
+    if (t->master >= 0) term_pump(t, true);
+    uint8_t p[4];
+    put_u32(p, (uint32_t)status);
+    send_frame(t->link, W_EXIT, t->channel, p, 4);
+    term_free(t);
+  }
+  log_msg("%s exited, status 0x%x", c->name, status);
+  struct pending_reply pend[MAX_PENDING];
+  memcpy(pend, D.pending[slot], sizeof pend);
+  memset(D.pending[slot], 0, sizeof D.pending[slot]);
+  char *name = xstrdup(c->name);
+  if (D.remove_on_exit[slot]) remove_container(c);
+  for (int i = 0; i < MAX_PENDING; i++) {
+    if (!pend[i].link) continue;
+    autofree char *text = xasprintf("%s\n", name);
+    reply_result(pend[i].link, pend[i].channel, 0, text);
+  }
+  free(name);
+}
+
+static void reap_children(void) {
+  for (;;) {
+    int status;
+    pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) return;
+    struct container *c = NULL;
+    for (int i = 0; i < MAX_CONTAINERS && !c; i++)
+      if (D.containers[i] && D.containers[i]->pid == pid && D.containers[i]->state == STATE_RUNNING) c = D.containers[i];
+    if (c) {
+      container_exited(c, status);
+      continue;
+    }
+    struct term *t = term_of_pid(pid);
+    if (t) {
+      if (t->master >= 0) term_pump(t, true);
+      uint8_t p[4];
+      put_u32(p, (uint32_t)status);
+      send_frame(t->link, W_EXIT, t->channel, p, 4);
+      term_free(t);
+    }
+  }
+}
+
+/* ------------------------------------------------------------------ requests */
+
+static void handle_run(struct link *l, const struct wire_frame *f, uint64_t received) {
+  char err[1024] = "";
+  if (f->channel == 0 || term_find(l, f->channel)) {
+    send_error(l, f->channel, EBUSY, "channel %u is 0 or already in use", f->channel);
+    return;
+  }
+  char **argv;
+  int argc;
+  if (split_args((const char *)f->payload, f->length, 256, &argv, &argc) < 0) {
+    send_error(l, f->channel, EINVAL, "RUN payload must be NUL-terminated arguments");
+    return;
+  }
+  struct run_opts o;
+  if (parse_run(argc, argv, &o, err, sizeof err) < 0) {
+    send_error(l, f->channel, EINVAL, "%s", err);
+  } else if (!start_container(&o, l, f->channel, received, err, sizeof err)) {
+    send_error(l, f->channel, ENOENT, "%s", err);
+    run_opts_free(&o);
+  }
+  free_args(argv);
+}
+
+static void handle_exec(struct link *l, const struct wire_frame *f) {
+  char err[1024] = "";
+  if (f->channel == 0 || term_find(l, f->channel)) {
+    send_error(l, f->channel, EBUSY, "channel %u is 0 or already in use", f->channel);
+    return;
+  }
+  char **argv = NULL;
+  int argc = 0;
+  if (f->length < 5 || split_args((const char *)f->payload + 4, f->length - 4, 256, &argv, &argc) < 0) {
+    send_error(l, f->channel, EINVAL, "EXEC payload: u32 target terminal, then NUL-terminated arguments");
+    return;
+  }
+  uint32_t target = get_u32(f->payload);
+  struct container *c = NULL;
+  bool tty = true;
+  int first = 0;
+  if (target) {
+    struct term *t = term_find(l, target);
+    c = t ? t->c : NULL;
+    if (!c) {
+      send_error(l, f->channel, ENOENT, "no container on terminal %u", target);
+      goto out;
+    }
+  } else {
+    /* From the CLI: [-i] [-t] NAME CMD… */
+    tty = false;
+    for (; first < argc && argv[first][0] == '-'; first++) {
+      if (strchr(argv[first], 't')) tty = true;
+      if (strspn(argv[first] + 1, "it") != strlen(argv[first] + 1)) {
+        send_error(l, f->channel, EINVAL, "unknown flag: %s", argv[first]);
+        goto out;
+      }
+    }
+    if (first >= argc || !(c = container_find(argv[first]))) {
+      send_error(l, f->channel, ENOENT, "No such container: %s", first < argc ? argv[first] : "(none)");
+      goto out;
+    }
+    first++;
+  }
+  if (first >= argc) {
+    send_error(l, f->channel, EINVAL, "exec needs a command");
+    goto out;
+  }
+  int master;
+  pid_t pid;
+  if (container_exec(c, argv + first, tty, &master, &pid, err, sizeof err) < 0) {
+    send_error(l, f->channel, EINVAL, "%s", err);
+    goto out;
+  }
+  if (!term_add(l, f->channel, master, pid, c, true)) {
+    close(master);
+    kill(pid, SIGKILL);
+    send_error(l, f->channel, EMFILE, "too many terminals");
+    goto out;
+  }
+  uint64_t t0 = now_ns();
+  uint8_t p[8 + 8];
+  put_u32(p, (uint32_t)pid);
+  put_u32(p + 4, 1);
+  put_u64(p + 8, t0);
+  send_frame(l, W_STARTED, f->channel, p, sizeof p);
+out:
+  free_args(argv);
+}
+
+static void send_stats(struct link *l, uint32_t channel, struct container *c) {
+  struct cgroup_stats st;
+  cgroup_read_stats(c->name, &st);
+  uint8_t p[8 + 8 + 4 + 4];
+  put_u64(p, st.memory_current);
+  put_u64(p + 8, st.cpu_usage_usec);
+  put_u32(p + 16, st.pids_current);
+  put_u32(p + 20, c->state == STATE_RUNNING ? (uint32_t)c->pid : 0);
+  send_frame(l, W_STATS_REPLY, channel, p, sizeof p);
+}
+
+static void handle_frame(void *ctx, const struct wire_frame *f) {
+  struct link *l = ctx;
+  uint64_t received = now_ns();
+  struct term *t = f->channel ? term_find(l, f->channel) : NULL;
+  switch (f->type) {
+  case W_HELLO: {
+    uint8_t p[8 + sizeof BOX_VERSION - 1];
+    put_u64(p, D.ready_ns);
+    memcpy(p + 8, BOX_VERSION, sizeof BOX_VERSION - 1);
+    send_frame(l, W_READY, 0, p, sizeof p);
+    return;
+  }
+  case W_RUN:
+    handle_run(l, f, received);
+    return;
+  case W_EXEC:
+    handle_exec(l, f);
+    return;
+  case W_CMD: {
+    char **argv;
+    int argc;
+    if (split_args((const char *)f->payload, f->length, 256, &argv, &argc) < 0) {
+      send_error(l, f->channel, EINVAL, "CMD payload must be NUL-terminated arguments");
+      return;
+    }
+    struct buf out = {0};
+    buf_append(&out, "", 0);
+    int code = verb_run(l, f->channel, argc, argv, &out);
+    if (code >= 0) reply_result(l, f->channel, code, out.data);
+    buf_free(&out);
+    free_args(argv);
+    return;
+  }
+  case W_STATS:
+    if (f->channel == 0) {
+      for (int i = 0; i < MAX_TERMS; i++)
+        if (D.terms[i] && D.terms[i]->link == l && !D.terms[i]->is_exec) send_stats(l, D.terms[i]->channel, D.terms[i]->c);
+      return;
+    }
+    if (!t || !t->c) break;
+    send_stats(l, f->channel, t->c);
+    return;
+  case W_INPUT:
+  case W_RESIZE:
+  case W_SIGNAL:
+  case W_REMOVE:
+  case W_CREDIT:
+    break;
+  default:
+    send_error(l, f->channel, ENOTSUP, "unknown frame type 0x%02x", f->type);
+    return;
+  }
+  /* The rest act on a terminal of this link. */
+  if (!t) {
+    send_error(l, f->channel, ENOENT, "no terminal %u (frame type 0x%02x)", f->channel, f->type);
+    return;
+  }
+  switch (f->type) {
+  case W_INPUT:
+    if (t->in.len + f->length > 1 << 20) {
+      send_error(l, f->channel, ENOBUFS, "terminal %u input backlog over 1 MiB, input dropped", f->channel);
+      return;
+    }
+    buf_append(&t->in, f->payload, f->length);
+    term_flush_input(t);
+    return;
+  case W_RESIZE: {
+    if (f->length != 4) break;
+    struct winsize ws = {.ws_col = f->payload[0] | f->payload[1] << 8, .ws_row = f->payload[2] | f->payload[3] << 8};
+    if (t->master >= 0) ioctl(t->master, TIOCSWINSZ, &ws);
+    return;
+  }
+  case W_SIGNAL:
+    if (f->length != 1 || f->payload[0] == 0 || f->payload[0] >= 65) break;
+    kill(t->pid, f->payload[0]);
+    return;
+  case W_REMOVE:
+    if (t->is_exec) {
+      kill(t->pid, SIGKILL);
+    } else if (t->c->state == STATE_RUNNING) {
+      request_stop(t->c, 0, NULL, 0, true);
+    } else {
+      remove_container(t->c);
+    }
+    return;
+  case W_CREDIT:
+    if (f->length != 4) break;
+    uint64_t credit = (uint64_t)t->credit + get_u32(f->payload);
+    t->credit = credit > UINT32_MAX ? UINT32_MAX : (uint32_t)credit;
+    return;
+  }
+  send_error(l, f->channel, EINVAL, "malformed payload for frame type 0x%02x (%u bytes)", f->type, f->length);
+}
+
+static void handle_decode_error(void *ctx, const char *kind) {
+  struct link *l = ctx;
+  send_error(l, 0, EPROTO, "frame decoder: %s", kind);
+}
+
+/* ------------------------------------------------------------------ links */
+
+static struct link *link_add(int fd, bool is_port) {
+  for (int i = 0; i < MAX_LINKS; i++) {
+    if (D.links[i]) continue;
+    struct link *l = xcalloc(1, sizeof *l);
+    l->fd = fd;
+    l->is_port = is_port;
+    l->decoder = wire_decoder_new();
+    D.links[i] = l;
+    return l;
+  }
+  return NULL;
+}
+
+static void link_close(struct link *l) {
+  for (int i = 0; i < MAX_TERMS; i++) {
+    struct term *t = D.terms[i];
+    if (!t || t->link != l) continue;
+    if (t->is_exec) {
+      /* An exec session dies with its client, like a shell losing its terminal. */
+      kill(t->pid, SIGHUP);
+    }
+    t->link = NULL;
+  }
+  for (int s = 0; s < MAX_CONTAINERS; s++)
+    for (int i = 0; i < MAX_PENDING; i++)
+      if (D.pending[s][i].link == l) D.pending[s][i].link = NULL;
+  for (int i = 0; i < MAX_LINKS; i++)
+    if (D.links[i] == l) D.links[i] = NULL;
+  close(l->fd);
+  wire_decoder_free(l->decoder);
+  buf_free(&l->out);
+  free(l);
+}
+
+static void link_flush(struct link *l) {
+  while (l->out.len) {
+    ssize_t n = write(l->fd, l->out.data, l->out.len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    if (n <= 0) {
+      if (!l->is_port) l->closing = true;
+      l->out.len = 0;
+      return;
+    }
+    buf_consume(&l->out, n);
+  }
+}
+
+static void link_read(struct link *l) {
+  uint8_t chunk[16384];
+  ssize_t n = read(l->fd, chunk, sizeof chunk);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+  if (n <= 0) {
+    if (!l->is_port) l->closing = true;
+    return;
+  }
+  struct wire_handler h = {handle_frame, handle_decode_error, l};
+  wire_feed(l->decoder, chunk, n, &h);
+}
+
+/* ------------------------------------------------------------------ setup */
+
+static int open_virtio_port(const char *want) {
+  DIR *d = opendir("/sys/class/virtio-ports");
+  if (!d) return -1;
+  int fd = -1;
+  struct dirent *e;
+  while (fd < 0 && (e = readdir(d))) {
+    if (e->d_name[0] == '.') continue;
+    autofree char *name_path = xasprintf("/sys/class/virtio-ports/%s/name", e->d_name);
+    autofree char *name = read_file(name_path, NULL);
+    if (!name) continue;
+    name[strcspn(name, "\n")] = 0;
+    if (strcmp(name, want)) continue;
+    autofree char *dev = xasprintf("/dev/%s", e->d_name);
+    if (access(dev, F_OK) < 0) {
+      /* devtmpfs normally has it; if not, make the node from sysfs. */
+      autofree char *dev_path = xasprintf("/sys/class/virtio-ports/%s/dev", e->d_name);
+      autofree char *mm = read_file(dev_path, NULL);
+      unsigned ma, mi;
+      if (mm && sscanf(mm, "%u:%u", &ma, &mi) == 2) mknod(dev, S_IFCHR | 0600, makedev(ma, mi));
+    }
+    fd = open(dev, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) log_msg("open %s: %s", dev, strerror(errno));
+    else log_msg("serving the mux on %s (%s)", dev, want);
+  }
+  closedir(d);
+  return fd;
+}
+
+static int listen_unix(const char *path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return -errno;
+  struct sockaddr_un a = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof a.sun_path) {
+    close(fd);
+    return -ENAMETOOLONG;
+  }
+  strcpy(a.sun_path, path);
+  unlink(path);
+  if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 16) < 0) {
+    int e = errno;
+    close(fd);
+    return -e;
+  }
+  chmod(path, 0600);
+  return fd;
+}
+
+static int setup(void) {
+  char err[1024] = "";
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, NULL);
+  D.signal_fd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (D.signal_fd < 0) {
+    log_msg("signalfd: %s", strerror(errno));
+    return -1;
+  }
+  const char *dirs[] = {"layers", "run", "mnt"};
+  for (size_t i = 0; i < N_ELEMENTS(dirs); i++) {
+    autofree char *p = xasprintf("%s/%s", cfg.state, dirs[i]);
+    int rc = mkdir_p(p, 0755);
+    if (rc < 0) log_msg("mkdir %s: %s", p, strerror(-rc));
+  }
+  if (cgroup_setup(err, sizeof err) < 0) log_msg("cgroup: %s", err);
+  if (network_setup(err, sizeof err) < 0) log_msg("network: %s", err);
+  if (oci_load(cfg.oci, &D.images, err, sizeof err) < 0) log_msg("images: %s", err);
+  log_msg("%d images in %s", D.images.n, cfg.oci);
+  D.listen_fd = listen_unix(cfg.sock);
+  if (D.listen_fd < 0) log_msg("listening on %s: %s", cfg.sock, strerror(-D.listen_fd));
+  if (*cfg.vport) {
+    int port = open_virtio_port(cfg.vport);
+    if (port >= 0) link_add(port, true);
+    else log_msg("no virtio port named %s: serving %s only", cfg.vport, cfg.sock);
+  }
+  D.ready_ns = now_ns();
+  /* Say so unasked too: the host may have sent HELLO before the port was open. */
+  for (int i = 0; i < MAX_LINKS; i++)
+    if (D.links[i] && D.links[i]->is_port) {
+      struct wire_frame hello = {W_HELLO, 0, NULL, 0};
+      handle_frame(D.links[i], &hello);
+    }
+  return D.listen_fd < 0 ? -1 : 0;
+}
+
+/* While nothing else happens, unpack layers ahead of the first `box run`. */
+static bool unpack_one_layer(void) {
+  int k = 0;
+  for (int i = 0; i < D.images.n; i++)
+    for (int j = 0; j < D.images.v[i].nlayers; j++, k++) {
+      if (k < D.unpacked) continue;
+      D.unpacked++;
+      autofree char *dir = layer_dir(D.images.v[i].layers[j]);
+      if (access(dir, F_OK) == 0) continue;
+      char err[512];
+      uint64_t t0 = now_ns();
+      if (layer_ensure(D.images.v[i].layers[j], err, sizeof err) < 0) log_msg("pre-unpack: %s", err);
+      else log_msg("layer %.12s ready (%.0f ms)", D.images.v[i].layers[j], (now_ns() - t0) / 1e6);
+      return true;
+    }
+  return false;
+}
+
+/* ------------------------------------------------------------------ the loop */
+
+int daemon_main(void) {
+  config_load();
+  if (setup() < 0) return 1;
+  log_msg("boxd ready");
+  bool idle_work = true;
+  for (;;) {
+    struct pollfd pfd[2 + MAX_LINKS + MAX_TERMS];
+    void *who[2 + MAX_LINKS + MAX_TERMS];
+    int n = 0;
+    pfd[n] = (struct pollfd){.fd = D.signal_fd, .events = POLLIN};
+    who[n++] = NULL;
+    pfd[n] = (struct pollfd){.fd = D.listen_fd, .events = POLLIN};
+    who[n++] = NULL;
+    for (int i = 0; i < MAX_LINKS; i++) {
+      struct link *l = D.links[i];
+      if (!l) continue;
+      pfd[n] = (struct pollfd){.fd = l->fd, .events = POLLIN | (l->out.len ? POLLOUT : 0)};
+      who[n++] = l;
+    }
+    int first_term = n;
+    for (int i = 0; i < MAX_TERMS; i++) {
+      struct term *t = D.terms[i];
+      if (!t || t->master < 0) continue;
+      short ev = t->in.len ? POLLOUT : 0;
+      if (!t->link || (t->credit > 0 && t->link->out.len < LINK_HIGH_WATER)) ev |= POLLIN;
+      pfd[n] = (struct pollfd){.fd = t->master, .events = ev};
+      who[n++] = t;
+    }
+    int timeout = idle_work ? 200 : -1;
+    uint64_t now = now_ns();
+    for (int i = 0; i < MAX_CONTAINERS; i++) {
+      if (!D.stop_deadline[i]) continue;
+      int ms = D.stop_deadline[i] <= now ? 0 : (int)((D.stop_deadline[i] - now) / 1000000 + 1);
+      if (timeout < 0 || ms < timeout) timeout = ms;
+    }
+    int ready = poll(pfd, n, timeout);
+    if (ready < 0 && errno != EINTR) {
+      log_msg("poll: %s", strerror(errno));
+      return 1;
+    }
+    now = now_ns();
+    for (int i = 0; i < MAX_CONTAINERS; i++) {
+      if (!D.stop_deadline[i] || D.stop_deadline[i] > now || !D.containers[i]) continue;
+      kill(D.containers[i]->pid, SIGKILL);
+      D.stop_deadline[i] = 0;
+    }
+    if (ready == 0 && idle_work) idle_work = unpack_one_layer();
+    if (ready <= 0) continue;
+
+    if (pfd[0].revents) {
+      struct signalfd_siginfo si;
+      while (read(D.signal_fd, &si, sizeof si) == sizeof si) {}
+      reap_children();
+    }
+    if (pfd[1].revents & POLLIN) {
+      int fd = accept4(D.listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd >= 0 && !link_add(fd, false)) close(fd);
+    }
+    for (int i = 2; i < first_term; i++) {
+      struct link *l = who[i];
+      if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) link_read(l);
+    }
+    for (int i = first_term; i < n; i++) {
+      struct term *t = who[i];
+      /* A terminal may have been freed by a frame handled above. */
+      bool alive = false;
+      for (int k = 0; k < MAX_TERMS && !alive; k++) alive = D.terms[k] == t;
+      if (!alive || t->master < 0) continue;
+      if (pfd[i].revents & POLLOUT) term_flush_input(t);
+      if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+        if (!term_pump(t, false)) {
+          /* Every holder of the slave is gone; the exit status follows via SIGCHLD. */
+          close(t->master);
+          t->master = -1;
+        }
+      }
+    }
+    for (int i = 0; i < MAX_LINKS; i++) {
+      struct link *l = D.links[i];
+      if (!l) continue;
+      if (l->out.len) link_flush(l);
+      if (l->closing) link_close(l);
+    }
+  }
+}

@@ -1,0 +1,75 @@
+/* boxd's state: links (byte streams carrying frames: the virtio port and CLI sockets),
+ * terminals (a pty bound to a channel on a link) and containers. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "container.h"
+#include "oci.h"
+#include "util.h"
+#include "wire.h"
+
+#define MAX_LINKS 64
+#define MAX_TERMS 256
+#define MAX_CONTAINERS 256
+#define MAX_PENDING 8
+
+struct link {
+  int fd;
+  bool is_port;     /* the virtio-console port: never closed by boxd */
+  bool closing;
+  struct wire_decoder *decoder;
+  struct buf out;
+};
+
+struct term {
+  struct link *link;        /* NULL once detached: output only goes to the log */
+  uint32_t channel;
+  int master;               /* pty master, -1 after EOF */
+  pid_t pid;
+  struct container *c;
+  bool is_exec;
+  uint32_t credit;
+  bool seen_output;
+  struct buf in;            /* input the pty could not take yet */
+};
+
+struct pending_reply {
+  struct link *link;
+  uint32_t channel;
+  uint8_t kind;             /* 's' stop, 'r' rm */
+};
+
+struct daemon {
+  struct link *links[MAX_LINKS];
+  struct term *terms[MAX_TERMS];
+  struct container *containers[MAX_CONTAINERS];
+  struct pending_reply pending[MAX_CONTAINERS][MAX_PENDING];
+  uint64_t stop_deadline[MAX_CONTAINERS]; /* monotonic ns; 0 = none */
+  bool remove_on_exit[MAX_CONTAINERS];
+  struct image_list images;
+  int next_id;
+  uint64_t ready_ns;
+  int listen_fd, signal_fd;
+  int unpacked;                           /* layers pre-unpacked while idle */
+};
+
+extern struct daemon D;
+
+int daemon_main(void);
+
+/* Container registry, used by the verbs. */
+int container_slot(const struct container *c);
+struct container *container_find(const char *name_or_id);
+
+/* `box <verb> …` run inside boxd: returns the exit code and fills out. Verbs that finish
+ * later (stop, rm of a running container) return -1 and reply themselves. */
+int verb_run(struct link *link, uint32_t channel, int argc, char **argv, struct buf *out);
+void reply_result(struct link *link, uint32_t channel, int code, const char *text);
+void send_frame(struct link *l, uint8_t type, uint32_t channel, const void *payload, size_t len);
+void send_error(struct link *l, uint32_t channel, int code, const char *fmt, ...) PRINTF(4, 5);
+/* Start a container from parsed options; attach its terminal to (link, channel) if link. */
+struct container *start_container(struct run_opts *o, struct link *link, uint32_t channel, uint64_t received,
+                                  char *err, size_t errlen);
+void request_stop(struct container *c, int grace_s, struct link *link, uint32_t channel, bool remove);
+void remove_container(struct container *c);

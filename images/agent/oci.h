@@ -1,0 +1,36 @@
+/* OCI image layout: read index.json, manifests and configs; unpack each layer once
+ * per digest under <state>/layers/<hex>/ with OCI whiteouts turned into overlayfs ones. */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#define OCI_MAX_LAYERS 32
+
+struct image {
+  char *name;                       /* org.opencontainers.image.ref.name */
+  char *digest;                     /* manifest digest, sha256:… */
+  int nlayers;                      /* base layer first */
+  char *layers[OCI_MAX_LAYERS];     /* hex digests */
+  uint64_t layer_sizes[OCI_MAX_LAYERS];
+  uint64_t size;                    /* compressed bytes of all layers */
+  char **cmd;                       /* config Entrypoint + Cmd, NULL-terminated */
+  char **env;                       /* config Env, NULL-terminated */
+  char *workdir;
+  char *created;
+};
+
+struct image_list {
+  struct image *v;
+  int n;
+};
+
+int oci_load(const char *dir, struct image_list *out, char *err, size_t errlen);
+struct image *image_find(const struct image_list *images, const char *ref); /* "web" or "web:latest" */
+int digest_hex(const char *digest, char hex[65]); /* "sha256:<64 hex>" → hex; -EINVAL otherwise */
+
+/* Path of an unpacked layer (malloc'd). */
+char *layer_dir(const char *hex);
+/* Unpack the layer if not yet there. 0 or -errno with err set. */
+int layer_ensure(const char *hex, char *err, size_t errlen);
+/* Apply OCI whiteouts (.wh.NAME, .wh..wh..opq) in an unpacked tree, overlayfs style. */
+int whiteouts_to_overlay(const char *root);

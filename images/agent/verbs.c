@@ -1,0 +1,374 @@
+/* The `box` verbs answered with text (RESULT): ps, images, stats, inspect, logs, diff,
+ * stop, rm, and run -d. Output follows docker's columns where docker has the verb. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "config.h"
+#include "daemon.h"
+
+static void human_age(char *out, size_t n, time_t since) {
+  long s = (long)(time(NULL) - since);
+  if (s < 1) snprintf(out, n, "Less than a second");
+  else if (s < 60) snprintf(out, n, "%ld second%s", s, s == 1 ? "" : "s");
+  else if (s < 3600) snprintf(out, n, "%ld minute%s", s / 60, s / 60 == 1 ? "" : "s");
+  else snprintf(out, n, "%ld hour%s", s / 3600, s / 3600 == 1 ? "" : "s");
+}
+
+static void human_bytes(char *out, size_t n, double b) {
+  const char *units[] = {"B", "kB", "MB", "GB"};
+  int u = 0;
+  while (b >= 1000 && u < 3) b /= 1000, u++;
+  snprintf(out, n, u ? "%.3g%s" : "%.0f%s", b, units[u]);
+}
+
+static void human_mib(char *out, size_t n, double b) {
+  if (b < 1024 * 1024) snprintf(out, n, "%.1fKiB", b / 1024);
+  else snprintf(out, n, "%.2fMiB", b / (1024 * 1024));
+}
+
+static int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+
+static void status_text(const struct container *c, char *out, size_t n) {
+  char age[40];
+  if (c->state == STATE_RUNNING) {
+    human_age(age, sizeof age, c->created);
+    snprintf(out, n, "Up %s", age);
+  } else if (c->state == STATE_EXITED) {
+    human_age(age, sizeof age, c->finished);
+    snprintf(out, n, "Exited (%d) %s ago", exit_code(c->status), age);
+  } else {
+    snprintf(out, n, "Created");
+  }
+}
+
+static void command_text(const struct container *c, char *out, size_t n) {
+  struct buf b = {0};
+  buf_append(&b, "\"", 1);
+  for (char **a = c->argv; *a; a++) buf_printf(&b, "%s%s", a == c->argv ? "" : " ", *a);
+  if (b.len > 20) {
+    b.len = 19;
+    buf_append(&b, "…", strlen("…"));
+  }
+  buf_append(&b, "\"", 1);
+  snprintf(out, n, "%s", b.data);
+  buf_free(&b);
+}
+
+static int verb_ps(int argc, char **argv, struct buf *out) {
+  bool all = false, quiet = false;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "-a") || !strcmp(argv[i], "--all")) all = true;
+    else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) quiet = true;
+    else if (!strcmp(argv[i], "-aq") || !strcmp(argv[i], "-qa")) all = quiet = true;
+    else {
+      buf_printf(out, "unknown flag: %s\n", argv[i]);
+      return 125;
+    }
+  }
+  if (!quiet) buf_printf(out, "%-14s %-10s %-22s %-8s %-26s %-14s %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "PID", "STATUS", "IP", "NAMES");
+  for (int i = 0; i < MAX_CONTAINERS; i++) {
+    struct container *c = D.containers[i];
+    if (!c || (!all && c->state != STATE_RUNNING)) continue;
+    if (quiet) {
+      buf_printf(out, "%s\n", c->cid);
+      continue;
+    }
+    char cmd[64], st[96], ip[32] = "-";
+    command_text(c, cmd, sizeof cmd);
+    status_text(c, st, sizeof st);
+    if (c->ip) inet_ntop(AF_INET, &c->ip, ip, sizeof ip);
+    buf_printf(out, "%-14s %-10s %-22s %-8d %-26s %-14s %s\n", c->cid, c->image->name, cmd, (int)c->pid, st, ip, c->name);
+  }
+  return 0;
+}
+
+static int verb_images(struct buf *out) {
+  buf_printf(out, "%-12s %-8s %-14s %-8s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "LAYERS", "SIZE");
+  for (int i = 0; i < D.images.n; i++) {
+    struct image *im = &D.images.v[i];
+    char size[32];
+    human_bytes(size, sizeof size, (double)im->size);
+    const char *id = im->digest && strlen(im->digest) > 19 ? im->digest + 7 : "?";
+    buf_printf(out, "%-12s %-8s %-14.12s %-8d %s\n", im->name, "latest", id, im->nlayers, size);
+  }
+  return 0;
+}
+
+static int verb_stats(int argc, char **argv, struct buf *out) {
+  buf_printf(out, "%-14s %-16s %-10s %-22s %-8s %s\n", "CONTAINER ID", "NAME", "CPU TIME", "MEM USAGE / LIMIT", "PIDS", "OOM KILLS");
+  for (int i = 0; i < MAX_CONTAINERS; i++) {
+    struct container *c = D.containers[i];
+    if (!c || c->state != STATE_RUNNING) continue;
+    bool wanted = argc <= 1;
+    for (int k = 1; k < argc && !wanted; k++) wanted = container_find(argv[k]) == c;
+    if (!wanted) continue;
+    struct cgroup_stats st;
+    cgroup_read_stats(c->name, &st);
+    char mem[32], lim[32], usage[80], cpu[32];
+    human_mib(mem, sizeof mem, (double)st.memory_current);
+    if (st.memory_max) human_mib(lim, sizeof lim, (double)st.memory_max);
+    else snprintf(lim, sizeof lim, "none");
+    snprintf(usage, sizeof usage, "%s / %s", mem, lim);
+    snprintf(cpu, sizeof cpu, "%.3fs", st.cpu_usage_usec / 1e6);
+    buf_printf(out, "%-14s %-16s %-10s %-22s %-8u %llu\n", c->cid, c->name, cpu, usage, st.pids_current,
+               (unsigned long long)st.oom_kills);
+  }
+  return 0;
+}
+
+static void json_strings(struct buf *b, char **v) {
+  buf_append(b, "[", 1);
+  for (char **a = v; a && *a; a++) {
+    if (a != v) buf_append(b, ", ", 2);
+    buf_json_string(b, *a);
+  }
+  buf_append(b, "]", 1);
+}
+
+static void inspect_one(struct buf *b, struct container *c) {
+  struct cgroup_stats st;
+  cgroup_read_stats(c->name, &st);
+  char ip[32] = "", created[32];
+  if (c->ip) inet_ntop(AF_INET, &c->ip, ip, sizeof ip);
+  strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&c->created));
+  const char *status = c->state == STATE_RUNNING ? "running" : c->state == STATE_EXITED ? "exited" : "created";
+  buf_printf(b, "  {\n    \"Id\": \"%s\",\n    \"Name\": ", c->cid);
+  buf_json_string(b, c->name);
+  buf_printf(b, ",\n    \"Created\": \"%s\",\n    \"Image\": ", created);
+  buf_json_string(b, c->image->name);
+  buf_printf(b, ",\n    \"ImageDigest\": ");
+  buf_json_string(b, c->image->digest);
+  buf_printf(b, ",\n    \"Cmd\": ");
+  json_strings(b, c->argv);
+  buf_printf(b, ",\n    \"Env\": ");
+  json_strings(b, c->env);
+  buf_printf(b, ",\n    \"State\": {\"Status\": \"%s\", \"Running\": %s, \"Pid\": %d, \"ExitCode\": %d, \"OOMKilled\": %s},\n",
+             status, c->state == STATE_RUNNING ? "true" : "false", c->state == STATE_RUNNING ? (int)c->pid : 0,
+             c->state == STATE_EXITED ? exit_code(c->status) : 0, st.oom_kills ? "true" : "false");
+  buf_printf(b, "    \"Config\": {\"Hostname\": ");
+  buf_json_string(b, c->hostname);
+  buf_printf(b, ", \"Tty\": %s},\n", c->opts.tty ? "true" : "false");
+  buf_printf(b, "    \"HostConfig\": {\"Memory\": %lld, \"PidsLimit\": %lld, \"NanoCpus\": %lld, \"Privileged\": %s},\n",
+             (long long)c->opts.memory, (long long)c->opts.pids, (long long)(c->opts.cpus * 1e9),
+             c->opts.privileged ? "true" : "false");
+  autofree char *upper = container_upper(c);
+  buf_printf(b, "    \"GraphDriver\": {\"Name\": \"overlay\", \"Data\": {\"LowerDir\": \"");
+  for (int i = c->image->nlayers - 1; i >= 0; i--) {
+    autofree char *dir = layer_dir(c->image->layers[i]);
+    buf_printf(b, "%s%s", dir, i ? ":" : "");
+  }
+  buf_printf(b, "\", \"UpperDir\": ");
+  buf_json_string(b, upper);
+  buf_printf(b, "}},\n    \"NetworkSettings\": {\"Bridge\": \"%s\", \"IPAddress\": \"%s\", \"IPPrefixLen\": %d, \"Gateway\": \"%s\", \"HostVeth\": \"%s\"},\n",
+             c->ip ? cfg.bridge : "", ip, c->ip ? 16 : 0, c->ip ? "10.88.0.1" : "", c->veth);
+  buf_printf(b, "    \"Cgroup\": ");
+  autofree char *cg = cgroup_path(c->name);
+  buf_json_string(b, cg);
+  buf_printf(b, ",\n    \"StartPhasesNs\": {");
+  for (int i = 0; i < PHASE_COUNT; i++)
+    buf_printf(b, "%s\"%s\": %llu", i ? ", " : "", phase_names[i], (unsigned long long)c->phases[i]);
+  buf_printf(b, ", \"first_output\": %llu}\n  }", (unsigned long long)c->first_output_ns);
+}
+
+static int verb_inspect(int argc, char **argv, struct buf *out) {
+  if (argc < 2) {
+    buf_printf(out, "\"box inspect\" requires at least 1 argument\n");
+    return 125;
+  }
+  struct buf b = {0};
+  buf_append(&b, "[\n", 2);
+  int found = 0, code = 0;
+  for (int i = 1; i < argc; i++) {
+    struct container *c = container_find(argv[i]);
+    if (!c) {
+      code = 1;
+      continue;
+    }
+    if (found++) buf_append(&b, ",\n", 2);
+    inspect_one(&b, c);
+  }
+  buf_append(&b, "\n]\n", 3);
+  buf_append(out, b.data, b.len);
+  for (int i = 1; i < argc; i++)
+    if (!container_find(argv[i])) buf_printf(out, "Error: No such container: %s\n", argv[i]);
+  buf_free(&b);
+  return code;
+}
+
+/* ------------------------------------------------------------------ diff */
+
+struct diff_walk {
+  const struct container *c;
+  char **lines;
+  int n, cap;
+};
+
+static bool in_lower(const struct container *c, const char *rel) {
+  for (int i = 0; i < c->image->nlayers; i++) {
+    autofree char *p = xasprintf("%s/layers/%s%s", cfg.state, c->image->layers[i], rel);
+    struct stat st;
+    if (lstat(p, &st) == 0) return true;
+  }
+  return false;
+}
+
+static void diff_add(struct diff_walk *w, char kind, const char *rel) {
+  if (w->n == w->cap) {
+    w->cap = w->cap ? w->cap * 2 : 64;
+    w->lines = realloc(w->lines, w->cap * sizeof *w->lines);
+    if (!w->lines) abort();
+  }
+  w->lines[w->n++] = xasprintf("%c %s", kind, rel);
+}
+
+static void diff_dir(struct diff_walk *w, const char *upper, const char *rel) {
+  autofree char *path = xasprintf("%s%s", upper, rel);
+  DIR *d = opendir(path);
+  if (!d) return;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    autofree char *sub = xasprintf("%s/%s", rel, e->d_name);
+    autofree char *full = xasprintf("%s%s", upper, sub);
+    struct stat st;
+    if (lstat(full, &st) < 0) continue;
+    bool lower = in_lower(w->c, sub);
+    /* Mount points boxd made in an image without them, like docker's init layer. */
+    if (!lower && (!strcmp(sub, "/proc") || !strcmp(sub, "/dev") || !strcmp(sub, "/sys"))) continue;
+    if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
+      diff_add(w, 'D', sub);
+      continue;
+    }
+    diff_add(w, lower ? 'C' : 'A', sub);
+    if (S_ISDIR(st.st_mode)) diff_dir(w, upper, sub);
+  }
+  closedir(d);
+}
+
+static int cmp_lines(const void *a, const void *b) {
+  return strcmp(*(char *const *)a + 2, *(char *const *)b + 2);
+}
+
+static int verb_diff(int argc, char **argv, struct buf *out) {
+  if (argc != 2) {
+    buf_printf(out, "usage: box diff CONTAINER\n");
+    return 125;
+  }
+  struct container *c = container_find(argv[1]);
+  if (!c) {
+    buf_printf(out, "Error: No such container: %s\n", argv[1]);
+    return 1;
+  }
+  autofree char *upper = container_upper(c);
+  struct diff_walk w = {.c = c};
+  diff_dir(&w, upper, "");
+  qsort(w.lines, w.n, sizeof *w.lines, cmp_lines);
+  for (int i = 0; i < w.n; i++) {
+    buf_printf(out, "%s\n", w.lines[i]);
+    free(w.lines[i]);
+  }
+  free(w.lines);
+  return 0;
+}
+
+/* ------------------------------------------------------------------ lifecycle verbs */
+
+static int verb_logs(int argc, char **argv, struct buf *out) {
+  struct container *c = argc == 2 ? container_find(argv[1]) : NULL;
+  if (!c) {
+    buf_printf(out, argc == 2 ? "Error: No such container: %s\n" : "usage: box logs CONTAINER\n", argc == 2 ? argv[1] : "");
+    return 1;
+  }
+  buf_append(out, c->log.data, c->log.len);
+  return 0;
+}
+
+static int verb_stop_rm(struct link *link, uint32_t channel, int argc, char **argv, struct buf *out, bool rm) {
+  int grace = 10;
+  bool force = false;
+  int i = 1;
+  for (; i < argc && argv[i][0] == '-'; i++) {
+    if (!rm && (!strcmp(argv[i], "-t") || !strcmp(argv[i], "--time")) && i + 1 < argc) {
+      char *end;
+      grace = (int)strtol(argv[++i], &end, 10);
+      if (*end || grace < 0 || grace > 3600) {
+        buf_printf(out, "invalid --time: %s\n", argv[i]);
+        return 125;
+      }
+    } else if (rm && (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--force"))) {
+      force = true;
+    } else {
+      buf_printf(out, "unknown flag: %s\n", argv[i]);
+      return 125;
+    }
+  }
+  if (i + 1 != argc) {
+    buf_printf(out, "usage: box %s [OPTIONS] CONTAINER (one per request)\n", rm ? "rm" : "stop");
+    return 125;
+  }
+  struct container *c = container_find(argv[i]);
+  if (!c) {
+    buf_printf(out, "Error: No such container: %s\n", argv[i]);
+    return 1;
+  }
+  if (c->state != STATE_RUNNING) {
+    buf_printf(out, "%s\n", argv[i]);
+    if (rm) remove_container(c);
+    return 0;
+  }
+  if (rm && !force) {
+    buf_printf(out, "Error: cannot remove container \"%s\": container is running: stop the container before removing or force remove\n", c->name);
+    return 1;
+  }
+  request_stop(c, rm ? 0 : grace, link, channel, rm);
+  return -1; /* replied when it has exited */
+}
+
+static int verb_run_detached(int argc, char **argv, struct buf *out) {
+  char err[1024] = "";
+  struct run_opts o;
+  if (parse_run(argc - 1, argv + 1, &o, err, sizeof err) < 0) {
+    buf_printf(out, "box: %s\n", err);
+    return 125;
+  }
+  o.detach = true;
+  struct container *c = start_container(&o, NULL, 0, now_ns(), err, sizeof err);
+  if (!c) {
+    run_opts_free(&o);
+    buf_printf(out, "box: %s\n", err);
+    return 125;
+  }
+  buf_printf(out, "%s\n", c->cid);
+  return 0;
+}
+
+int verb_run(struct link *link, uint32_t channel, int argc, char **argv, struct buf *out) {
+  const char *v = argv[0];
+  if (!strcmp(v, "ps")) return verb_ps(argc, argv, out);
+  if (!strcmp(v, "images")) return verb_images(out);
+  if (!strcmp(v, "stats")) return verb_stats(argc, argv, out);
+  if (!strcmp(v, "inspect")) return verb_inspect(argc, argv, out);
+  if (!strcmp(v, "logs")) return verb_logs(argc, argv, out);
+  if (!strcmp(v, "diff")) return verb_diff(argc, argv, out);
+  if (!strcmp(v, "stop")) return verb_stop_rm(link, channel, argc, argv, out, false);
+  if (!strcmp(v, "rm")) return verb_stop_rm(link, channel, argc, argv, out, true);
+  if (!strcmp(v, "run")) return verb_run_detached(argc, argv, out);
+  if (!strcmp(v, "version")) {
+    buf_printf(out, "boxd: box 0.1, mux protocol v1\n");
+    return 0;
+  }
+  buf_printf(out, "box: '%s' is not a box command (run, ps, exec, stop, rm, images, stats, inspect, logs, diff)\n", v);
+  return 127;
+}
