@@ -36,7 +36,7 @@ const SKIP_DIRS = new Set(['dist', 'build', 'tests', 'fuzz', 'node_modules']);
 const isRecipe = (path) => {
   const parts = path.split('/');
   const name = parts.at(-1);
-  return !parts.slice(0, -1).some((d) => SKIP_DIRS.has(d)) && !/\.(test\.ts|md)$/.test(name) && name !== 'check.sh' && !name.startsWith('.');
+  return !parts.slice(0, -1).some((d) => SKIP_DIRS.has(d)) && !/\.(test\.ts|md)$/.test(name) && !/^check(-.*)?\.sh$/.test(name) && !name.startsWith('.');
 };
 
 /**

@@ -54,3 +54,16 @@ describe('LazyDisk', () => {
     await expect(d.read_range(0, 256)).rejects.toThrow(/got 10 bytes, wanted 1024/);
   });
 });
+
+describe('LazyDisk errors', () => {
+  it('reports a failed guest read to onError and does not call back with junk', async () => {
+    const d = new LazyDisk(image.length, async () => { throw new Error('HTTP 404 for disk.img'); }, 1024);
+    const seen: string[] = [];
+    let called = false;
+    const err = new Promise<void>((resolve) => (d.onError = (e) => { seen.push(e.message); resolve(); }));
+    d.get(0, 512, () => (called = true));
+    await err;
+    expect(seen).toEqual(['HTTP 404 for disk.img']);
+    expect(called).toBe(false);
+  });
+});

@@ -27,6 +27,11 @@ export class LazyDisk {
   private readonly ready = new Map<number, Uint8Array>();
   private readonly written = new Map<number, Uint8Array>();
   private fetched = 0;
+  /**
+   * A read the guest issued failed (network, 404, short read). v86 has no error path for disk
+   * reads, so without a handler the failure becomes an unhandled rejection instead of a silent hang.
+   */
+  onError: ((err: Error) => void) | undefined;
   /** Called for every read the guest issues (offset and length in bytes), e.g. to mark boot phases. */
   onGuestRead: ((start: number, length: number) => void) | undefined;
 
@@ -109,8 +114,9 @@ export class LazyDisk {
   get(start: number, length: number, fn: (data: Uint8Array) => void): void {
     this.onGuestRead?.(start, length);
     this.read_range(start, length).then(fn, (err) => {
-      // v86 has no error path for disk reads; surface it instead of leaving the guest hanging silently.
-      console.error(`stacklab disk: ${err instanceof Error ? err.message : err}`);
+      const error = err instanceof Error ? err : new Error(String(err));
+      if (this.onError) this.onError(error);
+      else void Promise.reject(error);
     });
   }
 
