@@ -7,20 +7,19 @@
  */
 import * as Comlink from 'comlink';
 import { V86 } from 'v86';
-import { LazyDisk } from '../src/core/lazy-disk.ts';
+import { MachineFailure, MediaLoader } from './media.ts';
+import { useChannelYield } from './scheduler.ts';
 import {
   CONSOLE_FLOW,
   InstructionCounter,
   OutputQueue,
   PHASES,
-  PROFILES,
   PhaseDetector,
   Stopwatch,
   machineClock,
   v86Options,
   type ConsolePortLike,
   type MachineConfig,
-  type MachineError,
   type MachineEventMap,
   type MachineEventName,
   type MachineSnapshot,
@@ -33,34 +32,25 @@ import {
 
 declare const self: DedicatedWorkerGlobalScope;
 
-/** A failure with a message meant for the card. */
-class MachineFailure extends Error {
-  constructor(readonly info: MachineError) {
-    super(info.message);
-  }
-}
-
 const STATS_INTERVAL_MS = 250;
 /** A v86 that has not become ready this long after its media arrived is reported, not waited for. */
 const LOAD_TIMEOUT_MS = 30_000;
-
-const fileName = (url: string) => decodeURIComponent(new URL(url).pathname.split('/').pop() || url);
 
 let config: MachineConfig | undefined;
 let port: MessagePort | undefined;
 let emulator: V86 | undefined;
 let detector: PhaseDetector | undefined;
 let state: MachineState = 'idle';
-let wasmModule: Promise<WebAssembly.Module> | undefined;
-let disk: LazyDisk | undefined;
-const downloads = new Map<string, Promise<ArrayBuffer>>();
+const media = new MediaLoader({
+  progress: (p) => emit('progress', p),
+  diskError: (info) => emit('error', info),
+});
 const watch = new Stopwatch(() => performance.now());
 let counter: InstructionCounter | undefined;
 let statsTimer: ReturnType<typeof setInterval> | undefined;
 let lastStats = { wallMs: 0, instructions: 0 };
 let flowPaused = false;
 let flushScheduled = false;
-let diskErrorReported = false;
 
 function emit<K extends MachineEventName>(name: K, data: MachineEventMap[K]) {
   port?.postMessage({ type: 'event', event: { name, data } } as WorkerPortMessage);
@@ -72,7 +62,7 @@ function setState(next: MachineState) {
   emit('state', next);
 }
 
-function fail(info: MachineError) {
+function fail(info: MachineEventMap['error']) {
   emit('error', info);
   setState('error');
   stopStats();
@@ -112,123 +102,6 @@ function scheduleFlush() {
   });
 }
 
-async function download(url: string, what: string, index: number, count: number): Promise<ArrayBuffer> {
-  let res: Response;
-  try {
-    res = await fetch(url);
-  } catch (err) {
-    throw new MachineFailure({ kind: 'download', message: `could not fetch the ${what} (${err instanceof Error ? err.message : err})`, source: url });
-  }
-  if (!res.ok) throw new MachineFailure({ kind: 'download', message: `${what} not found: HTTP ${res.status} for ${fileName(url)}`, source: url });
-  if ((res.headers.get('content-type') ?? '').includes('text/html'))
-    throw new MachineFailure({ kind: 'download', message: `${what} not found: the server sent a web page instead of ${fileName(url)}`, source: url });
-  const total = Number(res.headers.get('content-length') ?? 0);
-  if (!res.body) return res.arrayBuffer();
-  const reader = res.body.getReader();
-  const parts: Uint8Array[] = [];
-  let loaded = 0;
-  let lastSent = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    parts.push(value);
-    loaded += value.length;
-    const now = performance.now();
-    if (now - lastSent > 50) {
-      lastSent = now;
-      emit('progress', { file: fileName(url), loaded, total, fileIndex: index, fileCount: count });
-    }
-  }
-  emit('progress', { file: fileName(url), loaded, total: total || loaded, fileIndex: index, fileCount: count });
-  const out = new Uint8Array(loaded);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out.buffer;
-}
-
-/** Downloads survive power cycles: the same machine boots again from memory. */
-function cached(url: string, what: string, index: number, count: number): Promise<ArrayBuffer> {
-  let p = downloads.get(url);
-  if (!p) {
-    p = download(url, what, index, count);
-    p.catch(() => downloads.delete(url));
-    downloads.set(url, p);
-  }
-  return p;
-}
-
-async function readRange(url: string, start: number, length: number): Promise<Uint8Array> {
-  const res = await fetch(url, { headers: { Range: `bytes=${start}-${start + length - 1}` } });
-  if (res.status !== 206) throw new Error(`HTTP ${res.status} for bytes ${start}-${start + length - 1} of ${fileName(url)}`);
-  return new Uint8Array(await res.arrayBuffer());
-}
-
-/**
- * Probe the disk with a small range read: it proves the file exists, that ranges work, and gives
- * the size. (Not `bytes=0-0`: sirv, behind `vite preview`, reads an end of 0 as "to the end".)
- */
-async function openDisk(url: string): Promise<LazyDisk> {
-  let res: Response;
-  try {
-    res = await fetch(url, { headers: { Range: 'bytes=0-511' } });
-  } catch (err) {
-    throw new MachineFailure({ kind: 'download', message: `could not fetch the disk image (${err instanceof Error ? err.message : err})`, source: url });
-  }
-  if (res.status === 404 || res.status === 416 || !res.ok)
-    throw new MachineFailure({ kind: 'download', message: `disk image not found: HTTP ${res.status} for ${fileName(url)}`, source: url });
-  if ((res.headers.get('content-type') ?? '').includes('text/html'))
-    throw new MachineFailure({ kind: 'download', message: `disk image not found: the server sent a web page instead of ${fileName(url)}`, source: url });
-  if (res.status === 200) {
-    // No range support: take the whole image once and serve reads from memory.
-    const whole = new Uint8Array(await res.arrayBuffer());
-    return new LazyDisk(whole.length, async (start, length) => whole.slice(start, start + length));
-  }
-  const size = Number(/\/(\d+)$/.exec(res.headers.get('content-range') ?? '')?.[1]);
-  await res.arrayBuffer();
-  if (!size) throw new MachineFailure({ kind: 'range', message: `the server gave no size for ${fileName(url)} (Content-Range missing)`, source: url });
-  return new LazyDisk(size, async (start, length) => {
-    try {
-      return await readRange(url, start, length);
-    } catch (err) {
-      if (!diskErrorReported) {
-        diskErrorReported = true;
-        emit('error', { kind: 'range', message: `disk read failed: ${err instanceof Error ? err.message : err}`, source: url });
-      }
-      throw err;
-    }
-  });
-}
-
-async function loadMedia(cfg: MachineConfig): Promise<ResolvedMedia> {
-  const { urls } = cfg;
-  const profile = PROFILES[cfg.kind];
-  const count = profile.preload.length;
-  const names: Record<string, [string, string]> = {
-    seabios: [urls.seabios, 'BIOS'],
-    vgabios: [urls.vgabios, 'VGA BIOS'],
-    hostKernel: [urls.hostKernel, 'host kernel'],
-    hostInitrd: [urls.hostInitrd, 'host initramfs'],
-  };
-  wasmModule ??= WebAssembly.compileStreaming(fetch(urls.wasm)).catch((err) => {
-    wasmModule = undefined;
-    throw new MachineFailure({ kind: 'download', message: `could not load the v86 emulator (${err instanceof Error ? err.message : err})`, source: urls.wasm });
-  });
-  const files = profile.preload.map((name, i) => cached(names[name][0], names[name][1], i, count));
-  const cmdline =
-    cfg.kind === 'host'
-      ? fetch(urls.hostCmdline)
-          .then((r) => (r.ok && !(r.headers.get('content-type') ?? '').includes('text/html') ? r.text() : undefined))
-          .catch(() => undefined)
-      : Promise.resolve(undefined);
-  if (cfg.kind === 'vm') disk ??= await openDisk(urls.vmDisk);
-  const [bios, vgaBios, kernel, initrd] = await Promise.all(files);
-  await wasmModule;
-  return { wasmUrl: urls.wasm, bios, vgaBios, kernel, initrd, cmdline: await cmdline, disk };
-}
-
 function startStats() {
   stopStats();
   lastStats = { wallMs: 0, instructions: 0 };
@@ -246,7 +119,7 @@ function stats() {
   const dt = wallMs - lastStats.wallMs;
   const ips = dt > 0 ? ((instructions - lastStats.instructions) * 1000) / dt : 0;
   lastStats = { wallMs, instructions };
-  return { state, wallMs, instructions, ips, diskFetched: disk?.stats().bytesFetched, consoleQueued: output.length };
+  return { state, wallMs, instructions, ips, diskFetched: media.diskFetched, consoleQueued: output.length };
 }
 
 function newDetector(cfg: MachineConfig, emu: V86) {
@@ -268,10 +141,10 @@ function newDetector(cfg: MachineConfig, emu: V86) {
   });
 }
 
-function powerOnEmulator(cfg: MachineConfig, media: ResolvedMedia): Promise<V86> {
-  const module = wasmModule!;
+function buildEmulator(cfg: MachineConfig, resolved: ResolvedMedia): Promise<V86> {
+  const module = media.wasmModule(cfg.urls.wasm);
   const options = {
-    ...v86Options({ kind: cfg.kind, memoryMb: cfg.memoryMb, network: cfg.network }, media),
+    ...v86Options({ kind: cfg.kind, memoryMb: cfg.memoryMb, network: cfg.network }, resolved),
     wasm_fn: async (imports: WebAssembly.Imports) => (await WebAssembly.instantiate(await module, imports)).exports,
   };
   return new Promise((resolve, reject) => {
@@ -279,12 +152,13 @@ function powerOnEmulator(cfg: MachineConfig, media: ResolvedMedia): Promise<V86>
     const timer = setTimeout(() => reject(new MachineFailure({ kind: 'emulator', message: `the emulator did not start within ${LOAD_TIMEOUT_MS / 1000} s` })), LOAD_TIMEOUT_MS);
     emu.add_listener('emulator-loaded', () => {
       clearTimeout(timer);
+      if ((cfg.scheduler ?? 'channel') === 'channel') useChannelYield(emu);
       resolve(emu);
     });
   });
 }
 
-function attach(cfg: MachineConfig, emu: V86) {
+function attach(emu: V86) {
   emu.add_listener('serial0-output-byte', (byte: number) => {
     output.pushByte(byte);
     detector?.pushByte(byte);
@@ -312,15 +186,14 @@ const api = {
     const cfg = config;
     setState('loading');
     const t0 = performance.now();
-    diskErrorReported = false;
     try {
-      const media = await loadMedia(cfg);
-      const emu = await powerOnEmulator(cfg, media);
+      const resolved = await media.load(cfg);
+      const emu = await buildEmulator(cfg, resolved);
       emulator = emu;
-      const bytes = [media.bios, media.vgaBios, media.kernel, media.initrd].reduce((n, b) => n + (b?.byteLength ?? 0), 0);
+      const bytes = [resolved.bios, resolved.vgaBios, resolved.kernel, resolved.initrd].reduce((n, b) => n + (b?.byteLength ?? 0), 0);
       emit('loaded', { loadMs: performance.now() - t0, bytes });
       newDetector(cfg, emu);
-      attach(cfg, emu);
+      attach(emu);
       watch.start();
       counter!.reset();
       emit('power-on', { epochMs: performance.timeOrigin + performance.now() });

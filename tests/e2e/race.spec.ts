@@ -18,6 +18,14 @@ test('a 2 VM race finishes with every flag and ranks the machines', async ({ pag
     await expect(row.locator('td.rank')).toHaveText(/^[123]$/);
     await expect(row.locator('td.why')).not.toBeEmpty();
   }
+  const startup = await page.evaluate(() => {
+    const ss = (window as any).stacklab.race.sessions;
+    return {
+      firstPowerOnMs: Math.min(...ss.map((s: any) => s.powerOnEpoch)) - performance.timeOrigin,
+      requestedMs: Math.min(...ss.map((s: any) => s.requestedEpoch)) - performance.timeOrigin,
+    };
+  });
+  console.log(`navigation → race requested ${startup.requestedMs.toFixed(0)} ms, → first power-on ${startup.firstPowerOnMs.toFixed(0)} ms`);
   const figures = await page.evaluate(() => (window as any).stacklab.race.results().map((r: any) => ({ id: r.id, bootMs: r.bootMs, instructions: r.instructions, phases: r.marks.map((m: any) => m.phase) })));
   for (const f of figures) {
     expect(f.bootMs).toBeGreaterThan(0);

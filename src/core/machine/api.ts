@@ -33,6 +33,12 @@ export interface MachineConfig {
   urls: MachineUrls;
   memoryMb?: number;
   network?: { type: 'ne2k' | 'virtio' };
+  /**
+   * How the emulator yields between run slices. 'channel' (default): a MessageChannel to itself.
+   * 'v86': v86's own scheme, which in a worker bounces every yield off a nested worker (v86 #219);
+   * kept selectable so the difference can be measured.
+   */
+  scheduler?: 'channel' | 'v86';
 }
 
 export interface DownloadProgress {

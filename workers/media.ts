@@ -1,0 +1,159 @@
+/**
+ * Fetching what a machine boots from: the v86 wasm (compiled once), firmware and kernels (whole,
+ * with progress), and the VM disk (lazily, by HTTP range). Everything is cached for power cycles.
+ * Failures become MachineFailure with a sentence for the card. Works in a worker or a page.
+ */
+import { LazyDisk } from '../src/core/lazy-disk.ts';
+import { PROFILES, type DownloadProgress, type MachineConfig, type MachineError, type ResolvedMedia } from '../src/core/machine/index.ts';
+
+/** A failure with a message meant for the machine's card. */
+export class MachineFailure extends Error {
+  constructor(readonly info: MachineError) {
+    super(info.message);
+  }
+}
+
+export const fileName = (url: string) => decodeURIComponent(new URL(url).pathname.split('/').pop() || url);
+
+const reason = (err: unknown) => (err instanceof Error ? err.message : String(err));
+const isHtml = (res: Response) => (res.headers.get('content-type') ?? '').includes('text/html');
+
+export interface MediaEvents {
+  progress(p: DownloadProgress): void;
+  /** A disk read failed after boot began (the guest will see an I/O stall). Reported once. */
+  diskError(info: MachineError): void;
+}
+
+export class MediaLoader {
+  private readonly downloads = new Map<string, Promise<ArrayBuffer>>();
+  private wasm: Promise<WebAssembly.Module> | undefined;
+  private disk: LazyDisk | undefined;
+  private diskErrorReported = false;
+
+  constructor(private readonly on: MediaEvents) {}
+
+  get diskFetched(): number | undefined {
+    return this.disk?.stats().bytesFetched;
+  }
+
+  /** The compiled emulator, shared by every power-on of this machine. */
+  wasmModule(url: string): Promise<WebAssembly.Module> {
+    this.wasm ??= WebAssembly.compileStreaming(fetch(url)).catch((err) => {
+      this.wasm = undefined;
+      throw new MachineFailure({ kind: 'download', message: `could not load the v86 emulator (${reason(err)})`, source: url });
+    });
+    return this.wasm;
+  }
+
+  async load(cfg: MachineConfig): Promise<ResolvedMedia> {
+    const { urls } = cfg;
+    const profile = PROFILES[cfg.kind];
+    const what: Record<string, [string, string]> = {
+      seabios: [urls.seabios, 'BIOS'],
+      vgabios: [urls.vgabios, 'VGA BIOS'],
+      hostKernel: [urls.hostKernel, 'host kernel'],
+      hostInitrd: [urls.hostInitrd, 'host initramfs'],
+    };
+    this.diskErrorReported = false;
+    const wasm = this.wasmModule(urls.wasm);
+    const files = profile.preload.map((name, i) => this.cached(what[name][0], what[name][1], i, profile.preload.length));
+    const cmdline = cfg.kind === 'host' ? this.text(urls.hostCmdline) : Promise.resolve(undefined);
+    if (cfg.kind === 'vm') this.disk ??= await this.openDisk(urls.vmDisk);
+    const [bios, vgaBios, kernel, initrd] = await Promise.all(files);
+    await wasm;
+    return { wasmUrl: urls.wasm, bios, vgaBios, kernel, initrd, cmdline: await cmdline, disk: this.disk };
+  }
+
+  /** Optional text (the host command line): missing means "use the built-in default". */
+  private async text(url: string): Promise<string | undefined> {
+    try {
+      const r = await fetch(url);
+      return r.ok && !isHtml(r) ? await r.text() : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private cached(url: string, what: string, index: number, count: number): Promise<ArrayBuffer> {
+    let p = this.downloads.get(url);
+    if (!p) {
+      p = this.download(url, what, index, count);
+      p.catch(() => this.downloads.delete(url));
+      this.downloads.set(url, p);
+    }
+    return p;
+  }
+
+  private async download(url: string, what: string, index: number, count: number): Promise<ArrayBuffer> {
+    let res: Response;
+    try {
+      res = await fetch(url);
+    } catch (err) {
+      throw new MachineFailure({ kind: 'download', message: `could not fetch the ${what} (${reason(err)})`, source: url });
+    }
+    if (!res.ok) throw new MachineFailure({ kind: 'download', message: `${what} not found: HTTP ${res.status} for ${fileName(url)}`, source: url });
+    if (isHtml(res)) throw new MachineFailure({ kind: 'download', message: `${what} not found: the server sent a web page instead of ${fileName(url)}`, source: url });
+    const total = Number(res.headers.get('content-length') ?? 0);
+    const file = fileName(url);
+    if (!res.body) return res.arrayBuffer();
+    const reader = res.body.getReader();
+    const parts: Uint8Array[] = [];
+    let loaded = 0;
+    let lastSent = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      loaded += value.length;
+      const now = performance.now();
+      if (now - lastSent > 50) {
+        lastSent = now;
+        this.on.progress({ file, loaded, total, fileIndex: index, fileCount: count });
+      }
+    }
+    this.on.progress({ file, loaded, total: total || loaded, fileIndex: index, fileCount: count });
+    const out = new Uint8Array(loaded);
+    let off = 0;
+    for (const p of parts) {
+      out.set(p, off);
+      off += p.length;
+    }
+    return out.buffer;
+  }
+
+  /**
+   * Probe the disk with a small range read: it proves the file exists, that ranges work, and gives
+   * the size. (Not `bytes=0-0`: sirv, behind `vite preview`, reads an end of 0 as "to the end".)
+   */
+  private async openDisk(url: string): Promise<LazyDisk> {
+    let res: Response;
+    try {
+      res = await fetch(url, { headers: { Range: 'bytes=0-511' } });
+    } catch (err) {
+      throw new MachineFailure({ kind: 'download', message: `could not fetch the disk image (${reason(err)})`, source: url });
+    }
+    if (!res.ok) throw new MachineFailure({ kind: 'download', message: `disk image not found: HTTP ${res.status} for ${fileName(url)}`, source: url });
+    if (isHtml(res)) throw new MachineFailure({ kind: 'download', message: `disk image not found: the server sent a web page instead of ${fileName(url)}`, source: url });
+    if (res.status === 200) {
+      // No range support on this host: take the whole image once and serve reads from memory.
+      const whole = new Uint8Array(await res.arrayBuffer());
+      return new LazyDisk(whole.length, async (start, length) => whole.slice(start, start + length));
+    }
+    const size = Number(/\/(\d+)$/.exec(res.headers.get('content-range') ?? '')?.[1]);
+    await res.arrayBuffer();
+    if (!size) throw new MachineFailure({ kind: 'range', message: `the server gave no size for ${fileName(url)} (Content-Range missing)`, source: url });
+    return new LazyDisk(size, async (start, length) => {
+      try {
+        const r = await fetch(url, { headers: { Range: `bytes=${start}-${start + length - 1}` } });
+        if (r.status !== 206) throw new Error(`HTTP ${r.status} for bytes ${start}-${start + length - 1} of ${fileName(url)}`);
+        return new Uint8Array(await r.arrayBuffer());
+      } catch (err) {
+        if (!this.diskErrorReported) {
+          this.diskErrorReported = true;
+          this.on.diskError({ kind: 'range', message: `disk read failed: ${reason(err)}`, source: url });
+        }
+        throw err;
+      }
+    });
+  }
+}
