@@ -71,5 +71,4 @@ export default defineConfig({
     // bench.html: the worker-vs-main-thread speed measurement (tests/e2e/speed.spec.ts).
     rollupOptions: { input: { main: resolve(import.meta.dirname, 'index.html'), bench: resolve(import.meta.dirname, 'bench.html') } },
   },
-  preview: { headers: { 'Cache-Control': 'no-cache' } },
 });

@@ -4,6 +4,10 @@ import '@xterm/xterm/css/xterm.css';
 import './ui/styles.css';
 import App from './ui/app.svelte';
 import { parseConfig } from './core/machine/index.ts';
+import { emulatorModule } from './ui/machines/emulator-module.ts';
+
+// Compile the emulator while the page renders, so Start does not wait for it.
+void emulatorModule();
 
 const { config, errors } = parseConfig(location.search);
 mount(App, { target: document.getElementById('app')!, props: { config, errors } });

@@ -142,7 +142,7 @@ function newDetector(cfg: MachineConfig, emu: V86) {
 }
 
 function buildEmulator(cfg: MachineConfig, resolved: ResolvedMedia): Promise<V86> {
-  const module = media.wasmModule(cfg.urls.wasm);
+  const module = media.wasmModule(cfg.urls.wasm, cfg.wasmModule);
   const options = {
     ...v86Options({ kind: cfg.kind, memoryMb: cfg.memoryMb, network: cfg.network }, resolved),
     wasm_fn: async (imports: WebAssembly.Imports) => (await WebAssembly.instantiate(await module, imports)).exports,

@@ -36,8 +36,9 @@ export class MediaLoader {
     return this.disk?.stats().bytesFetched;
   }
 
-  /** The compiled emulator, shared by every power-on of this machine. */
-  wasmModule(url: string): Promise<WebAssembly.Module> {
+  /** The compiled emulator, shared by every power-on of this machine (and by the page, if it sent one). */
+  wasmModule(url: string, compiled?: unknown): Promise<WebAssembly.Module> {
+    if (compiled instanceof WebAssembly.Module) this.wasm ??= Promise.resolve(compiled);
     this.wasm ??= WebAssembly.compileStreaming(fetch(url)).catch((err) => {
       this.wasm = undefined;
       throw new MachineFailure({ kind: 'download', message: `could not load the v86 emulator (${reason(err)})`, source: url });
@@ -55,7 +56,7 @@ export class MediaLoader {
       hostInitrd: [urls.hostInitrd, 'host initramfs'],
     };
     this.diskErrorReported = false;
-    const wasm = this.wasmModule(urls.wasm);
+    const wasm = this.wasmModule(urls.wasm, cfg.wasmModule);
     const files = profile.preload.map((name, i) => this.cached(what[name][0], what[name][1], i, profile.preload.length));
     const cmdline = cfg.kind === 'host' ? this.text(urls.hostCmdline) : Promise.resolve(undefined);
     if (cfg.kind === 'vm') this.disk ??= await this.openDisk(urls.vmDisk);

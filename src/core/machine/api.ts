@@ -39,6 +39,11 @@ export interface MachineConfig {
    * kept selectable so the difference can be measured.
    */
   scheduler?: 'channel' | 'v86';
+  /**
+   * The v86 WebAssembly.Module, compiled once by the page and shared with every worker (typed
+   * loosely: src/core has no WebAssembly typings). Without it the worker compiles urls.wasm itself.
+   */
+  wasmModule?: unknown;
 }
 
 export interface DownloadProgress {

@@ -1,2 +1,3 @@
 export { MachineSession, type MachineSpec, type SessionState } from './machine-session.svelte.ts';
 export { machineUrls } from './urls.ts';
+export { emulatorModule } from './emulator-module.ts';

@@ -24,6 +24,7 @@ import {
 } from '../../core/machine/index.ts';
 import { TerminalSession } from '../terminal/terminal-session.ts';
 import { epochNow } from '../shared/clock.svelte.ts';
+import { emulatorModule } from './emulator-module.ts';
 
 export interface MachineSpec {
   id: string;
@@ -89,7 +90,7 @@ export class MachineSession {
   async powerOn(): Promise<void> {
     this.requestedEpoch = epochNow();
     this.clearRun();
-    if (!this.api) this.spawn();
+    if (!this.api) await this.spawn();
     await this.api!.powerOn();
   }
 
@@ -157,7 +158,7 @@ export class MachineSession {
     this.progress = {};
   }
 
-  private spawn() {
+  private async spawn() {
     const worker = new Worker(new URL('../../../workers/machine.worker.ts', import.meta.url), { type: 'module', name: this.id });
     worker.addEventListener('error', (e) => {
       // A worker that dies (script error, out of memory) takes only this card down.
@@ -169,8 +170,8 @@ export class MachineSession {
     this.worker = worker;
     this.port = channel.port1;
     this.api = Comlink.wrap<MachineWorkerApi>(worker);
-    const config: MachineConfig = { id: this.id, kind: this.kind, urls: this.spec.urls };
-    void this.api.init(config, Comlink.transfer(channel.port2, [channel.port2]));
+    const config: MachineConfig = { id: this.id, kind: this.kind, urls: this.spec.urls, wasmModule: await emulatorModule() };
+    await this.api.init(config, Comlink.transfer(channel.port2, [channel.port2]));
   }
 
   private post(msg: PagePortMessage, transfer: Transferable[] = []) {

@@ -4,11 +4,14 @@ import { MARKERS } from '../../../src/core/markers.ts';
 import { PhaseDetector, VM_PHASES, HOST_PHASES, phaseDurations, stripAnsi, type PhaseMark, type PanicInfo } from '../../../src/core/machine/phases.ts';
 
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtures/${name}`, import.meta.url)));
-/** Prefer the lead's real boot logs once they exist; fall back to ours. */
-function vmLog(): Uint8Array {
-  const real = new URL('../../boot/logs/vm.serial', import.meta.url);
-  return existsSync(real) ? new Uint8Array(readFileSync(real)) : fixture('vm-boot.handwritten.serial');
-}
+/** VM transcripts: a real boot recorded with fixtures/capture-console.ts, a hand-written one, and the lead's boot-test logs when present. */
+const VM_LOGS: [string, Uint8Array][] = [
+  ['real VM boot (SeaBIOS, SYSLINUX, Linux 6.1 in v86)', fixture('vm-boot.serial')],
+  ['hand-written VM transcript', fixture('vm-boot.handwritten.serial')],
+  ...(existsSync(new URL('../../boot/logs/vm.serial', import.meta.url))
+    ? [['boot test log', new Uint8Array(readFileSync(new URL('../../boot/logs/vm.serial', import.meta.url)))] as [string, Uint8Array]]
+    : []),
+];
 
 /** A fake clock where time is the number of bytes fed so far: 1 ms and 1000 instructions per byte. */
 function feed(phases: typeof VM_PHASES, bytes: Uint8Array) {
@@ -62,8 +65,7 @@ describe('PhaseDetector on a real container host boot (Linux 6.12, v86 in Node)'
   });
 });
 
-describe('PhaseDetector on a VM boot', () => {
-  const log = vmLog();
+describe.each(VM_LOGS)('PhaseDetector on a %s', (_name, log) => {
   const { d, marks } = feed(VM_PHASES, log);
 
   it('passes bootloader, kernel, init, services and login', () => {
