@@ -84,6 +84,7 @@ static void restore_tty(struct client *cl) {
 
 static void on_frame(void *ctx, const struct wire_frame *f) {
   struct client *cl = ctx;
+  if (cl->done) return;
   switch (f->type) {
   case W_OUTPUT: {
     write_all(1, f->payload, f->length);

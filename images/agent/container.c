@@ -335,7 +335,8 @@ int container_exec(const struct container *c, char **argv, bool tty, int *master
     goto out;
   }
   pid_t pid = fork();
-  if (setns(own_pidns, CLONE_NEWPID) < 0) log_msg("exec: cannot return to the host PID namespace: %s", strerror(errno));
+  if (pid != 0 && setns(own_pidns, CLONE_NEWPID) < 0)
+    log_msg("exec: cannot return to the host PID namespace: %s", strerror(errno));
   if (pid == 0) {
     close(report[0]);
     child_common_start(slave, report[1]);

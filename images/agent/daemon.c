@@ -273,8 +273,12 @@ struct container *start_container(struct run_opts *o, struct link *link, uint32_
   put_u32(p + 4, PHASE_COUNT);
   for (int i = 0; i < PHASE_COUNT; i++) put_u64(p + 8 + 8 * i, c->phases[i]);
   send_frame(link, W_STARTED, channel, p, sizeof p);
-  log_msg("started %s (%s) pid %d in %.1f ms", c->name, c->cid, (int)c->pid,
-          (c->phases[PHASE_EXEC] - c->phases[PHASE_RECEIVED]) / 1e6);
+  char split[256];
+  int at = 0;
+  for (int i = 1; i < PHASE_COUNT && at < (int)sizeof split; i++)
+    at += snprintf(split + at, sizeof split - at, " %s %.1f", phase_names[i], (c->phases[i] - c->phases[i - 1]) / 1e6);
+  log_msg("started %s (%s) pid %d in %.1f ms:%s", c->name, c->cid, (int)c->pid,
+          (c->phases[PHASE_EXEC] - c->phases[PHASE_RECEIVED]) / 1e6, split);
   return c;
 }
 
@@ -504,6 +508,7 @@ static void handle_frame(void *ctx, const struct wire_frame *f) {
     return;
   }
   /* The rest act on a terminal of this link. */
+  if (!t && f->type == W_CREDIT && f->length == 4) return; /* credit racing an EXIT: nothing to give it to */
   if (!t) {
     send_error(l, f->channel, ENOENT, "no terminal %u (frame type 0x%02x)", f->channel, f->type);
     return;
@@ -635,6 +640,19 @@ static int open_virtio_port(const char *want) {
       if (mm && sscanf(mm, "%u:%u", &ma, &mi) == 2) mknod(dev, S_IFCHR | 0600, makedev(ma, mi));
     }
     fd = open(dev, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    unsigned dev_no, port_no;
+    if (fd < 0 && errno == ENXIO && sscanf(e->d_name, "vport%up%u", &dev_no, &port_no) == 2) {
+      /* A host that announces its ports as consoles (v86 does) gets them driven by hvc:
+       * port N is /dev/hvcN, a tty that must be raw to carry binary frames. */
+      free(dev);
+      dev = xasprintf("/dev/hvc%u", port_no);
+      fd = open(dev, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+      struct termios t;
+      if (fd >= 0 && tcgetattr(fd, &t) == 0) {
+        cfmakeraw(&t);
+        tcsetattr(fd, TCSANOW, &t);
+      }
+    }
     if (fd < 0) log_msg("open %s: %s", dev, strerror(errno));
     else log_msg("serving the mux on %s (%s)", dev, want);
   }

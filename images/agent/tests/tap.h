@@ -1,0 +1,27 @@
+/* Minimal TAP for the native unit tests: ok/not ok lines, exit status = failures. */
+#pragma once
+#include <stdio.h>
+#include <string.h>
+
+static int tap_n, tap_failed;
+
+#define CHECK(cond, ...)                                  \
+  do {                                                    \
+    tap_n++;                                              \
+    if (!(cond)) tap_failed++;                            \
+    printf("%s %d - ", (cond) ? "ok" : "not ok", tap_n);  \
+    printf(__VA_ARGS__);                                  \
+    printf("%s\n", (cond) ? "" : "  # failed: " #cond);   \
+  } while (0)
+
+#define CHECK_STR(got, want, name)                                                        \
+  do {                                                                                    \
+    const char *g_ = (got), *w_ = (want);                                                 \
+    CHECK(g_ && !strcmp(g_, w_), "%s", name);                                             \
+    if (!g_ || strcmp(g_, w_)) printf("#   got '%s', want '%s'\n", g_ ? g_ : "(null)", w_); \
+  } while (0)
+
+static inline int tap_done(void) {
+  printf("1..%d\n", tap_n);
+  return tap_failed ? 1 : 0;
+}
