@@ -39,7 +39,7 @@ die() { printf 'images: error: %s\n' "$*" >&2; exit 1; }
 # command → Debian package that provides it
 TOOLS=(
   "gcc:gcc" "make:make" "bc:bc" "bison:bison" "flex:flex" "cpio:cpio" "lz4:lz4" "xz:xz-utils"
-  "mke2fs:e2fsprogs" "mformat:mtools" "mcopy:mtools" "syslinux:syslinux" "sfdisk:fdisk"
+  "mke2fs:e2fsprogs" "debugfs:e2fsprogs" "mformat:mtools" "mcopy:mtools" "syslinux:syslinux" "sfdisk:fdisk"
   "dpkg-deb:dpkg" "apt-get:apt" "sha256sum:coreutils" "node:nodejs" "perl:perl"
 )
 FILES=(
@@ -234,6 +234,9 @@ EOF
   # Root partition: ext2 built from the staged tree, fixed UUID and hash seed.
   mke2fs -q -t ext2 -b 1024 -I 256 -N 1024 -m 0 -L root -U "$VM_ROOT_UUID" -E "hash_seed=$VM_ROOT_UUID" \
     -d "$root" "$CACHE/vm-root.ext2" $((root_sectors / 2))
+  # mke2fs -d copies each file's ctime, which no one can set on the staging tree: pin it here.
+  (cd "$root" && find . | sed 's|^\.||; s|^$|/|' | sort | sed "s|.*|sif \"&\" ctime @$SOURCE_DATE_EPOCH|") >"$CACHE/ext2-ctime.cmds"
+  debugfs -w -f "$CACHE/ext2-ctime.cmds" "$CACHE/vm-root.ext2" >/dev/null 2>&1
   dd if="$CACHE/vm-root.ext2" of="$img" bs=$sector seek=$root_start conv=notrunc,sparse status=none
   mkdir -p "$DIST/vm"
   cp "$img" "$DIST/vm/disk.img"
