@@ -71,18 +71,21 @@ export class LazyDisk {
     return p;
   }
 
-  /** The disk's current bytes in [start, start+length): image chunks with the guest's writes on top. */
-  async read_range(start: number, length: number): Promise<Uint8Array> {
-    const out = new Uint8Array(length);
+  private chunkIndexes(start: number, length: number): number[] {
     const first = Math.floor(start / this.chunkSize);
     const last = Math.floor((start + length - 1) / this.chunkSize);
-    const parts = await Promise.all(Array.from({ length: last - first + 1 }, (_, i) => this.chunk(first + i)));
-    parts.forEach((bytes, i) => {
-      const chunkStart = (first + i) * this.chunkSize;
+    return Array.from({ length: last - first + 1 }, (_, i) => first + i);
+  }
+
+  /** Copy [start, start+length) out of the given chunks, then lay the guest's writes on top. */
+  private assemble(start: number, length: number, chunks: [index: number, bytes: Uint8Array][]): Uint8Array {
+    const out = new Uint8Array(length);
+    for (const [index, bytes] of chunks) {
+      const chunkStart = index * this.chunkSize;
       const from = Math.max(start, chunkStart);
       const to = Math.min(start + length, chunkStart + bytes.length);
       out.set(bytes.subarray(from - chunkStart, to - chunkStart), from - start);
-    });
+    }
     for (let b = Math.floor(start / BLOCK); b * BLOCK < start + length; b++) {
       const w = this.written.get(b);
       if (w) out.set(w, b * BLOCK - start);
@@ -90,25 +93,23 @@ export class LazyDisk {
     return out;
   }
 
+  /** The disk's current bytes in [start, start+length): image chunks with the guest's writes on top. */
+  async read_range(start: number, length: number): Promise<Uint8Array> {
+    const indexes = this.chunkIndexes(start, length);
+    const parts = await Promise.all(indexes.map((i) => this.chunk(i)));
+    return this.assemble(start, length, indexes.map((i, k) => [i, parts[k]]));
+  }
+
   // ---- the v86 buffer interface
   /** Synchronous read if every chunk is already fetched, else undefined (v86's contract). */
   get_from_cache(start: number, length: number): Uint8Array | undefined {
-    const first = Math.floor(start / this.chunkSize);
-    const last = Math.floor((start + length - 1) / this.chunkSize);
-    const out = new Uint8Array(length);
-    for (let c = first; c <= last; c++) {
-      const bytes = this.ready.get(c);
+    const chunks: [number, Uint8Array][] = [];
+    for (const i of this.chunkIndexes(start, length)) {
+      const bytes = this.ready.get(i);
       if (!bytes) return undefined;
-      const chunkStart = c * this.chunkSize;
-      const from = Math.max(start, chunkStart);
-      const to = Math.min(start + length, chunkStart + bytes.length);
-      out.set(bytes.subarray(from - chunkStart, to - chunkStart), from - start);
+      chunks.push([i, bytes]);
     }
-    for (let b = Math.floor(start / BLOCK); b * BLOCK < start + length; b++) {
-      const w = this.written.get(b);
-      if (w) out.set(w, b * BLOCK - start);
-    }
-    return out;
+    return this.assemble(start, length, chunks);
   }
 
   get(start: number, length: number, fn: (data: Uint8Array) => void): void {
