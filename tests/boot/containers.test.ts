@@ -1,0 +1,333 @@
+// Containers for real (issue 3's proof): boot the container host in v86, start containers
+// over the box mux on virtio-console port 1, and check from inside and outside that they
+// are namespaced processes of one kernel, with cgroup limits, a bridge, and layers shared.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
+import { boot, DIST, Machine } from './harness.ts';
+import { ARTIFACTS } from '../../src/core/artifacts.ts';
+import { MARKERS } from '../../src/core/markers.ts';
+
+// ---------------------------------------------------------------- the mux, host side
+// Frame layout and types from src/core/mux/PROTOCOL.md.
+const T = {
+  HELLO: 0x01, RUN: 0x10, INPUT: 0x11, REMOVE: 0x14, STATS: 0x15, CREDIT: 0x16, CMD: 0x18,
+  READY: 0x80, OUTPUT: 0x81, EXIT: 0x82, STATS_REPLY: 0x83, STARTED: 0x84, ERROR: 0x85, FIRST_OUTPUT: 0x86, RESULT: 0x87,
+} as const;
+
+interface Frame {
+  type: number;
+  channel: number;
+  payload: Uint8Array;
+}
+
+function encode(type: number, channel: number, payload: Uint8Array = new Uint8Array()): Uint8Array {
+  const f = new Uint8Array(16 + payload.length);
+  const v = new DataView(f.buffer);
+  f.set([0xb0, 0x58, 1, type]);
+  v.setUint32(4, channel, true);
+  v.setUint32(8, payload.length, true);
+  f.set(payload, 16);
+  v.setUint32(12, crc32(f.subarray(16), crc32(f.subarray(0, 12))) >>> 0, true);
+  return f;
+}
+
+const text = new TextEncoder();
+const utf8 = new TextDecoder();
+const args = (...a: string[]) => text.encode(a.map((s) => `${s}\0`).join(''));
+
+/** boxd's port: queues input until the guest posts a buffer, decodes output frames. */
+class MuxPort {
+  readonly frames: Frame[] = [];
+  /** Anything boxd sent that did not decode: must stay empty. */
+  readonly errors: string[] = [];
+  readonly output = new Map<number, string>();
+  private pending: Uint8Array[] = [];
+  private inbuf = new Uint8Array();
+  private waiters: (() => void)[] = [];
+  private timer: ReturnType<typeof setInterval>;
+
+  constructor(private readonly m: Machine) {
+    m.emulator.add_listener('virtio-console1-output-bytes', (bytes: Uint8Array) => this.receive(bytes));
+    this.timer = setInterval(() => this.pump(), 2);
+  }
+
+  private receive(bytes: Uint8Array) {
+    const joined = new Uint8Array(this.inbuf.length + bytes.length);
+    joined.set(this.inbuf);
+    joined.set(bytes, this.inbuf.length);
+    this.inbuf = joined;
+    while (this.inbuf.length >= 16) {
+      const v = new DataView(this.inbuf.buffer, this.inbuf.byteOffset);
+      if (v.getUint16(0, true) !== 0x58b0) {
+        this.errors.push(`bad magic ${v.getUint16(0, true).toString(16)}`);
+        this.inbuf = this.inbuf.slice(1);
+        continue;
+      }
+      const len = v.getUint32(8, true);
+      if (this.inbuf.length < 16 + len) break;
+      const crc = crc32(this.inbuf.subarray(16, 16 + len), crc32(this.inbuf.subarray(0, 12))) >>> 0;
+      if (crc !== v.getUint32(12, true)) this.errors.push(`bad CRC on a frame of type ${this.inbuf[3]}`);
+      const f = { type: this.inbuf[3], channel: v.getUint32(4, true), payload: this.inbuf.slice(16, 16 + len) };
+      this.inbuf = this.inbuf.slice(16 + len);
+      this.frames.push(f);
+      if (f.type === T.OUTPUT) {
+        this.output.set(f.channel, (this.output.get(f.channel) ?? '') + utf8.decode(f.payload));
+        this.send(T.CREDIT, f.channel, new Uint8Array(new Uint32Array([f.payload.length]).buffer));
+      }
+    }
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** v86 drops input when the guest has no receive buffer posted: push only when it has one. */
+  private pump() {
+    const queue = this.m.emulator.v86?.cpu.devices.virtio_console?.virtio.queues[4];
+    if (!queue) return; // not powered on yet
+    while (this.pending.length && queue.has_request()) {
+      this.m.emulator.bus.send('virtio-console1-input-bytes', this.pending.shift());
+    }
+  }
+
+  send(type: number, channel: number, payload?: Uint8Array) {
+    const f = encode(type, channel, payload);
+    for (let i = 0; i < f.length; i += 4096) this.pending.push(f.slice(i, i + 4096));
+  }
+
+  sendRaw(bytes: Uint8Array) {
+    this.pending.push(bytes);
+  }
+
+  /** Wait for a frame matching `pred` received at index ≥ from. */
+  async waitFrame(pred: (f: Frame) => boolean, timeoutMs: number, what: string, from = 0): Promise<Frame> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const f = this.frames.slice(from).find(pred);
+      if (f) return f;
+      if (performance.now() > deadline) {
+        throw new Error(`mux: timed out after ${timeoutMs} ms waiting for ${what}\n--- serial (last 2000) ---\n${this.m.serial.slice(-2000)}`);
+      }
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        setTimeout(r, 50);
+      });
+    }
+  }
+
+  async cmd(channel: number, ...argv: string[]): Promise<{ code: number; text: string }> {
+    const from = this.frames.length;
+    this.send(T.CMD, channel, args(...argv));
+    const f = await this.waitFrame((f) => f.channel === channel && (f.type === T.RESULT || f.type === T.ERROR), 30_000, `RESULT of ${argv.join(' ')}`, from);
+    const v = new DataView(f.payload.buffer, f.payload.byteOffset);
+    return { code: v.getInt32(0, true), text: utf8.decode(f.payload.subarray(4)) };
+  }
+
+  close() {
+    clearInterval(this.timer);
+  }
+}
+
+/** A container terminal on one mux channel, driven like the harness drives the serial shell. */
+class Terminal {
+  private seq = 0;
+  constructor(private readonly port: MuxPort, readonly channel: number) {}
+
+  get screen(): string {
+    return this.port.output.get(this.channel) ?? '';
+  }
+
+  async run(cmd: string, timeoutMs = 30_000): Promise<string> {
+    const n = ++this.seq;
+    const from = this.screen.length;
+    this.port.send(T.INPUT, this.channel, text.encode(`${cmd}; echo "@@"end-${n}\n`));
+    const marker = new RegExp(`^@@end-${n}\\r?$`, 'm');
+    const deadline = performance.now() + timeoutMs;
+    while (!marker.test(this.screen.slice(from))) {
+      if (performance.now() > deadline) throw new Error(`terminal ${this.channel}: timed out on ${cmd}\n${this.screen.slice(-1500)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const lines = this.screen.slice(from).split(/\r?\n/);
+    return lines.slice(1, lines.findIndex((l) => marker.test(l))).join('\n');
+  }
+}
+
+// ---------------------------------------------------------------- the test
+/** The committed initramfs must carry boxd and the OCI images (images/build.sh initramfs). */
+function initramfsHasBox(): boolean {
+  try {
+    const cpio = readFileSync(`${DIST}/${ARTIFACTS.hostInitrd}`);
+    return cpio.includes('usr/bin/boxd') && cpio.includes('var/lib/box/oci/index.json');
+  } catch {
+    return false;
+  }
+}
+
+const phases = (f: Frame) => {
+  const v = new DataView(f.payload.buffer, f.payload.byteOffset);
+  const n = v.getUint32(4, true);
+  return { pid: v.getUint32(0, true), ns: Array.from({ length: n }, (_, i) => v.getBigUint64(8 + 8 * i, true)) };
+};
+
+describe.skipIf(!initramfsHasBox())('containers on one kernel: box over the mux in v86', () => {
+  let m: Machine;
+  let mux: MuxPort;
+  const term: Record<string, Terminal> = {};
+  const started: Record<string, Frame> = {};
+
+  async function start(name: string, channel: number, ...flags: string[]) {
+    const from = mux.frames.length;
+    mux.send(T.RUN, channel, args('-it', '--name', name, '--hostname', `host-${name}`, ...flags, 'busybox', 'sh'));
+    const f = await mux.waitFrame((f) => f.channel === channel && (f.type === T.STARTED || f.type === T.ERROR), 60_000, `STARTED ${name}`, from);
+    if (f.type === T.ERROR) throw new Error(`RUN ${name}: ${utf8.decode(f.payload.subarray(4))}`);
+    started[name] = f;
+    term[name] = new Terminal(mux, channel);
+    await mux.waitFrame((f) => f.channel === channel && f.type === T.FIRST_OUTPUT, 30_000, `FIRST_OUTPUT ${name}`, from);
+    await term[name].run('true'); // the shell reads input
+  }
+
+  const hostAnswers = async () => expect(await m.run('echo host-$((40+2))', 60_000)).toMatch(/^host-42$/m);
+
+  beforeAll(async () => {
+    m = await boot('host');
+    mux = new MuxPort(m);
+    await m.waitFor(MARKERS.hostReady, 90_000, 'host ready');
+    m.type('\n');
+    await m.waitFor(/# $/m, 20_000, 'host shell');
+  }, 120_000);
+
+  afterAll(async () => {
+    mux?.close();
+    await m?.stop();
+  });
+
+  it('boxd answers HELLO with READY', async () => {
+    mux.send(T.HELLO, 0);
+    const f = await mux.waitFrame((f) => f.type === T.READY, 20_000, 'READY');
+    expect(utf8.decode(f.payload.subarray(8))).toMatch(/^box /);
+  });
+
+  it('starts three containers over the mux, with start phases and first output', async () => {
+    await start('c1', 1);
+    await start('c2', 2, '--memory', '12m');
+    await start('c3', 3, '--pids', '12');
+    for (const name of ['c1', 'c2', 'c3']) {
+      const { pid, ns } = phases(started[name]);
+      expect(pid).toBeGreaterThan(1);
+      expect(ns).toHaveLength(7); // received, layers, namespaces, mounts, cgroup, network, exec
+      for (let i = 1; i < ns.length; i++) expect(ns[i] >= ns[i - 1], `${name} phase ${i} in order`).toBe(true);
+    }
+  }, 200_000);
+
+  it("each container's PID 1 is its command", async () => {
+    for (const name of ['c1', 'c2', 'c3']) {
+      // $$ of the shell is 1, and PID 1's command line is that shell's.
+      expect(await term[name].run('echo pid=$$ cmd=$(tr "\\0" " " </proc/1/cmdline)')).toMatch(/^pid=1 cmd=sh\s*$/m);
+    }
+  });
+
+  it('hostnames differ; uname -r is the host kernel in all of them', async () => {
+    const hostKernel = (await m.run('uname -r')).trim();
+    expect(hostKernel).toMatch(/^6\.12\./);
+    const names = new Set<string>();
+    for (const name of ['c1', 'c2', 'c3']) {
+      const out = await term[name].run('hostname; uname -r');
+      expect(out).toContain(hostKernel);
+      names.add(out.split(/\r?\n/)[0]);
+    }
+    expect([...names].sort()).toEqual(['host-c1', 'host-c2', 'host-c3']);
+  });
+
+  it("a container sees neither the others' processes nor their files; the host sees all", async () => {
+    await term.c2.run('echo secret > /tmp/only-in-c2; sh -c "read x" marker-of-c2 & true');
+    const c1ps = await term.c1.run('ps; ls /tmp');
+    expect(c1ps).not.toMatch(/marker-of-c2/);
+    expect(c1ps).not.toMatch(/only-in-c2/);
+    expect((await term.c1.run('ps | wc -l')).trim()).toMatch(/^[3-5]$/); // header, sh, ps, wc
+    const hostPs = await m.run('ps');
+    expect(hostPs).toMatch(/marker-of-c2/);
+    const pidC2 = phases(started.c2).pid;
+    expect(await m.run(`cat /proc/${pidC2}/root/tmp/only-in-c2`)).toMatch(/^secret$/m);
+  });
+
+  it('containers ping each other over box0', async () => {
+    const info = JSON.parse((await mux.cmd(100, 'inspect', 'c2')).text);
+    const ip = info[0].NetworkSettings.IPAddress;
+    expect(ip).toMatch(/^10\.88\.\d+\.\d+$/);
+    expect(await term.c1.run(`ping -c 1 -W 5 ${ip}`)).toMatch(/1 packets received/);
+  });
+
+  it('two containers of one image share layer storage', async () => {
+    const info = JSON.parse((await mux.cmd(101, 'inspect', 'c1', 'c3')).text);
+    expect(info[0].GraphDriver.Data.LowerDir).toBe(info[1].GraphDriver.Data.LowerDir);
+    expect(info[0].GraphDriver.Data.UpperDir).not.toBe(info[1].GraphDriver.Data.UpperDir);
+    const base = info[0].GraphDriver.Data.LowerDir.split(':').at(-1).split('/').at(-1);
+    // The same inode: one unpacked copy of the base layer behind both overlays.
+    const listing = await m.run('ls -i /var/lib/box/layers/*/bin/busybox');
+    const hostIno = listing.split(/\r?\n/).find((l) => l.includes(base))?.trim().split(/\s+/)[0];
+    expect(hostIno).toMatch(/^\d+$/);
+    for (const name of ['c1', 'c3']) {
+      expect((await term[name].run('ls -i /bin/busybox')).trim().split(/\s+/)[0]).toBe(hostIno);
+    }
+  });
+
+  it('box diff lists a file written in the container', async () => {
+    await term.c1.run('echo data > /root/written.txt');
+    const diff = await mux.cmd(102, 'diff', 'c1');
+    expect(diff.code).toBe(0);
+    expect(diff.text).toMatch(/^A \/root\/written\.txt$/m);
+  });
+
+  it('--memory OOM-kills only the offender', async () => {
+    const out = await term.c2.run('sh -c \'x=$(head -c 40000000 /dev/zero | tr "\\0" a); echo survived\'', 120_000);
+    expect(out).not.toMatch(/survived/);
+    const events = await m.run('cat /sys/fs/cgroup/box/c2/memory.events');
+    expect(Number(/oom_kill (\d+)/.exec(events)?.[1])).toBeGreaterThan(0);
+    expect(await term.c1.run('echo c1-alive')).toMatch(/^c1-alive/m);
+    expect(await term.c2.run('echo c2-alive')).toMatch(/^c2-alive/m);
+    await hostAnswers();
+  }, 180_000);
+
+  it('--pids stops a fork bomb while the host and the other containers keep answering', async () => {
+    mux.send(T.INPUT, 3, text.encode('bomb() { bomb | bomb & }; bomb\n'));
+    // Let it hit the limit, then check the limit held and everyone else answers.
+    await new Promise((r) => setTimeout(r, 3000));
+    const pids = Number((await m.run('cat /sys/fs/cgroup/box/c3/pids.current', 60_000)).trim());
+    expect(pids).toBeLessThanOrEqual(12);
+    expect(await m.run('cat /sys/fs/cgroup/box/c3/pids.events', 60_000)).toMatch(/max [1-9]/);
+    expect(await term.c1.run('echo c1-alive', 60_000)).toMatch(/^c1-alive/m);
+    await hostAnswers();
+    const from = mux.frames.length;
+    mux.send(T.REMOVE, 3);
+    await mux.waitFrame((f) => f.channel === 3 && f.type === T.EXIT, 60_000, 'EXIT of the bomb container', from);
+  }, 180_000);
+
+  it('bad requests get ERROR and boxd keeps serving', async () => {
+    const from = mux.frames.length;
+    mux.send(T.RUN, 50, args('no-such-image'));
+    mux.send(T.RUN, 1, args('busybox')); // channel in use
+    mux.send(T.RUN, 51, args('--memory', 'lots', 'busybox'));
+    mux.send(0x7e, 52);
+    mux.sendRaw(new Uint8Array([0xb0, 0x58, 9, 0, 1, 2, 3]));
+    for (const ch of [50, 1, 51, 52]) {
+      await mux.waitFrame((f) => f.channel === ch && f.type === T.ERROR, 20_000, `ERROR on ${ch}`, from);
+    }
+    expect((await mux.cmd(103, 'ps')).text).toMatch(/\bc1\b/);
+    expect(mux.errors).toEqual([]);
+  });
+
+  it('a default container cannot crash the kernel via sysrq; a --privileged one can, taking everything down', async () => {
+    expect(await term.c1.run('echo c > /proc/sysrq-trigger')).toMatch(/Read-only file system/);
+    await hostAnswers();
+    await start('priv', 9, '--privileged');
+    const from = m.serial.length;
+    mux.send(T.INPUT, 9, text.encode('echo c > /proc/sysrq-trigger\n'));
+    await m.waitFor(MARKERS.panic, 60_000, 'kernel panic', from);
+    // One kernel: the host shell and every container are gone with it.
+    const frames = mux.frames.length;
+    m.type('echo still-here\n');
+    mux.send(T.INPUT, 1, text.encode('echo still-here\n'));
+    mux.send(T.HELLO, 0);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(m.serial.slice(from)).not.toMatch(/^still-here/m);
+    expect(mux.frames.slice(frames)).toHaveLength(0);
+  }, 120_000);
+});
