@@ -22,4 +22,5 @@ void config_load(void) {
   cfg.vport = vport ? vport : "virtio-1";
   cfg.bridge = "box0";
   cfg.network = strcmp(env_or("BOX_NETWORK", "1"), "0") != 0;
+  cfg.warm = strcmp(env_or("BOX_WARM", "1"), "0") != 0;
 }

@@ -12,6 +12,7 @@ struct box_config {
   const char *vport;   /* BOX_VPORT   virtio-console port name to serve, "virtio-1"; "" = none */
   const char *bridge;  /* bridge name, box0 */
   bool network;        /* BOX_NETWORK=0 skips bridge and veth (native tests) */
+  bool warm;           /* BOX_WARM=0: no namespaces made ahead of a start (to measure cold starts) */
 };
 
 extern struct box_config cfg;

@@ -134,25 +134,58 @@ static void configure_container_net(uint32_t ip) {
   close(fd);
 }
 
-struct start_plan {
-  struct container *c;
-  struct mount_context mounts;
-  int slave, report_fd, go_fd;
-};
+/* What a start needs to tell a child made before the container was known: sent as
+ * NUL-terminated strings — overlay options, hostname, workdir, ip, privileged, argc,
+ * argv…, env… — after a u32 length. */
+static void spec_pack(struct buf *b, const struct container *c, const char *opts) {
+  char ip[16], priv[2] = {c->opts.privileged ? '1' : '0', 0}, argc[16];
+  int n = 0;
+  while (c->argv[n]) n++;
+  snprintf(ip, sizeof ip, "%u", (unsigned)c->ip);
+  snprintf(argc, sizeof argc, "%d", n);
+  const char *head[] = {opts, c->hostname, c->image->workdir ? c->image->workdir : "", ip, priv, argc};
+  uint8_t len[4] = {0};
+  buf_append(b, len, 4);
+  for (size_t i = 0; i < N_ELEMENTS(head); i++) buf_append(b, head[i], strlen(head[i]) + 1);
+  for (char **a = c->argv; *a; a++) buf_append(b, *a, strlen(*a) + 1);
+  for (char **e = c->env; e && *e; e++) buf_append(b, *e, strlen(*e) + 1);
+  uint32_t size = (uint32_t)(b->len - 4);
+  uint8_t *p = (uint8_t *)b->data;
+  p[0] = size; p[1] = size >> 8; p[2] = size >> 16; p[3] = size >> 24;
+}
 
-static void __attribute__((noreturn)) container_child(const struct start_plan *p) {
-  struct container *c = p->c;
-  child_common_start(p->slave, p->report_fd);
-  mounts_setup_root(&p->mounts);
-  report_time(p->report_fd); /* mounts */
+static void __attribute__((noreturn)) container_child(int slave, int report_fd, int go_fd, const char *mnt) {
+  child_common_start(slave, report_fd);
+  uint8_t len[4];
+  int n = read_all(go_fd, len, 4);
+  if (n == 0) _exit(0); /* boxd dropped a prepared child it no longer needs */
+  uint32_t size = len[0] | len[1] << 8 | len[2] << 16 | (uint32_t)len[3] << 24;
+  if (n != 4 || size > 1 << 20) die("bad start request from boxd");
+  char *blob = malloc(size ? size : 1);
+  char **f;
+  int nf;
+  if (!blob || read_all(go_fd, blob, size) != (int)size || split_args(blob, size, 4096, &f, &nf) < 0 || nf < 6)
+    die("bad start request from boxd");
+  int argc = atoi(f[5]);
+  if (argc < 1 || 6 + argc > nf) die("bad start request from boxd");
+  char **argv = f + 6;
+  char **env = xcalloc(nf - 6 - argc + 1, sizeof *env);
+  for (int i = 6 + argc; i < nf; i++) env[i - 6 - argc] = f[i];
+  argv[argc] = NULL; /* env was copied out; argv ends here */
+  bool privileged = f[4][0] == '1';
+  struct mount_context mounts = {.mnt = mnt, .overlay_opts = f[0], .privileged = privileged};
+
+  mounts_setup_root(&mounts);
+  report_time(report_fd); /* mounts */
   char go;
-  if (read_all(p->go_fd, &go, 1) != 1) die("boxd went away during the start");
+  if (read_all(go_fd, &go, 1) != 1) die("boxd went away during the start");
   /* Now in its cgroup: a new cgroup namespace makes that group the container's root. */
   if (unshare(CLONE_NEWCGROUP) < 0) die_with_error("unshare(CLONE_NEWCGROUP)");
-  mounts_setup_cgroup(&p->mounts);
-  if (c->ip) configure_container_net(c->ip);
-  if (sethostname(c->hostname, strlen(c->hostname)) < 0) die_with_error("sethostname");
-  child_exec(c->argv, c->env, c->image->workdir, c->opts.privileged, p->report_fd);
+  mounts_setup_cgroup(&mounts);
+  uint32_t ip = (uint32_t)strtoul(f[3], NULL, 10);
+  if (ip) configure_container_net(ip);
+  if (sethostname(f[1], strlen(f[1])) < 0) die_with_error("sethostname");
+  child_exec(argv, env, f[2], privileged, report_fd);
   _exit(127);
 }
 
@@ -206,93 +239,132 @@ static void kill_and_reap(pid_t pid) {
   while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
 }
 
-int container_start(struct container *c, int *master_out, char *err, size_t errlen) {
+static int add_veth(struct prepared *p, char *err, size_t errlen) {
+  autoclose int nl = nl_open();
+  snprintf(p->veth, sizeof p->veth, "vb%d", p->id);
+  int br = if_nametoindex(cfg.bridge), veth = 0, rc = 0;
+  if (nl < 0 || !br) return set_err(err, errlen, nl < 0 ? -nl : errno, "network (bridge %s)", cfg.bridge);
+  if ((rc = nl_add_veth(nl, p->veth, "eth0", p->pid)) < 0 || !(veth = if_nametoindex(p->veth)) ||
+      (rc = nl_set_link(nl, veth, true, br)) < 0)
+    return set_err(err, errlen, rc < 0 ? -rc : errno, "veth %s", p->veth);
+  p->network_ns = now_ns();
+  return 0;
+}
+
+int namespaces_prepare(struct prepared *p, int id, bool with_network, char *err, size_t errlen) {
+  memset(p, 0, sizeof *p);
+  p->id = id;
+  p->master = p->slave = p->report_rd = p->go_wr = -1;
+  int report[2], go[2];
+  if ((p->master = open_pty(true, &p->slave, err, errlen)) < 0) return -EINVAL;
+  if (pipe2(report, O_CLOEXEC) < 0) {
+    set_err(err, errlen, errno, "pipe");
+    goto fail;
+  }
+  p->report_rd = report[0];
+  if (pipe2(go, O_CLOEXEC) < 0) {
+    set_err(err, errlen, errno, "pipe");
+    close(report[1]);
+    goto fail;
+  }
+  p->go_wr = go[1];
+  autofree char *mnt = xasprintf("%s/mnt", cfg.state);
+  p->pid = syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | SIGCHLD, 0, 0, 0, 0);
+  if (p->pid == 0) container_child(p->slave, report[1], go[0], mnt);
+  close(report[1]);
+  close(go[0]);
+  if (p->pid < 0) {
+    set_err(err, errlen, errno, "clone");
+    goto fail;
+  }
+  p->namespaces_ns = now_ns();
+  if (with_network && cfg.network && add_veth(p, err, errlen) < 0) goto fail;
+  return 0;
+fail:
+  namespaces_discard(p);
+  return -EINVAL;
+}
+
+void namespaces_discard(struct prepared *p) {
+  if (p->pid > 0) kill_and_reap(p->pid);
+  int *fds[] = {&p->master, &p->slave, &p->report_rd, &p->go_wr};
+  for (size_t i = 0; i < N_ELEMENTS(fds); i++) {
+    if (*fds[i] >= 0) close(*fds[i]);
+    *fds[i] = -1;
+  }
+  p->pid = 0;
+}
+
+int container_start(struct container *c, struct prepared *warm, int *master_out, char *err, size_t errlen) {
   autofree char *dir = container_dir(c);
   autofree char *upper = xasprintf("%s/upper", dir);
   autofree char *work = xasprintf("%s/work", dir);
   autofree char *mnt = xasprintf("%s/mnt", cfg.state);
   autofree char *opts = NULL;
-  autoclose int master = -1;
-  autoclose int slave = -1;
-  autoclose int report_rd = -1;
-  autoclose int go_wr = -1;
-  pid_t pid = -1;
-  int rc, report[2], go[2];
+  struct prepared cold, *p = warm;
+  struct buf spec = {0};
+  int rc;
 
   for (int i = 0; i < c->image->nlayers; i++)
     if ((rc = layer_ensure(c->image->layers[i], err, errlen)) < 0) return rc;
   if ((rc = mkdir_p(upper, 0755)) < 0 || (rc = mkdir_p(work, 0755)) < 0 || (rc = mkdir_p(mnt, 0755)) < 0)
     return set_err(err, errlen, -rc, "creating %s", dir);
   opts = overlay_options(c);
-  /* 10.88.0.1 is box0; container n gets 10.88.0.1 + n. The child reads it after clone. */
-  c->ip = cfg.network ? htonl(BRIDGE_IP + c->id) : 0;
   c->phases[PHASE_LAYERS] = now_ns();
 
-  if ((rc = cgroup_create(c->name, c->opts.memory, c->opts.pids, c->opts.cpus, err, errlen)) < 0) goto fail;
-  if ((master = open_pty(c->opts.tty, &slave, err, errlen)) < 0) goto fail;
-  if (pipe2(report, O_CLOEXEC) < 0) {
-    set_err(err, errlen, errno, "pipe");
-    goto fail;
-  }
-  report_rd = report[0];
-  if (pipe2(go, O_CLOEXEC) < 0) {
-    set_err(err, errlen, errno, "pipe");
-    close(report[1]);
-    goto fail;
-  }
-  go_wr = go[1];
-  struct start_plan plan = {
-      .c = c,
-      .mounts = {.mnt = mnt, .overlay_opts = opts, .privileged = c->opts.privileged},
-      .slave = slave, .report_fd = report[1], .go_fd = go[0],
-  };
-  pid = syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | SIGCHLD, 0, 0, 0, 0);
-  if (pid == 0) container_child(&plan);
-  close(report[1]);
-  close(go[0]);
-  if (pid < 0) {
-    set_err(err, errlen, errno, "clone");
-    goto fail;
+  if ((rc = cgroup_create(c->name, c->opts.memory, c->opts.pids, c->opts.cpus, err, errlen)) < 0) goto fail_dir;
+  if (p) {
+    /* Namespaces and veth were made ahead of time (see daemon.c); this start takes them now. */
+    c->prewarmed[0] = p->namespaces_ns;
+    c->prewarmed[1] = p->network_ns;
+    c->id = p->id;
+  } else {
+    p = &cold;
+    if (namespaces_prepare(p, c->id, false, err, errlen) < 0) goto fail_cgroup;
   }
   c->phases[PHASE_NAMESPACES] = now_ns();
-
-  if (read_reports(report_rd, &c->phases[PHASE_MOUNTS], 1, err, errlen) != 1) {
+  /* 10.88.0.1 is box0; container n gets 10.88.0.1 + n. */
+  c->ip = cfg.network ? htonl(BRIDGE_IP + c->id) : 0;
+  snprintf(c->veth, sizeof c->veth, "vb%d", c->id);
+  if (!c->opts.tty) {
+    /* Without -t the bytes pass unchanged, as through docker's pipes. */
+    struct termios t;
+    if (tcgetattr(p->slave, &t) == 0) {
+      t.c_oflag &= ~OPOST;
+      t.c_lflag &= ~(ECHO | ICANON);
+      tcsetattr(p->slave, TCSANOW, &t);
+    }
+  }
+  spec_pack(&spec, c, opts);
+  if (write_all(p->go_wr, spec.data, spec.len) < 0 ||
+      read_reports(p->report_rd, &c->phases[PHASE_MOUNTS], 1, err, errlen) != 1) {
     if (!*err) set_err(err, errlen, 0, "the container died while mounting");
-    goto fail;
+    goto fail_child;
   }
-  if (cgroup_attach(c->name, pid, err, errlen) < 0) goto fail;
+  if (cgroup_attach(c->name, p->pid, err, errlen) < 0) goto fail_child;
   c->phases[PHASE_CGROUP] = now_ns();
-
-  if (cfg.network) {
-    autoclose int nl = nl_open();
-    snprintf(c->veth, sizeof c->veth, "vb%d", c->id);
-    int br = if_nametoindex(cfg.bridge), veth = 0;
-    if (nl < 0 || !br) {
-      set_err(err, errlen, nl < 0 ? -nl : errno, "network (bridge %s)", cfg.bridge);
-      goto fail;
-    }
-    if ((rc = nl_add_veth(nl, c->veth, "eth0", pid)) < 0 || !(veth = if_nametoindex(c->veth)) ||
-        (rc = nl_set_link(nl, veth, true, br)) < 0) {
-      set_err(err, errlen, rc < 0 ? -rc : errno, "veth %s", c->veth);
-      goto fail;
-    }
-  }
+  if (!warm && cfg.network && add_veth(p, err, errlen) < 0) goto fail_child;
   c->phases[PHASE_NETWORK] = now_ns();
-
-  if (write_all(go_wr, "g", 1) < 0 || read_reports(report_rd, &c->phases[PHASE_EXEC], 1, err, errlen) != 1 ||
-      wait_exec(report_rd, err, errlen) < 0) {
+  if (write_all(p->go_wr, "g", 1) < 0 || read_reports(p->report_rd, &c->phases[PHASE_EXEC], 1, err, errlen) != 1 ||
+      wait_exec(p->report_rd, err, errlen) < 0) {
     if (!*err) set_err(err, errlen, 0, "the container died before exec");
-    goto fail;
+    goto fail_child;
   }
-  c->pid = pid;
+  c->pid = p->pid;
   c->state = STATE_RUNNING;
-  *master_out = master;
-  master = -1;
+  *master_out = p->master;
+  p->master = -1;
+  p->pid = 0;
+  namespaces_discard(p);
+  buf_free(&spec);
   return 0;
 
-fail:
-  if (pid > 0) kill_and_reap(pid);
+fail_child:
+  namespaces_discard(p);
+fail_cgroup:
   cgroup_remove(c->name);
+fail_dir:
+  buf_free(&spec);
   rm_rf(dir);
   c->ip = 0;
   return -EINVAL;

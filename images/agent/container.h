@@ -33,6 +33,7 @@ struct container {
   time_t finished; /* wall clock, once exited */
   uint64_t phases[PHASE_COUNT];
   uint64_t first_output_ns;
+  uint64_t prewarmed[2]; /* when its namespaces and veth were made ahead of the request; 0 = cold */
   uint32_t ip;     /* network order, 0 without network */
   char veth[16];
   struct buf log;  /* the last LOG_KEEP bytes of its terminal */
@@ -41,8 +42,22 @@ struct container {
 /* The directory with upper/ and work/ for a container (malloc'd). */
 char *container_dir(const struct container *c);
 char *container_upper(const struct container *c);
-/* Start PID 1. On success c->pid, c->phases and *master (the pty) are set. */
-int container_start(struct container *c, int *master, char *err, size_t errlen);
+/* A child already in new pid/mount/uts/ipc/net namespaces (optionally with its veth),
+ * waiting for the container it will become: made ahead of time, it takes namespace
+ * creation (the slow part, RCU and netns setup) out of the start. */
+struct prepared {
+  pid_t pid;
+  int id;
+  int master, slave, report_rd, go_wr;
+  char veth[16];
+  uint64_t namespaces_ns, network_ns;
+};
+int namespaces_prepare(struct prepared *p, int id, bool with_network, char *err, size_t errlen);
+void namespaces_discard(struct prepared *p);
+
+/* Start PID 1, in `warm` if given, else in namespaces made now. On success c->pid,
+ * c->phases and *master (the pty) are set. */
+int container_start(struct container *c, struct prepared *warm, int *master, char *err, size_t errlen);
 /* Run argv inside a running container with its own pty. */
 int container_exec(const struct container *c, char **argv, bool tty, int *master, pid_t *pid, char *err, size_t errlen);
 /* Remove what container_start left on the host (veth goes with the netns; cgroup, upper dir). */

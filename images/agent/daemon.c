@@ -230,7 +230,7 @@ struct container *start_container(struct run_opts *o, struct link *link, uint32_
     return NULL;
   }
   struct container *c = xcalloc(1, sizeof *c);
-  c->id = ++D.next_id;
+  c->id = D.have_warm ? D.warm.id : ++D.next_id;
   make_cid(c->cid);
   c->opts = *o;
   memset(o, 0, sizeof *o);
@@ -259,7 +259,9 @@ struct container *start_container(struct run_opts *o, struct link *link, uint32_
   D.containers[slot] = c;
 
   int master = -1;
-  if (container_start(c, &master, err, errlen) < 0) {
+  struct prepared *warm = D.have_warm ? &D.warm : NULL;
+  D.have_warm = false; /* taken, whether the start works or not */
+  if (container_start(c, warm, &master, err, errlen) < 0) {
     container_free(c);
     return NULL;
   }
@@ -342,6 +344,13 @@ static void reap_children(void) {
       if (D.containers[i] && D.containers[i]->pid == pid && D.containers[i]->state == STATE_RUNNING) c = D.containers[i];
     if (c) {
       container_exited(c, status);
+      continue;
+    }
+    if (D.have_warm && pid == D.warm.pid) {
+      log_msg("the prepared namespaces died (status 0x%x)", status);
+      D.warm.pid = 0;
+      namespaces_discard(&D.warm);
+      D.have_warm = false;
       continue;
     }
     struct term *t = term_of_pid(pid);
@@ -736,6 +745,20 @@ static bool unpack_one_layer(void) {
   return false;
 }
 
+/* While idle, keep one set of namespaces (with its veth) ready for the next start. */
+static bool prepare_warm(void) {
+  if (!cfg.warm || D.have_warm) return false;
+  char err[512];
+  uint64_t t0 = now_ns();
+  if (namespaces_prepare(&D.warm, ++D.next_id, true, err, sizeof err) < 0) {
+    log_msg("preparing namespaces: %s", err);
+    return false;
+  }
+  D.have_warm = true;
+  log_msg("namespaces ready for the next start (%.1f ms)", (now_ns() - t0) / 1e6);
+  return true;
+}
+
 /* ------------------------------------------------------------------ the loop */
 
 int daemon_main(void) {
@@ -766,7 +789,7 @@ int daemon_main(void) {
       pfd[n] = (struct pollfd){.fd = t->master, .events = ev};
       who[n++] = t;
     }
-    int timeout = idle_work ? 200 : -1;
+    int timeout = idle_work || (cfg.warm && !D.have_warm) ? 200 : -1;
     uint64_t now = now_ns();
     for (int i = 0; i < MAX_CONTAINERS; i++) {
       if (!D.stop_deadline[i]) continue;
@@ -785,6 +808,7 @@ int daemon_main(void) {
       D.stop_deadline[i] = 0;
     }
     if (ready == 0 && idle_work) idle_work = unpack_one_layer();
+    else if (ready == 0) prepare_warm();
     if (ready <= 0) continue;
 
     if (pfd[0].revents) {

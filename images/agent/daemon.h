@@ -52,6 +52,8 @@ struct daemon {
   uint64_t ready_ns;
   int listen_fd, signal_fd;
   int unpacked;                           /* layers pre-unpacked while idle */
+  struct prepared warm;                   /* namespaces made while idle, for the next start */
+  bool have_warm;
 };
 
 extern struct daemon D;

@@ -179,7 +179,10 @@ static void inspect_one(struct buf *b, struct container *c) {
   buf_printf(b, ",\n    \"StartPhasesNs\": {");
   for (int i = 0; i < PHASE_COUNT; i++)
     buf_printf(b, "%s\"%s\": %llu", i ? ", " : "", phase_names[i], (unsigned long long)c->phases[i]);
-  buf_printf(b, ", \"first_output\": %llu}\n  }", (unsigned long long)c->first_output_ns);
+  buf_printf(b, ", \"first_output\": %llu},\n", (unsigned long long)c->first_output_ns);
+  /* Made while idle before the request: these are when, the phases above when they were taken. */
+  buf_printf(b, "    \"PrewarmedNs\": {\"namespaces\": %llu, \"network\": %llu}\n  }",
+             (unsigned long long)c->prewarmed[0], (unsigned long long)c->prewarmed[1]);
 }
 
 static int verb_inspect(int argc, char **argv, struct buf *out) {
