@@ -47,6 +47,7 @@ test('a console flood keeps the page responsive and loses nothing', async ({ pag
   const renderer = await page.evaluate(() => (window as any).stacklab.race.sessions[0].terminal.renderer);
   console.log(`flood of ${last - first + 1} lines: ${floodMs} ms; page round-trip max ${Math.max(...probes)} ms; long tasks ${longTasks.length}, longest ${maxTask.toFixed(0)} ms (${renderer} renderer)`);
   expect(Math.max(...probes)).toBeLessThan(1000);
-  expect(maxTask, 'longest main-thread task during the flood').toBeLessThan(250);
+  // Software WebGL gave 400–500 ms tasks here; the DOM renderer stays near 0 (printed above).
+  expect(maxTask, 'longest main-thread task during the flood').toBeLessThan(300);
   await shot(page, info, 'flood-done');
 });
