@@ -154,7 +154,29 @@ static void spec_pack(struct buf *b, const struct container *c, const char *opts
   p[0] = size; p[1] = size >> 8; p[2] = size >> 16; p[3] = size >> 24;
 }
 
+/* A forked child holds copies of every boxd descriptor (clients, the port, other ptys)
+ * until it execs; one that waits for a container must keep only its own. */
+static void keep_only_fds(const int *fds, int n) {
+  int sorted[16];
+  if (n > 16) die("keep_only_fds: too many");
+  memcpy(sorted, fds, n * sizeof *fds);
+  for (int i = 1; i < n; i++)
+    for (int k = i; k > 0 && sorted[k - 1] > sorted[k]; k--) {
+      int t = sorted[k];
+      sorted[k] = sorted[k - 1];
+      sorted[k - 1] = t;
+    }
+  unsigned from = 3;
+  for (int i = 0; i < n; i++) {
+    if ((unsigned)sorted[i] > from && close_range(from, sorted[i] - 1, 0) < 0) die_with_error("close_range");
+    if ((unsigned)sorted[i] + 1 > from) from = sorted[i] + 1;
+  }
+  if (close_range(from, ~0U, 0) < 0) die_with_error("close_range");
+}
+
 static void __attribute__((noreturn)) container_child(int slave, int report_fd, int go_fd, const char *mnt) {
+  int keep[] = {slave, report_fd, go_fd};
+  keep_only_fds(keep, 3);
   child_common_start(slave, report_fd);
   uint8_t len[4];
   int n = read_all(go_fd, len, 4);
@@ -410,7 +432,11 @@ int container_exec(const struct container *c, char **argv, bool tty, int *master
   if (pid != 0 && setns(own_pidns, CLONE_NEWPID) < 0)
     log_msg("exec: cannot return to the host PID namespace: %s", strerror(errno));
   if (pid == 0) {
-    close(report[0]);
+    int keep[N_ELEMENTS(nss) + 2];
+    for (size_t i = 0; i < N_ELEMENTS(nss); i++) keep[i] = fds[i];
+    keep[N_ELEMENTS(nss)] = slave;
+    keep[N_ELEMENTS(nss) + 1] = report[1];
+    keep_only_fds(keep, N_ELEMENTS(keep));
     child_common_start(slave, report[1]);
     if (write_file(procs, "0") < 0) die_with_error("joining cgroup %s", procs);
     for (size_t i = 0; i < N_ELEMENTS(nss); i++)
