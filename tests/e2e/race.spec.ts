@@ -62,6 +62,24 @@ test('typing uname -r in a VM terminal shows its 6.1 kernel', async ({ page }, i
   await shot(page, info, 'vm-uname');
 });
 
+test('the container host runs its own 6.12 kernel, not the VM\'s 6.1', async ({ page }, info) => {
+  await page.goto('./?vms=1&containers=1&autostart=1');
+  await expect(card(page, 'host').getByTestId('flag')).toBeVisible({ timeout: 90_000 });
+  await card(page, 'host').getByTestId('open-terminal').click();
+  await page.keyboard.type('\n');
+  await waitForTerminal(page, 'host', /# $/m, 30_000);
+  await page.keyboard.type('uname -r\n');
+  await waitForTerminal(page, 'host', /^6\.12\.\d+$/m, 30_000);
+  await page.getByRole('button', { name: 'Close' }).click();
+  await expect(card(page, 'vm1').getByTestId('flag')).toBeVisible({ timeout: 90_000 });
+  await card(page, 'vm1').getByTestId('open-terminal').click();
+  await page.keyboard.type('root\n');
+  await waitForTerminal(page, 'vm1', /# $/m, 30_000);
+  await page.keyboard.type('uname -r\n');
+  await waitForTerminal(page, 'vm1', /^6\.1\.\d+$/m, 30_000);
+  await shot(page, info, 'two-kernels');
+});
+
 test('a bad disk URL shows a clear error on its card while the others finish', async ({ page }, info) => {
   await page.goto('./?vms=2&containers=0&vm2.disk=images/vm/missing.img&autostart=1');
   const bad = card(page, 'vm2');
