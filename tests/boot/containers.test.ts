@@ -11,7 +11,7 @@ import { MARKERS } from '../../src/core/markers.ts';
 // ---------------------------------------------------------------- the mux, host side
 // Frame layout and types from src/core/mux/PROTOCOL.md.
 const T = {
-  HELLO: 0x01, RUN: 0x10, INPUT: 0x11, REMOVE: 0x14, STATS: 0x15, CREDIT: 0x16, CMD: 0x18,
+  HELLO: 0x01, RUN: 0x10, INPUT: 0x11, REMOVE: 0x14, STATS: 0x15, CREDIT: 0x16, EXEC: 0x17, CMD: 0x18,
   READY: 0x80, OUTPUT: 0x81, EXIT: 0x82, STATS_REPLY: 0x83, STARTED: 0x84, ERROR: 0x85, FIRST_OUTPUT: 0x86, RESULT: 0x87,
 } as const;
 
@@ -266,6 +266,31 @@ describe.skipIf(!initramfsHasBox())('containers on one kernel: box over the mux 
     expect(hostIno).toMatch(/^\d+$/);
     for (const name of ['c1', 'c3']) {
       expect((await term[name].run('ls -i /bin/busybox')).trim().split(/\s+/)[0]).toBe(hostIno);
+    }
+  });
+
+  it('EXEC runs a second process inside a container, on its own terminal', async () => {
+    const from = mux.frames.length;
+    const target = new Uint8Array(new Uint32Array([1]).buffer); // c1's terminal
+    const payload = new Uint8Array([...target, ...args('sh', '-c', 'echo exec-in-$(hostname) ppid=$PPID')]);
+    mux.send(T.EXEC, 20, payload);
+    const exit = await mux.waitFrame((f) => f.channel === 20 && (f.type === T.EXIT || f.type === T.ERROR), 30_000, 'EXIT of the exec', from);
+    expect(exit.type).toBe(T.EXIT);
+    // Its parent is outside the container's PID namespace, so it reads as 0.
+    expect(mux.output.get(20)).toMatch(/exec-in-host-c1 ppid=0/);
+  });
+
+  it('STATS reports each container from its cgroup', async () => {
+    const from = mux.frames.length;
+    mux.send(T.STATS, 0);
+    for (const [name, channel] of [['c1', 1], ['c2', 2], ['c3', 3]] as const) {
+      const f = await mux.waitFrame((f) => f.channel === channel && f.type === T.STATS_REPLY, 20_000, `STATS ${name}`, from);
+      const v = new DataView(f.payload.buffer, f.payload.byteOffset);
+      const memory = Number(v.getBigUint64(0, true));
+      expect(memory, `${name} memory.current`).toBeGreaterThan(0);
+      expect(memory, `${name} idle under 2 MB`).toBeLessThan(2 << 20);
+      expect(v.getUint32(16, true), `${name} pids.current`).toBeGreaterThanOrEqual(1);
+      expect(v.getUint32(20, true), `${name} PID 1`).toBe(phases(started[name]).pid);
     }
   });
 
