@@ -24,6 +24,7 @@ static uint32_t crc_update(uint32_t crc, const uint8_t *p, size_t n) {
 struct wire_decoder {
   uint8_t *buf;
   size_t len;
+  int skipping; /* after an error that left no 0xB0 buffered: drop input up to the next 0xB0 */
 };
 
 struct wire_decoder *wire_decoder_new(void) {
@@ -43,6 +44,13 @@ void wire_decoder_free(struct wire_decoder *d) {
 void wire_feed(struct wire_decoder *d, const void *data, size_t len, const struct wire_handler *h) {
   const uint8_t *in = data;
   while (len > 0 || d->len >= WIRE_HEADER) {
+    if (d->skipping) {
+      const uint8_t *m = memchr(in, 0xB0, len);
+      if (!m) break;
+      len -= m - in;
+      in = m;
+      d->skipping = 0;
+    }
     size_t room = WIRE_HEADER + WIRE_MAX_PAYLOAD - d->len, take = len < room ? len : room;
     memcpy(d->buf + d->len, in, take);
     d->len += take;
@@ -75,6 +83,7 @@ void wire_feed(struct wire_decoder *d, const void *data, size_t len, const struc
       while (skip < d->len && d->buf[skip] != 0xB0) skip++;
       memmove(d->buf, d->buf + skip, d->len - skip);
       d->len -= skip;
+      if (d->len == 0) d->skipping = 1;
     }
     if (len == 0) break;
   }
