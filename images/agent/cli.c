@@ -137,7 +137,7 @@ static void on_sigwinch(int sig UNUSED) { (void)!write(sigwinch_pipe[1], "w", 1)
 
 static void send_size(struct client *cl) {
   struct winsize ws;
-  if (ioctl(0, TIOCGWINSZ, &ws) < 0) return;
+  if (ioctl(0, TIOCGWINSZ, &ws) < 0 || ws.ws_col == 0 || ws.ws_row == 0) return;
   uint8_t p[4] = {ws.ws_col, ws.ws_col >> 8, ws.ws_row, ws.ws_row >> 8};
   send_to(cl, W_RESIZE, ATTACH_CHANNEL, p, 4);
 }

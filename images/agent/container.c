@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -22,6 +23,7 @@
 #include "config.h"
 #include "mounts.h"
 #include "netlink.h"
+#include "pty.h"
 
 const char *const phase_names[PHASE_COUNT] = {"received", "layers", "namespaces", "mounts", "cgroup", "network", "exec"};
 
@@ -51,39 +53,6 @@ int network_setup(char *err, size_t errlen) {
   return 0;
 }
 
-/* ------------------------------------------------------------------ the pty */
-
-static int open_pty(bool tty, int *slave_out, char *err, size_t errlen) {
-  int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (master < 0) return set_err(err, errlen, errno, "opening /dev/ptmx");
-  char name[64];
-  if (grantpt(master) < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof name) != 0) {
-    int e = errno;
-    close(master);
-    return set_err(err, errlen, e, "pty");
-  }
-  int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (slave < 0) {
-    int e = errno;
-    close(master);
-    return set_err(err, errlen, e, "opening %s", name);
-  }
-  struct winsize ws = {.ws_row = 24, .ws_col = 80};
-  ioctl(slave, TIOCSWINSZ, &ws);
-  if (!tty) {
-    /* Without -t the bytes pass unchanged, as through docker's pipes. */
-    struct termios t;
-    if (tcgetattr(slave, &t) == 0) {
-      t.c_oflag &= ~OPOST;
-      t.c_lflag &= ~(ECHO | ICANON);
-      tcsetattr(slave, TCSANOW, &t);
-    }
-  }
-  fcntl(master, F_SETFL, O_NONBLOCK);
-  *slave_out = slave;
-  return master;
-}
-
 /* ------------------------------------------------------------------ child side */
 
 /* What the child tells boxd on the report pipe: 'T' + u64 time when a phase is done,
@@ -95,17 +64,12 @@ static void report_time(int fd) {
   if (write_all(fd, rec, sizeof rec) < 0) _exit(127);
 }
 
-static void child_common_start(int slave, int report_fd) {
+static void child_reset(int report_fd) {
   die_fd = report_fd;
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL); /* boxd blocks SIGCHLD for its signalfd */
   signal(SIGPIPE, SIG_DFL);
-  if (setsid() < 0) die_with_error("setsid");
-  if (ioctl(slave, TIOCSCTTY, 0) < 0) die_with_error("TIOCSCTTY");
-  for (int fd = 0; fd < 3; fd++)
-    if (dup2(slave, fd) < 0) die_with_error("dup2");
-  if (slave > 2) close(slave);
 }
 
 static void child_exec(char **argv, char **env, const char *workdir, bool privileged, int report_fd) {
@@ -135,15 +99,15 @@ static void configure_container_net(uint32_t ip) {
 }
 
 /* What a start needs to tell a child made before the container was known: sent as
- * NUL-terminated strings — overlay options, hostname, workdir, ip, privileged, argc,
+ * NUL-terminated strings — overlay options, hostname, workdir, ip, privileged, tty, argc,
  * argv…, env… — after a u32 length. */
 static void spec_pack(struct buf *b, const struct container *c, const char *opts) {
-  char ip[16], priv[2] = {c->opts.privileged ? '1' : '0', 0}, argc[16];
+  char ip[16], priv[2] = {c->opts.privileged ? '1' : '0', 0}, tty[2] = {c->opts.tty ? '1' : '0', 0}, argc[16];
   int n = 0;
   while (c->argv[n]) n++;
   snprintf(ip, sizeof ip, "%u", (unsigned)c->ip);
   snprintf(argc, sizeof argc, "%d", n);
-  const char *head[] = {opts, c->hostname, c->image->workdir ? c->image->workdir : "", ip, priv, argc};
+  const char *head[] = {opts, c->hostname, c->image->workdir ? c->image->workdir : "", ip, priv, tty, argc};
   uint8_t len[4] = {0};
   buf_append(b, len, 4);
   for (size_t i = 0; i < N_ELEMENTS(head); i++) buf_append(b, head[i], strlen(head[i]) + 1);
@@ -174,30 +138,32 @@ static void keep_only_fds(const int *fds, int n) {
   if (close_range(from, ~0U, 0) < 0) die_with_error("close_range");
 }
 
-static void __attribute__((noreturn)) container_child(int slave, int report_fd, int go_fd, const char *mnt) {
-  int keep[] = {slave, report_fd, go_fd};
-  keep_only_fds(keep, 3);
-  child_common_start(slave, report_fd);
+static void __attribute__((noreturn)) container_child(int report_fd, int go_fd, const char *mnt) {
+  int keep[] = {report_fd, go_fd};
+  keep_only_fds(keep, 2);
+  child_reset(report_fd);
   uint8_t len[4];
   int n = read_all(go_fd, len, 4);
   if (n == 0) _exit(0); /* boxd dropped a prepared child it no longer needs */
+  
   uint32_t size = len[0] | len[1] << 8 | len[2] << 16 | (uint32_t)len[3] << 24;
   if (n != 4 || size > 1 << 20) die("bad start request from boxd");
   char *blob = malloc(size ? size : 1);
   char **f;
   int nf;
-  if (!blob || read_all(go_fd, blob, size) != (int)size || split_args(blob, size, 4096, &f, &nf) < 0 || nf < 6)
+  if (!blob || read_all(go_fd, blob, size) != (int)size || split_args(blob, size, 4096, &f, &nf) < 0 || nf < 7)
     die("bad start request from boxd");
-  int argc = atoi(f[5]);
-  if (argc < 1 || 6 + argc > nf) die("bad start request from boxd");
-  char **argv = f + 6;
-  char **env = xcalloc(nf - 6 - argc + 1, sizeof *env);
-  for (int i = 6 + argc; i < nf; i++) env[i - 6 - argc] = f[i];
+  int argc = atoi(f[6]);
+  if (argc < 1 || 7 + argc > nf) die("bad start request from boxd");
+  char **argv = f + 7;
+  char **env = xcalloc(nf - 7 - argc + 1, sizeof *env);
+  for (int i = 7 + argc; i < nf; i++) env[i - 7 - argc] = f[i];
   argv[argc] = NULL; /* env was copied out; argv ends here */
   bool privileged = f[4][0] == '1';
   struct mount_context mounts = {.mnt = mnt, .overlay_opts = f[0], .privileged = privileged};
 
   mounts_setup_root(&mounts);
+  pty_open_in_child(f[5][0] == '1', true, report_fd);
   report_time(report_fd); /* mounts */
   char go;
   if (read_all(go_fd, &go, 1) != 1) die("boxd went away during the start");
@@ -215,12 +181,18 @@ static void __attribute__((noreturn)) container_child(int slave, int report_fd, 
 
 /* Read the child's reports until it reaches `want` time records or EOF. Returns the
  * number of times read, or -1 with err set from an 'E' record. */
-static int read_reports(int fd, uint64_t *times, int want, char *err, size_t errlen) {
+static int read_reports(int fd, uint64_t *times, int want, int *passed, char *err, size_t errlen) {
   int got = 0;
   while (got < want) {
     char kind;
-    int n = read_all(fd, &kind, 1);
+    int received;
+    int n = recv_record_kind(fd, &kind, &received);
     if (n <= 0) return got;
+    if (received >= 0) {
+      if (kind == 'P' && passed && *passed < 0) *passed = received;
+      else close(received);
+    }
+    if (kind == 'P') continue;
     if (kind == 'T') {
       if (read_all(fd, &times[got], 8) != 8) return got;
       got++;
@@ -238,7 +210,7 @@ static int read_reports(int fd, uint64_t *times, int want, char *err, size_t err
 /* After the last time record the child either execs (EOF) or reports why it could not. */
 static int wait_exec(int fd, char *err, size_t errlen) {
   uint64_t dummy;
-  int n = read_reports(fd, &dummy, 1, err, errlen);
+  int n = read_reports(fd, &dummy, 1, NULL, err, errlen);
   if (n < 0) return -1;
   if (n > 0) return set_err(err, errlen, 0, "unexpected report from the container");
   return 0;
@@ -276,13 +248,9 @@ static int add_veth(struct prepared *p, char *err, size_t errlen) {
 int namespaces_prepare(struct prepared *p, int id, bool with_network, char *err, size_t errlen) {
   memset(p, 0, sizeof *p);
   p->id = id;
-  p->master = p->slave = p->report_rd = p->go_wr = -1;
+  p->report_rd = p->go_wr = -1;
   int report[2], go[2];
-  if ((p->master = open_pty(true, &p->slave, err, errlen)) < 0) return -EINVAL;
-  if (pipe2(report, O_CLOEXEC) < 0) {
-    set_err(err, errlen, errno, "pipe");
-    goto fail;
-  }
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, report) < 0) return set_err(err, errlen, errno, "socketpair");
   p->report_rd = report[0];
   if (pipe2(go, O_CLOEXEC) < 0) {
     set_err(err, errlen, errno, "pipe");
@@ -292,7 +260,7 @@ int namespaces_prepare(struct prepared *p, int id, bool with_network, char *err,
   p->go_wr = go[1];
   autofree char *mnt = xasprintf("%s/mnt", cfg.state);
   p->pid = syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | SIGCHLD, 0, 0, 0, 0);
-  if (p->pid == 0) container_child(p->slave, report[1], go[0], mnt);
+  if (p->pid == 0) container_child(report[1], go[0], mnt);
   close(report[1]);
   close(go[0]);
   if (p->pid < 0) {
@@ -309,7 +277,7 @@ fail:
 
 void namespaces_discard(struct prepared *p) {
   if (p->pid > 0) kill_and_reap(p->pid);
-  int *fds[] = {&p->master, &p->slave, &p->report_rd, &p->go_wr};
+  int *fds[] = {&p->report_rd, &p->go_wr};
   for (size_t i = 0; i < N_ELEMENTS(fds); i++) {
     if (*fds[i] >= 0) close(*fds[i]);
     *fds[i] = -1;
@@ -325,7 +293,7 @@ int container_start(struct container *c, struct prepared *warm, int *master_out,
   autofree char *opts = NULL;
   struct prepared cold, *p = warm;
   struct buf spec = {0};
-  int rc;
+  int rc, master = -1;
 
   for (int i = 0; i < c->image->nlayers; i++)
     if ((rc = layer_ensure(c->image->layers[i], err, errlen)) < 0) return rc;
@@ -348,18 +316,9 @@ int container_start(struct container *c, struct prepared *warm, int *master_out,
   /* 10.88.0.1 is box0; container n gets 10.88.0.1 + n. */
   c->ip = cfg.network ? htonl(BRIDGE_IP + c->id) : 0;
   snprintf(c->veth, sizeof c->veth, "vb%d", c->id);
-  if (!c->opts.tty) {
-    /* Without -t the bytes pass unchanged, as through docker's pipes. */
-    struct termios t;
-    if (tcgetattr(p->slave, &t) == 0) {
-      t.c_oflag &= ~OPOST;
-      t.c_lflag &= ~(ECHO | ICANON);
-      tcsetattr(p->slave, TCSANOW, &t);
-    }
-  }
   spec_pack(&spec, c, opts);
   if (write_all(p->go_wr, spec.data, spec.len) < 0 ||
-      read_reports(p->report_rd, &c->phases[PHASE_MOUNTS], 1, err, errlen) != 1) {
+      read_reports(p->report_rd, &c->phases[PHASE_MOUNTS], 1, &master, err, errlen) != 1 || master < 0) {
     if (!*err) set_err(err, errlen, 0, "the container died while mounting");
     goto fail_child;
   }
@@ -367,21 +326,22 @@ int container_start(struct container *c, struct prepared *warm, int *master_out,
   c->phases[PHASE_CGROUP] = now_ns();
   if (!warm && cfg.network && add_veth(p, err, errlen) < 0) goto fail_child;
   c->phases[PHASE_NETWORK] = now_ns();
-  if (write_all(p->go_wr, "g", 1) < 0 || read_reports(p->report_rd, &c->phases[PHASE_EXEC], 1, err, errlen) != 1 ||
+  if (write_all(p->go_wr, "g", 1) < 0 || read_reports(p->report_rd, &c->phases[PHASE_EXEC], 1, NULL, err, errlen) != 1 ||
       wait_exec(p->report_rd, err, errlen) < 0) {
     if (!*err) set_err(err, errlen, 0, "the container died before exec");
     goto fail_child;
   }
   c->pid = p->pid;
   c->state = STATE_RUNNING;
-  *master_out = p->master;
-  p->master = -1;
+  fcntl(master, F_SETFL, O_NONBLOCK);
+  *master_out = master;
   p->pid = 0;
   namespaces_discard(p);
   buf_free(&spec);
   return 0;
 
 fail_child:
+  if (master >= 0) close(master);
   namespaces_discard(p);
 fail_cgroup:
   cgroup_remove(c->name);
@@ -403,7 +363,7 @@ int container_exec(const struct container *c, char **argv, bool tty, int *master
   int fds[N_ELEMENTS(nss)];
   for (size_t i = 0; i < N_ELEMENTS(nss); i++) fds[i] = -1;
   autoclose int pidns = -1;
-  int slave = -1, master = -1, report[2] = {-1, -1};
+  int master = -1, report[2] = {-1, -1};
   int rc = -EINVAL;
   for (size_t i = 0; i < N_ELEMENTS(nss); i++) {
     autofree char *p = xasprintf("/proc/%d/ns/%s", (int)c->pid, nss[i].name);
@@ -417,9 +377,8 @@ int container_exec(const struct container *c, char **argv, bool tty, int *master
     rc = set_err(err, errlen, errno, "%s", pidns_path);
     goto out;
   }
-  if ((master = open_pty(tty, &slave, err, errlen)) < 0) goto out;
-  if (pipe2(report, O_CLOEXEC) < 0) {
-    rc = set_err(err, errlen, errno, "pipe");
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, report) < 0) {
+    rc = set_err(err, errlen, errno, "socketpair");
     goto out;
   }
   autofree char *procs = xasprintf("%s/box/%s/cgroup.procs", cfg.cgroup, c->name);
@@ -432,16 +391,16 @@ int container_exec(const struct container *c, char **argv, bool tty, int *master
   if (pid != 0 && setns(own_pidns, CLONE_NEWPID) < 0)
     log_msg("exec: cannot return to the host PID namespace: %s", strerror(errno));
   if (pid == 0) {
-    int keep[N_ELEMENTS(nss) + 2];
+    int keep[N_ELEMENTS(nss) + 1];
     for (size_t i = 0; i < N_ELEMENTS(nss); i++) keep[i] = fds[i];
-    keep[N_ELEMENTS(nss)] = slave;
-    keep[N_ELEMENTS(nss) + 1] = report[1];
+    keep[N_ELEMENTS(nss)] = report[1];
     keep_only_fds(keep, N_ELEMENTS(keep));
-    child_common_start(slave, report[1]);
+    child_reset(report[1]);
     if (write_file(procs, "0") < 0) die_with_error("joining cgroup %s", procs);
     for (size_t i = 0; i < N_ELEMENTS(nss); i++)
       if (setns(fds[i], nss[i].type) < 0) die_with_error("setns %s", nss[i].name);
     if (chdir("/") < 0) die_with_error("chdir /");
+    pty_open_in_child(tty, false, report[1]);
     child_exec(argv, c->env, c->image->workdir, c->opts.privileged, report[1]);
   }
   if (pid < 0) {
@@ -451,11 +410,12 @@ int container_exec(const struct container *c, char **argv, bool tty, int *master
   close(report[1]);
   report[1] = -1;
   uint64_t t;
-  if (read_reports(report[0], &t, 1, err, errlen) != 1 || wait_exec(report[0], err, errlen) < 0) {
+  if (read_reports(report[0], &t, 1, &master, err, errlen) != 1 || master < 0 || wait_exec(report[0], err, errlen) < 0) {
     if (!*err) set_err(err, errlen, 0, "exec in %s failed", c->name);
     kill_and_reap(pid);
     goto out;
   }
+  fcntl(master, F_SETFL, O_NONBLOCK);
   *pid_out = pid;
   *master_out = master;
   master = -1;
@@ -463,7 +423,6 @@ int container_exec(const struct container *c, char **argv, bool tty, int *master
 out:
   for (size_t i = 0; i < N_ELEMENTS(nss); i++)
     if (fds[i] >= 0) close(fds[i]);
-  if (slave >= 0) close(slave);
   if (master >= 0) close(master);
   if (report[0] >= 0) close(report[0]);
   if (report[1] >= 0) close(report[1]);

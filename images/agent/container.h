@@ -48,7 +48,7 @@ char *container_upper(const struct container *c);
 struct prepared {
   pid_t pid;
   int id;
-  int master, slave, report_rd, go_wr;
+  int report_rd, go_wr;
   char veth[16];
   uint64_t namespaces_ns, network_ns;
 };

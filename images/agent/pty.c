@@ -1,0 +1,74 @@
+#define _GNU_SOURCE
+#include "pty.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static void send_fd(int sock, char kind, int fd) {
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  memset(cbuf, 0, sizeof cbuf);
+  struct iovec iov = {.iov_base = &kind, .iov_len = 1};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+    if (errno != EINTR) die_with_error("sending the pty to boxd");
+}
+
+int recv_record_kind(int sock, char *kind, int *fd) {
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  struct iovec iov = {.iov_base = kind, .iov_len = 1};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+  *fd = -1;
+  ssize_t n;
+  while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0)
+    if (errno != EINTR) return -errno;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) memcpy(fd, CMSG_DATA(c), sizeof(int));
+  return n > 0 ? 1 : 0;
+}
+
+void pty_open_in_child(bool tty, bool console, int report_fd) {
+  int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  char name[64];
+  if (master < 0) die_with_error("opening /dev/ptmx");
+  if (unlockpt(master) < 0 || ptsname_r(master, name, sizeof name) != 0) die_with_error("pty");
+  int slave = open(name, O_RDWR | O_NOCTTY);
+  if (slave < 0) die_with_error("opening %s", name);
+  struct winsize ws = {.ws_row = 24, .ws_col = 80};
+  ioctl(slave, TIOCSWINSZ, &ws);
+  if (!tty) {
+    /* Without -t the bytes pass unchanged, as through docker's pipes. */
+    struct termios t;
+    if (tcgetattr(slave, &t) == 0) {
+      t.c_oflag &= ~OPOST;
+      t.c_lflag &= ~(ECHO | ICANON);
+      tcsetattr(slave, TCSANOW, &t);
+    }
+  }
+  if (setsid() < 0) die_with_error("setsid");
+  if (ioctl(slave, TIOCSCTTY, 0) < 0) die_with_error("TIOCSCTTY");
+  for (int fd = 0; fd < 3; fd++)
+    if (dup2(slave, fd) < 0) die_with_error("dup2");
+  if (slave > 2) close(slave);
+  if (console) {
+    int fd = open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd < 0) die_with_error("creating /dev/console");
+    close(fd);
+    if (mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0) die_with_error("binding %s onto /dev/console", name);
+  }
+  send_fd(report_fd, 'P', master);
+  close(master);
+}
