@@ -5,3 +5,4 @@ export * from './profiles.ts';
 export * from './results.ts';
 export * from './timers.ts';
 export * from './url-config.ts';
+export * from './container-phases.ts';

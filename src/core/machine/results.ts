@@ -3,6 +3,7 @@
  * JSON/CSV a class exports. Only measured figures go in; a machine that did not finish says so.
  */
 import { PHASES, phaseDurations, type PhaseMark } from './phases.ts';
+import { CONTAINER_PHASES } from './container-phases.ts';
 import type { MachineKind } from './profiles.ts';
 import { formatMs, formatInstructions } from './timers.ts';
 
@@ -41,7 +42,7 @@ export interface RaceExport {
 }
 
 function phaseLabel(kind: ResultKind, phase: string): string {
-  const defs = kind === 'container' ? [] : PHASES[kind];
+  const defs = kind === 'container' ? CONTAINER_PHASES : PHASES[kind];
   return defs.find((p) => p.name === phase)?.label ?? phase;
 }
 
