@@ -1,8 +1,7 @@
 // Payload layouts of the box mux frames (PROTOCOL.md, "Types"): builders for requests, parsers for
 // events. Every parser checks lengths and throws MuxPayloadError rather than reading past the end.
 
-const utf8Encoder = new TextEncoder();
-const utf8Decoder = new TextDecoder();
+import { utf8Decoder, utf8Encoder } from './platform.ts';
 
 export class MuxPayloadError extends Error {
   override name = 'MuxPayloadError';
