@@ -1,4 +1,5 @@
-/* Temporary codec until mux.h (the shared C frame codec) lands; then this file only adapts. */
+/* The C codec of the box mux (src/core/mux/PROTOCOL.md), used by boxd and the CLI; it must pass
+ * the shared vectors (tests/test_vectors.c) and is fuzzed with AFL++ (fuzz/). */
 #include "wire.h"
 
 #include <stdlib.h>

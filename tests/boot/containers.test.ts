@@ -3,35 +3,12 @@
 // are namespaced processes of one kernel, with cgroup limits, a bridge, and layers shared.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { crc32 } from 'node:zlib';
 import { boot, DIST, Machine } from './harness.ts';
 import { ARTIFACTS } from '../../src/core/artifacts.ts';
 import { MARKERS } from '../../src/core/markers.ts';
+import { encodeFrame, FrameType as T, MuxDecoder, type Frame } from '../../src/core/mux/frames.ts';
 
 // ---------------------------------------------------------------- the mux, host side
-// Frame layout and types from src/core/mux/PROTOCOL.md.
-const T = {
-  HELLO: 0x01, RUN: 0x10, INPUT: 0x11, REMOVE: 0x14, STATS: 0x15, CREDIT: 0x16, EXEC: 0x17, CMD: 0x18,
-  READY: 0x80, OUTPUT: 0x81, EXIT: 0x82, STATS_REPLY: 0x83, STARTED: 0x84, ERROR: 0x85, FIRST_OUTPUT: 0x86, RESULT: 0x87,
-} as const;
-
-interface Frame {
-  type: number;
-  channel: number;
-  payload: Uint8Array;
-}
-
-function encode(type: number, channel: number, payload: Uint8Array = new Uint8Array()): Uint8Array {
-  const f = new Uint8Array(16 + payload.length);
-  const v = new DataView(f.buffer);
-  f.set([0xb0, 0x58, 1, type]);
-  v.setUint32(4, channel, true);
-  v.setUint32(8, payload.length, true);
-  f.set(payload, 16);
-  v.setUint32(12, crc32(f.subarray(16), crc32(f.subarray(0, 12))) >>> 0, true);
-  return f;
-}
-
 const text = new TextEncoder();
 const utf8 = new TextDecoder();
 const args = (...a: string[]) => text.encode(a.map((s) => `${s}\0`).join(''));
@@ -43,7 +20,6 @@ class MuxPort {
   readonly errors: string[] = [];
   readonly output = new Map<number, string>();
   private pending: Uint8Array[] = [];
-  private inbuf = new Uint8Array();
   private waiters: (() => void)[] = [];
   private timer: ReturnType<typeof setInterval>;
 
@@ -52,30 +28,19 @@ class MuxPort {
     this.timer = setInterval(() => this.pump(), 2);
   }
 
-  private receive(bytes: Uint8Array) {
-    const joined = new Uint8Array(this.inbuf.length + bytes.length);
-    joined.set(this.inbuf);
-    joined.set(bytes, this.inbuf.length);
-    this.inbuf = joined;
-    while (this.inbuf.length >= 16) {
-      const v = new DataView(this.inbuf.buffer, this.inbuf.byteOffset);
-      if (v.getUint16(0, true) !== 0x58b0) {
-        this.errors.push(`bad magic ${v.getUint16(0, true).toString(16)}`);
-        this.inbuf = this.inbuf.slice(1);
-        continue;
-      }
-      const len = v.getUint32(8, true);
-      if (this.inbuf.length < 16 + len) break;
-      const crc = crc32(this.inbuf.subarray(16, 16 + len), crc32(this.inbuf.subarray(0, 12))) >>> 0;
-      if (crc !== v.getUint32(12, true)) this.errors.push(`bad CRC on a frame of type ${this.inbuf[3]}`);
-      const f = { type: this.inbuf[3], channel: v.getUint32(4, true), payload: this.inbuf.slice(16, 16 + len) };
-      this.inbuf = this.inbuf.slice(16 + len);
+  private readonly decoder = new MuxDecoder({
+    frame: (f) => {
       this.frames.push(f);
       if (f.type === T.OUTPUT) {
         this.output.set(f.channel, (this.output.get(f.channel) ?? '') + utf8.decode(f.payload));
         this.send(T.CREDIT, f.channel, new Uint8Array(new Uint32Array([f.payload.length]).buffer));
       }
-    }
+    },
+    error: (kind) => this.errors.push(kind),
+  });
+
+  private receive(bytes: Uint8Array) {
+    this.decoder.feed(bytes);
     for (const w of this.waiters.splice(0)) w();
   }
 
@@ -89,7 +54,7 @@ class MuxPort {
   }
 
   send(type: number, channel: number, payload?: Uint8Array) {
-    const f = encode(type, channel, payload);
+    const f = encodeFrame(type, channel, payload);
     for (let i = 0; i < f.length; i += 4096) this.pending.push(f.slice(i, i + 4096));
   }
 
@@ -101,8 +66,8 @@ class MuxPort {
   async waitFrame(pred: (f: Frame) => boolean, timeoutMs: number, what: string, from = 0): Promise<Frame> {
     const deadline = performance.now() + timeoutMs;
     for (;;) {
-      const f = this.frames.slice(from).find(pred);
-      if (f) return f;
+      const found = this.frames.slice(from).find(pred);
+      if (found) return found;
       if (performance.now() > deadline) {
         throw new Error(`mux: timed out after ${timeoutMs} ms waiting for ${what}\n--- serial (last 2000) ---\n${this.m.serial.slice(-2000)}`);
       }
