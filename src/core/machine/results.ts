@@ -115,3 +115,35 @@ export function toCSV(ranked: RankedResult[]): string {
 }
 
 export { formatMs, formatInstructions };
+
+/**
+ * The race's headline in a sentence or two, from the measurements only: the fastest container-side
+ * machine against the fastest VM, and where the VMs' time went that the container side never spends.
+ */
+export function raceSummary(ranked: readonly RankedResult[]): string[] {
+  const done = ranked.filter((r) => r.status === 'finished' && r.bootMs !== undefined);
+  const vms = done.filter((r) => r.kind === 'vm');
+  const shared = done.filter((r) => r.kind !== 'vm');
+  const lines: string[] = [];
+  const vm = vms[0];
+  const other = shared[0];
+  if (vm && other) {
+    const ratio = vm.bootMs! / Math.max(other.bootMs!, 1);
+    const what = other.kind === 'host' ? 'The container host was ready' : `Container ${other.name} had its prompt`;
+    lines.push(`${what} in ${formatMs(other.bootMs!)}; the fastest VM needed ${formatMs(vm.bootMs!)} (${ratio.toFixed(1)}×).`);
+  } else if (vm) {
+    lines.push(`Fastest VM: ${vm.name} in ${formatMs(vm.bootMs!)}.`);
+  }
+  if (vms.length) {
+    // Firmware and bootloader: work a VM repeats at every start and a container never does.
+    const share = (r: MachineResult) => {
+      const d = new Map(phaseDurations(r.marks).map((p) => [p.phase, p.wallMs]));
+      return ((d.get('bios') ?? 0) + (d.get('bootloader') ?? 0)) / r.bootMs!;
+    };
+    const avg = vms.reduce((n, r) => n + share(r), 0) / vms.length;
+    lines.push(`Each VM spent ${Math.round(avg * 100)} % of its boot in firmware and bootloader before its own kernel even started; containers skip both and share one kernel.`);
+  }
+  const failed = ranked.filter((r) => r.status === 'error' || r.status === 'panic');
+  if (failed.length) lines.push(`${failed.length} machine${failed.length === 1 ? '' : 's'} did not finish: ${failed.map((r) => r.name).join(', ')}.`);
+  return lines;
+}

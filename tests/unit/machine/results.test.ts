@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { rankResults, toCSV, toJSON, type MachineResult } from '../../../src/core/machine/results.ts';
+import { rankResults, raceSummary, toCSV, toJSON, type MachineResult } from '../../../src/core/machine/results.ts';
 
 const mark = (phase: string, wallMs: number) => ({ phase, wallMs, instructions: wallMs * 20_000, skipped: [] });
 
@@ -43,5 +43,19 @@ describe('results', () => {
     const json = JSON.parse(toJSON(ranked, '?vms=3&containers=0&mode=cold', new Date('2026-01-02T03:04:05Z')));
     expect(json).toMatchObject({ app: 'stacklab', version: 1, date: '2026-01-02T03:04:05.000Z', setup: '?vms=3&containers=0&mode=cold' });
     expect(json.results.map((r: any) => r.id)).toEqual(['host', 'vm1', 'vm3', 'vm2']);
+  });
+});
+
+describe('race summary', () => {
+  it('compares the container side with the fastest VM, from the figures', () => {
+    const lines = raceSummary(rankResults([vm, slow, host, broken]));
+    expect(lines[0]).toBe('The container host was ready in 1,000 ms; the fastest VM needed 2,400 ms (2.4×).');
+    // vm and slow share the marks: bios 300 + bootloader 200 = 500 of 2400 and of 3000 → 21 % and 17 %, mean 19 %.
+    expect(lines[1]).toMatch(/^Each VM spent 19 % of its boot in firmware and bootloader/);
+    expect(lines[2]).toBe('1 machine did not finish: VM 2.');
+  });
+
+  it('says nothing it did not measure', () => {
+    expect(raceSummary(rankResults([broken]))).toEqual(['1 machine did not finish: VM 2.']);
   });
 });
