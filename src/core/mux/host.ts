@@ -1,0 +1,377 @@
+// The host end of the box mux, transport-agnostic: you feed it the bytes the guest sent, it calls
+// `write` with bytes for the guest, but only when `canWrite()` says the guest has a receive buffer
+// posted (v86 drops input otherwise), at most `maxPush` bytes at a time, retrying on a timer.
+import { encodeFrame, FrameType, MuxDecoder, MUX_INITIAL_CREDIT, type DecodeErrorKind, type Frame } from './frames.ts';
+import * as P from './payloads.ts';
+import { clearTimer, setTimer, utf8Encoder, type TimerId } from './platform.ts';
+
+export interface MuxTransport {
+  /** Hand bytes to the guest. Called only after canWrite() returned true, with ≤ maxPush bytes. */
+  write(bytes: Uint8Array): void;
+  /** Whether the guest has a receive buffer posted right now. */
+  canWrite(): boolean;
+}
+
+export interface MuxHostOptions {
+  /** Largest single push (the guest's receive buffers are one page). Default 4096. */
+  maxPush?: number;
+  /** How long to wait before trying again when the guest has no buffer posted. Default 2 ms. */
+  retryMs?: number;
+  /** Credit each terminal starts with, as boxd assumes. Default 65536. */
+  initialCredit?: number;
+  /** Acknowledged bytes are returned as CREDIT once this many have gathered. Default 4096. */
+  creditBatch?: number;
+  /** HELLO is repeated at this interval until READY (boxd may open its port after the first one). Default 1000 ms; 0 sends it once. */
+  helloIntervalMs?: number;
+  /** Default timeout of cmd() and of run()/exec() waiting for STARTED. Default 30 s. */
+  requestTimeoutMs?: number;
+}
+
+/** Events of one channel. `output` gets raw pty bytes; call host.ack(channel, n) once they are consumed. */
+export interface ChannelListener {
+  output?(bytes: Uint8Array): void;
+  exit?(status: P.ExitStatus): void;
+  started?(started: P.Started): void;
+  firstOutput?(ns: bigint): void;
+  stats?(stats: P.Stats): void;
+  error?(error: P.MuxErrorReply): void;
+  result?(result: P.Result): void;
+}
+
+/** An ERROR reply, or no reply in time, to a request. */
+export class MuxRequestError extends Error {
+  override name = 'MuxRequestError';
+  constructor(
+    message: string,
+    readonly code: number,
+    readonly channel: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface RunHandle {
+  channel: number;
+  /** STARTED, or a MuxRequestError for ERROR / timeout. */
+  started: Promise<P.Started>;
+}
+
+interface Terminal {
+  /** Payload bytes received and not yet acknowledged by the consumer. */
+  unacked: number;
+  /** Acknowledged bytes not yet returned as CREDIT. */
+  toCredit: number;
+  /** What boxd believes it may still send: initial + granted − received. */
+  guestCredit: number;
+}
+
+const DEFAULTS: Required<MuxHostOptions> = {
+  maxPush: 4096,
+  retryMs: 2,
+  initialCredit: MUX_INITIAL_CREDIT,
+  creditBatch: 4096,
+  helloIntervalMs: 1000,
+  requestTimeoutMs: 30_000,
+};
+
+export class MuxHost {
+  readonly ready: Promise<P.Ready>;
+  private readonly opts: Required<MuxHostOptions>;
+  private readonly decoder: MuxDecoder;
+  private readonly queue: Uint8Array[] = [];
+  private queued = 0;
+  private retry: TimerId | null = null;
+  private hello: TimerId | null = null;
+  private readonly listeners = new Map<number, Set<ChannelListener>>();
+  private readonly terminals = new Map<number, Terminal>();
+  private readonly inUse = new Set<number>();
+  private nextChannel = 1;
+  private readyState: P.Ready | null = null;
+  private resolveReady!: (r: P.Ready) => void;
+  private closed = false;
+  /** Every frame received (after the per-channel listeners); for logs and tools. */
+  onFrame: ((f: Frame) => void) | null = null;
+  /** Bytes from the guest that did not decode; each is a bug in boxd or a broken link. */
+  onDecodeError: ((kind: DecodeErrorKind) => void) | null = null;
+  /** A frame whose payload does not parse (dropped; the host keeps serving). */
+  onBadPayload: ((f: Frame, error: P.MuxPayloadError) => void) | null = null;
+  /** Counters for tests and the stats panel. */
+  readonly counters = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, pushes: 0, retries: 0, decodeErrors: 0, badPayloads: 0 };
+
+  constructor(
+    private readonly transport: MuxTransport,
+    options: MuxHostOptions = {},
+  ) {
+    this.opts = { ...DEFAULTS, ...options };
+    this.decoder = new MuxDecoder({ frame: (f) => this.dispatch(f), error: (k) => this.decodeError(k) });
+    this.ready = new Promise((resolve) => (this.resolveReady = resolve));
+    this.sayHello();
+  }
+
+  /** Bytes the guest sent, in any pieces. */
+  receive(bytes: Uint8Array): void {
+    this.counters.bytesIn += bytes.length;
+    this.decoder.feed(bytes);
+  }
+
+  /** Queue one frame for the guest. */
+  send(type: number, channel: number, payload?: Uint8Array): void {
+    if (this.closed) throw new Error('mux: host is closed');
+    const f = encodeFrame(type, channel, payload);
+    this.queue.push(f);
+    this.queued += f.length;
+    this.counters.framesOut++;
+    this.pump();
+  }
+
+  /** Bytes waiting for the guest to post receive buffers. */
+  get pending(): number {
+    return this.queued;
+  }
+
+  /** Listen to one channel; returns the unsubscribe function. */
+  listen(channel: number, l: ChannelListener): () => void {
+    let set = this.listeners.get(channel);
+    if (!set) this.listeners.set(channel, (set = new Set()));
+    set.add(l);
+    return () => {
+      set.delete(l);
+      if (set.size === 0 && this.listeners.get(channel) === set) this.listeners.delete(channel);
+    };
+  }
+
+  /** The lowest-numbered free channel from a rotating start (≥ 1), marked in use until release(). */
+  allocChannel(): number {
+    for (let tries = 0; tries < 0xffffffff; tries++) {
+      const c = this.nextChannel;
+      this.nextChannel = c >= 0xffffffff ? 1 : c + 1;
+      if (!this.inUse.has(c)) {
+        this.inUse.add(c);
+        return c;
+      }
+    }
+    throw new Error('mux: no free channel');
+  }
+
+  /** Forget a channel: its listeners, credit and id (which may be reused). */
+  release(channel: number): void {
+    this.inUse.delete(channel);
+    this.terminals.delete(channel);
+    this.listeners.delete(channel);
+  }
+
+  /** Run a `box` verb; resolves with its RESULT, rejects on ERROR or timeout. */
+  cmd(argv: readonly string[], timeoutMs = this.opts.requestTimeoutMs): Promise<P.Result> {
+    const channel = this.allocChannel();
+    const done = this.awaitReply<P.Result>(channel, timeoutMs, `box ${argv.join(' ')}`, (settle) => ({
+      result: (r) => settle(r),
+    }));
+    this.send(FrameType.CMD, channel, P.encodeArgv(argv));
+    return done.finally(() => this.release(channel));
+  }
+
+  /** `box run <argv>` on a new terminal. The listener sees its output, exit and stats. */
+  run(argv: readonly string[], listener: ChannelListener = {}, timeoutMs = this.opts.requestTimeoutMs): RunHandle {
+    return this.openTerminal(FrameType.RUN, P.encodeArgv(argv), `box run ${argv.join(' ')}`, listener, timeoutMs);
+  }
+
+  /** Exec `argv` with a pty inside the container on terminal `target`, on a new terminal. */
+  exec(target: number, argv: readonly string[], listener: ChannelListener = {}, timeoutMs = this.opts.requestTimeoutMs): RunHandle {
+    return this.openTerminal(FrameType.EXEC, P.encodeExec(target, argv), `exec ${argv.join(' ')}`, listener, timeoutMs);
+  }
+
+  input(channel: number, data: Uint8Array | string): void {
+    const bytes = typeof data === 'string' ? utf8Encoder.encode(data) : data;
+    for (let off = 0; off < bytes.length || off === 0; off += 65536) {
+      this.send(FrameType.INPUT, channel, bytes.subarray(off, off + 65536));
+      if (bytes.length === 0) break;
+    }
+  }
+
+  resize(channel: number, cols: number, rows: number): void {
+    this.send(FrameType.RESIZE, channel, P.encodeResize(cols, rows));
+  }
+
+  signal(channel: number, signal: number): void {
+    this.send(FrameType.SIGNAL, channel, P.encodeSignal(signal));
+  }
+
+  remove(channel: number): void {
+    this.send(FrameType.REMOVE, channel);
+  }
+
+  /** Ask for STATS of one terminal, or of all (channel 0); replies arrive at the listeners. */
+  requestStats(channel = 0): void {
+    this.send(FrameType.STATS, channel);
+  }
+
+  /** The consumer has taken `n` OUTPUT bytes of `channel` (e.g. the terminal rendered them): return them as credit. */
+  ack(channel: number, n: number): void {
+    const t = this.terminal(channel);
+    const take = Math.min(n, t.unacked);
+    t.unacked -= take;
+    t.toCredit += take;
+    if (t.toCredit >= this.opts.creditBatch || t.unacked === 0) this.flushCredit(channel, t);
+  }
+
+  /** Credit boxd still has on a terminal, as far as the host knows. */
+  guestCredit(channel: number): number {
+    return this.terminal(channel).guestCredit;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.retry !== null) clearTimer(this.retry);
+    if (this.hello !== null) clearTimer(this.hello);
+    this.retry = this.hello = null;
+    this.queue.length = 0;
+    this.queued = 0;
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private sayHello(): void {
+    if (this.closed || this.readyState) return;
+    this.send(FrameType.HELLO, 0);
+    if (this.opts.helloIntervalMs > 0) this.hello = setTimer(() => this.sayHello(), this.opts.helloIntervalMs);
+  }
+
+  private openTerminal(type: number, payload: Uint8Array, what: string, listener: ChannelListener, timeoutMs: number): RunHandle {
+    const channel = this.allocChannel();
+    this.terminal(channel);
+    this.listen(channel, listener);
+    const started = this.awaitReply<P.Started>(channel, timeoutMs, what, (settle) => ({ started: (s) => settle(s) }));
+    // An ERROR instead of STARTED leaves nothing running on the channel: free it.
+    started.catch(() => this.release(channel));
+    this.send(type, channel, payload);
+    return { channel, started };
+  }
+
+  /** A promise settled by the first reply on `channel` (via `on`), an ERROR, or the timeout. */
+  private awaitReply<T>(channel: number, timeoutMs: number, what: string, on: (settle: (v: T) => void) => ChannelListener): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let timer: TimerId | null = null;
+      let off = () => {};
+      const finish = () => {
+        off();
+        if (timer !== null) clearTimer(timer);
+      };
+      const l: ChannelListener = {
+        ...on((v) => (finish(), resolve(v))),
+        error: (e) => (finish(), reject(new MuxRequestError(`${what}: ${e.message}`, e.code, channel))),
+      };
+      off = this.listen(channel, l);
+      timer = setTimer(() => (finish(), reject(new MuxRequestError(`${what}: no reply in ${timeoutMs} ms`, 0, channel))), timeoutMs);
+    });
+  }
+
+  private terminal(channel: number): Terminal {
+    let t = this.terminals.get(channel);
+    if (!t) this.terminals.set(channel, (t = { unacked: 0, toCredit: 0, guestCredit: this.opts.initialCredit }));
+    return t;
+  }
+
+  private flushCredit(channel: number, t: Terminal): void {
+    if (t.toCredit === 0) return;
+    this.send(FrameType.CREDIT, channel, P.encodeCredit(t.toCredit));
+    t.guestCredit += t.toCredit;
+    t.toCredit = 0;
+  }
+
+  private decodeError(kind: DecodeErrorKind): void {
+    this.counters.decodeErrors++;
+    this.onDecodeError?.(kind);
+  }
+
+  private dispatch(f: Frame): void {
+    this.counters.framesIn++;
+    const ls = [...(this.listeners.get(f.channel) ?? [])];
+    const each = (fn: (l: ChannelListener) => void) => ls.forEach(fn);
+    try {
+      switch (f.type) {
+        case FrameType.READY: {
+          const r = P.decodeReady(f.payload);
+          if (!this.readyState) {
+            this.readyState = r;
+            if (this.hello !== null) clearTimer(this.hello);
+            this.hello = null;
+            this.resolveReady(r);
+          }
+          break;
+        }
+        case FrameType.OUTPUT: {
+          const t = this.terminal(f.channel);
+          t.unacked += f.payload.length;
+          t.guestCredit -= f.payload.length;
+          each((l) => l.output?.(f.payload));
+          break;
+        }
+        case FrameType.EXIT: {
+          const s = P.decodeExit(f.payload);
+          each((l) => l.exit?.(s));
+          break;
+        }
+        case FrameType.STARTED: {
+          const s = P.decodeStarted(f.payload);
+          each((l) => l.started?.(s));
+          break;
+        }
+        case FrameType.FIRST_OUTPUT: {
+          const ns = P.decodeFirstOutput(f.payload);
+          each((l) => l.firstOutput?.(ns));
+          break;
+        }
+        case FrameType.STATS_REPLY: {
+          const s = P.decodeStats(f.payload);
+          each((l) => l.stats?.(s));
+          break;
+        }
+        case FrameType.ERROR: {
+          const e = P.decodeError(f.payload);
+          each((l) => l.error?.(e));
+          break;
+        }
+        case FrameType.RESULT: {
+          const r = P.decodeResult(f.payload);
+          each((l) => l.result?.(r));
+          break;
+        }
+      }
+    } catch (e) {
+      // A malformed payload from the guest must not take the host down.
+      if (!(e instanceof P.MuxPayloadError)) throw e;
+      this.counters.badPayloads++;
+      this.onBadPayload?.(f, e);
+    }
+    this.onFrame?.(f);
+  }
+
+  /** Push queued bytes while the guest has buffers; otherwise try again shortly. */
+  private pump(): void {
+    if (this.retry !== null || this.closed) return;
+    while (this.queued > 0) {
+      if (!this.transport.canWrite()) {
+        this.counters.retries++;
+        this.retry = setTimer(() => {
+          this.retry = null;
+          this.pump();
+        }, this.opts.retryMs);
+        return;
+      }
+      const n = Math.min(this.queued, this.opts.maxPush);
+      const chunk = new Uint8Array(n);
+      for (let filled = 0; filled < n; ) {
+        const head = this.queue[0]!;
+        const take = Math.min(head.length, n - filled);
+        chunk.set(head.subarray(0, take), filled);
+        filled += take;
+        if (take === head.length) this.queue.shift();
+        else this.queue[0] = head.subarray(take);
+      }
+      this.queued -= n;
+      this.counters.pushes++;
+      this.counters.bytesOut += n;
+      this.transport.write(chunk);
+    }
+  }
+}
