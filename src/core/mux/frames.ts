@@ -166,7 +166,6 @@ export class MuxDecoder {
         }
         bad = 'bad-crc';
       }
-      this.sink.error(bad);
       const next = b.subarray(1, this.len).indexOf(MUX_MAGIC0);
       if (next < 0) {
         this.len = 0;
@@ -175,6 +174,7 @@ export class MuxDecoder {
         b.copyWithin(0, next + 1, this.len);
         this.len -= next + 1;
       }
+      this.sink.error(bad); // last, so a throwing sink leaves the decoder consistent
     }
   }
 }
