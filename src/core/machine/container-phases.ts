@@ -1,5 +1,6 @@
 /**
- * Container start phases, from the mux's STARTED and FIRST_OUTPUT frames (PROTOCOL.md): boxd stamps
+ * Container start phases, from the mux's STARTED and FIRST_OUTPUT frames (PROTOCOL.md; decoded by
+ * src/core/mux/payloads.ts): boxd stamps
  * each step with the guest's CLOCK_MONOTONIC; the page measures the whole request on its own clock
  * (RUN sent → first output received). The difference is the request's trip over the mux and back.
  */
@@ -20,26 +21,12 @@ export const CONTAINER_PHASES: readonly PhaseDef[] = [
 /** Guest-side stamps, in PROTOCOL.md's order. */
 export const STARTED_STAMPS = ['received', 'layers', 'namespaces', 'mounts', 'cgroup', 'network', 'exec'] as const;
 
+/** What a STARTED frame carries (decoded by src/core/mux/payloads.ts), structurally. */
 export interface StartedInfo {
   /** PID 1 of the container as the host kernel sees it. */
   pid: number;
-  /** CLOCK_MONOTONIC ns, one per STARTED_STAMPS entry (more if a newer boxd sends more). */
-  stampsNs: bigint[];
-}
-
-export function parseStarted(payload: Uint8Array): StartedInfo {
-  const v = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-  if (payload.length < 8) throw new Error(`STARTED payload too short: ${payload.length} bytes`);
-  const pid = v.getUint32(0, true);
-  const n = v.getUint32(4, true);
-  if (payload.length < 8 + n * 8) throw new Error(`STARTED says ${n} stamps but carries ${(payload.length - 8) >> 3}`);
-  const stampsNs = Array.from({ length: n }, (_, i) => v.getBigUint64(8 + i * 8, true));
-  return { pid, stampsNs };
-}
-
-export function parseFirstOutput(payload: Uint8Array): bigint {
-  if (payload.length < 8) throw new Error(`FIRST_OUTPUT payload too short: ${payload.length} bytes`);
-  return new DataView(payload.buffer, payload.byteOffset, 8).getBigUint64(0, true);
+  /** CLOCK_MONOTONIC ns per step, in STARTED_STAMPS order (a newer boxd may send more). */
+  phases: readonly { ns: bigint }[];
 }
 
 const nsToMs = (ns: bigint) => Number(ns) / 1e6;
@@ -59,7 +46,7 @@ export interface ContainerTiming {
  * Instructions are not known per container step (one CPU runs them all), so they are 0 here.
  */
 export function containerMarks(t: ContainerTiming): PhaseMark[] {
-  const [received, ...rest] = t.started.stampsNs;
+  const [received, ...rest] = t.started.phases.map((p) => p.ns);
   if (received === undefined) throw new Error('STARTED carries no stamps');
   const guestSpanMs = nsToMs(t.firstOutputNs - received);
   if (guestSpanMs < 0) throw new Error('FIRST_OUTPUT is stamped before the request was received');
