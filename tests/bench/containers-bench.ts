@@ -1,0 +1,102 @@
+// npm run bench:containers [-- --runs N] [-- --idle N] — boot the container host once in Node,
+// start containers over the box mux and print medians: request → first prompt byte (guest
+// CLOCK_MONOTONIC from boxd's STARTED / FIRST_OUTPUT, and host wall time), the phase split,
+// for "warm" starts (boxd had idle time to prepare namespaces) and "cold" ones (started
+// back to back, so it had none); then N idle shells and their memory.current.
+import { Machine } from '../boot/harness.ts';
+import { MARKERS } from '../../src/core/markers.ts';
+import { encodeFrame, FrameType as T, MuxDecoder, type Frame } from '../../src/core/mux/frames.ts';
+
+const argv = process.argv.slice(2);
+const opt = (name: string, fallback: number) => Number(argv[argv.indexOf(name) + 1]) || fallback;
+const runs = opt('--runs', 7);
+const idle = opt('--idle', 50);
+
+const PHASES = ['received', 'layers', 'namespaces', 'mounts', 'cgroup', 'network', 'exec'];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const args = (...a: string[]) => new TextEncoder().encode(a.map((s) => `${s}\0`).join(''));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? NaN;
+
+const m = new Machine('host');
+const frames: (Frame & { at: number })[] = [];
+const decoder = new MuxDecoder({ frame: (f) => frames.push({ ...f, at: performance.now() }), error: () => {} });
+m.emulator.add_listener('virtio-console1-output-bytes', (b: Uint8Array) => decoder.feed(b));
+const pending: Uint8Array[] = [];
+const pump = setInterval(() => {
+  const q = m.emulator.v86?.cpu.devices.virtio_console?.virtio.queues[4];
+  while (q && pending.length && q.has_request()) m.emulator.bus.send('virtio-console1-input-bytes', pending.shift());
+}, 1);
+const send = (type: number, channel: number, payload?: Uint8Array) => pending.push(encodeFrame(type, channel, payload));
+const u64 = (f: Frame, at: number) => Number(new DataView(f.payload.buffer, f.payload.byteOffset).getBigUint64(at, true));
+
+async function waitFrame(pred: (f: Frame) => boolean, what: string): Promise<Frame & { at: number }> {
+  const deadline = performance.now() + 60_000;
+  for (;;) {
+    const f = frames.find(pred);
+    if (f) return f;
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(1);
+  }
+}
+
+let channel = 100;
+interface Start {
+  guestMs: number;
+  wallMs: number;
+  split: number[]; // per phase after "received", then exec → first output
+}
+
+async function start(): Promise<Start> {
+  const ch = ++channel;
+  const t0 = performance.now();
+  send(T.RUN, ch, args('-it', 'busybox', 'sh'));
+  const first = await waitFrame((f) => f.channel === ch && (f.type === T.FIRST_OUTPUT || f.type === T.ERROR), `start on ${ch}`);
+  if (first.type === T.ERROR) throw new Error(new TextDecoder().decode(first.payload.subarray(4)));
+  const started = await waitFrame((f) => f.channel === ch && f.type === T.STARTED, `STARTED ${ch}`);
+  const ns = PHASES.map((_, i) => u64(started, 8 + 8 * i));
+  const firstNs = u64(first, 0);
+  return {
+    guestMs: (firstNs - ns[0]!) / 1e6,
+    wallMs: first.at - t0,
+    split: [...ns.slice(1).map((t, i) => (t - ns[i]!) / 1e6), (firstNs - ns[6]!) / 1e6],
+  };
+}
+
+function report(name: string, xs: Start[]) {
+  const cols = [...PHASES.slice(1), 'first byte'];
+  console.log(`\n${name} starts (${xs.length}): request → first prompt byte`);
+  console.log(`  median ${median(xs.map((x) => x.guestMs)).toFixed(1)} ms guest clock, ${median(xs.map((x) => x.wallMs)).toFixed(1)} ms host wall`);
+  console.log(`  all (guest ms): ${xs.map((x) => x.guestMs.toFixed(1)).join(' ')}`);
+  console.log(`  phase medians (ms): ${cols.map((c, i) => `${c} ${median(xs.map((x) => x.split[i]!)).toFixed(1)}`).join(', ')}`);
+}
+
+try {
+  await m.waitFor(MARKERS.hostReady, 90_000, 'host ready');
+  // boxd unpacks layers and prepares namespaces while idle: give it that time once.
+  await sleep(5000);
+  const warm: Start[] = [];
+  for (let i = 0; i < runs; i++) {
+    warm.push(await start());
+    await sleep(1000);
+  }
+  const cold: Start[] = [];
+  for (let i = 0; i < runs; i++) cold.push(await start());
+  report('warm (namespaces prepared while idle)', warm);
+  report('cold (back to back, nothing prepared)', cold);
+
+  for (let i = 2 * runs; i < idle; i++) await start();
+  await sleep(2000);
+  const from = frames.length;
+  send(T.STATS, 0);
+  await sleep(3000);
+  const stats = frames.slice(from).filter((f) => f.type === T.STATS_REPLY);
+  const mem = stats.map((f) => u64(f, 0));
+  console.log(`\n${stats.length} idle shells: memory.current median ${(median(mem) / 1024).toFixed(0)} KiB, max ${(Math.max(...mem) / 1024).toFixed(0)} KiB`);
+  m.type('\n');
+  await m.waitFor(/# $/m, 20_000, 'host shell');
+  console.log((await m.run('free', 60_000)).trim());
+} finally {
+  clearInterval(pump);
+  await m.stop();
+}
+process.exit(0);
