@@ -238,7 +238,7 @@ LAYER[lua]=$(layer "$lua")
 # ---------------------------------------------------------------- amd64-hello: a 64-bit program
 hello=$WORK/rootfs/amd64-hello
 mkdir -p "$hello"
-gcc -m64 -nostdlib -static -Os -s -fno-asynchronous-unwind-tables -Wl,--build-id=none \
+gcc -m64 -nostdlib -static -Os -s -fno-asynchronous-unwind-tables -Wl,--build-id=none -Wl,-z,noseparate-code \
   -o "$hello/hello" "$HERE/hello.c"
 chmod 0755 "$hello/hello"
 [[ $(od -An -tx1 -j4 -N1 "$hello/hello" | tr -d ' ') == 02 ]] || die "hello: not a 64-bit ELF"
