@@ -1,0 +1,195 @@
+// MuxHost against a scripted guest: a transport that, like v86, only takes bytes into posted receive
+// buffers of at most one page, and a tiny boxd stand-in that decodes requests and answers.
+import { describe, it, expect } from 'vitest';
+import { encodeFrame, FrameType, MuxDecoder, type Frame } from './frames.ts';
+import { MuxHost, MuxRequestError, type MuxHostOptions } from './host.ts';
+import * as P from './payloads.ts';
+
+class FakeGuest {
+  /** Receive buffers the guest has posted (each takes one push). */
+  posted = 0;
+  readonly frames: Frame[] = [];
+  readonly pushSizes: number[] = [];
+  writesWithoutBuffer = 0;
+  readonly host: MuxHost;
+  private readonly decoder = new MuxDecoder({ frame: (f) => this.onFrame(f), error: (k) => this.errors.push(k) });
+  readonly errors: string[] = [];
+  /** How to answer each request; default: nothing. */
+  answer: (f: Frame) => void = () => {};
+
+  constructor(options: MuxHostOptions = {}) {
+    this.host = new MuxHost(
+      {
+        canWrite: () => this.posted > 0,
+        write: (bytes) => {
+          if (this.posted === 0) this.writesWithoutBuffer++;
+          this.posted--;
+          this.pushSizes.push(bytes.length);
+          this.decoder.feed(bytes);
+        },
+      },
+      { retryMs: 1, helloIntervalMs: 0, ...options },
+    );
+  }
+
+  private onFrame(f: Frame) {
+    this.frames.push(f);
+    this.answer(f);
+  }
+
+  /** Send a frame to the host (guest → host is never gated), in small pieces like virtio does. */
+  say(type: number, channel: number, payload?: Uint8Array) {
+    const bytes = encodeFrame(type, channel, payload);
+    for (let off = 0; off < bytes.length; off += 7) this.host.receive(bytes.subarray(off, off + 7));
+  }
+
+  of(type: number) {
+    return this.frames.filter((f) => f.type === type);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(cond: () => boolean, ms = 2000) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await sleep(1);
+  }
+}
+
+describe('MuxHost', () => {
+  it('sends HELLO when the guest posts a buffer, not before, and resolves ready on READY', async () => {
+    const g = new FakeGuest();
+    await sleep(10);
+    expect(g.frames).toHaveLength(0);
+    expect(g.host.pending).toBe(16);
+    expect(g.host.counters.retries).toBeGreaterThan(0);
+    g.posted = 1;
+    await until(() => g.frames.length === 1);
+    expect(g.frames[0]).toMatchObject({ type: FrameType.HELLO, channel: 0 });
+    g.say(FrameType.READY, 0, P.encodeReady({ readyNs: 5n, version: 'boxd test' }));
+    await expect(g.host.ready).resolves.toEqual({ readyNs: 5n, version: 'boxd test' });
+    expect(g.writesWithoutBuffer).toBe(0);
+    g.host.close();
+  });
+
+  it('repeats HELLO until READY', async () => {
+    const g = new FakeGuest({ helloIntervalMs: 5 });
+    g.posted = 1000;
+    await until(() => g.of(FrameType.HELLO).length >= 3);
+    g.say(FrameType.READY, 0, P.encodeReady({ readyNs: 1n, version: 'v' }));
+    await g.host.ready;
+    const n = g.of(FrameType.HELLO).length;
+    await sleep(20);
+    expect(g.of(FrameType.HELLO).length).toBe(n);
+    g.host.close();
+  });
+
+  it('pushes at most 4096 bytes per posted buffer and a 64 KiB INPUT arrives intact', async () => {
+    const g = new FakeGuest();
+    const data = Uint8Array.from({ length: 65536 + 1000 }, (_, i) => (i * 7) & 0xff);
+    g.host.input(5, data);
+    for (let i = 0; i < 40 && g.host.pending > 0; i++) {
+      g.posted = 1; // the guest posts one buffer at a time, slowly
+      await sleep(2);
+    }
+    await until(() => g.host.pending === 0);
+    expect(Math.max(...g.pushSizes)).toBe(4096);
+    expect(g.writesWithoutBuffer).toBe(0);
+    const inputs = g.of(FrameType.INPUT);
+    expect(inputs.map((f) => f.payload.length)).toEqual([65536, 1000]);
+    expect(Buffer.concat(inputs.map((f) => f.payload)).equals(Buffer.from(data))).toBe(true);
+    expect(g.errors).toEqual([]);
+    g.host.close();
+  });
+
+  it('cmd resolves with RESULT, rejects on ERROR with its code, and times out', async () => {
+    const g = new FakeGuest();
+    g.posted = 1e6;
+    g.answer = (f) => {
+      if (f.type !== FrameType.CMD) return;
+      const argv = P.decodeArgv(f.payload);
+      if (argv[0] === 'ps') g.say(FrameType.RESULT, f.channel, P.encodeResult({ code: 0, text: 'NAME c1\n' }));
+      else if (argv[0] === 'bogus') g.say(FrameType.ERROR, f.channel, P.encodeError({ code: 22, message: 'unknown verb bogus' }));
+    };
+    await expect(g.host.cmd(['ps'])).resolves.toEqual({ code: 0, text: 'NAME c1\n' });
+    const err = await g.host.cmd(['bogus']).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MuxRequestError);
+    expect(err).toMatchObject({ code: 22, message: 'box bogus: unknown verb bogus' });
+    await expect(g.host.cmd(['silent'], 20)).rejects.toThrow(/no reply in 20 ms/);
+    // Each request had its own channel.
+    expect(new Set(g.of(FrameType.CMD).map((f) => f.channel)).size).toBe(3);
+    g.host.close();
+  });
+
+  it('run: STARTED with named phases, output to the listener, exit; ERROR rejects and frees the channel', async () => {
+    const g = new FakeGuest();
+    g.posted = 1e6;
+    const phases = P.START_PHASES.map((name, i) => ({ name, ns: 1000n + BigInt(i) * 1_000_000n }));
+    g.answer = (f) => {
+      if (f.type !== FrameType.RUN) return;
+      const argv = P.decodeArgv(f.payload);
+      if (argv.includes('nope')) return g.say(FrameType.ERROR, f.channel, P.encodeError({ code: 2, message: 'no such image: nope' }));
+      g.say(FrameType.STARTED, f.channel, P.encodeStarted({ pid: 77, phases }));
+      g.say(FrameType.FIRST_OUTPUT, f.channel, P.encodeU64(7_000_000n));
+      g.say(FrameType.OUTPUT, f.channel, new TextEncoder().encode('/ # '));
+      g.say(FrameType.EXIT, f.channel, P.encodeI32(1 << 8));
+    };
+    const out: string[] = [];
+    let exit: P.ExitStatus | null = null;
+    let first = 0n;
+    const h = g.host.run(['busybox', 'sh'], { output: (b) => out.push(new TextDecoder().decode(b)), exit: (s) => (exit = s), firstOutput: (ns) => (first = ns) });
+    const s = await h.started;
+    expect(s.pid).toBe(77);
+    expect(P.phaseOffsetsMs(s).map((p) => `${p.name}=${p.ms}`).join(' ')).toBe('received=0 layers=1 namespaces=2 mounts=3 cgroup=4 network=5 exec=6');
+    await until(() => exit !== null);
+    expect(out.join('')).toBe('/ # ');
+    expect(first).toBe(7_000_000n);
+    expect(exit).toMatchObject({ code: 1 });
+    const bad = g.host.run(['nope']);
+    await expect(bad.started).rejects.toMatchObject({ code: 2, channel: bad.channel });
+    expect(bad.channel).not.toBe(h.channel);
+    g.host.close();
+  });
+
+  it('output credit: 65536 per terminal, returned as CREDIT when the consumer acknowledges', async () => {
+    const g = new FakeGuest();
+    g.posted = 1e6;
+    const h = g.host.run(['sh']);
+    h.started.catch(() => {});
+    await until(() => g.of(FrameType.RUN).length === 1);
+    expect(g.host.guestCredit(h.channel)).toBe(65536);
+    for (let i = 0; i < 16; i++) g.say(FrameType.OUTPUT, h.channel, new Uint8Array(4096));
+    expect(g.host.guestCredit(h.channel)).toBe(0);
+    g.host.ack(h.channel, 1000); // below the batch: nothing yet, bytes still unacknowledged
+    await sleep(5);
+    expect(g.of(FrameType.CREDIT)).toHaveLength(0);
+    g.host.ack(h.channel, 5000);
+    await until(() => g.of(FrameType.CREDIT).length === 1);
+    expect(P.decodeU32(g.of(FrameType.CREDIT)[0]!.payload)).toBe(6000);
+    g.host.ack(h.channel, 1e9); // acknowledging more than arrived is clamped
+    await until(() => g.of(FrameType.CREDIT).length === 2);
+    expect(P.decodeU32(g.of(FrameType.CREDIT)[1]!.payload)).toBe(65536 - 6000);
+    expect(g.host.guestCredit(h.channel)).toBe(65536);
+    expect(g.of(FrameType.CREDIT).every((f) => f.channel === h.channel)).toBe(true);
+    g.host.close();
+  });
+
+  it('allocates distinct channels ≥ 1 and survives garbage and malformed payloads from the guest', () => {
+    const g = new FakeGuest();
+    const a = g.host.allocChannel();
+    const b = g.host.allocChannel();
+    expect(a).toBeGreaterThanOrEqual(1);
+    expect(b).not.toBe(a);
+    const kinds: string[] = [];
+    g.host.onDecodeError = (k) => kinds.push(k);
+    g.host.receive(Uint8Array.of(1, 2, 3, 4, 5));
+    g.say(FrameType.STARTED, a, Uint8Array.of(1)); // too short to parse
+    g.say(FrameType.EXIT, a, new Uint8Array()); // too short to parse
+    g.say(0x99, a, Uint8Array.of(1)); // unknown type: delivered to onFrame, ignored
+    expect(kinds).toEqual(['bad-magic']);
+    expect(g.host.counters.badPayloads).toBe(2);
+    expect(g.host.counters.framesIn).toBe(3);
+    g.host.close();
+  });
+});
