@@ -265,6 +265,7 @@ struct container *start_container(struct run_opts *o, struct link *link, uint32_
     container_free(c);
     return NULL;
   }
+  D.warm_failed = false;
   struct term *t = term_add(link, channel, master, c->pid, c, false);
   if (!t) {
     close(master);
@@ -747,11 +748,12 @@ static bool unpack_one_layer(void) {
 
 /* While idle, keep one set of namespaces (with its veth) ready for the next start. */
 static bool prepare_warm(void) {
-  if (!cfg.warm || D.have_warm) return false;
+  if (!cfg.warm || D.have_warm || D.warm_failed) return false;
   char err[512];
   uint64_t t0 = now_ns();
   if (namespaces_prepare(&D.warm, ++D.next_id, true, err, sizeof err) < 0) {
-    log_msg("preparing namespaces: %s", err);
+    log_msg("preparing namespaces: %s (not retried until a start works)", err);
+    D.warm_failed = true;
     return false;
   }
   D.have_warm = true;
@@ -789,7 +791,7 @@ int daemon_main(void) {
       pfd[n] = (struct pollfd){.fd = t->master, .events = ev};
       who[n++] = t;
     }
-    int timeout = idle_work || (cfg.warm && !D.have_warm) ? 200 : -1;
+    int timeout = idle_work || (cfg.warm && !D.have_warm && !D.warm_failed) ? 200 : -1;
     uint64_t now = now_ns();
     for (int i = 0; i < MAX_CONTAINERS; i++) {
       if (!D.stop_deadline[i]) continue;

@@ -54,6 +54,7 @@ struct daemon {
   int unpacked;                           /* layers pre-unpacked while idle */
   struct prepared warm;                   /* namespaces made while idle, for the next start */
   bool have_warm;
+  bool warm_failed;                       /* stop retrying until a start works again */
 };
 
 extern struct daemon D;
