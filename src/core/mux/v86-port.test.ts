@@ -1,0 +1,54 @@
+// The v86 internals v86VirtioPort relies on, checked against the release build (libv86.mjs, what
+// `import { V86 } from 'v86'` loads): the virtio-console receive queue is reachable by name after
+// load, and with no guest driver it has no buffer posted, so the host writes nothing.
+import { describe, it, expect } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { V86 } from 'v86';
+import { receiveQueueIndex, v86VirtioPort, virtioConsoleQueue } from './v86-port.ts';
+
+const BIOS = '/usr/share/seabios/bios.bin';
+const WASM = fileURLToPath(new URL('../../../node_modules/v86/build/v86.wasm', import.meta.url));
+
+describe('v86VirtioPort', () => {
+  it('maps ports to receive queues as VirtioConsole does', () => {
+    expect([0, 1, 2, 3].map(receiveQueueIndex)).toEqual([0, 4, 6, 8]);
+  });
+
+  it.skipIf(!existsSync(BIOS))('reaches the receive queue in the release build and holds input until the guest posts a buffer', async () => {
+    const b = readFileSync(BIOS);
+    const emulator = new V86({
+      wasm_path: WASM,
+      bios: { buffer: b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) },
+      memory_size: 16 * 1024 * 1024,
+      autostart: false,
+      disable_keyboard: true,
+      disable_mouse: true,
+      virtio_console: true,
+    } as ConstructorParameters<typeof V86>[0]);
+    try {
+      expect(virtioConsoleQueue(emulator, 1)).toBeUndefined(); // not loaded yet: canWrite() is false
+      await new Promise<void>((resolve) => emulator.add_listener("emulator-loaded", () => resolve()));
+      const q = virtioConsoleQueue(emulator, 1);
+      expect(q).toBeDefined();
+      expect(q!.has_request()).toBe(false);
+      const sent: unknown[] = [];
+      const bus = (emulator as unknown as { bus: { send(e: string, d: unknown): void } }).bus;
+      const realSend = bus.send.bind(bus);
+      bus.send = (e, d) => (e.startsWith('virtio-console1-input') && sent.push(d), realSend(e, d));
+      const port = v86VirtioPort(emulator, 1, { retryMs: 1 });
+      await new Promise((r) => setTimeout(r, 20));
+      expect(sent).toHaveLength(0);
+      expect(port.host.pending).toBe(16); // HELLO, waiting
+      // Guest → host: what the device emits on its side of the bus (emulator_bus) reaches the host's decoder.
+      const { encodeFrame, FrameType } = await import('./frames.ts');
+      const { encodeReady } = await import('./payloads.ts');
+      const deviceBus = (emulator as unknown as { emulator_bus: { send(e: string, d: unknown): void } }).emulator_bus;
+      deviceBus.send('virtio-console1-output-bytes', encodeFrame(FrameType.READY, 0, encodeReady({ readyNs: 1n, version: 'x' })));
+      await expect(port.host.ready).resolves.toMatchObject({ version: 'x' });
+      port.close();
+    } finally {
+      await emulator.destroy();
+    }
+  });
+});
