@@ -5,6 +5,7 @@
 #
 #   bash images/oci/build.sh OUTDIR          (OCI_SOURCES_OUT=FILE: also write "package version" lines)
 set -euo pipefail
+shopt -s inherit_errexit   # a die() inside $(…) stops the build
 
 OUT=${1:?usage: build.sh OUTDIR}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -258,6 +259,8 @@ printf '{"schemaVersion":2,"mediaType":"%s","manifests":[%s]}' "$MT_INDEX" "$ent
 chmod 0644 "$OUT/oci-layout" "$OUT/index.json"
 
 if [[ -n ${OCI_SOURCES_OUT:-} ]]; then
+  # The host tools that shape the bytes (the hello binary, the tar and gzip streams) count as sources too.
+  dpkg-query -W -f '${Package}:${Architecture} ${Version}\n' gcc-12 binutils tar gzip >>"$WORK/sources" 2>/dev/null || true
   sort "$WORK/sources" >"$OCI_SOURCES_OUT"
 fi
 say "done: $(find "$OUT" -type f | wc -l) files, $(du -sb "$OUT" | cut -f1) bytes in $OUT"
