@@ -117,8 +117,14 @@ export function checkLayout(dir: string): { problems: string[]; images: Map<stri
 const elfClass = (e: TarEntry | undefined) =>
   e && e.data.subarray(0, 4).toString('latin1') === '\x7fELF' ? e.data[4] : undefined; // 1 = 32-bit, 2 = 64-bit
 
-describe('OCI layout in images/dist/oci', () => {
-  const { problems, images } = checkLayout(LAYOUT);
+// images/dist is not in git: `npm run images` (images/build.sh, step oci) builds it. Without it there is
+// nothing to check, and the suite says so instead of failing on a fresh checkout.
+const HAVE_LAYOUT = existsSync(join(LAYOUT, 'index.json'));
+const suite = HAVE_LAYOUT ? describe : describe.skip;
+if (!HAVE_LAYOUT) console.warn(`oci-layout.test.ts: SKIPPED — no OCI layout at ${LAYOUT} (run \`npm run images\` or \`bash images/build.sh oci\`)`);
+
+suite(HAVE_LAYOUT ? 'OCI layout in images/dist/oci' : `OCI layout in images/dist/oci — SKIPPED: ${LAYOUT} does not exist yet (npm run images)`, () => {
+  const { problems, images } = HAVE_LAYOUT ? checkLayout(LAYOUT) : { problems: [], images: new Map<string, Image>() };
   const top = (name: string) => images.get(name)!.layers.at(-1)!.entries;
 
   it('is sound: every blob matches its digest and size, diff_ids match, nothing dangles', () => {
@@ -157,6 +163,15 @@ describe('OCI layout in images/dist/oci', () => {
     expect(layer.get('lib/ld-linux.so.2')).toMatchObject({ type: 'symlink', linkname: 'i386-linux-gnu/ld-linux.so.2' });
     for (const lib of ['ld-linux.so.2', 'libc.so.6', 'libm.so.6'])
       expect(elfClass(layer.get(`lib/i386-linux-gnu/${lib}`))).toBe(1);
+    // Exactly the loader, the libraries lua5.4 needs (NEEDED, transitively) and a few terminfo entries: no docs, no locales.
+    const files = [...layer.values()].filter((e) => e.type !== 'dir').map((e) => e.name).sort();
+    expect(files).toEqual([
+      'lib/i386-linux-gnu/ld-linux.so.2', 'lib/i386-linux-gnu/libc.so.6', 'lib/i386-linux-gnu/libm.so.6',
+      'lib/i386-linux-gnu/libreadline.so.8', 'lib/i386-linux-gnu/libreadline.so.8.2',
+      'lib/i386-linux-gnu/libtinfo.so.6', 'lib/i386-linux-gnu/libtinfo.so.6.4', 'lib/ld-linux.so.2',
+      'lib/terminfo/d/dumb', 'lib/terminfo/l/linux', 'lib/terminfo/v/vt100', 'lib/terminfo/x/xterm',
+      'lib/terminfo/x/xterm-256color', 'usr/bin/lua5.4',
+    ]);
     expect(images.get('lua')!.config.config.Cmd).toEqual(['/usr/bin/lua5.4']);
   });
 
