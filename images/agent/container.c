@@ -138,10 +138,12 @@ static void keep_only_fds(const int *fds, int n) {
   if (close_range(from, ~0U, 0) < 0) die_with_error("close_range");
 }
 
-static void __attribute__((noreturn)) container_child(int report_fd, int go_fd, const char *mnt) {
+static void __attribute__((noreturn)) container_child(int report_fd, int go_fd, const char *mnt, const char *run) {
   int keep[] = {report_fd, go_fd};
   keep_only_fds(keep, 2);
   child_reset(report_fd);
+  struct mount_context early = {.mnt = mnt, .keep = run};
+  mounts_prepare(&early);
   uint8_t len[4];
   int n = read_all(go_fd, len, 4);
   if (n == 0) _exit(0); /* boxd dropped a prepared child it no longer needs */
@@ -160,7 +162,7 @@ static void __attribute__((noreturn)) container_child(int report_fd, int go_fd, 
   for (int i = 7 + argc; i < nf; i++) env[i - 7 - argc] = f[i];
   argv[argc] = NULL; /* env was copied out; argv ends here */
   bool privileged = f[4][0] == '1';
-  struct mount_context mounts = {.mnt = mnt, .overlay_opts = f[0], .privileged = privileged};
+  struct mount_context mounts = {.mnt = mnt, .keep = run, .overlay_opts = f[0], .privileged = privileged};
 
   mounts_setup_root(&mounts);
   pty_open_in_child(f[5][0] == '1', true, report_fd);
@@ -259,8 +261,9 @@ int namespaces_prepare(struct prepared *p, int id, bool with_network, char *err,
   }
   p->go_wr = go[1];
   autofree char *mnt = xasprintf("%s/mnt", cfg.state);
+  autofree char *run = xasprintf("%s/run", cfg.state);
   p->pid = syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | SIGCHLD, 0, 0, 0, 0);
-  if (p->pid == 0) container_child(report[1], go[0], mnt);
+  if (p->pid == 0) container_child(report[1], go[0], mnt, run);
   close(report[1]);
   close(go[0]);
   if (p->pid < 0) {

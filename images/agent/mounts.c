@@ -17,7 +17,8 @@
 enum step_kind {
   STEP_PRIVATE,     /* stop mount events propagating back to the host */
   STEP_OVERLAY,     /* the container's root at ctx->mnt */
-  STEP_DETACH_HOST, /* lazily unmount every host mount copied into this namespace */
+  STEP_DETACH_HOST, /* lazily unmount every host mount copied into this namespace but ctx->keep */
+  STEP_DETACH_KEPT, /* and ctx->keep, once the overlay holds its own reference to its upper */
   STEP_ENTER_ROOT,  /* make ctx->mnt the root */
   STEP_MOUNT,
   STEP_MKDIR,
@@ -41,10 +42,15 @@ struct step {
 
 #define NOSUID_NODEV_NOEXEC (MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
-static const struct step root_steps[] = {
+/* Before the container is known: only the mounts an overlay upper needs stay (ctx->keep). */
+static const struct step prepare_steps[] = {
     {STEP_PRIVATE, ALWAYS},
-    {STEP_OVERLAY, ALWAYS},
     {STEP_DETACH_HOST, ALWAYS},
+};
+
+static const struct step root_steps[] = {
+    {STEP_OVERLAY, ALWAYS},
+    {STEP_DETACH_KEPT, ALWAYS},
     {STEP_ENTER_ROOT, ALWAYS},
     {STEP_MKDIR, ALWAYS, .dst = "/proc", .mode = 0555},
     {STEP_MOUNT, ALWAYS, "proc", "/proc", "proc", NOSUID_NODEV_NOEXEC},
@@ -189,7 +195,10 @@ static void run_steps(const struct step *steps, size_t n, const struct mount_con
         die_with_error("mounting overlay (%s)", ctx->overlay_opts);
       break;
     case STEP_DETACH_HOST:
-      detach_host_mounts(ctx->mnt);
+      detach_host_mounts(ctx->keep);
+      break;
+    case STEP_DETACH_KEPT:
+      if (umount2(ctx->keep, MNT_DETACH) < 0 && errno != EINVAL) die_with_error("detaching %s", ctx->keep);
       break;
     case STEP_ENTER_ROOT:
       enter_root(ctx->mnt);
@@ -216,6 +225,8 @@ static void run_steps(const struct step *steps, size_t n, const struct mount_con
     }
   }
 }
+
+void mounts_prepare(const struct mount_context *ctx) { run_steps(prepare_steps, N_ELEMENTS(prepare_steps), ctx); }
 
 void mounts_setup_root(const struct mount_context *ctx) { run_steps(root_steps, N_ELEMENTS(root_steps), ctx); }
 

@@ -5,11 +5,14 @@
 
 struct mount_context {
   const char *mnt;          /* where the root overlay is mounted before it becomes / */
+  const char *keep;         /* the host mount holding overlay uppers, kept until the overlay is up */
   const char *overlay_opts; /* lowerdir=…,upperdir=…,workdir=… */
   bool privileged;
 };
 
-/* From a copy of the host's mounts to the container's root with /proc, /dev, /sys. */
+/* Right after clone, before the container is known: detach the host's mounts but ctx->keep. */
+void mounts_prepare(const struct mount_context *ctx);
+/* Then, for the container: its root with /proc, /dev, /sys. */
 void mounts_setup_root(const struct mount_context *ctx);
 /* After unshare(CLONE_NEWCGROUP): the container's own cgroup tree at /sys/fs/cgroup. */
 void mounts_setup_cgroup(const struct mount_context *ctx);
