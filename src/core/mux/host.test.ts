@@ -188,8 +188,12 @@ describe('MuxHost', () => {
     g.say(FrameType.EXIT, a, new Uint8Array()); // too short to parse
     g.say(0x99, a, Uint8Array.of(1)); // unknown type: delivered to onFrame, ignored
     expect(kinds).toEqual(['bad-magic']);
+    expect(g.host.counters.decodeErrorsBeforeReady).toBe(1);
+    g.say(FrameType.READY, 0, P.encodeReady({ readyNs: 1n, version: 'v' }));
+    g.host.receive(Uint8Array.of(0xb0, 0x58, 0x5e, 0x41)); // after READY: a real error
+    expect(g.host.counters.decodeErrors).toBe(1);
     expect(g.host.counters.badPayloads).toBe(2);
-    expect(g.host.counters.framesIn).toBe(3);
+    expect(g.host.counters.framesIn).toBe(4);
     g.host.close();
   });
 });

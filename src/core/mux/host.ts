@@ -91,12 +91,15 @@ export class MuxHost {
   private closed = false;
   /** Every frame received (after the per-channel listeners); for logs and tools. */
   onFrame: ((f: Frame) => void) | null = null;
-  /** Bytes from the guest that did not decode; each is a bug in boxd or a broken link. */
-  onDecodeError: ((kind: DecodeErrorKind) => void) | null = null;
+  /**
+   * Bytes from the guest that did not decode. Before READY these are expected: the guest's tty echoes
+   * early HELLOs until boxd makes the port raw (PROTOCOL.md, host notes). After READY each is a bug.
+   */
+  onDecodeError: ((kind: DecodeErrorKind, beforeReady: boolean) => void) | null = null;
   /** A frame whose payload does not parse (dropped; the host keeps serving). */
   onBadPayload: ((f: Frame, error: P.MuxPayloadError) => void) | null = null;
   /** Counters for tests and the stats panel. */
-  readonly counters = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, pushes: 0, retries: 0, decodeErrors: 0, badPayloads: 0 };
+  readonly counters = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, pushes: 0, retries: 0, decodeErrors: 0, decodeErrorsBeforeReady: 0, badPayloads: 0 };
 
   constructor(
     private readonly transport: MuxTransport,
@@ -279,8 +282,10 @@ export class MuxHost {
   }
 
   private decodeError(kind: DecodeErrorKind): void {
-    this.counters.decodeErrors++;
-    this.onDecodeError?.(kind);
+    const beforeReady = this.readyState === null;
+    if (beforeReady) this.counters.decodeErrorsBeforeReady++;
+    else this.counters.decodeErrors++;
+    this.onDecodeError?.(kind, beforeReady);
   }
 
   private dispatch(f: Frame): void {
