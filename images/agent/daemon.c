@@ -621,6 +621,7 @@ static void link_read(struct link *l) {
   if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
   if (n <= 0) {
     if (!l->is_port) l->closing = true;
+    else l->quiet_until = now_ns() + 1000000000u;
     return;
   }
   struct wire_handler h = {handle_frame, handle_decode_error, l};
@@ -772,6 +773,7 @@ int daemon_main(void) {
     struct pollfd pfd[2 + MAX_LINKS + MAX_TERMS];
     void *who[2 + MAX_LINKS + MAX_TERMS];
     int n = 0;
+    bool any_quiet = false;
     pfd[n] = (struct pollfd){.fd = D.signal_fd, .events = POLLIN};
     who[n++] = NULL;
     pfd[n] = (struct pollfd){.fd = D.listen_fd, .events = POLLIN};
@@ -779,8 +781,10 @@ int daemon_main(void) {
     for (int i = 0; i < MAX_LINKS; i++) {
       struct link *l = D.links[i];
       if (!l) continue;
-      pfd[n] = (struct pollfd){.fd = l->fd, .events = POLLIN | (l->out.len ? POLLOUT : 0)};
+      bool quiet = l->quiet_until > now_ns();
+      pfd[n] = (struct pollfd){.fd = quiet ? -1 : l->fd, .events = POLLIN | (l->out.len ? POLLOUT : 0)};
       who[n++] = l;
+      if (quiet) any_quiet = true;
     }
     int first_term = n;
     for (int i = 0; i < MAX_TERMS; i++) {
@@ -791,7 +795,7 @@ int daemon_main(void) {
       pfd[n] = (struct pollfd){.fd = t->master, .events = ev};
       who[n++] = t;
     }
-    int timeout = idle_work || (cfg.warm && !D.have_warm && !D.warm_failed) ? 200 : -1;
+    int timeout = idle_work || (cfg.warm && !D.have_warm && !D.warm_failed) ? 200 : any_quiet ? 1000 : -1;
     uint64_t now = now_ns();
     for (int i = 0; i < MAX_CONTAINERS; i++) {
       if (!D.stop_deadline[i]) continue;

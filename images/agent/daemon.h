@@ -18,6 +18,7 @@ struct link {
   int fd;
   bool is_port;     /* the virtio-console port: never closed by boxd */
   bool closing;
+  uint64_t quiet_until;  /* the port hung up or failed: not polled until then (no busy loop) */
   struct wire_decoder *decoder;
   struct buf out;
 };
