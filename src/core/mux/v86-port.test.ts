@@ -25,7 +25,7 @@ describe('v86VirtioPort', () => {
       disable_keyboard: true,
       disable_mouse: true,
       virtio_console: true,
-    } as ConstructorParameters<typeof V86>[0]);
+    } as unknown as ConstructorParameters<typeof V86>[0]);
     try {
       expect(virtioConsoleQueue(emulator, 1)).toBeUndefined(); // not loaded yet: canWrite() is false
       await new Promise<void>((resolve) => emulator.add_listener("emulator-loaded", () => resolve()));
