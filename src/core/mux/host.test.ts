@@ -103,6 +103,17 @@ describe('MuxHost', () => {
     g.host.close();
   });
 
+  it('never writes to the transport from inside send() (v86 handlers must not be re-entered)', async () => {
+    const g = new FakeGuest();
+    g.posted = 100;
+    await until(() => g.frames.length === 1); // HELLO
+    g.host.input(1, 'echo hi\n');
+    expect(g.frames).toHaveLength(1);
+    await until(() => g.frames.length === 2);
+    expect(g.frames[1]).toMatchObject({ type: FrameType.INPUT, channel: 1 });
+    g.host.close();
+  });
+
   it('cmd resolves with RESULT, rejects on ERROR with its code, and times out', async () => {
     const g = new FakeGuest();
     g.posted = 1e6;

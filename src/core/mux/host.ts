@@ -1,7 +1,7 @@
 // The host end of the box mux, transport-agnostic: you feed it the bytes the guest sent, it calls
 // `write` with bytes for the guest, but only when `canWrite()` says the guest has a receive buffer
 // posted (v86 drops input otherwise), at most `maxPush` bytes at a time, retrying on a timer.
-import { encodeFrame, FrameType, MuxDecoder, MUX_INITIAL_CREDIT, type DecodeErrorKind, type Frame } from './frames.ts';
+import { encodeFrame, FrameType, MuxDecoder, MUX_INITIAL_CREDIT, MUX_MAX_PAYLOAD, type DecodeErrorKind, type Frame } from './frames.ts';
 import * as P from './payloads.ts';
 import { clearTimer, setTimer, utf8Encoder, type TimerId } from './platform.ts';
 
@@ -81,6 +81,7 @@ export class MuxHost {
   private readonly queue: Uint8Array[] = [];
   private queued = 0;
   private retry: TimerId | null = null;
+  private pumpScheduled = false;
   private hello: TimerId | null = null;
   private readonly listeners = new Map<number, Set<ChannelListener>>();
   private readonly terminals = new Map<number, Terminal>();
@@ -124,7 +125,7 @@ export class MuxHost {
     this.queue.push(f);
     this.queued += f.length;
     this.counters.framesOut++;
-    this.pump();
+    this.schedulePump();
   }
 
   /** Bytes waiting for the guest to post receive buffers. */
@@ -185,10 +186,7 @@ export class MuxHost {
 
   input(channel: number, data: Uint8Array | string): void {
     const bytes = typeof data === 'string' ? utf8Encoder.encode(data) : data;
-    for (let off = 0; off < bytes.length || off === 0; off += 65536) {
-      this.send(FrameType.INPUT, channel, bytes.subarray(off, off + 65536));
-      if (bytes.length === 0) break;
-    }
+    for (let off = 0; off < bytes.length; off += MUX_MAX_PAYLOAD) this.send(FrameType.INPUT, channel, bytes.subarray(off, off + MUX_MAX_PAYLOAD));
   }
 
   resize(channel: number, cols: number, rows: number): void {
@@ -349,6 +347,19 @@ export class MuxHost {
       this.onBadPayload?.(f, e);
     }
     this.onFrame?.(f);
+  }
+
+  /**
+   * Push from a microtask, never from inside send(): send() is often called from a listener running
+   * inside v86's own virtio handler (an OUTPUT acknowledged at once), which must not re-enter the device.
+   */
+  private schedulePump(): void {
+    if (this.pumpScheduled || this.retry !== null) return;
+    this.pumpScheduled = true;
+    void Promise.resolve().then(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
   }
 
   /** Push queued bytes while the guest has buffers; otherwise try again shortly. */
