@@ -72,13 +72,38 @@ static void child_reset(int report_fd) {
   signal(SIGPIPE, SIG_DFL);
 }
 
+static void __attribute__((noreturn)) exec_command(char **argv);
+
 static void child_exec(char **argv, char **env, const char *workdir, bool privileged, int report_fd) {
   clearenv();
   for (char **e = env; e && *e; e++) putenv(*e);
   if (workdir && *workdir && chdir(workdir) < 0) die_with_error("chdir %s", workdir);
   if (!privileged) caps_drop_to(caps_default_mask());
   report_time(report_fd);
-  execvp(argv[0], argv);
+  exec_command(argv);
+}
+
+/* execvp without its fallback of running a file the kernel refused (ENOEXEC) as a shell
+ * script: an amd64 binary on this i386 kernel must say "exec format error", as docker does. */
+static void __attribute__((noreturn)) exec_command(char **argv) {
+  extern char **environ;
+  if (strchr(argv[0], '/')) {
+    execve(argv[0], argv, environ);
+    die_with_error("exec %s", argv[0]);
+  }
+  const char *path = getenv("PATH");
+  int saved = ENOENT;
+  for (const char *p = path && *path ? path : "/usr/sbin:/usr/bin:/sbin:/bin"; p;) {
+    const char *colon = strchr(p, ':');
+    size_t n = colon ? (size_t)(colon - p) : strlen(p);
+    char full[4096];
+    snprintf(full, sizeof full, "%.*s/%s", (int)n, n ? p : ".", argv[0]);
+    execve(full, argv, environ);
+    if (errno == ENOEXEC) die_with_error("exec %s", full);
+    if (errno != ENOENT && errno != ENOTDIR) saved = errno;
+    p = colon ? colon + 1 : NULL;
+  }
+  errno = saved;
   die_with_error("exec %s", argv[0]);
 }
 
