@@ -9,6 +9,7 @@ import * as Comlink from 'comlink';
 import { V86 } from 'v86';
 import { MachineFailure, MediaLoader } from './media.ts';
 import { useChannelYield } from './scheduler.ts';
+import { BoxLink } from './box-link.ts';
 import {
   CONSOLE_FLOW,
   InstructionCounter,
@@ -50,6 +51,10 @@ let counter: InstructionCounter | undefined;
 let statsTimer: ReturnType<typeof setInterval> | undefined;
 let lastStats = { wallMs: 0, instructions: 0 };
 let flowPaused = false;
+/** Container host only: the box mux to boxd. */
+let box: BoxLink | undefined;
+/** boxd has this long after power-on to answer HELLO before container starts fail. */
+const MUX_READY_TIMEOUT_MS = 60_000;
 let flushScheduled = false;
 
 function emit<K extends MachineEventName>(name: K, data: MachineEventMap[K]) {
@@ -166,9 +171,25 @@ function attach(emu: V86) {
   });
 }
 
+function openBox(emu: V86) {
+  box?.close();
+  box = new BoxLink(emu, {
+    output(channel, bytes) {
+      port?.postMessage({ type: 'output', bytes, channel } as WorkerPortMessage, [bytes.buffer]);
+    },
+    ready: (version) => emit('mux-ready', { version }),
+    update: (u) => emit('container', u),
+    sincePowerOn: () => watch.elapsedMs(),
+  });
+}
+
 function onPortMessage(msg: PagePortMessage) {
-  if (msg.type === 'input') emulator?.serial_send_bytes(0, msg.bytes);
-  else if (msg.type === 'credit') output.grant(msg.bytes);
+  if (msg.type === 'resize') box?.resize(msg.channel, msg.cols, msg.rows);
+  else if (msg.channel) {
+    if (msg.type === 'input') box?.input(msg.channel, msg.bytes);
+    else box?.ack(msg.channel, msg.bytes);
+  } else if (msg.type === 'input') emulator?.serial_send_bytes(0, msg.bytes);
+  else output.grant(msg.bytes);
 }
 
 const api = {
@@ -194,6 +215,7 @@ const api = {
       emit('loaded', { loadMs: performance.now() - t0, bytes });
       newDetector(cfg, emu);
       attach(emu);
+      if (cfg.kind === 'host') openBox(emu);
       watch.start();
       counter!.reset();
       emit('power-on', { epochMs: performance.timeOrigin + performance.now() });
@@ -207,6 +229,8 @@ const api = {
 
   async powerOff() {
     stopStats();
+    box?.close();
+    box = undefined;
     const emu = emulator;
     emulator = undefined;
     detector = undefined;
@@ -222,6 +246,7 @@ const api = {
   async reset() {
     if (!emulator || !config) return;
     emulator.restart();
+    if (config.kind === 'host') openBox(emulator);
     newDetector(config, emulator);
     watch.start();
     counter!.reset();
@@ -236,6 +261,25 @@ const api = {
 
   async snapshot(): Promise<MachineSnapshot> {
     return { ...stats(), marks: detector?.marks ?? [], tail: detector?.consoleTail() ?? [] };
+  },
+
+  async startContainer(name: string, image = 'busybox') {
+    const link = box;
+    if (!link) throw new Error('containers need a powered-on container host');
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`boxd did not answer on the mux within ${MUX_READY_TIMEOUT_MS / 1000} s`)), MUX_READY_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([link.ready, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+    return link.start(name, image);
+  },
+
+  async removeContainer(channel: number) {
+    box?.remove(channel);
   },
 
   async ping() {

@@ -1,11 +1,14 @@
 // Shared helpers for the browser tests, in the spirit of xterm.js's suite: read terminal buffers
 // through the page's own sessions, poll for conditions, and keep a screenshot of every step.
 import { expect, type Page, type TestInfo } from '@playwright/test';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const DIST = fileURLToPath(new URL('../../images/dist/', import.meta.url));
 export const hasImages = (...files: string[]) => files.every((f) => existsSync(DIST + f));
+/** The host's initramfs (uncompressed newc cpio: paths appear verbatim) carries OCI images for boxd. */
+export const hasContainerImages = () =>
+  hasImages('host/initramfs.cpio') && readFileSync(DIST + 'host/initramfs.cpio').includes('var/lib/box/oci/index.json');
 
 /** Text of a machine's terminal buffer (every line, trailing spaces trimmed). */
 export async function terminalText(page: Page, machineId: string): Promise<string> {

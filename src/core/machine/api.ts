@@ -74,6 +74,22 @@ export interface MachineStats extends Stamp {
   consoleQueued: number;
 }
 
+export type ContainerState = 'starting' | 'running' | 'exited' | 'error';
+
+/** A container on the host, as the worker reports it (channel = its mux terminal). */
+export interface ContainerUpdate {
+  channel: number;
+  name: string;
+  state: ContainerState;
+  /** PID 1 of the container in the host's PID namespace. */
+  pid?: number;
+  /** Start phases, 0 = the request was sent (see containerMarks); set once the prompt appeared. */
+  marks?: PhaseMark[];
+  /** Page-independent: worker clock ms from host power-on to the request. */
+  requestedAtMs?: number;
+  message?: string;
+}
+
 /** Event name → payload, as v86.d.ts does for the emulator's own events. */
 export interface MachineEventMap {
   state: MachineState;
@@ -88,17 +104,26 @@ export interface MachineEventMap {
   error: MachineError;
   stats: MachineStats;
   tail: string[];
+  /** Container host: boxd answered HELLO over the mux. */
+  'mux-ready': { version: string };
+  container: ContainerUpdate;
 }
 
 export type MachineEventName = keyof MachineEventMap;
 
 export type MachineEvent = { [K in MachineEventName]: { name: K; data: MachineEventMap[K] } }[MachineEventName];
 
-/** Worker → page on the console port. */
-export type WorkerPortMessage = { type: 'output'; bytes: Uint8Array } | { type: 'event'; event: MachineEvent };
+/**
+ * Worker → page on the console port. `channel` absent or 0: the serial console; otherwise a
+ * container terminal on the box mux.
+ */
+export type WorkerPortMessage = { type: 'output'; bytes: Uint8Array; channel?: number } | { type: 'event'; event: MachineEvent };
 
 /** Page → worker on the console port. */
-export type PagePortMessage = { type: 'input'; bytes: Uint8Array } | { type: 'credit'; bytes: number };
+export type PagePortMessage =
+  | { type: 'input'; bytes: Uint8Array; channel?: number }
+  | { type: 'credit'; bytes: number; channel?: number }
+  | { type: 'resize'; cols: number; rows: number; channel: number };
 
 export interface MachineSnapshot extends MachineStats {
   marks: PhaseMark[];
@@ -121,6 +146,13 @@ export interface MachineWorkerApi {
   /** Hardware reset: the guest reboots from the BIOS, timers and phases start over. */
   reset(): Promise<void>;
   snapshot(): Promise<MachineSnapshot>;
+  /**
+   * Container host: `box run -it --name <name> --hostname <name> <image> sh` over the mux, once boxd
+   * is ready. Resolves with the container's terminal channel; progress comes as `container` events.
+   */
+  startContainer(name: string, image?: string): Promise<number>;
+  /** Container host: kill and remove a container. */
+  removeContainer(channel: number): Promise<void>;
   /** Liveness check: a hung worker does not answer. */
   ping(): Promise<'pong'>;
 }

@@ -25,6 +25,7 @@ import {
 import { TerminalSession } from '../terminal/terminal-session.ts';
 import { epochNow } from '../shared/clock.svelte.ts';
 import { emulatorModule } from './emulator-module.ts';
+import { ContainerSession, type ContainerStartMode } from './container-session.svelte.ts';
 
 export interface MachineSpec {
   id: string;
@@ -55,7 +56,11 @@ export class MachineSession {
   panic = $state<PanicInfo | undefined>();
   /** Set while console back-pressure holds the guest. */
   throttled = $state(false);
+  /** Container host: boxd's version once it answered on the mux. */
+  boxd = $state<string | undefined>();
+  containers = $state<ContainerSession[]>([]);
 
+  private finishWaiters: { resolve: (m: PhaseMark) => void; reject: (e: Error) => void }[] = [];
   private worker: Worker | undefined;
   private api: Comlink.Remote<MachineWorkerApi> | undefined;
   private port: MessagePort | undefined;
@@ -110,13 +115,52 @@ export class MachineSession {
     await this.api?.reset();
   }
 
+  /** Resolves at the finish marker (login:, host ready); rejects if the machine fails first. */
+  whenFinished(): Promise<PhaseMark> {
+    if (this.finish) return Promise.resolve(this.finish);
+    return new Promise((resolve, reject) => this.finishWaiters.push({ resolve, reject }));
+  }
+
+  private settleFinish(mark: PhaseMark | undefined, error?: string) {
+    for (const w of this.finishWaiters.splice(0)) mark ? w.resolve(mark) : w.reject(new Error(error ?? 'the machine stopped'));
+  }
+
   /** Type into the machine's console, as if on its keyboard. */
   type(text: string): void {
     const bytes = new TextEncoder().encode(text);
     this.post({ type: 'input', bytes }, [bytes.buffer]);
   }
 
+  /**
+   * Start a container on this host (it must be a container host). Cold: its timer counts from the
+   * host's power-on; warm: from now.
+   */
+  startContainer(id: string, name: string, mode: ContainerStartMode): ContainerSession {
+    if (this.kind !== 'host') throw new Error('containers run on the container host');
+    const start = mode === 'cold' && this.powerOnEpoch !== undefined ? this.powerOnEpoch : epochNow();
+    const c = new ContainerSession(id, name, mode, start, {
+      input: (channel, bytes) => this.post({ type: 'input', bytes, channel }, [bytes.buffer]),
+      credit: (channel, bytes) => this.post({ type: 'credit', bytes, channel }),
+      resize: (channel, cols, rows) => this.post({ type: 'resize', cols, rows, channel }),
+    });
+    this.containers = [...this.containers, c];
+    if (!this.api) c.fail('the container host is not running');
+    else
+      this.api.startContainer(name).then(
+        (channel) => (c.channel = channel),
+        (err: Error) => c.fail(err.message),
+      );
+    return c;
+  }
+
+  async removeContainer(c: ContainerSession): Promise<void> {
+    if (c.channel !== undefined) await this.api?.removeContainer(c.channel);
+    c.dispose();
+    this.containers = this.containers.filter((x) => x !== c);
+  }
+
   dispose(): void {
+    for (const c of this.containers) c.dispose();
     this.api?.[Comlink.releaseProxy]();
     this.worker?.terminate();
     this.port?.close();
@@ -164,6 +208,7 @@ export class MachineSession {
       // A worker that dies (script error, out of memory) takes only this card down.
       this.error = { kind: 'worker', message: `the machine's worker crashed${e.message ? `: ${e.message}` : ''}` };
       this.state = 'crashed';
+      this.settleFinish(undefined, this.error.message);
     });
     const channel = new MessageChannel();
     channel.port1.onmessage = (e: MessageEvent<WorkerPortMessage>) => this.onPort(e.data);
@@ -179,8 +224,10 @@ export class MachineSession {
   }
 
   private onPort(msg: WorkerPortMessage) {
-    if (msg.type === 'output') this.terminal.write(msg.bytes);
-    else this.onEvent(msg.event);
+    if (msg.type === 'output') {
+      if (msg.channel) this.containers.find((c) => c.channel === msg.channel)?.terminal.write(msg.bytes);
+      else this.terminal.write(msg.bytes);
+    } else this.onEvent(msg.event);
   }
 
   private onEvent(ev: MachineEvent) {
@@ -206,19 +253,31 @@ export class MachineSession {
         break;
       case 'finish':
         this.finish = ev.data;
+        this.settleFinish(ev.data);
         break;
       case 'panic':
         this.panic = ev.data;
+        this.settleFinish(undefined, ev.data.line);
         break;
       case 'tail':
         if (this.panic) this.panic = { ...this.panic, tail: ev.data };
         break;
       case 'error':
         this.error = ev.data;
+        this.settleFinish(undefined, ev.data.message);
         break;
       case 'stats':
         this.stats = ev.data;
         break;
+      case 'mux-ready':
+        this.boxd = ev.data.version;
+        break;
+      case 'container': {
+        // The first update may come before startContainer's reply: match by name then.
+        const u = ev.data;
+        this.containers.find((c) => c.channel === u.channel || (c.channel === undefined && c.name === u.name))?.update(u);
+        break;
+      }
     }
   }
 }

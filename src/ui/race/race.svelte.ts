@@ -3,48 +3,91 @@
  * Machines are created fresh for every start so each race measures cold boots.
  */
 import { formatConfig, rankResults, toCSV, toJSON, type LabConfig, type RankedResult } from '../../core/machine/index.ts';
-import { MachineSession, machineUrls } from '../machines/index.ts';
+import { MachineSession, machineUrls, type ContainerSession } from '../machines/index.ts';
 import { epochNow } from '../shared/index.ts';
 
-/** Containers need the box runtime over the mux; until it is wired in, the race shows the host boot. */
-export const CONTAINERS_AVAILABLE = false;
+/** Containers run on the container host through the box mux (src/core/mux, boxd in the host image). */
+export const CONTAINERS_AVAILABLE = true;
+
+export type Racer = MachineSession | ContainerSession;
 
 export class Race {
   sessions = $state<MachineSession[]>([]);
   startedEpoch = $state<number | undefined>();
+  /** Warm mode: the host is booting before the race starts. */
+  warming = $state(false);
+  /** Why the containers could not be started, when they could not. */
+  containerError = $state<string | undefined>();
 
   constructor(public config: LabConfig) {}
 
-  get running(): boolean {
-    return this.sessions.some((s) => s.live && !s.finish);
+  /** Everything on the board: VMs, the container host, its containers. */
+  get racers(): Racer[] {
+    return this.sessions.flatMap((s) => [s, ...s.containers]);
+  }
+
+  get host(): MachineSession | undefined {
+    return this.sessions.find((s) => s.kind === 'host');
   }
 
   get done(): boolean {
-    return this.sessions.length > 0 && this.sessions.every((s) => s.finish || s.error || s.panic || s.state === 'crashed');
+    const all = this.racers;
+    const expected = this.sessions.length + (this.host && !this.containerError ? this.config.containers : 0);
+    return !this.warming && all.length >= expected && all.length > 0 && all.every((s) => s.finish || s.error || s.panic);
   }
 
   /** Longest wall time on the board, so every timeline shares one scale. */
   scaleMs(now: number): number {
-    return Math.max(1, ...this.sessions.map((s) => s.elapsedMs(now) ?? 0));
+    return Math.max(1, ...this.racers.map((s) => s.elapsedMs(now) ?? 0));
   }
 
   results(): RankedResult[] {
-    return rankResults(this.sessions.map((s) => s.result()));
+    return rankResults(this.racers.map((s) => s.result()));
   }
 
-  /** Power everything on at once: one call per worker, none waits for another. */
-  start(): void {
+  /**
+   * Cold: power everything on at once (one call per worker, none waits for another); the containers
+   * are started the moment the host is ready, and their timers include the host's boot.
+   * Warm: boot the host first, untimed; then power on the VMs and start the containers together.
+   */
+  async start(): Promise<void> {
     this.stop();
-    const sessions: MachineSession[] = [];
-    for (let i = 1; i <= this.config.vms; i++) {
-      sessions.push(new MachineSession({ id: `vm${i}`, name: `VM ${i}`, kind: 'vm', urls: machineUrls({ vmDisk: this.config.vmDisks[i] }) }));
+    this.containerError = undefined;
+    const { vms, containers, mode } = this.config;
+    const vmSessions: MachineSession[] = [];
+    for (let i = 1; i <= vms; i++) {
+      vmSessions.push(new MachineSession({ id: `vm${i}`, name: `VM ${i}`, kind: 'vm', urls: machineUrls({ vmDisk: this.config.vmDisks[i] }) }));
     }
-    if (this.config.containers > 0) {
-      sessions.push(new MachineSession({ id: 'host', name: 'Container host', kind: 'host', urls: machineUrls() }));
+    const host = containers > 0 ? new MachineSession({ id: 'host', name: 'Container host', kind: 'host', urls: machineUrls() }) : undefined;
+    if (host && mode === 'warm') {
+      this.warming = true;
+      this.sessions = [host];
+      void host.powerOn();
+      try {
+        await host.whenFinished();
+      } catch (err) {
+        this.containerError = `the container host did not boot: ${err instanceof Error ? err.message : err}`;
+      }
+      this.warming = false;
+      if (this.sessions[0] !== host) return; // stopped meanwhile
     }
-    this.sessions = sessions;
+    this.sessions = host ? [...vmSessions, host] : vmSessions;
     this.startedEpoch = epochNow();
-    for (const s of sessions) void s.powerOn();
+    for (const s of vmSessions) void s.powerOn();
+    if (!host) return;
+    if (mode === 'warm') {
+      if (!this.containerError) this.startContainers(host, 'warm');
+      return;
+    }
+    void host.powerOn();
+    host.whenFinished().then(
+      () => this.sessions.includes(host) && this.startContainers(host, 'cold'),
+      (err: Error) => (this.containerError = `no containers: the container host did not boot (${err.message})`),
+    );
+  }
+
+  private startContainers(host: MachineSession, mode: 'cold' | 'warm') {
+    for (let i = 1; i <= this.config.containers; i++) host.startContainer(`c${i}`, `c${i}`, mode);
   }
 
   stop(): void {

@@ -25,6 +25,8 @@ export interface TerminalIo {
   input(bytes: Uint8Array): void;
   /** Rendered bytes, returned as credit to the producer. */
   credit(bytes: number): void;
+  /** The terminal's size changed (container terminals tell their pty; serial consoles cannot). */
+  resize?(cols: number, rows: number): void;
 }
 
 const encoder = new TextEncoder();
@@ -77,6 +79,7 @@ export class TerminalSession {
     this.term.onData((s) => io.input(encoder.encode(s)));
     this.term.onBinary((s) => io.input(Uint8Array.from(s, (c) => c.charCodeAt(0))));
     this.term.attachCustomKeyEventHandler((e) => this.clipboardKeys(e));
+    if (io.resize) this.term.onResize(({ cols, rows }) => io.resize!(cols, rows));
     this.host = document.createElement('div');
     this.host.className = 'xterm-host';
   }
@@ -129,7 +132,7 @@ export class TerminalSession {
   private refit() {
     if (!this.host.isConnected || !this.host.clientWidth) return;
     try {
-      // Serial consoles cannot be told the size; the guest wraps at 80 columns, we follow the box.
+      // Serial consoles cannot be told the size (the guest wraps at 80 columns); container ptys are, via io.resize.
       this.fit.fit();
     } catch {
       /* not rendered yet */

@@ -1,0 +1,102 @@
+/**
+ * One container on the container host, as the page sees it: its mux terminal, its start phases and
+ * its timer. Cold starts count from the host's power-on (the host boot is the first phase); warm
+ * starts count from the request.
+ */
+import { CONTAINER_PHASES, type ContainerUpdate, type MachineResult, type PhaseMark } from '../../core/machine/index.ts';
+import { TerminalSession } from '../terminal/terminal-session.ts';
+import { epochNow } from '../shared/clock.svelte.ts';
+
+export type ContainerStartMode = 'cold' | 'warm';
+
+export interface ContainerLinks {
+  input(channel: number, bytes: Uint8Array): void;
+  credit(channel: number, bytes: number): void;
+  resize(channel: number, cols: number, rows: number): void;
+}
+
+export class ContainerSession {
+  readonly kind = 'container' as const;
+  readonly title = 'Container';
+  readonly phases = CONTAINER_PHASES;
+  readonly terminal: TerminalSession;
+  channel = $state<number | undefined>();
+  state = $state<ContainerUpdate['state'] | 'requested'>('requested');
+  marks = $state<PhaseMark[]>([]);
+  finish = $state<PhaseMark | undefined>();
+  error = $state<{ message: string } | undefined>();
+  pid = $state<number | undefined>();
+  exitMessage = $state<string | undefined>();
+  /** Epoch ms the timer counts from. */
+  startEpoch = $state(epochNow());
+  readonly panic = undefined;
+  readonly throttled = false;
+  readonly stats = undefined;
+
+  constructor(
+    readonly id: string,
+    readonly name: string,
+    readonly mode: ContainerStartMode,
+    /** Host power-on (cold) or the request (warm), epoch ms. */
+    startEpoch: number,
+    links: ContainerLinks,
+  ) {
+    this.startEpoch = startEpoch;
+    this.terminal = new TerminalSession({
+      input: (bytes) => this.channel !== undefined && links.input(this.channel, bytes),
+      credit: (bytes) => this.channel !== undefined && links.credit(this.channel, bytes),
+      resize: (cols, rows) => this.channel !== undefined && links.resize(this.channel, cols, rows),
+    });
+  }
+
+  get live(): boolean {
+    return this.state === 'requested' || this.state === 'starting';
+  }
+
+  elapsedMs(now: number): number | undefined {
+    if (this.finish) return this.finish.wallMs;
+    if (this.error) return undefined;
+    return Math.max(0, now - this.startEpoch);
+  }
+
+  /** Apply the worker's news about this container. */
+  update(u: ContainerUpdate): void {
+    this.channel = u.channel;
+    this.state = u.state;
+    if (u.pid !== undefined) this.pid = u.pid;
+    if (u.state === 'error') this.error = { message: u.message ?? 'the container did not start' };
+    if (u.state === 'exited') this.exitMessage = u.message;
+    if (u.marks && !this.finish) {
+      // Cold: the host's boot up to the request comes first, as the "host" phase.
+      const offset = this.mode === 'cold' ? (u.requestedAtMs ?? 0) : 0;
+      const marks = u.marks.map((m) => ({ ...m, wallMs: m.wallMs + offset }));
+      this.marks = offset > 0 ? [{ phase: 'host', wallMs: 0, instructions: 0, skipped: [] }, ...marks] : marks;
+      this.finish = this.marks.at(-1);
+    } else if (!this.marks.length && u.state === 'starting') {
+      const at = this.mode === 'cold' ? (u.requestedAtMs ?? 0) : 0;
+      const request = { phase: 'request', wallMs: at, instructions: 0, skipped: [] };
+      this.marks = at > 0 ? [{ phase: 'host', wallMs: 0, instructions: 0, skipped: [] }, request] : [request];
+    }
+  }
+
+  fail(message: string): void {
+    this.error = { message };
+    this.state = 'error';
+  }
+
+  result(): MachineResult {
+    return {
+      id: this.id,
+      name: this.name,
+      kind: 'container',
+      status: this.error ? 'error' : this.finish ? 'finished' : 'running',
+      bootMs: this.finish?.wallMs,
+      marks: $state.snapshot(this.marks) as PhaseMark[],
+      message: this.error?.message,
+    };
+  }
+
+  dispose(): void {
+    this.terminal.dispose();
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The container host's side of the box mux inside its machine worker: MuxHost on v86's
+ * virtio-console port 1 (src/core/mux's v86VirtioPort), plus the bookkeeping that turns RUN / STARTED / FIRST_OUTPUT into
+ * container updates with start phases. Container terminal bytes go out with their channel.
+ */
+import type { V86 } from 'v86';
+import { v86VirtioPort, type MuxHost, type Started, type V86VirtioPort } from '../src/core/mux/index.ts';
+import { containerMarks, type ContainerUpdate } from '../src/core/machine/index.ts';
+
+export interface BoxLinkHooks {
+  output(channel: number, bytes: Uint8Array): void;
+  ready(version: string): void;
+  update(u: ContainerUpdate): void;
+  /** Worker ms since host power-on, for cold-start timelines. */
+  sincePowerOn(): number;
+}
+
+export class BoxLink {
+  private readonly port: V86VirtioPort;
+  private readonly mux: MuxHost;
+
+  constructor(
+    emulator: V86,
+    private readonly hooks: BoxLinkHooks,
+  ) {
+    this.port = v86VirtioPort(emulator, 1);
+    this.mux = this.port.host;
+    void this.mux.ready.then((r) => hooks.ready(r.version));
+  }
+
+  get ready() {
+    return this.mux.ready;
+  }
+
+  async start(name: string, image: string): Promise<number> {
+    const requestedAtMs = this.hooks.sincePowerOn();
+    let t0 = 0;
+    let started: Started | undefined;
+    let firstNs: bigint | undefined;
+    let firstWallMs = 0;
+    const base = { name, requestedAtMs };
+    const finish = (channel: number) => {
+      if (!started || firstNs === undefined) return;
+      try {
+        const marks = containerMarks({ requestWallMs: firstWallMs, started, firstOutputNs: firstNs });
+        this.hooks.update({ ...base, channel, state: 'running', pid: started.pid, marks });
+      } catch (err) {
+        this.hooks.update({ ...base, channel, state: 'error', message: `start phases unreadable: ${err instanceof Error ? err.message : err}` });
+      }
+    };
+    t0 = performance.now();
+    const handle = this.mux.run(['-it', '--name', name, '--hostname', name, image, 'sh'], {
+      output: (bytes) => this.hooks.output(handle.channel, bytes),
+      started: (s) => {
+        started = s;
+        finish(handle.channel);
+      },
+      firstOutput: (ns) => {
+        firstWallMs = performance.now() - t0;
+        firstNs = ns;
+        finish(handle.channel);
+      },
+      exit: (s) => {
+        const how = s.code !== null ? `exited with code ${s.code}` : s.signal !== null ? `killed by signal ${s.signal}` : 'stopped';
+        this.hooks.update({ ...base, channel: handle.channel, state: 'exited', message: how });
+      },
+    });
+    this.hooks.update({ ...base, channel: handle.channel, state: 'starting' });
+    handle.started.catch((err: Error) => this.hooks.update({ ...base, channel: handle.channel, state: 'error', message: err.message }));
+    return handle.channel;
+  }
+
+  input(channel: number, bytes: Uint8Array): void {
+    this.mux.input(channel, bytes);
+  }
+
+  ack(channel: number, bytes: number): void {
+    this.mux.ack(channel, bytes);
+  }
+
+  resize(channel: number, cols: number, rows: number): void {
+    this.mux.resize(channel, cols, rows);
+  }
+
+  remove(channel: number): void {
+    this.mux.remove(channel);
+    this.mux.release(channel);
+  }
+
+  close(): void {
+    this.port.close();
+  }
+}
