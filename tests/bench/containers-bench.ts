@@ -1,6 +1,6 @@
 // npm run bench:containers [-- --runs N] [-- --idle N] — boot the container host once in Node,
 // start containers over the box mux and print medians: request → first prompt byte (guest
-// CLOCK_MONOTONIC from boxd's STARTED / FIRST_OUTPUT, and host wall time), the phase split,
+// CLOCK_MONOTONIC from boxd's STARTED / FIRST_OUTPUT, host wall time, guest instructions), the phase split,
 // for "warm" starts (boxd had idle time to prepare namespaces) and "cold" ones (started
 // back to back, so it had none); then N idle shells and their memory.current.
 import { Machine } from '../boot/harness.ts';
@@ -18,8 +18,11 @@ const args = (...a: string[]) => new TextEncoder().encode(a.map((s) => `${s}\0`)
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? NaN;
 
 const m = new Machine('host');
-const frames: (Frame & { at: number })[] = [];
-const decoder = new MuxDecoder({ frame: (f) => frames.push({ ...f, at: performance.now() }), error: () => {} });
+const frames: (Frame & { at: number; instructions: number })[] = [];
+const decoder = new MuxDecoder({
+  frame: (f) => frames.push({ ...f, at: performance.now(), instructions: m.instructions() }),
+  error: () => {},
+});
 m.emulator.add_listener('virtio-console1-output-bytes', (b: Uint8Array) => decoder.feed(b));
 const pending: Uint8Array[] = [];
 const pump = setInterval(() => {
@@ -29,7 +32,7 @@ const pump = setInterval(() => {
 const send = (type: number, channel: number, payload?: Uint8Array) => pending.push(encodeFrame(type, channel, payload));
 const u64 = (f: Frame, at: number) => Number(new DataView(f.payload.buffer, f.payload.byteOffset).getBigUint64(at, true));
 
-async function waitFrame(pred: (f: Frame) => boolean, what: string): Promise<Frame & { at: number }> {
+async function waitFrame(pred: (f: Frame) => boolean, what: string): Promise<(typeof frames)[number]> {
   const deadline = performance.now() + 60_000;
   for (;;) {
     const f = frames.find(pred);
@@ -43,12 +46,15 @@ let channel = 100;
 interface Start {
   guestMs: number;
   wallMs: number;
+  /** Guest instructions from the request to the first byte: the work, whatever the host's load. */
+  minstr: number;
   split: number[]; // per phase after "received", then exec → first output
 }
 
 async function start(): Promise<Start> {
   const ch = ++channel;
   const t0 = performance.now();
+  const i0 = m.instructions();
   send(T.RUN, ch, args('-it', 'busybox', 'sh'));
   const first = await waitFrame((f) => f.channel === ch && (f.type === T.FIRST_OUTPUT || f.type === T.ERROR), `start on ${ch}`);
   if (first.type === T.ERROR) throw new Error(new TextDecoder().decode(first.payload.subarray(4)));
@@ -58,6 +64,7 @@ async function start(): Promise<Start> {
   return {
     guestMs: (firstNs - ns[0]!) / 1e6,
     wallMs: first.at - t0,
+    minstr: (first.instructions - i0) / 1e6,
     split: [...ns.slice(1).map((t, i) => (t - ns[i]!) / 1e6), (firstNs - ns[6]!) / 1e6],
   };
 }
@@ -66,6 +73,7 @@ function report(name: string, xs: Start[]) {
   const cols = [...PHASES.slice(1), 'first byte'];
   console.log(`\n${name} starts (${xs.length}): request → first prompt byte`);
   console.log(`  median ${median(xs.map((x) => x.guestMs)).toFixed(1)} ms guest clock, ${median(xs.map((x) => x.wallMs)).toFixed(1)} ms host wall`);
+  console.log(`  median ${median(xs.map((x) => x.minstr)).toFixed(1)} M guest instructions (load-independent)`);
   console.log(`  all (guest ms): ${xs.map((x) => x.guestMs.toFixed(1)).join(' ')}`);
   console.log(`  phase medians (ms): ${cols.map((c, i) => `${c} ${median(xs.map((x) => x.split[i]!)).toFixed(1)}`).join(', ')}`);
 }
