@@ -24,6 +24,8 @@ enum step_kind {
   STEP_MKDIR,
   STEP_MKNOD,
   STEP_SYMLINK,
+  STEP_MKFILE,      /* an empty file, a mount point */
+  STEP_REMOUNT_RO,  /* make a mount read-only (keeping flags) */
   STEP_MASK,        /* /dev/null over a file, an empty read-only tmpfs over a directory */
   STEP_READONLY,    /* bind a path onto itself read-only */
 };
@@ -71,6 +73,10 @@ static const struct step root_steps[] = {
     {STEP_SYMLINK, ALWAYS, "/proc/self/fd/2", "/dev/stderr"},
     {STEP_MKDIR, ALWAYS, .dst = "/dev/shm", .mode = 01777},
     {STEP_MOUNT, ALWAYS, "shm", "/dev/shm", "tmpfs", NOSUID_NODEV_NOEXEC, "mode=1777,size=65536k"},
+    {STEP_MKFILE, ALWAYS, .dst = "/dev/console", .mode = 0600}, /* the pty is bound onto it */
+    /* No devices cgroup here: what keeps a container from the host's devices (ttyS0, the mux
+     * port) is that nodes it makes cannot be opened — its root is nodev, its /dev read-only. */
+    {STEP_REMOUNT_RO, UNPRIVILEGED, .dst = "/dev", .flags = MS_NOSUID},
     {STEP_MKDIR, ALWAYS, .dst = "/sys", .mode = 0555},
     {STEP_MOUNT, UNPRIVILEGED, "sysfs", "/sys", "sysfs", NOSUID_NODEV_NOEXEC | MS_RDONLY},
     {STEP_MOUNT, PRIVILEGED, "sysfs", "/sys", "sysfs", NOSUID_NODEV_NOEXEC},
@@ -191,7 +197,7 @@ static void run_steps(const struct step *steps, size_t n, const struct mount_con
       if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die_with_error("making / private");
       break;
     case STEP_OVERLAY:
-      if (mount("overlay", ctx->mnt, "overlay", 0, ctx->overlay_opts) < 0)
+      if (mount("overlay", ctx->mnt, "overlay", ctx->privileged ? 0 : MS_NODEV, ctx->overlay_opts) < 0)
         die_with_error("mounting overlay (%s)", ctx->overlay_opts);
       break;
     case STEP_DETACH_HOST:
@@ -215,6 +221,16 @@ static void run_steps(const struct step *steps, size_t n, const struct mount_con
       break;
     case STEP_SYMLINK:
       if (symlink(s->src, s->dst) < 0) die_with_error("symlink %s", s->dst);
+      break;
+    case STEP_MKFILE: {
+      int fd = open(s->dst, O_CREAT | O_WRONLY | O_CLOEXEC, s->mode);
+      if (fd < 0) die_with_error("creating %s", s->dst);
+      close(fd);
+      break;
+    }
+    case STEP_REMOUNT_RO:
+      if (mount(NULL, s->dst, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | s->flags, NULL) < 0)
+        die_with_error("making %s read-only", s->dst);
       break;
     case STEP_MASK:
       mask_path(s->dst);

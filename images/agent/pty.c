@@ -63,12 +63,7 @@ void pty_open_in_child(bool tty, bool console, int report_fd) {
   for (int fd = 0; fd < 3; fd++)
     if (dup2(slave, fd) < 0) die_with_error("dup2");
   if (slave > 2) close(slave);
-  if (console) {
-    int fd = open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
-    if (fd < 0) die_with_error("creating /dev/console");
-    close(fd);
-    if (mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0) die_with_error("binding %s onto /dev/console", name);
-  }
+  if (console && mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0) die_with_error("binding %s onto /dev/console", name);
   send_fd(report_fd, 'P', master);
   close(master);
 }

@@ -304,10 +304,22 @@ describe.skipIf(!initramfsHasBox())('containers on one kernel: box over the mux 
     expect(mux.errors).toEqual([]);
   });
 
+  it("a default container cannot open host devices it makes (the host's serial console)", async () => {
+    const from = m.serial.length;
+    const out = await term.c1.run('mknod /tmp/ttyS0 c 4 64 && echo from-c1 > /tmp/ttyS0; mknod /dev/x c 4 64');
+    expect(out).toMatch(/can't create \/tmp\/ttyS0: Permission denied/);
+    expect(out).toMatch(/Read-only file system/);
+    expect(m.serial.slice(from)).not.toMatch(/^from-c1/m);
+  });
+
   it('a default container cannot crash the kernel via sysrq; a --privileged one can, taking everything down', async () => {
     expect(await term.c1.run('echo c > /proc/sysrq-trigger')).toMatch(/Read-only file system/);
     await hostAnswers();
     await start('priv', 9, '--privileged');
+    // Privileged means the host's devices too: it writes on the host's serial console.
+    const serialFrom = m.serial.length;
+    await term.priv.run('mknod /tmp/ttyS0 c 4 64 && echo from-priv > /tmp/ttyS0');
+    await m.waitFor(/^from-priv/m, 20_000, 'privileged write on ttyS0', serialFrom);
     const from = m.serial.length;
     mux.send(T.INPUT, 9, text.encode('echo c > /proc/sysrq-trigger\n'));
     await m.waitFor(MARKERS.panic, 60_000, 'kernel panic', from);
