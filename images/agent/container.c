@@ -265,7 +265,13 @@ static int add_veth(struct prepared *p, char *err, size_t errlen) {
   snprintf(p->veth, sizeof p->veth, "vb%d", p->id);
   int br = if_nametoindex(cfg.bridge), veth = 0, rc = 0;
   if (nl < 0 || !br) return set_err(err, errlen, nl < 0 ? -nl : errno, "network (bridge %s)", cfg.bridge);
-  if ((rc = nl_add_veth(nl, p->veth, "eth0", p->pid)) < 0 || !(veth = if_nametoindex(p->veth)) ||
+  rc = nl_add_veth(nl, p->veth, "eth0", p->pid);
+  if (rc == -EEXIST && (veth = if_nametoindex(p->veth))) {
+    /* The last holder of this id was removed but its namespace is still being torn down. */
+    nl_del_link(nl, veth);
+    rc = nl_add_veth(nl, p->veth, "eth0", p->pid);
+  }
+  if (rc < 0 || !(veth = if_nametoindex(p->veth)) ||
       (rc = nl_set_link(nl, veth, true, br)) < 0)
     return set_err(err, errlen, rc < 0 ? -rc : errno, "veth %s", p->veth);
   p->network_ns = now_ns();

@@ -211,6 +211,16 @@ static void container_free(struct container *c) {
   free(c);
 }
 
+/* The smallest number no container (or the prepared namespaces) holds: it names the veth
+ * and picks the address, so ids come back after `rm` and stay inside 10.88/16. */
+static int free_id(void) {
+  for (int id = 1;; id++) {
+    bool used = D.have_warm && D.warm.id == id;
+    for (int i = 0; i < MAX_CONTAINERS && !used; i++) used = D.containers[i] && D.containers[i]->id == id;
+    if (!used) return id;
+  }
+}
+
 struct container *start_container(struct run_opts *o, struct link *link, uint32_t channel, uint64_t received,
                                   char *err, size_t errlen) {
   struct image *im = image_find(&D.images, o->image);
@@ -230,14 +240,14 @@ struct container *start_container(struct run_opts *o, struct link *link, uint32_
     return NULL;
   }
   struct container *c = xcalloc(1, sizeof *c);
-  c->id = D.have_warm ? D.warm.id : ++D.next_id;
+  c->id = D.have_warm ? D.warm.id : free_id();
   make_cid(c->cid);
   c->opts = *o;
   memset(o, 0, sizeof *o);
   c->name = c->opts.name ? xstrdup(c->opts.name) : xasprintf("%s-%d", im->name, c->id);
-  while (!c->opts.name && container_find(c->name)) {
+  for (int k = 2; !c->opts.name && container_find(c->name); k++) {
     free(c->name);
-    c->name = xasprintf("%s-%d", im->name, ++D.next_id);
+    c->name = xasprintf("%s-%d-%d", im->name, c->id, k);
   }
   c->hostname = xstrdup(c->opts.hostname ? c->opts.hostname : c->cid);
   c->image = im;
@@ -752,7 +762,7 @@ static bool prepare_warm(void) {
   if (!cfg.warm || D.have_warm || D.warm_failed) return false;
   char err[512];
   uint64_t t0 = now_ns();
-  if (namespaces_prepare(&D.warm, ++D.next_id, true, err, sizeof err) < 0) {
+  if (namespaces_prepare(&D.warm, free_id(), true, err, sizeof err) < 0) {
     log_msg("preparing namespaces: %s (not retried until a start works)", err);
     D.warm_failed = true;
     return false;

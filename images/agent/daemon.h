@@ -49,7 +49,6 @@ struct daemon {
   uint64_t stop_deadline[MAX_CONTAINERS]; /* monotonic ns; 0 = none */
   bool remove_on_exit[MAX_CONTAINERS];
   struct image_list images;
-  int next_id;
   uint64_t ready_ns;
   int listen_fd, signal_fd;
   int unpacked;                           /* layers pre-unpacked while idle */
