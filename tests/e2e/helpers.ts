@@ -14,7 +14,8 @@ export const hasContainerImages = () =>
 export async function terminalText(page: Page, machineId: string): Promise<string> {
   return page.evaluate((id) => {
     const w = window as any;
-    const sessions = [...(w.stacklab?.race?.sessions ?? []), ...(w.stacklab?.lab?.sessions ?? [])];
+    const machines = [...(w.stacklab?.race?.sessions ?? []), ...(w.stacklab?.lab?.sessions ?? [])];
+    const sessions = machines.flatMap((m: any) => [m, ...(m.containers ?? [])]);
     const s = sessions.find((x: any) => x.id === id);
     return s ? s.terminal.lines().join('\n') : '';
   }, machineId);

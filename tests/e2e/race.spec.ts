@@ -53,6 +53,7 @@ test('a 2 VM + 3 container race finishes with every flag and ranks the machines'
     if (!/^c\d$/.test(f.id)) expect(f.instructions).toBeGreaterThan(1_000_000);
   }
   expect(figures.find((f: any) => f.id === 'vm1').phases).toEqual(['bios', 'bootloader', 'kernel', 'init', 'services', 'login']);
+  console.log(`race figures: ${JSON.stringify(figures)}`);
   if (containers.length) {
     expect(figures.find((f: any) => f.id === 'c1').phases).toEqual(['host', 'request', 'layers', 'namespaces', 'mounts', 'cgroup', 'network', 'exec', 'prompt']);
     // Cold containers include the host's boot, and still beat every VM.

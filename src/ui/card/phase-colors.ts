@@ -8,6 +8,16 @@ export const PHASE_COLORS: Record<string, string> = {
   boxd: '#0891b2',
   login: '#0f172a',
   ready: '#0f172a',
+  // container start
+  host: '#94a3b8',
+  request: '#64748b',
+  layers: '#2563eb',
+  namespaces: '#0d9488',
+  mounts: '#65a30d',
+  cgroup: '#d97706',
+  network: '#c026d3',
+  exec: '#e11d48',
+  prompt: '#0f172a',
 };
 
 export const phaseColor = (phase: string) => PHASE_COLORS[phase] ?? '#64748b';

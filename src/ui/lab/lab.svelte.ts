@@ -24,6 +24,14 @@ export class Lab {
     return session;
   }
 
+  private containerSerial = 0;
+
+  /** A new container on the host (warm start: its timer counts from the request). */
+  addContainer(host: MachineSession): void {
+    const n = ++this.containerSerial;
+    host.startContainer(`c${n}`, `c${n}`, 'warm');
+  }
+
   remove(session: MachineSession): void {
     session.dispose();
     this.sessions = this.sessions.filter((s) => s !== session);

@@ -41,8 +41,10 @@ export class Race {
     return Math.max(1, ...this.racers.map((s) => s.elapsedMs(now) ?? 0));
   }
 
+  /** In a warm race the host booted before the start: it is on the board but not in the ranking. */
   results(): RankedResult[] {
-    return rankResults(this.racers.map((s) => s.result()));
+    const racing = this.config.mode === 'warm' ? this.racers.filter((r) => r.kind !== 'host') : this.racers;
+    return rankResults(racing.map((s) => s.result()));
   }
 
   /**
