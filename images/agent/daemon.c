@@ -672,6 +672,7 @@ static int open_virtio_port(const char *want) {
       if (fd >= 0 && tcgetattr(fd, &t) == 0) {
         cfmakeraw(&t);
         tcsetattr(fd, TCSANOW, &t);
+        tcflush(fd, TCIOFLUSH); /* bytes that came in cooked (the host repeats HELLO until READY) */
       }
     }
     if (fd < 0) log_msg("open %s: %s", dev, strerror(errno));
