@@ -126,7 +126,8 @@ export function raceSummary(ranked: readonly RankedResult[]): string[] {
   const shared = done.filter((r) => r.kind !== 'vm');
   const lines: string[] = [];
   const vm = vms[0];
-  const other = shared[0];
+  // With containers on the board they are the comparison (cold ones include the host's boot).
+  const other = shared.find((r) => r.kind === 'container') ?? shared[0];
   if (vm && other) {
     const ratio = vm.bootMs! / Math.max(other.bootMs!, 1);
     const what = other.kind === 'host' ? 'The container host was ready' : `Container ${other.name} had its prompt`;

@@ -55,6 +55,11 @@ describe('race summary', () => {
     expect(lines[2]).toBe('1 machine did not finish: VM 2.');
   });
 
+  it('compares containers, not their host, when there are any', () => {
+    const c1: MachineResult = { id: 'c1', name: 'c1', kind: 'container', status: 'finished', bootMs: 1200, marks: [mark('host', 0), mark('request', 1000), mark('prompt', 1200)] };
+    expect(raceSummary(rankResults([vm, host, c1]))[0]).toBe('Container c1 had its prompt in 1,200 ms; the fastest VM needed 2,400 ms (2.0×).');
+  });
+
   it('says nothing it did not measure', () => {
     expect(raceSummary(rankResults([broken]))).toEqual(['1 machine did not finish: VM 2.']);
   });
