@@ -203,6 +203,8 @@ const api = {
 
   async powerOn() {
     if (!config) throw new Error('init first');
+    // After a crash the old emulator is still here: clear it so the machine can boot again.
+    if (emulator && (state === 'error' || state === 'stopped')) await api.powerOff();
     if (emulator || state === 'loading') return;
     const cfg = config;
     setState('loading');
