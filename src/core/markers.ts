@@ -10,7 +10,7 @@ export const MARKERS = {
   /** SYSLINUX prints its banner on serial once it runs (configured with `SERIAL 0 115200`). */
   bootloader: /SYSLINUX \d/,
   /** The kernel's setup/decompressor stub prints this on the early serial console. */
-  kernel: /Decompressing Linux|Booting the kernel|Linux version/,
+  kernel: /early console in extract_kernel|Decompressing Linux|Booting the kernel|Linux version/,
   /** First line printed by the guest's rcS / host init: PID 1 is running. */
   init: /\[stacklab\] init/,
   /** VM: rc is starting daemons (syslogd, klogd, crond, httpd, network). */
