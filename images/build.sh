@@ -260,7 +260,10 @@ EOF
   syslinux --offset $((boot_start * sector)) --install "$img"
 
   # Root partition: ext2 built from the staged tree, fixed UUID and hash seed.
-  mke2fs -q -t ext2 -b 1024 -I 256 -N 1024 -m 0 -L root -U "$VM_ROOT_UUID" -E "hash_seed=$VM_ROOT_UUID" \
+  # A fresh file and explicit inode-table zeroing: otherwise the "inode table zeroed" group flag
+  # depends on whether the output file existed before (discard on an old file).
+  rm -f "$CACHE/vm-root.ext2"
+  mke2fs -q -t ext2 -b 1024 -I 256 -N 1024 -m 0 -L root -U "$VM_ROOT_UUID" -E "hash_seed=$VM_ROOT_UUID,lazy_itable_init=0,nodiscard" \
     -d "$root" "$CACHE/vm-root.ext2" $((root_sectors / 2))
   # mke2fs -d copies each file's ctime, which no one can set on the staging tree: pin it here.
   (cd "$root" && find . | sed 's|^\.||; s|^$|/|' | sort | sed "s|.*|sif \"&\" ctime @$SOURCE_DATE_EPOCH|") >"$CACHE/ext2-ctime.cmds"
