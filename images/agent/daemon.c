@@ -317,20 +317,23 @@ void request_stop(struct container *c, int grace_s, struct link *link, uint32_t 
   }
 }
 
+/* A terminal's process is gone: flush what it wrote, tell the host how it ended, free it. */
+static void term_finish(struct term *t, int status) {
+  if (!t) return;
+  if (t->master >= 0) term_pump(t, true);
+  uint8_t p[4];
+  put_u32(p, (uint32_t)status);
+  send_frame(t->link, W_EXIT, t->channel, p, 4);
+  term_free(t);
+}
+
 static void container_exited(struct container *c, int status) {
   int slot = container_slot(c);
   c->state = STATE_EXITED;
   c->status = status;
   c->finished = time(NULL);
   D.stop_deadline[slot] = 0;
-  struct term *t = term_of_container(c);
-  if (t) {
-    if (t->master >= 0) term_pump(t, true);
-    uint8_t p[4];
-    put_u32(p, (uint32_t)status);
-    send_frame(t->link, W_EXIT, t->channel, p, 4);
-    term_free(t);
-  }
+  term_finish(term_of_container(c), status);
   log_msg("%s exited, status 0x%x", c->name, status);
   struct pending_reply pend[MAX_PENDING];
   memcpy(pend, D.pending[slot], sizeof pend);
@@ -364,14 +367,7 @@ static void reap_children(void) {
       D.have_warm = false;
       continue;
     }
-    struct term *t = term_of_pid(pid);
-    if (t) {
-      if (t->master >= 0) term_pump(t, true);
-      uint8_t p[4];
-      put_u32(p, (uint32_t)status);
-      send_frame(t->link, W_EXIT, t->channel, p, 4);
-      term_free(t);
-    }
+    term_finish(term_of_pid(pid), status);
   }
 }
 
