@@ -2,11 +2,14 @@
 // no browser download. Screenshots of every test land in test-results/.
 import { defineConfig } from '@playwright/test';
 
-const PORT = 5173;
+// Several engineers may run the suite at once in one checkout: each can pick its own port and
+// build folder (STACKLAB_E2E_PORT, STACKLAB_E2E_OUT) so no run tests another's build.
+const PORT = Number(process.env.STACKLAB_E2E_PORT ?? 5173);
+const OUT = process.env.STACKLAB_E2E_OUT ?? 'dist';
 
 export default defineConfig({
   testDir: 'tests/e2e',
-  outputDir: 'test-results',
+  outputDir: process.env.STACKLAB_E2E_OUT ? `${OUT}-results` : 'test-results',
   timeout: 120_000,
   expect: { timeout: 60_000 },
   // Machines are CPU-heavy: one test at a time on a 2-core box.
@@ -33,7 +36,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `npx vite build && npx vite preview --host 127.0.0.1 --port ${PORT} --strictPort`,
+    command: `npx vite build --outDir ${OUT} --emptyOutDir && npx vite preview --outDir ${OUT} --host 127.0.0.1 --port ${PORT} --strictPort`,
     url: `http://127.0.0.1:${PORT}/`,
     reuseExistingServer: !process.env.CI,
     timeout: 120_000,
