@@ -1,13 +1,17 @@
-// The lab is a static site: `vite build` writes dist/ with the app, v86's wasm and a copy of
-// images/dist under dist/images/, so any static host can serve it. The VM disk is read with HTTP
-// Range requests: `vite preview` (sirv) answers them, and so does the dev middleware below.
+// The lab is a static site: `vite build` writes dist/ with the app, v86's wasm, a copy of
+// images/dist under dist/images/, the VM disk as sha256-named chunk files, header files for common
+// hosts and a service worker (src/sw/build/plugin.ts), so any static host can serve it, offline too.
+// A disk URL the build does not know is read with HTTP Range requests: the dev middleware below
+// and `vite preview` (sirv) answer them.
 import { defineConfig, type Plugin } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
-import { cpSync, createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { join, normalize, resolve } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { stacklabSite } from './src/sw/build/plugin.ts';
 
 const IMAGES = resolve(import.meta.dirname, 'images/dist');
+const site = stacklabSite(IMAGES);
 
 /** Serve images/dist at /images/ in dev, with single-range support for the lazily read disk. */
 function serveImages(req: IncomingMessage, res: ServerResponse, next: () => void) {
@@ -38,22 +42,12 @@ function serveImages(req: IncomingMessage, res: ServerResponse, next: () => void
   createReadStream(file, { start, end }).pipe(res);
 }
 
+/** Dev only: images/dist at /images/ (the build copies it, src/sw/build/plugin.ts). */
 function guestImages(): Plugin {
-  let outDir = 'dist';
   return {
     name: 'stacklab-guest-images',
-    configResolved(config) {
-      outDir = resolve(config.root, config.build.outDir);
-    },
     configureServer(server) {
       server.middlewares.use('/images', serveImages);
-    },
-    closeBundle() {
-      if (!existsSync(IMAGES)) {
-        this.warn('images/dist is missing: the built lab has no guests (run npm run images)');
-        return;
-      }
-      cpSync(IMAGES, join(outDir, 'images'), { recursive: true });
     },
   };
 }
@@ -63,8 +57,8 @@ export default defineConfig({
   base: './',
   // No SPA fallback: a missing image must be a 404, not index.html.
   appType: 'mpa',
-  plugins: [svelte(), guestImages()],
-  worker: { format: 'es' },
+  plugins: [svelte(), ...site.plugins, guestImages()],
+  worker: { format: 'es', plugins: site.workerPlugins },
   build: {
     target: 'es2022',
     chunkSizeWarningLimit: 1500,

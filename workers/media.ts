@@ -1,9 +1,14 @@
 /**
  * Fetching what a machine boots from: the v86 wasm (compiled once), firmware and kernels (whole,
- * with progress), and the VM disk (lazily, by HTTP range). Everything is cached for power cycles.
- * Failures become MachineFailure with a sentence for the card. Works in a worker or a page.
+ * with progress), and the VM disk (lazily: the build's chunk files, or HTTP ranges for a disk the
+ * build does not know). Every artifact the build knows is checked against its sha256 from
+ * images/dist/manifest.json (whole files; the disk chunk by chunk). Everything is cached for power
+ * cycles. Failures become MachineFailure with a sentence for the card. Works in a worker or a page.
  */
+import integrity from 'virtual:stacklab/images';
 import { LazyDisk } from '../src/core/lazy-disk.ts';
+import { artifactPath, diskChunkPath, toHex, type DiskChunkIndex } from '../src/core/artifacts.ts';
+import { sha256 } from '../src/core/sha256.ts';
 import { PROFILES, type DownloadProgress, type MachineConfig, type MachineError, type ResolvedMedia } from '../src/core/machine/index.ts';
 
 /** A failure with a message meant for the machine's card. */
@@ -17,6 +22,28 @@ export const fileName = (url: string) => decodeURIComponent(new URL(url).pathnam
 
 const reason = (err: unknown) => (err instanceof Error ? err.message : String(err));
 const isHtml = (res: Response) => (res.headers.get('content-type') ?? '').includes('text/html');
+
+/** sha256 as hex; crypto.subtle only exists in secure contexts (not plain http on a LAN address). */
+async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  return toHex(globalThis.crypto?.subtle ? new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)) : sha256(bytes));
+}
+
+/** A sentence for the card when bytes do not match the build's hash; undefined when they do. */
+async function integrityProblem(what: string, url: string, bytes: Uint8Array<ArrayBuffer>, expected: string | undefined): Promise<MachineError | undefined> {
+  if (!expected) return undefined;
+  const actual = await sha256Hex(bytes);
+  if (actual === expected) return undefined;
+  return {
+    kind: 'download',
+    message: `${what} is damaged: ${fileName(url)} does not match the sha256 in the build's manifest (got ${actual.slice(0, 12)}…, expected ${expected.slice(0, 12)}…)`,
+    source: url,
+  };
+}
+
+const expectedSha = (url: string) => {
+  const path = artifactPath(integrity, url);
+  return path ? integrity.files[path] : undefined;
+};
 
 export interface MediaEvents {
   progress(p: DownloadProgress): void;
@@ -67,12 +94,17 @@ export class MediaLoader {
 
   /** Optional text (the host command line): missing means "use the built-in default". */
   private async text(url: string): Promise<string | undefined> {
+    let bytes: Uint8Array<ArrayBuffer>;
     try {
       const r = await fetch(url);
-      return r.ok && !isHtml(r) ? await r.text() : undefined;
+      if (!r.ok || isHtml(r)) return undefined;
+      bytes = new Uint8Array(await r.arrayBuffer());
     } catch {
       return undefined;
     }
+    const problem = await integrityProblem('the kernel command line', url, bytes, expectedSha(url));
+    if (problem) throw new MachineFailure(problem);
+    return new TextDecoder().decode(bytes);
   }
 
   private cached(url: string, what: string, index: number, count: number): Promise<ArrayBuffer> {
@@ -96,7 +128,12 @@ export class MediaLoader {
     if (isHtml(res)) throw new MachineFailure({ kind: 'download', message: `${what} not found: the server sent a web page instead of ${fileName(url)}`, source: url });
     const total = Number(res.headers.get('content-length') ?? 0);
     const file = fileName(url);
-    if (!res.body) return res.arrayBuffer();
+    if (!res.body) {
+      const whole = new Uint8Array(await res.arrayBuffer());
+      const problem = await integrityProblem(`the ${what}`, url, whole, expectedSha(url));
+      if (problem) throw new MachineFailure(problem);
+      return whole.buffer;
+    }
     const reader = res.body.getReader();
     const parts: Uint8Array[] = [];
     let loaded = 0;
@@ -119,14 +156,75 @@ export class MediaLoader {
       out.set(p, off);
       off += p.length;
     }
+    const problem = await integrityProblem(`the ${what}`, url, out, expectedSha(url));
+    if (problem) throw new MachineFailure(problem);
     return out.buffer;
   }
 
-  /**
-   * Probe the disk with a small range read: it proves the file exists, that ranges work, and gives
-   * the size. (Not `bytes=0-0`: sirv, behind `vite preview`, reads an end of 0 as "to the end".)
-   */
+  /** Report a disk read failure to the card once per power-on, then let LazyDisk reject the read. */
+  private diskReadFailed(info: MachineError): never {
+    if (!this.diskErrorReported) {
+      this.diskErrorReported = true;
+      this.on.diskError(info);
+    }
+    throw new MachineFailure(info);
+  }
+
   private async openDisk(url: string): Promise<LazyDisk> {
+    if (artifactPath(integrity, url) === integrity.disk.file) return this.openChunkedDisk(url, integrity.disk);
+    return this.openRangeDisk(url);
+  }
+
+  /**
+   * The build's own disk: fixed-size chunk files named by their sha256 beside the image, so any
+   * static host serves them (no Range requests) and each chunk is checked as it arrives. The first
+   * chunk (MBR, SYSLINUX) is fetched now, so a host that lacks the chunks fails at load, clearly.
+   */
+  private async openChunkedDisk(url: string, index: DiskChunkIndex): Promise<LazyDisk> {
+    const disk = new LazyDisk(
+      index.bytes,
+      async (start, length) => {
+        const sha = index.chunks[start / index.chunkBytes];
+        const chunkUrl = new URL(diskChunkPath(index.file, sha), url).href;
+        const where = `chunk ${start / index.chunkBytes} of ${fileName(url)}`;
+        let res: Response;
+        try {
+          res = await fetch(chunkUrl);
+        } catch (err) {
+          this.diskReadFailed({ kind: 'download', message: `could not fetch ${where} (${reason(err)})`, source: chunkUrl });
+        }
+        if (!res.ok) this.diskReadFailed({ kind: 'download', message: `disk image not found: HTTP ${res.status} for ${where}`, source: chunkUrl });
+        if (isHtml(res)) this.diskReadFailed({ kind: 'download', message: `disk image not found: the server sent a web page instead of ${where}`, source: chunkUrl });
+        const bytes = new Uint8Array(await res.arrayBuffer());
+        if (bytes.length !== length) this.diskReadFailed({ kind: 'download', message: `disk image is damaged: ${where} has ${bytes.length} bytes, not ${length}`, source: chunkUrl });
+        const actual = await sha256Hex(bytes);
+        if (actual !== sha) {
+          this.diskReadFailed({
+            kind: 'download',
+            message: `disk image is damaged: ${where} does not match the sha256 in the build's manifest (got ${actual.slice(0, 12)}…, expected ${sha.slice(0, 12)}…)`,
+            source: chunkUrl,
+          });
+        }
+        return bytes;
+      },
+      index.chunkBytes,
+    );
+    // A failure here is thrown to the card by load(), not reported a second time as a read error.
+    this.diskErrorReported = true;
+    try {
+      await disk.read_range(0, 512);
+      this.diskErrorReported = false;
+    } catch (err) {
+      throw err instanceof MachineFailure ? err : new MachineFailure({ kind: 'download', message: `could not read the disk image (${reason(err)})`, source: url });
+    }
+    return disk;
+  }
+
+  /**
+   * A disk the build does not know (a URL override): probe it with a small range read: it proves
+   * the file exists, that ranges work, and gives the size. (Not `bytes=0-0`: sirv, behind `vite preview`, reads an end of 0 as "to the end".)
+   */
+  private async openRangeDisk(url: string): Promise<LazyDisk> {
     let res: Response;
     try {
       res = await fetch(url, { headers: { Range: 'bytes=0-511' } });

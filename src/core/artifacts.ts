@@ -15,3 +15,38 @@ export const ARTIFACTS = {
 } as const;
 
 export type ArtifactName = keyof typeof ARTIFACTS;
+
+/**
+ * What the build knows about the committed artifacts, embedded in the bundle so every download is
+ * checked against it (vite: `virtual:stacklab/images`, made from images/dist/manifest.json).
+ * The VM disk is also split into fixed-size chunk files named by their sha256, so hosts without
+ * HTTP Range requests serve it and identical chunks (zeros) are stored once.
+ */
+export interface ImageIntegrity {
+  /** sha256 (hex) of each whole artifact, by path under images/dist. */
+  files: Record<string, string>;
+  disk: DiskChunkIndex;
+}
+
+export interface DiskChunkIndex {
+  /** The disk's path under images/dist (its whole-file sha256 is in `files`). */
+  file: string;
+  bytes: number;
+  chunkBytes: number;
+  /** sha256 of each chunk in disk order; the chunk file is `<file>.chunks/<sha256>.bin`. */
+  chunks: string[];
+}
+
+/** Where chunk files live, relative to the disk image's own URL. */
+export const diskChunkPath = (diskFile: string, sha256: string) => `${diskFile.split('/').pop()}.chunks/${sha256}.bin`;
+
+/**
+ * The artifact path a URL serves, if it is one the build knows: `…/images/<path>` for a path in
+ * `files`. Overridden URLs (another disk, a test's missing file) have no expected hash.
+ */
+export function artifactPath(integrity: ImageIntegrity, url: string): string | undefined {
+  const path = url.split(/[?#]/)[0];
+  return Object.keys(integrity.files).find((file) => path.endsWith(`/images/${file}`));
+}
+
+export const toHex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');

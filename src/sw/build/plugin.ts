@@ -1,0 +1,99 @@
+/**
+ * The Vite side of hosting and offline use:
+ * - `virtual:stacklab/images`: the sha256 of every committed artifact and of every VM disk chunk,
+ *   embedded in the page and worker bundles so each download is checked (workers/media.ts);
+ * - dev: serves the disk's chunk files from memory;
+ * - build: copies images/dist to dist/images, writes the disk as sha256-named chunk files, the
+ *   header files for common hosts, and sw.js with the list of files to keep offline.
+ */
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+import { transformWithOxc, type Plugin } from 'vite';
+import { diskChunkPath } from '../../core/artifacts.ts';
+import { buildImages, type BuiltImages } from './images.ts';
+import { htaccess, netlifyHeaders, nginxSnippet } from './headers.ts';
+
+const VIRTUAL = 'virtual:stacklab/images';
+const RESOLVED = '\0' + VIRTUAL;
+/** Leading hex digits of a file's sha256 used as its revision in the offline cache. */
+const REV_DIGITS = 16;
+
+/** Not kept offline: the whole disk (its chunks are), the OCI layout (inside the initramfs), host config. */
+const NOT_OFFLINE = [/^sw\.js$/, /^_headers$/, /^\.htaccess$/, /^nginx-stacklab\.conf$/, /\.map$/, /^images\/oci\//, /^images\/vm\/disk\.img$/];
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)).split(sep).join('/'))
+    .sort();
+}
+
+/** The virtual module alone (Vite builds workers with their own plugin list). */
+function imageIntegrity(imagesDir: string, images: () => BuiltImages): Plugin {
+  // Without images/dist nothing can be checked or booted; the build says so (closeBundle).
+  const none = { files: {}, disk: { file: '', bytes: 0, chunkBytes: 0, chunks: [] } };
+  return {
+    name: 'stacklab-image-integrity',
+    resolveId: (id) => (id === VIRTUAL ? RESOLVED : undefined),
+    load: (id) => (id === RESOLVED ? `export default ${JSON.stringify(existsSync(imagesDir) ? images().integrity : none)};` : undefined),
+  };
+}
+
+/** Plugins for the page build, and a factory for the worker builds (vite's `worker.plugins`). */
+export function stacklabSite(imagesDir: string): { plugins: Plugin[]; workerPlugins: () => Plugin[] } {
+  let built: BuiltImages | undefined;
+  const images = () => (built ??= buildImages(imagesDir));
+  let outDir = 'dist';
+  let isBuild = false;
+
+  const site: Plugin = {
+    name: 'stacklab-site',
+    configResolved(config) {
+      outDir = join(config.root, config.build.outDir);
+      isBuild = config.command === 'build';
+    },
+    configureServer(server) {
+      if (!existsSync(imagesDir)) return;
+      // /images/vm/disk.img.chunks/<sha256>.bin straight from memory.
+      server.middlewares.use((req, res, next) => {
+        const m = /^\/images\/(.+\.chunks)\/([0-9a-f]{64})\.bin$/.exec((req.url ?? '').split('?')[0]);
+        const disk = images().integrity.disk;
+        if (!m || `${m[1]}` !== `${disk.file}.chunks`) return next();
+        const bytes = images().chunks.get(m[2]);
+        if (!bytes) return next();
+        res.setHeader('Content-Type', 'application/octet-stream');
+        res.setHeader('Content-Length', String(bytes.length));
+        res.end(bytes);
+      });
+    },
+    async closeBundle() {
+      if (!isBuild) return;
+      if (!existsSync(imagesDir)) {
+        this.warn('images/dist is missing: the built lab has no guests (run npm run images)');
+      } else {
+        cpSync(imagesDir, join(outDir, 'images'), { recursive: true });
+        const { integrity, chunks } = images();
+        for (const [sha, bytes] of chunks) {
+          const file = join(outDir, 'images', dirname(integrity.disk.file), diskChunkPath(integrity.disk.file, sha));
+          mkdirSync(dirname(file), { recursive: true });
+          writeFileSync(file, bytes);
+        }
+        // The same index the bundles embed, for other tools and for reading.
+        writeFileSync(join(outDir, 'images', `${integrity.disk.file}.chunks.json`), JSON.stringify(integrity.disk, null, 1) + '\n');
+      }
+      writeFileSync(join(outDir, '_headers'), netlifyHeaders());
+      writeFileSync(join(outDir, '.htaccess'), htaccess());
+      writeFileSync(join(outDir, 'nginx-stacklab.conf'), nginxSnippet());
+
+      const files = filesUnder(outDir)
+        .filter((f) => !NOT_OFFLINE.some((re) => re.test(f)))
+        .map((f): [string, string] => [f, createHash('sha256').update(readFileSync(join(outDir, f))).digest('hex').slice(0, REV_DIGITS)]);
+      const version = createHash('sha256').update(JSON.stringify(files)).digest('hex').slice(0, 12);
+      const source = readFileSync(join(import.meta.dirname, '..', 'sw.ts'), 'utf8');
+      const { code } = await transformWithOxc(source, 'sw.ts', { lang: 'ts' });
+      writeFileSync(join(outDir, 'sw.js'), `const BUILD = ${JSON.stringify({ version, files })};\n${code}`);
+    },
+  };
+  return { plugins: [imageIntegrity(imagesDir, images), site], workerPlugins: () => [imageIntegrity(imagesDir, images)] };
+}
