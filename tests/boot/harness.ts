@@ -8,6 +8,7 @@ import { V86 } from 'v86';
 import { ARTIFACTS } from '../../src/core/artifacts.ts';
 import { LazyDisk } from '../../src/core/lazy-disk.ts';
 import { v86Options, type MachineKind, type ResolvedMedia } from '../../src/core/machine/profiles.ts';
+import { connectNicToSwitch, setNicMac, type EthernetSwitch, type NicCable, type SwitchPort } from '../../src/core/lan/index.ts';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const DIST = process.env.STACKLAB_DIST ?? join(REPO, 'images/dist');
@@ -20,6 +21,8 @@ export interface BootOptions {
   memoryMb?: number;
   /** Extra v86 options merged last (e.g. a different cmdline). */
   extra?: Record<string, unknown>;
+  /** Plug the machine's NIC into this switch (src/core/lan), in-process. */
+  lan?: { switch: EthernetSwitch; mac: string; nic?: 'ne2k' | 'virtio' };
 }
 
 export interface Mark {
@@ -49,7 +52,11 @@ function nodeV86Options(kind: GuestKind, opts: BootOptions): Record<string, unkn
       ? { disk: fileDisk(dist(ARTIFACTS.vmDisk)) }
       : { kernel: bytes(ARTIFACTS.hostKernel), initrd: bytes(ARTIFACTS.hostInitrd), cmdline: hostCmdline() }),
   };
-  return { ...v86Options({ kind, memoryMb: opts.memoryMb }, media), ...opts.extra };
+  const network = opts.lan ? { type: opts.lan.nic ?? 'ne2k' } : undefined;
+  const options = { ...v86Options({ kind, memoryMb: opts.memoryMb, network }, media), ...opts.extra };
+  // The LAN is the switch, never v86's own relays (its 'inbrowser' one is a BroadcastChannel).
+  if (opts.lan) options.net_device = { type: network!.type };
+  return options;
 }
 
 /** A LazyDisk over a local image file (the page uses the same class over HTTP). */
@@ -81,13 +88,17 @@ export class Machine {
 
   /** The VM's disk, to count what a boot fetched and see what the guest wrote. */
   readonly disk: LazyDisk | undefined;
+  /** With `lan`: the NIC's cable and its switch port. */
+  readonly lan: { cable: NicCable; port: SwitchPort } | undefined;
 
   constructor(readonly kind: GuestKind, opts: BootOptions = {}) {
     const options = nodeV86Options(kind, opts);
     this.disk = options.hda instanceof LazyDisk ? options.hda : undefined;
     this.emulator = new V86(options as any);
+    this.lan = opts.lan ? connectNicToSwitch(this.emulator, opts.lan.switch, kind) : undefined;
     this.started = new Promise((resolve) => {
       this.emulator.add_listener('emulator-loaded', () => {
+        if (opts.lan) setNicMac(this.emulator, opts.lan.mac);
         this.loadMs = performance.now() - this.t0;
         this.t0 = performance.now();
         this.emulator.run();
@@ -158,6 +169,8 @@ export class Machine {
   }
 
   async stop() {
+    this.lan?.cable.unplug();
+    this.lan?.port.disconnect();
     await this.emulator.stop();
     this.emulator.destroy?.();
   }
