@@ -119,7 +119,6 @@ step_host_kernel() {
   build_kernel "$HOST_KERNEL_SERIES" "$IMAGES/host/kernel.config" host
   mkdir -p "$DIST/host"
   cp "$CACHE/kernel/build-host/arch/x86/boot/bzImage" "$DIST/host/bzImage"
-  tr -s ' \n' ' ' <"$IMAGES/host/cmdline.txt" | sed 's/ $//' >"$DIST/host/cmdline.txt"
 }
 
 step_vm_kernel() {
@@ -202,6 +201,9 @@ preunpack_layers() { # root
 
 step_host_initramfs() {
   say "assembling the container host initramfs"
+  # The command line travels with the initramfs step so changing it never needs a kernel build.
+  mkdir -p "$DIST/host"
+  tr -s ' \n' ' ' <"$IMAGES/host/cmdline.txt" | sed 's/ $//' >"$DIST/host/cmdline.txt"
   local root=$CACHE/host-root
   rm -rf "$root" "$CACHE/busybox-deb"
   mkdir -p "$root"/{dev,proc,sys,tmp,run,root,etc,var/lib/box/run,var/log}
