@@ -1,2 +1,3 @@
 export { clock, epochNow } from './clock.svelte.ts';
 export { downloadText } from './download.ts';
+export { warmPageFonts } from './fonts.ts';

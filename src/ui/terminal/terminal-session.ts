@@ -50,6 +50,9 @@ function hardwareWebgl(): boolean {
   return hardwareGl;
 }
 
+/** The terminals' font, also warmed at start-up (see warmPageFonts). */
+export const TERMINAL_FONT = { family: '"DejaVu Sans Mono", "Cascadia Mono", Menlo, Consolas, monospace', sizes: [15] };
+
 export class TerminalSession {
   readonly term: Terminal;
   readonly search = new SearchAddon();
@@ -64,8 +67,8 @@ export class TerminalSession {
 
   constructor(private readonly io: TerminalIo) {
     this.term = new Terminal({
-      fontFamily: '"DejaVu Sans Mono", "Cascadia Mono", Menlo, Consolas, monospace',
-      fontSize: 15,
+      fontFamily: TERMINAL_FONT.family,
+      fontSize: TERMINAL_FONT.sizes[0],
       scrollback: 5000,
       theme: THEME,
       cursorBlink: true,

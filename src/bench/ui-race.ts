@@ -1,0 +1,163 @@
+// Main-thread responsiveness of the race page under the heaviest board (6 VMs + 12 containers), in
+// the built app in Debian's Chromium. Not a test (never part of npm test):
+//   npm run bench:ui [-- --rounds 3 --vms 6 --containers 12 --port 5201 --no-build --trace]
+// Per round: long tasks (PerformanceObserver 'longtask') from navigation to the last finish flag,
+// first power-on after navigation, time to all flags. Prints every round and the medians.
+// Every round is also traced (Chromium tracing): the thread CPU time of each main-thread task tells
+// our own work apart from time the thread sat descheduled (a loaded machine stretches wall time),
+// and font look-ups (a synchronous IPC to the browser process) are counted. --trace keeps the
+// first round's trace in .cache/ and names what ran in each long task.
+import { chromium, type Page } from '@playwright/test';
+import { build, preview } from 'vite';
+import { cpus, loadavg } from 'node:os';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { mainThreadFigures, traceLongTasks, type TraceFigures } from './trace-tasks.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    vms: { type: 'string', default: '6' },
+    containers: { type: 'string', default: '12' },
+    port: { type: 'string', default: process.env.STACKLAB_E2E_PORT ?? '5201' },
+    out: { type: 'string', default: '.cache/bench-ui' },
+    'no-build': { type: 'boolean', default: false },
+    trace: { type: 'boolean', default: false },
+    timeout: { type: 'string', default: '240000' },
+  },
+});
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const OUT = resolve(ROOT, args.out!);
+const rounds = Number(args.rounds);
+const query = `?vms=${args.vms}&containers=${args.containers}&autostart=1`;
+
+interface Round {
+  longTasks: { startMs: number; ms: number }[];
+  firstPowerOnMs: number;
+  allFlagsMs: number;
+  finished: string;
+  failures: string[];
+  trace?: TraceFigures;
+}
+
+/** Installed before any page script runs: every long task from navigation on. */
+function observeLongTasks() {
+  const w = window as any;
+  w.__longTasks = [];
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) w.__longTasks.push({ startMs: e.startTime, ms: e.duration });
+  }).observe({ type: 'longtask', buffered: true });
+}
+
+async function raceOnce(page: Page, base: string): Promise<Round> {
+  await page.addInitScript(observeLongTasks);
+  await page.goto(base + query);
+  await page.waitForFunction(() => (window as any).stacklab?.race?.done, undefined, { timeout: Number(args.timeout), polling: 500 });
+  return page.evaluate(() => {
+    const w = window as any;
+    const race = w.stacklab.race;
+    const origin = performance.timeOrigin;
+    const firstPowerOnMs = Math.min(...race.sessions.map((s: any) => s.powerOnEpoch ?? Infinity)) - origin;
+    let last = 0;
+    const failures: string[] = [];
+    let finished = 0;
+    for (const r of race.racers) {
+      if (!r.finish) {
+        failures.push(`${r.id}: ${r.error?.message ?? r.panic?.line ?? r.state}`);
+        continue;
+      }
+      finished++;
+      const start = r.kind === 'container' ? r.startEpoch : r.powerOnEpoch;
+      last = Math.max(last, start + r.finish.wallMs);
+    }
+    const allFlagsMs = last - origin;
+    const longTasks = (w.__longTasks as { startMs: number; ms: number }[]).filter((t) => t.startMs <= allFlagsMs);
+    return { longTasks, firstPowerOnMs, allFlagsMs, finished: `${finished}/${race.racers.length}`, failures };
+  });
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
+};
+const p95 = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.ceil(s.length * 0.95) - 1)] : 0;
+};
+
+async function main() {
+  if (!args['no-build']) {
+    console.log(`building the app into ${args.out} …`);
+    await build({ root: ROOT, logLevel: 'warn', build: { outDir: OUT, emptyOutDir: true } });
+  }
+  const server = await preview({ root: ROOT, logLevel: 'warn', build: { outDir: OUT }, preview: { host: '127.0.0.1', port: Number(args.port), strictPort: true } });
+  const base = `http://127.0.0.1:${args.port}/`;
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  const results: Round[] = [];
+  const loads: number[] = [];
+  try {
+    for (let r = 0; r < rounds; r++) {
+      loads.push(loadavg()[0]);
+      const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
+      const page = await context.newPage();
+      const categories = process.env.STACKLAB_TRACE_CATEGORIES ?? 'toplevel,devtools.timeline,disabled-by-default-devtools.timeline,fonts';
+      await browser.startTracing(page, { categories: categories.split(',') });
+      const round = await raceOnce(page, base);
+      const trace = await browser.stopTracing();
+      round.trace = mainThreadFigures(JSON.parse(trace.toString()), round.allFlagsMs);
+      if (args.trace && r === 0) {
+        mkdirSync(resolve(ROOT, '.cache'), { recursive: true });
+        const file = resolve(ROOT, '.cache/bench-ui-trace.json');
+        writeFileSync(file, trace);
+        console.log(`trace of round 1: ${file}`);
+        for (const line of traceLongTasks(JSON.parse(trace.toString()), 50)) console.log(line);
+      }
+      await context.close();
+      results.push(round);
+      const ms = round.longTasks.map((t) => t.ms);
+      console.log(
+        `round ${r + 1}: ${round.finished} flags; long tasks ${ms.length}, max ${Math.max(0, ...ms).toFixed(0)} ms ` +
+          `[${round.longTasks.map((t) => `${t.ms.toFixed(0)}@${t.startMs.toFixed(0)}`).join(' ')}]` +
+          (round.failures.length ? `; not finished: ${round.failures.join('; ')}` : ''),
+      );
+    }
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+
+  const rows: [string, (r: Round) => number, string][] = [
+    ['long tasks (count)', (r) => r.longTasks.length, ''],
+    ['longest task', (r) => Math.max(0, ...r.longTasks.map((t) => t.ms)), 'ms'],
+    ['p95 long task', (r) => p95(r.longTasks.map((t) => t.ms)), 'ms'],
+    ['total blocked (>50 ms part)', (r) => r.longTasks.reduce((a, t) => a + Math.max(0, t.ms - 50), 0), 'ms'],
+    ['  of which CPU, longest task', (r) => r.trace?.maxTaskCpuMs ?? NaN, 'ms'],
+    ['tasks with > 50 ms CPU', (r) => r.trace?.cpuLongTasks ?? NaN, ''],
+    ['main-thread CPU, whole race', (r) => r.trace?.mainCpuMs ?? NaN, 'ms'],
+    ['font look-ups after 2 s (IPC)', (r) => r.trace?.lateFontLookups ?? NaN, ''],
+    ['longest font look-up', (r) => r.trace?.maxFontLookupMs ?? NaN, 'ms'],
+    ['first power-on after navigation', (r) => r.firstPowerOnMs, 'ms'],
+    ['navigation → all flags', (r) => r.allFlagsMs, 'ms'],
+  ];
+  console.log(`\nrace page, ${args.vms} VMs + ${args.containers} containers, ${rounds} round(s), Chromium ${browser.version()}`);
+  console.log(`load average (1 min) before each round: ${loads.map((l) => l.toFixed(1)).join(', ')} on ${cpus().length} cores — wall figures stretch under load`);
+  const head = ['figure'.padEnd(36), ...results.map((_, i) => `round ${i + 1}`.padStart(9)), 'median'.padStart(9)];
+  console.log(head.join(' '));
+  for (const [name, get, unit] of rows) {
+    const xs = results.map(get);
+    const cell = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '–').padStart(9);
+    console.log([`${name}${unit ? ` (${unit})` : ''}`.padEnd(36), ...xs.map(cell), cell(median(xs))].join(' '));
+  }
+  console.log('targets: no task > 100 ms; first power-on ≤ 1500 ms after navigation');
+  if (results.some((r) => r.failures.length)) process.exitCode = 1;
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
