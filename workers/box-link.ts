@@ -32,6 +32,11 @@ export class BoxLink {
     return this.mux.ready;
   }
 
+  /** The mux itself, for the experiments' driver (workers/driver-ops.ts). */
+  get host(): MuxHost {
+    return this.mux;
+  }
+
   async start(name: string, image: string): Promise<number> {
     const requestedAtMs = this.hooks.sincePowerOn();
     let t0 = 0;

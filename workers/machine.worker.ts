@@ -10,6 +10,7 @@ import { V86 } from 'v86';
 import { MachineFailure, MediaLoader } from './media.ts';
 import { useChannelYield } from './scheduler.ts';
 import { BoxLink } from './box-link.ts';
+import { DriverOps } from './driver-ops.ts';
 import {
   CONSOLE_FLOW,
   InstructionCounter,
@@ -139,6 +140,7 @@ function newDetector(cfg: MachineConfig, emu: V86) {
     },
     panic(info) {
       emit('panic', info);
+      driver.panicked(info.line);
       setState('panic');
       // The oops and call trace follow the panic line: send the tail again once they are out.
       setTimeout(() => detector && emit('tail', detector.consoleTail()), 500);
@@ -150,6 +152,7 @@ function buildEmulator(cfg: MachineConfig, resolved: ResolvedMedia): Promise<V86
   const module = media.wasmModule(cfg.urls.wasm, cfg.wasmModule);
   const options = {
     ...v86Options({ kind: cfg.kind, memoryMb: cfg.memoryMb, network: cfg.network }, resolved),
+    ...driver.initialStateOption(),
     wasm_fn: async (imports: WebAssembly.Imports) => (await WebAssembly.instantiate(await module, imports)).exports,
   };
   return new Promise((resolve, reject) => {
@@ -167,6 +170,7 @@ function attach(emu: V86) {
   emu.add_listener('serial0-output-byte', (byte: number) => {
     output.pushByte(byte);
     detector?.pushByte(byte);
+    driver.serialByte(byte);
     scheduleFlush();
   });
 }
@@ -230,6 +234,7 @@ const api = {
   },
 
   async powerOff() {
+    driver.reset('the machine was powered off');
     stopStats();
     box?.close();
     box = undefined;
@@ -246,6 +251,7 @@ const api = {
   },
 
   async reset() {
+    driver.reset('the machine was reset');
     if (!emulator || !config) return;
     emulator.restart();
     if (config.kind === 'host') openBox(emulator);
@@ -298,4 +304,18 @@ self.addEventListener('unhandledrejection', (e) => {
   fail(r instanceof MachineFailure ? r.info : { kind: 'emulator', message: `the emulator failed: ${r instanceof Error ? r.message : String(r)}` });
 });
 
-Comlink.expose(api);
+/** The experiments' browser driver: consoles as text, containers with any argv, disk counters, saved states. */
+const driver = new DriverOps({
+  emulator: () => emulator,
+  mux: () => box?.host,
+  disk: () => media.lazyDisk,
+  stamp: () => ({ wallMs: watch.elapsedMs(), instructions: counter?.sample() ?? 0 }),
+  panic: () => (state === 'panic' ? (detector?.consoleTail().find((l) => /Kernel panic/.test(l)) ?? 'kernel panic') : undefined),
+  output(channel, bytes) {
+    port?.postMessage({ type: 'output', bytes, channel } as WorkerPortMessage, [bytes.buffer]);
+  },
+  update: (u) => emit('container', u),
+  typeSerial: (text) => emulator?.serial0_send(text),
+});
+
+Comlink.expose({ ...api, ...driver.api });

@@ -63,6 +63,11 @@ export class MediaLoader {
     return this.disk?.stats().bytesFetched;
   }
 
+  /** The VM's disk once opened (the experiments' driver reads its counters and bytes). */
+  get lazyDisk(): LazyDisk | undefined {
+    return this.disk;
+  }
+
   /** The compiled emulator, shared by every power-on of this machine (and by the page, if it sent one). */
   wasmModule(url: string, compiled?: unknown): Promise<WebAssembly.Module> {
     if (compiled instanceof WebAssembly.Module) this.wasm ??= Promise.resolve(compiled);

@@ -156,3 +156,60 @@ export interface MachineWorkerApi {
   /** Liveness check: a hung worker does not answer. */
   ping(): Promise<'pong'>;
 }
+
+/** What `expect` saw: the text printed after the call, up to and including the match, and when. */
+export interface ExpectReply extends Stamp {
+  printed: string;
+}
+
+/** A container started by `runContainer`, as its start went. */
+export interface ContainerRun {
+  channel: number;
+  /** PID 1 in the host's PID namespace. */
+  pid: number;
+  /** boxd's CLOCK_MONOTONIC ms from 'received' to each step. */
+  phases: { name: string; ms: number }[];
+  /** Guest ms from 'received' to the first terminal byte; undefined if it printed nothing. */
+  firstOutputMs?: number;
+  /** Worker wall ms and host instructions from sending RUN to the first output (or the exit). */
+  wallMs: number;
+  instructions: number;
+  /** Set when the process already ended (a command that is not a shell). */
+  exit?: { code: number | null; signal: number | null };
+}
+
+/**
+ * Extra control calls for the experiments' browser driver (src/ui/compare/browser-driver.ts), on
+ * top of MachineWorkerApi: consoles read as text with a deadline, containers with any argv, box
+ * verbs, disk counters and saved states. Implemented by workers/driver-ops.ts.
+ */
+export interface MachineDriverApi {
+  /**
+   * Type `text` on a console (channel 0: the serial console; else a container terminal) and resolve
+   * with everything printed after it up to the first match of `pattern` (a RegExp source). Rejects
+   * after `timeoutMs` with the console's tail, and at once on a kernel panic (serial).
+   */
+  expect(channel: number, text: string, pattern: string, timeoutMs: number, flags?: string): Promise<ExpectReply>;
+  /** Type on a console (0: serial; else a container terminal) without waiting for anything. */
+  type(channel: number, text: string): Promise<void>;
+  /** Everything a container terminal printed (its last 256 KiB). */
+  consoleText(channel: number): Promise<string>;
+  /** Container host: `box run <argv>` over the mux; resolves after STARTED and the first output or the exit. */
+  runContainer(argv: string[], timeoutMs: number): Promise<ContainerRun>;
+  /** Resolves with the exit of a container's process; rejects after `timeoutMs`. */
+  waitContainerExit(channel: number, timeoutMs: number): Promise<{ code: number | null; signal: number | null }>;
+  containerStats(channel: number, timeoutMs: number): Promise<{ memoryBytes: number; cpuUsec: number; pids: number; pid1: number }>;
+  /** `box rm -f`: remove it, wait for its exit (up to 20 s), free the channel. */
+  dropContainer(channel: number): Promise<void>;
+  /** A box verb over the mux (`['diff', 'c1']`): its text and code. */
+  boxCmd(argv: string[], timeoutMs: number): Promise<{ code: number; text: string }>;
+  /** VM: the disk's size, bytes fetched and bytes the guest wrote. */
+  diskStats(): Promise<{ size: number; bytesFetched: number; bytesWritten: number } | undefined>;
+  readDisk(start: number, length: number): Promise<Uint8Array>;
+  /** v86 save_state() of the running machine. */
+  saveState(): Promise<ArrayBuffer>;
+  /** The next power-on resumes this state instead of booting (a warm start). */
+  restoreOnPowerOn(state: ArrayBuffer | undefined): Promise<void>;
+  /** Wall ms and instructions since power-on. */
+  stamp(): Promise<Stamp>;
+}

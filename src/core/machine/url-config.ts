@@ -2,6 +2,7 @@
  * The race setup in the URL, so a class can share and repeat it:
  *   ?vms=2&containers=4&mode=cold            (race, the default page)
  *   ?page=lab                                 (free play)
+ *   ?page=compare                             (the containers-vs-VMs table, one experiment per row)
  *   &vm2.disk=/images/vm/other.img            (a different disk for one VM, e.g. to show a bad URL)
  * Parsing never throws: bad values fall back to the default and come back as readable errors.
  */
@@ -9,7 +10,7 @@
 export const LIMITS = { vms: { min: 0, max: 6 }, containers: { min: 0, max: 12 } } as const;
 
 export type RaceMode = 'cold' | 'warm';
-export type PageName = 'race' | 'lab';
+export type PageName = 'race' | 'lab' | 'compare';
 
 export interface LabConfig {
   page: PageName;
@@ -87,7 +88,7 @@ export function parseConfig(search: string): { config: LabConfig; errors: Config
   const errors: ConfigError[] = [];
   const params = new Query(search, errors);
   const config: LabConfig = {
-    page: oneOf(params, 'page', ['race', 'lab'] as const, DEFAULT_CONFIG.page, errors),
+    page: oneOf(params, 'page', ['race', 'lab', 'compare'] as const, DEFAULT_CONFIG.page, errors),
     vms: intParam(params, 'vms', errors, DEFAULT_CONFIG.vms),
     containers: intParam(params, 'containers', errors, DEFAULT_CONFIG.containers),
     mode: oneOf(params, 'mode', ['cold', 'warm'] as const, DEFAULT_CONFIG.mode, errors),

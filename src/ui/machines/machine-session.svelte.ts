@@ -16,6 +16,7 @@ import {
   type MachineStats,
   type MachineUrls,
   type MachineWorkerApi,
+  type MachineDriverApi,
   type PagePortMessage,
   type PanicInfo,
   type PhaseDef,
@@ -32,6 +33,8 @@ export interface MachineSpec {
   name: string;
   kind: MachineKind;
   urls: MachineUrls;
+  /** Guest RAM and NIC, when not the profile's (the compare page's experiments set them). */
+  options?: Pick<MachineConfig, 'memoryMb' | 'network'>;
 }
 
 export type SessionState = MachineState | 'crashed';
@@ -153,6 +156,31 @@ export class MachineSession {
     return c;
   }
 
+  /** The worker's control calls, driver calls included (src/ui/compare/browser-driver.ts); set once spawned. */
+  get control(): Comlink.Remote<MachineWorkerApi & MachineDriverApi> | undefined {
+    return this.api as Comlink.Remote<MachineWorkerApi & MachineDriverApi> | undefined;
+  }
+
+  /** Spawn the worker without powering on, so a driver can prepare it (e.g. a state to resume). */
+  async prepare(): Promise<void> {
+    if (!this.api) await this.spawn();
+  }
+
+  /**
+   * A card and terminal for a container someone else starts on this host (the compare page's
+   * driver): its updates match by name until its channel is known.
+   */
+  trackContainer(id: string, name: string, mode: ContainerStartMode): ContainerSession {
+    const start = mode === 'cold' && this.powerOnEpoch !== undefined ? this.powerOnEpoch : epochNow();
+    const c = new ContainerSession(id, name, mode, start, {
+      input: (channel, bytes) => this.post({ type: 'input', bytes, channel }, [bytes.buffer]),
+      credit: (channel, bytes) => this.post({ type: 'credit', bytes, channel }),
+      resize: (channel, cols, rows) => this.post({ type: 'resize', cols, rows, channel }),
+    });
+    this.containers = [...this.containers, c];
+    return c;
+  }
+
   async removeContainer(c: ContainerSession): Promise<void> {
     if (c.channel !== undefined) await this.api?.removeContainer(c.channel);
     c.dispose();
@@ -215,7 +243,7 @@ export class MachineSession {
     this.worker = worker;
     this.port = channel.port1;
     this.api = Comlink.wrap<MachineWorkerApi>(worker);
-    const config: MachineConfig = { id: this.id, kind: this.kind, urls: this.spec.urls, wasmModule: await emulatorModule() };
+    const config: MachineConfig = { id: this.id, kind: this.kind, urls: this.spec.urls, wasmModule: await emulatorModule(), ...this.spec.options };
     await this.api.init(config, Comlink.transfer(channel.port2, [channel.port2]));
   }
 

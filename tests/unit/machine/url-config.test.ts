@@ -46,6 +46,13 @@ describe('URL config', () => {
     expect(config.autostart).toBe(true);
   });
 
+  it('knows the compare page and keeps it through formatConfig', () => {
+    const { config, errors } = parseConfig('?page=compare');
+    expect(errors).toEqual([]);
+    expect(config.page).toBe('compare');
+    expect(parseConfig(formatConfig(config)).config.page).toBe('compare');
+  });
+
   it('round-trips through formatConfig', () => {
     const { config } = parseConfig('?page=lab&vms=4&containers=0&mode=warm&vm1.disk=a%20b.img&autostart=1');
     const again = parseConfig(formatConfig(config));
