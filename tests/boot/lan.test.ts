@@ -1,0 +1,140 @@
+// The page's LAN for real (issue 5's Networking row, issue 6's "two LANs do not see each other" and
+// "the guests reach no real network"): VMs boot in v86 with their NICs on src/core/lan switches,
+// ping and download from each other; containers do the same over box0 in one host kernel.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { boot, Machine } from './harness.ts';
+import { MARKERS } from '../../src/core/markers.ts';
+import { EthernetSwitch, lanMac, nicKind, nicMac, vmAddressForMac } from '../../src/core/lan/index.ts';
+import { ipv4, mbPerSecond, measureContainerPair, measureVmPair, type PairFigures, type Shell } from '../../src/core/experiments/networking.ts';
+
+/** The harness console as an experiment Shell: output and exit code. */
+function shell(m: Machine): Shell {
+  return {
+    async run(cmd, opts) {
+      const out = await m.run(`${cmd}; echo "@@"rc=$?`, opts?.timeoutMs ?? 30_000);
+      const rc = /@@rc=(\d+)\s*$/.exec(out);
+      if (!rc) throw new Error(`no exit code after ${cmd}:\n${out.slice(-500)}`);
+      return { output: out.slice(0, rc.index), exitCode: Number(rc[1]) };
+    },
+  };
+}
+
+async function login(m: Machine) {
+  await m.waitFor(MARKERS.login, 90_000, 'login');
+  const from = m.serial.length;
+  m.type('root\n');
+  await m.waitFor(/# $/m, 30_000, 'shell', from);
+}
+
+const lanOne = new EthernetSwitch();
+const lanTwo = new EthernetSwitch();
+// B and C get the same last octet, hence the same address, on two different LANs.
+const MAC = { a: lanMac(1, 1), b: lanMac(1, 2), c: lanMac(2, 2) };
+const params = { pings: 4, blobBytes: 512 * 1024, now: () => performance.now() };
+
+let a: Machine, b: Machine, c: Machine, host: Machine;
+let vmPair: PairFigures;
+
+beforeAll(async () => {
+  // All four at once: the test's wall time is one boot, not four.
+  a = await boot('vm', { lan: { switch: lanOne, mac: MAC.a, nic: 'virtio' } });
+  b = await boot('vm', { lan: { switch: lanOne, mac: MAC.b, nic: 'virtio' } });
+  c = await boot('vm', { lan: { switch: lanTwo, mac: MAC.c, nic: 'ne2k' } });
+  host = await boot('host');
+  await Promise.all([
+    login(a),
+    login(b),
+    login(c),
+    host.waitFor(MARKERS.hostReady, 90_000, 'host ready').then(() => {
+      host.type('\n');
+      return host.waitFor(/# $/m, 20_000, 'host shell');
+    }),
+  ]);
+}, 150_000);
+
+afterAll(async () => {
+  await Promise.all([a, b, c, host].map((m) => m?.stop().catch(() => {})));
+});
+
+describe('VMs on one switch', () => {
+  it('each NIC has the MAC the LAN gave it, and eth0 the address derived from it', async () => {
+    expect(nicKind(a.emulator)).toBe('virtio');
+    expect(nicKind(c.emulator)).toBe('ne2k');
+    for (const [m, mac] of [[a, MAC.a], [b, MAC.b], [c, MAC.c]] as const) {
+      expect(nicMac(m.emulator)).toBe(mac);
+      expect(await ipv4(shell(m))).toBe(vmAddressForMac(mac));
+    }
+    expect(vmAddressForMac(MAC.b)).toBe(vmAddressForMac(MAC.c));
+  });
+
+  it('ping each other (RTTs positive) and download over HTTP through the switch', async () => {
+    const received = lanOne.counters.received;
+    vmPair = await measureVmPair(shell(a), shell(b), params);
+    const { ping, transfer } = vmPair;
+    console.log(`VM→VM (virtio, in one Node thread): rtt min/median/max ${ping.minMs}/${ping.medianMs}/${ping.maxMs} ms; ` +
+      `${transfer.bytes} B in ${transfer.guestMs} ms guest = ${mbPerSecond(transfer.bytes, transfer.guestMs).toFixed(2)} MB/s (wall ${transfer.wallMs.toFixed(0)} ms)`);
+    expect(ping.received).toBe(params.pings);
+    expect(ping.timesMs).toHaveLength(params.pings);
+    for (const t of ping.timesMs) expect(t).toBeGreaterThan(0);
+    expect(transfer.bytes).toBe(params.blobBytes);
+    expect(transfer.guestMs).toBeGreaterThan(0);
+    // The frames really went through this switch: at least one per 1500 bytes of the file.
+    expect(lanOne.counters.received - received).toBeGreaterThan(params.blobBytes / 1500);
+    expect(lanOne.learned).toBe(2);
+  });
+
+  it('a runt and a giant put on the LAN are dropped and counted; the LAN keeps working', async () => {
+    const rogue = lanOne.connect(() => {}, 'rogue');
+    const before = { ...lanOne.counters };
+    rogue.send(new Uint8Array(9));
+    rogue.send(new Uint8Array(4000).fill(0xff));
+    rogue.disconnect();
+    expect(lanOne.counters.runts).toBe(before.runts + 1);
+    expect(lanOne.counters.giants).toBe(before.giants + 1);
+    expect(lanOne.counters.received).toBe(before.received);
+    expect((await shell(a).run(`ping -c 1 -W 5 ${vmAddressForMac(MAC.b)}`)).output).toMatch(/1 packets received/);
+  });
+});
+
+describe('isolation', () => {
+  it('a VM on another switch instance reaches neither, even at the same address as B', async () => {
+    const seenOnOne = lanOne.counters.received;
+    const r = await shell(c).run(`ping -c 2 -W 2 ${vmAddressForMac(MAC.a)}`, { timeoutMs: 30_000 });
+    expect(r.exitCode).not.toBe(0);
+    expect(r.output).toMatch(/0 packets received/);
+    expect(lanTwo.counters.received).toBeGreaterThan(0); // C did send (ARP requests), on its own LAN
+    expect(lanOne.counters.received).toBe(seenOnOne); // A and B's LAN saw nothing of it
+    expect(lanTwo.learned).toBe(1);
+  });
+
+  it('guests reach no real network: no route out, and with one added nothing answers', async () => {
+    const vm = shell(a);
+    const direct = await vm.run('ping -c 1 -W 2 1.1.1.1; wget -q -T 3 -O /dev/null http://1.1.1.1/', { timeoutMs: 30_000 });
+    expect(direct.exitCode).not.toBe(0);
+    expect(direct.output).toMatch(/unreachable/i);
+    // Give the guest a default route anyway: the would-be router (10.86.0.1) never answers ARP.
+    const before = lanOne.counters.flooded;
+    const routed = await vm.run('ip route add default via 10.86.0.1 && ping -c 2 -W 2 1.1.1.1', { timeoutMs: 30_000 });
+    await vm.run('ip route del default');
+    expect(routed.exitCode).not.toBe(0);
+    expect(routed.output).toMatch(/0 packets received/);
+    expect(lanOne.counters.flooded).toBeGreaterThan(before); // its ARP requests went out and stayed unanswered
+  });
+});
+
+describe('containers on box0', () => {
+  it('ping and download over the bridge, with a shorter round trip than VM to VM', async () => {
+    expect(vmPair, 'the VM pair test ran first').toBeDefined();
+    // The VMs are done: let the host have the CPU (all machines share this one Node thread).
+    await Promise.all([a, b, c].map((m) => m.stop()));
+    const ct = await measureContainerPair(shell(host), params);
+    const { ping, transfer } = ct;
+    console.log(`container→container (box0): rtt min/median/max ${ping.minMs}/${ping.medianMs}/${ping.maxMs} ms; ` +
+      `${transfer.bytes} B in ${transfer.guestMs} ms guest = ${mbPerSecond(transfer.bytes, transfer.guestMs).toFixed(2)} MB/s (wall ${transfer.wallMs.toFixed(0)} ms)`);
+    expect(ct.to).toMatch(/^10\.88\./);
+    expect(ping.received).toBe(params.pings);
+    for (const t of ping.timesMs) expect(t).toBeGreaterThan(0);
+    expect(transfer.bytes).toBe(params.blobBytes);
+    expect(ping.medianMs).toBeLessThan(vmPair.ping.medianMs);
+  });
+});
