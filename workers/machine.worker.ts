@@ -10,6 +10,7 @@ import { V86 } from 'v86';
 import { MachineFailure, MediaLoader } from './media.ts';
 import { useChannelYield } from './scheduler.ts';
 import { BoxLink } from './box-link.ts';
+import { connectNicToPort, setNicMac, type LanPortLike, type NicCable } from '../src/core/lan/index.ts';
 import { DriverOps } from './driver-ops.ts';
 import {
   CONSOLE_FLOW,
@@ -57,6 +58,14 @@ let box: BoxLink | undefined;
 /** boxd has this long after power-on to answer HELLO before container starts fail. */
 const MUX_READY_TIMEOUT_MS = 60_000;
 let flushScheduled = false;
+/** The machine end of the page's LAN, and the NIC's cable on it while an emulator exists. */
+let lanPort: LanPortLike | undefined;
+let lanCable: NicCable | undefined;
+
+function plugLan(emu: V86 | undefined) {
+  lanCable?.unplug();
+  lanCable = emu && lanPort ? connectNicToPort(emu, lanPort) : undefined;
+}
 
 function emit<K extends MachineEventName>(name: K, data: MachineEventMap[K]) {
   port?.postMessage({ type: 'event', event: { name, data } } as WorkerPortMessage);
@@ -160,6 +169,8 @@ function buildEmulator(cfg: MachineConfig, resolved: ResolvedMedia): Promise<V86
     const timer = setTimeout(() => reject(new MachineFailure({ kind: 'emulator', message: `the emulator did not start within ${LOAD_TIMEOUT_MS / 1000} s` })), LOAD_TIMEOUT_MS);
     emu.add_listener('emulator-loaded', () => {
       clearTimeout(timer);
+      // Before the guest runs: its driver reads the address when it probes the NIC.
+      if (cfg.network?.mac) setNicMac(emu, cfg.network.mac);
       if ((cfg.scheduler ?? 'channel') === 'channel') useChannelYield(emu);
       resolve(emu);
     });
@@ -217,6 +228,7 @@ const api = {
       const resolved = await media.load(cfg);
       const emu = await buildEmulator(cfg, resolved);
       emulator = emu;
+      plugLan(emu);
       const bytes = [resolved.bios, resolved.vgaBios, resolved.kernel, resolved.initrd].reduce((n, b) => n + (b?.byteLength ?? 0), 0);
       emit('loaded', { loadMs: performance.now() - t0, bytes });
       newDetector(cfg, emu);
@@ -234,6 +246,7 @@ const api = {
   },
 
   async powerOff() {
+    plugLan(undefined);
     driver.reset('the machine was powered off');
     stopStats();
     box?.close();
@@ -292,6 +305,11 @@ const api = {
 
   async ping() {
     return 'pong' as const;
+  },
+
+  async attachLan(p: ConsolePortLike) {
+    lanPort = p as unknown as LanPortLike;
+    plugLan(emulator);
   },
 } satisfies MachineWorkerApi;
 

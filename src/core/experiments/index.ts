@@ -3,8 +3,30 @@
  * it in EXPERIMENTS where its row belongs; the page, `npm run bench` and the tests pick it up.
  */
 import type { Experiment } from './types.ts';
+import { size } from './size.ts';
+import { boot } from './boot.ts';
+import { compute } from './compute.ts';
+import { isolation } from './isolation.ts';
+import { osSupport } from './os-support.ts';
+import { security } from './security.ts';
+import { memory } from './memory.ts';
+import { density } from './density.ts';
+import { storage } from './storage.ts';
+import { hybrid } from './hybrid.ts';
 
-export const EXPERIMENTS: readonly Experiment[] = [];
+export const EXPERIMENTS: readonly Experiment[] = [
+  size,
+  boot,
+  compute,
+  isolation,
+  osSupport,
+  security,
+  memory,
+  density,
+  // networking (the "lan" helper's src/core/experiments/networking.ts) goes here
+  storage,
+  hybrid,
+];
 
 export function findExperiment(id: string): Experiment | undefined {
   return EXPERIMENTS.find((e) => e.id === id);
@@ -12,3 +34,4 @@ export function findExperiment(id: string): Experiment | undefined {
 
 export * from './types.ts';
 export * from './driver.ts';
+export { formatFigure, formatValue, formatBytes, median } from './common.ts';

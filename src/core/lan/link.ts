@@ -67,12 +67,12 @@ export function connectNicToPort(emulator: object, port: LanPortLike): NicCable 
     if (isLanMessage(m) && m.type === 'frames') cable.deliver(m.frames.filter((f) => f instanceof Uint8Array));
   };
   port.start?.();
+  // Unplugging leaves the port open: the machine can power on again on the same cable.
   const unplug = cable.unplug.bind(cable);
   return Object.assign(cable, {
     unplug() {
       unplug();
       port.onmessage = null;
-      port.close();
     },
   });
 }

@@ -32,7 +32,11 @@ export interface MachineConfig {
   kind: MachineKind;
   urls: MachineUrls;
   memoryMb?: number;
-  network?: { type: 'ne2k' | 'virtio' };
+  /**
+   * The NIC. `mac` ("02:86:…", src/core/lan lanMac) is written into the NIC before the guest runs:
+   * the VM derives its LAN address from it, so machines on one LAN need different ones.
+   */
+  network?: { type: 'ne2k' | 'virtio'; mac?: string };
   /**
    * How the emulator yields between run slices. 'channel' (default): a MessageChannel to itself.
    * 'v86': v86's own scheme, which in a worker bounces every yield off a nested worker (v86 #219);
@@ -155,6 +159,12 @@ export interface MachineWorkerApi {
   removeContainer(channel: number): Promise<void>;
   /** Liveness check: a hung worker does not answer. */
   ping(): Promise<'pong'>;
+  /**
+   * Plug the NIC into the page's LAN: the machine end of a MessagePort (transferred) whose other end
+   * is a port of the page's switch (src/core/lan connectPortToSwitch). Any time after init; the
+   * cable stays plugged across power cycles.
+   */
+  attachLan(port: ConsolePortLike): Promise<void>;
 }
 
 /** What `expect` saw: the text printed after the call, up to and including the match, and when. */

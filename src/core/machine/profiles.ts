@@ -84,8 +84,10 @@ export function v86Options(req: OptionsRequest, media: ResolvedMedia): Record<st
     disable_keyboard: true,
     disable_mouse: true,
     disable_speaker: true,
-    // Only a NIC when asked for: an absent device costs the guest nothing to probe.
-    ...(req.network ? { net_device: { type: req.network.type, relay_url: 'inbrowser' } } : {}),
+    // The NIC type when asked for (v86 gives an NE2000 otherwise). No relay_url: v86's 'inbrowser'
+    // relay is a BroadcastChannel every tab of the origin joins; the page's LAN (src/core/lan) is
+    // plugged in by the worker instead.
+    ...(req.network ? { net_device: { type: req.network.type } } : {}),
   };
   if (req.kind === 'vm') {
     if (!media.disk) throw new Error('a VM needs its disk image');

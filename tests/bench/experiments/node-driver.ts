@@ -128,6 +128,12 @@ abstract class NodeMachine {
     this.m.type(text);
   }
 
+  /** Echo off, so ash reads plain lines (see src/core/experiments/shell.ts). */
+  protected async quiet(timeoutMs: number) {
+    this.m.type('stty -echo\n');
+    await this.run('true', { timeoutMs });
+  }
+
   async waitFor(re: RegExp, timeoutMs: number): Promise<Stamp> {
     const from = this.console.text.length;
     await this.console.until(from, (s) => (re.test(s) ? true : undefined), timeoutMs, `${this.label}: ${re}`);
@@ -178,6 +184,7 @@ class NodeVm extends NodeMachine implements VmHandle {
       const from = this.console.text.length;
       this.m.type('root\n');
       await this.expect(/# $/m, timeoutMs, 'root shell', from);
+      await this.quiet(timeoutMs);
     }
     this.boot = { loadMs: this.m.loadMs, marks: this.marks(), ready, restored };
   }
@@ -296,6 +303,7 @@ class NodeHost extends NodeMachine implements HostHandle {
       const from = this.console.text.length;
       this.m.type('\n');
       await this.expect(/# $/m, timeoutMs, 'host shell', from);
+      await this.quiet(timeoutMs);
     }
     await Promise.race([this.mux.ready, sleep(timeoutMs).then(() => Promise.reject(new TimeoutError(`${this.label}: boxd never answered HELLO`)))]);
     this.boot = { loadMs: this.m.loadMs, marks: this.marks(), ready, restored };
@@ -351,6 +359,7 @@ class NodeHost extends NodeMachine implements HostHandle {
       first,
       sleep(timeoutMs).then(() => Promise.reject(new TimeoutError(`container ${name}: no output within ${timeoutMs} ms`))),
     ]);
+    if (!opts.command && !container.exit) await container.run('stty -echo', { timeoutMs });
     const t = started.phases[0]?.ns ?? 0n;
     container.start = {
       phases: started.phases.map((p) => ({ name: p.name, ms: Number(p.ns - t) / 1e6 })),
