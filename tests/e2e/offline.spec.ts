@@ -1,0 +1,163 @@
+// Hosting and offline, in a real browser: dist/ served by a plain static server (no Range requests,
+// headers taken from the emitted _headers file), checked under its CSP, then the same lab booted
+// again with the network off and the server gone, from the service worker's cache; and a new
+// build announced by the banner, applied only when the user asks.
+import { test, expect, type Page } from '@playwright/test';
+import { createServer, type Server } from 'node:http';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { extname, join, normalize, resolve } from 'node:path';
+import type { AddressInfo, Socket } from 'node:net';
+import { headersFor, parseHeadersFile } from '../../src/sw/build/headers.ts';
+import { card, hasContainerImages, hasImages, shot } from './helpers.ts';
+
+test.skip(!hasImages('vm/disk.img', 'host/bzImage', 'host/initramfs.cpio', 'bios/seabios.bin'), 'guest images not built (npm run images)');
+
+// Built by playwright.config.ts's webServer before any test runs.
+const DIST = resolve(process.env.STACKLAB_E2E_OUT ?? 'dist');
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.txt': 'text/plain',
+};
+
+/** The simplest static host: whole files only (Range ignored), the shipped _headers applied. */
+class StaticHost {
+  readonly requests: { path: string; range: boolean }[] = [];
+  /** Rewrites sw.js on its way out (to publish a "new build"). */
+  swPatch: ((source: string) => string) | undefined;
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  private readonly rules = parseHeadersFile(readFileSync(join(DIST, '_headers'), 'utf8'));
+  url = '';
+
+  async start() {
+    this.server = createServer((req, res) => {
+      const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+      this.requests.push({ path, range: !!req.headers.range });
+      let file = normalize(join(DIST, path));
+      if (!file.startsWith(DIST)) return res.writeHead(403).end();
+      if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
+      if (!existsSync(file)) return res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
+      let body: Buffer | string = readFileSync(file);
+      if (path === '/sw.js' && this.swPatch) body = this.swPatch(body.toString('utf8'));
+      res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', ...headersFor(path, this.rules) });
+      res.end(body);
+    });
+    this.server.on('connection', (s) => (this.sockets.add(s), s.on('close', () => this.sockets.delete(s))));
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/`;
+  }
+
+  async stop() {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    this.server = undefined;
+  }
+}
+
+/** CSP violations, from the page and its workers (Chromium logs them to the console). */
+function watchCsp(page: Page): string[] {
+  const seen: string[] = [];
+  page.on('console', (m) => {
+    if (/Content Security Policy|Refused to/i.test(m.text())) seen.push(m.text());
+  });
+  page.on('pageerror', (e) => {
+    if (/Content Security Policy|unsafe-eval/i.test(e.message)) seen.push(e.message);
+  });
+  return seen;
+}
+
+async function offlineCopyReady(page: Page) {
+  await expect(page.getByTestId('offline-status')).toHaveText('Works offline', { timeout: 90_000 });
+  return page.evaluate(async () => {
+    const reg = await navigator.serviceWorker.ready;
+    const names = await caches.keys();
+    const cache = await caches.open(names.find((n) => n.startsWith('stacklab-'))!);
+    return { state: reg.active?.state, entries: (await cache.keys()).length, cache: names.join(',') };
+  });
+}
+
+const swVersion = (page: Page) =>
+  page.evaluate(
+    () =>
+      new Promise<string>((resolve) => {
+        const ch = new MessageChannel();
+        ch.port1.onmessage = (e) => resolve(e.data.version);
+        navigator.serviceWorker.controller!.postMessage({ type: 'version' }, [ch.port2]);
+      }),
+  );
+
+let host: StaticHost;
+test.beforeEach(async () => {
+  host = new StaticHost();
+  await host.start();
+});
+test.afterEach(async () => host.stop());
+
+test('a plain static host with the shipped headers: no CSP violation, no Range request; then offline from the cache', async ({ page, context }, info) => {
+  test.setTimeout(240_000);
+  const csp = watchCsp(page);
+  const containers = hasContainerImages() ? 1 : 0;
+  const ids = ['vm1', 'host', ...(containers ? ['c1'] : [])];
+  const setup = `?vms=1&containers=${containers}&autostart=1`;
+
+  const doc = await page.goto(host.url + setup);
+  expect(doc!.headers()['content-security-policy']).toContain("'wasm-unsafe-eval'");
+  expect(doc!.headers()['content-security-policy']).not.toContain("'unsafe-eval'");
+  for (const id of ids) await expect(card(page, id).getByTestId('flag')).toBeVisible({ timeout: 90_000 });
+  const chunkRequests = host.requests.filter((r) => r.path.includes('/disk.img.chunks/')).length;
+  expect(chunkRequests, 'the VM disk comes as chunk files').toBeGreaterThan(0);
+  expect(host.requests.filter((r) => r.range), 'Range requests').toEqual([]);
+  expect(host.requests.some((r) => r.path === '/images/vm/disk.img'), 'the whole disk is never fetched').toBe(false);
+
+  const t0 = Date.now();
+  const copy = await offlineCopyReady(page);
+  console.log(`offline copy: ${copy.entries} files in ${copy.cache}, ready ${Date.now() - t0} ms after the first race finished; ${chunkRequests} disk chunk requests, 0 Range requests`);
+  expect(copy.state).toBe('activated');
+  await shot(page, info, 'online-first-visit');
+
+  // Offline, and the host gone too: everything must come from the service worker's cache.
+  await context.setOffline(true);
+  await host.stop();
+  const before = host.requests.length;
+  // (The page drops autostart from its URL once started, so load the shared link again.)
+  await page.goto(host.url + setup);
+  for (const id of ids) await expect(card(page, id).getByTestId('flag')).toBeVisible({ timeout: 90_000 });
+  expect(await page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
+  expect(host.requests.length).toBe(before);
+  const figures = await page.evaluate(() => (window as any).stacklab.race.results().map((r: any) => `${r.id} ${Math.round(r.bootMs)} ms`));
+  console.log(`offline race: ${figures.join(', ')}`);
+  await shot(page, info, 'offline-race');
+  expect(csp, 'CSP violations').toEqual([]);
+});
+
+test('a new build is announced, never forced mid-race, and applied when the user clicks', async ({ page }, info) => {
+  test.setTimeout(180_000);
+  await page.goto(host.url + '?vms=1&containers=0&autostart=1');
+  await offlineCopyReady(page);
+  // The page that saved the copy is not controlled yet; the next load is.
+  await page.goto(host.url + '?vms=1&containers=0&autostart=1');
+  const first = await swVersion(page);
+  await expect(card(page, 'vm1').getByTestId('flag')).toBeVisible({ timeout: 90_000 });
+  await page.evaluate(() => ((window as any).__samePage = true));
+
+  // Publish a "new build" (same files, another version) and let the browser find it.
+  host.swPatch = (s) => s.replace(`"version":"${first}"`, `"version":"${first}-next"`);
+  await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())!.update());
+  await expect(page.getByTestId('update-banner')).toBeVisible({ timeout: 60_000 });
+  await page.waitForTimeout(1000);
+  // Announced only: same page, the machine still up, the old build still in control.
+  expect(await page.evaluate(() => (window as any).__samePage)).toBe(true);
+  await expect(card(page, 'vm1').getByTestId('flag')).toBeVisible();
+  expect(await swVersion(page)).toBe(first);
+  await shot(page, info, 'update-banner');
+
+  await page.getByRole('button', { name: 'Reload to update' }).click();
+  const samePage = () => page.evaluate(() => (window as any).__samePage ?? false).catch(() => 'navigating');
+  await expect.poll(samePage, { timeout: 30_000 }).toBe(false);
+  await expect.poll(() => swVersion(page), { timeout: 30_000 }).toBe(`${first}-next`);
+  await expect(page.getByTestId('update-banner')).toHaveCount(0);
+});
