@@ -40,6 +40,8 @@ export interface DriverObserver {
 
 const DEFAULT_BOOT_TIMEOUT_MS = 90_000;
 const DEFAULT_RUN_TIMEOUT_MS = 30_000;
+/** A root shell's prompt; busybox ash's line editor may follow it with a cursor query (ESC [6n). */
+const ROOT_PROMPT = '# (?:\\x1b\\[6n)?$';
 
 /** The sentinel's own output line (its typed echo still has the quotes, so it never matches). */
 const endPattern = (n: number) => `@@end-${n}:\\d+\\r?\\n`;
@@ -155,8 +157,7 @@ abstract class BrowserMachine implements MachineHandle {
         ready = { wallMs: finish.wallMs, instructions: finish.instructions };
         await this.login(timeoutMs);
       }
-      // No echo: the answers are then exactly what commands print (src/core/experiments/shell.ts).
-      await this.run('stty -echo', { timeoutMs });
+      await this.quiet(timeoutMs);
       this.boot = { loadMs: this.session.loadMs ?? 0, marks: this.marks(), ready, restored: !!restore };
     } catch (err) {
       const why = this.failure();
@@ -168,6 +169,12 @@ abstract class BrowserMachine implements MachineHandle {
 
   protected abstract login(timeoutMs: number): Promise<void>;
 
+  /** Echo off, so ash reads plain lines and stops its line editor (src/core/experiments/shell.ts). */
+  private async quiet(timeoutMs: number) {
+    await this.control.type(0, 'stty -echo\n');
+    await this.run('true', { timeoutMs });
+  }
+
   private marks(): BootMark[] {
     return this.session.marks.map((m) => ({ phase: m.phase, wallMs: m.wallMs, instructions: m.instructions }));
   }
@@ -177,7 +184,7 @@ class BrowserVm extends BrowserMachine implements VmHandle {
   readonly kind = 'vm' as const;
 
   protected async login(timeoutMs: number) {
-    await this.control.expect(0, 'root\n', '# $', timeoutMs, 'm').catch((e) => rethrow(e, `${this.label}: logging in`));
+    await this.control.expect(0, 'root\n', ROOT_PROMPT, timeoutMs, 'm').catch((e) => rethrow(e, `${this.label}: logging in`));
   }
 
   async disk(): Promise<DiskStats> {
@@ -268,7 +275,7 @@ class BrowserHost extends BrowserMachine implements HostHandle {
 
   protected async login(timeoutMs: number) {
     // init gives a root shell on ttyS0 after "host ready"; Enter brings its prompt back.
-    await this.control.expect(0, '\n', '# $', timeoutMs, 'm').catch((e) => rethrow(e, `${this.label}: host shell`));
+    await this.control.expect(0, '\n', ROOT_PROMPT, timeoutMs, 'm').catch((e) => rethrow(e, `${this.label}: host shell`));
     const t0 = performance.now();
     while (!this.session.boxd) {
       if (this.failure()) throw new Error(this.failure());
@@ -311,6 +318,7 @@ class BrowserHost extends BrowserMachine implements HostHandle {
     });
     for (const b of early) handle.received(b);
     if (run.exit) handle.exit = run.exit;
+    else if (!opts.command) await handle.run('stty -echo', { timeoutMs: opts.timeoutMs ?? 60_000 });
     return handle;
   }
 

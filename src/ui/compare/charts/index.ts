@@ -1,0 +1,3 @@
+export { default as BarChart } from './bar-chart.svelte';
+export { default as PhaseBars } from './phase-bars.svelte';
+export { default as LineChart } from './line-chart.svelte';

@@ -1,0 +1,14 @@
+/** One colour per side on every chart and cell of the compare page. */
+import type { Side } from '../../core/experiments/types.ts';
+
+export const SIDE_COLORS: Record<Side, string> = {
+  vm: '#4f46e5',
+  container: '#0d9488',
+  host: '#94a3b8',
+};
+
+export const SIDE_NAMES: Record<Side, string> = {
+  vm: 'VM',
+  container: 'Container',
+  host: 'Container host',
+};
