@@ -6,6 +6,14 @@
 import type { V86 } from 'v86';
 import { v86VirtioPort, type MuxHost, type Started, type V86VirtioPort } from '../src/core/mux/index.ts';
 import { containerMarks, type ContainerUpdate } from '../src/core/machine/index.ts';
+import { adoptChannels } from '../src/core/snapshot/index.ts';
+
+/** A container terminal this link started (or adopted after a restore), as a snapshot records it. */
+export interface LiveContainer {
+  channel: number;
+  name: string;
+  image: string;
+}
 
 export interface BoxLinkHooks {
   output(channel: number, bytes: Uint8Array): void;
@@ -18,6 +26,7 @@ export interface BoxLinkHooks {
 export class BoxLink {
   private readonly port: V86VirtioPort;
   private readonly mux: MuxHost;
+  private readonly live = new Map<number, LiveContainer>();
 
   constructor(
     emulator: V86,
@@ -71,6 +80,7 @@ export class BoxLink {
       },
     });
     this.hooks.update({ ...base, channel: handle.channel, state: 'starting' });
+    this.live.set(handle.channel, { channel: handle.channel, name, image });
     handle.started.catch((err: Error) => this.hooks.update({ ...base, channel: handle.channel, state: 'error', message: err.message }));
     return handle.channel;
   }
@@ -87,7 +97,29 @@ export class BoxLink {
     this.mux.resize(channel, cols, rows);
   }
 
+  /** Containers with a terminal on this link and the credit boxd holds for each (for a snapshot). */
+  liveContainers(): (LiveContainer & { guestCredit: number })[] {
+    return [...this.live.values()].map((c) => ({ ...c, guestCredit: this.mux.guestCredit(c.channel) }));
+  }
+
+  /**
+   * After a restore: boxd still serves these terminals. Take their channels out of circulation, resync
+   * credit, and route their output again; each is reported as a running container.
+   */
+  adopt(containers: readonly (LiveContainer & { guestCredit: number })[]): void {
+    adoptChannels(this.mux, containers);
+    for (const c of containers) {
+      this.live.set(c.channel, { channel: c.channel, name: c.name, image: c.image });
+      this.mux.listen(c.channel, {
+        output: (bytes) => this.hooks.output(c.channel, bytes),
+        exit: (s) => this.hooks.update({ channel: c.channel, name: c.name, state: 'exited', message: s.code !== null ? `exited with code ${s.code}` : 'stopped' }),
+      });
+      this.hooks.update({ channel: c.channel, name: c.name, state: 'running' });
+    }
+  }
+
   remove(channel: number): void {
+    this.live.delete(channel);
     this.mux.remove(channel);
     this.mux.release(channel);
   }

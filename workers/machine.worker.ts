@@ -12,6 +12,8 @@ import { useChannelYield } from './scheduler.ts';
 import { BoxLink } from './box-link.ts';
 import { connectNicToPort, setNicMac, type LanPortLike, type NicCable } from '../src/core/lan/index.ts';
 import { DriverOps } from './driver-ops.ts';
+import { captureState, readSnapshot, snapshotConfigOf, snapshotHeader, writeSnapshot } from './snapshot.ts';
+import { assertConfigMatches, resumeKey, warmKey, type SnapshotConfig } from '../src/core/snapshot/index.ts';
 import {
   CONSOLE_FLOW,
   InstructionCounter,
@@ -145,6 +147,7 @@ function newDetector(cfg: MachineConfig, emu: V86) {
       if (detector?.finished) {
         emit('finish', mark);
         if (state === 'booting') setState('finished');
+        if (cfg.snapshots?.warm) void saveWarm(emu);
       }
     },
     panic(info) {
@@ -207,6 +210,78 @@ function onPortMessage(msg: PagePortMessage) {
   else output.grant(msg.bytes);
 }
 
+// ---------------------------------------------------------------- snapshots (workers/snapshot.ts)
+let snapshotConfig: Promise<SnapshotConfig> | undefined;
+
+/** This machine's snapshot configuration (hashes of what it loads; computed once per worker). */
+function currentSnapshotConfig(cfg: MachineConfig): Promise<SnapshotConfig> {
+  snapshotConfig ??= media.load(cfg).then((resolved) => snapshotConfigOf(cfg, resolved));
+  snapshotConfig.catch(() => (snapshotConfig = undefined));
+  return snapshotConfig;
+}
+
+async function saveState(emu: V86, cfg: MachineConfig, key: string) {
+  const snapConfig = await currentSnapshotConfig(cfg);
+  if (cfg.kind === 'host') await box?.ready;
+  const raw = await captureState(emu, media.lazyDisk);
+  return writeSnapshot(key, cfg.id, snapConfig, raw, {
+    containers: box?.liveContainers(),
+    consoleTail: detector?.consoleTail(),
+    instructions: counter?.sample(),
+    uptimeMs: watch.elapsedMs(),
+  });
+}
+
+/** First boot with `warm` on: keep this fresh state for later power-ons (once per configuration). */
+async function saveWarm(emu: V86) {
+  const cfg = config!;
+  try {
+    const key = await warmKey(await currentSnapshotConfig(cfg));
+    if (await snapshotHeader(key)) return;
+    if (emulator !== emu) return;
+    emit('snapshot', { action: 'warm-saved', report: await saveState(emu, cfg, key) });
+  } catch (err) {
+    emit('snapshot', { action: 'failed', message: err instanceof Error ? err.message : String(err) });
+  }
+}
+
+/** Build the emulator and restore `key` into it instead of booting (the config check comes first). */
+async function resumeInto(cfg: MachineConfig, key: string, action: 'resumed' | 'warm-resumed') {
+  const t0 = performance.now();
+  const resolved = await media.load(cfg);
+  const { header, state: saved } = await readSnapshot(key, await currentSnapshotConfig(cfg));
+  const emu = await buildEmulator(cfg, resolved);
+  emulator = emu;
+  plugLan(emu);
+  emit('loaded', { loadMs: performance.now() - t0, bytes: header.storedBytes });
+  newDetector(cfg, emu);
+  attach(emu);
+  watch.start();
+  counter!.reset();
+  emit('power-on', { epochMs: performance.timeOrigin + performance.now() });
+  const r0 = performance.now();
+  await emu.restore_state(saved.buffer.slice(saved.byteOffset, saved.byteOffset + saved.byteLength) as ArrayBuffer);
+  const restoreMs = performance.now() - r0;
+  if (cfg.kind === 'host') {
+    openBox(emu);
+    box!.adopt(header.extra.containers ?? []);
+  }
+  if (header.extra.consoleTail?.length) output.push(new TextEncoder().encode(`${header.extra.consoleTail.join('\r\n')}\r\n`));
+  setState('booting');
+  startStats();
+  await emu.run();
+  // Ready: the host when boxd answers on the mux (a real round trip through the restored guest);
+  // a VM once it runs again. The boot phases happened before the snapshot: marked as passed over.
+  if (cfg.kind === 'host') await box!.ready;
+  const phases = PHASES[cfg.kind];
+  const mark = { phase: phases.at(-1)!.name, skipped: phases.slice(1, -1).map((p) => p.name), wallMs: watch.elapsedMs(), instructions: counter!.sample() };
+  emit('finish', mark);
+  setState('finished');
+  const report = { key, rawBytes: header.rawBytes, storedBytes: header.storedBytes, createdAt: header.createdAt, ms: performance.now() - t0, restoreMs };
+  emit('snapshot', { action, report });
+  return report;
+}
+
 const api = {
   async init(cfg: MachineConfig, consolePort: ConsolePortLike) {
     config = cfg;
@@ -224,6 +299,20 @@ const api = {
     const cfg = config;
     setState('loading');
     const t0 = performance.now();
+    if (cfg.snapshots?.warm) {
+      // A warm start when this configuration has a stored state; any problem means a normal boot.
+      try {
+        const key = await warmKey(await currentSnapshotConfig(cfg));
+        if (await snapshotHeader(key)) {
+          await resumeInto(cfg, key, 'warm-resumed');
+          return;
+        }
+      } catch (err) {
+        emit('snapshot', { action: 'failed', message: `warm start unavailable, booting: ${err instanceof Error ? err.message : err}` });
+        if (emulator) await api.powerOff();
+        setState('loading');
+      }
+    }
     try {
       const resolved = await media.load(cfg);
       const emu = await buildEmulator(cfg, resolved);
@@ -310,6 +399,31 @@ const api = {
   async attachLan(p: ConsolePortLike) {
     lanPort = p as unknown as LanPortLike;
     plugLan(emulator);
+  },
+
+  async saveSnapshot(key?: string) {
+    const emu = emulator;
+    if (!emu || !config || state === 'loading' || state === 'error' || state === 'stopped') throw new Error('only a running machine can be saved');
+    const report = await saveState(emu, config, key ?? resumeKey(config.id));
+    emit('snapshot', { action: 'saved', report });
+    return report;
+  },
+
+  async resumeSnapshot(key: string) {
+    if (!config) throw new Error('init first');
+    const cfg = config;
+    // Refuse before touching the running machine.
+    const header = await snapshotHeader(key);
+    if (!header) throw new Error(`there is no saved snapshot "${key}" in this browser`);
+    assertConfigMatches(header.config, await currentSnapshotConfig(cfg));
+    if (emulator) await api.powerOff();
+    setState('loading');
+    try {
+      return await resumeInto(cfg, key, 'resumed');
+    } catch (err) {
+      fail({ kind: 'emulator', message: `could not resume the snapshot: ${err instanceof Error ? err.message : String(err)}` });
+      throw err;
+    }
   },
 } satisfies MachineWorkerApi;
 

@@ -114,11 +114,33 @@ export class LazyDisk {
 
   get(start: number, length: number, fn: (data: Uint8Array) => void): void {
     this.onGuestRead?.(start, length);
-    this.read_range(start, length).then(fn, (err) => {
-      const error = err instanceof Error ? err : new Error(String(err));
-      if (this.onError) this.onError(error);
-      else void Promise.reject(error);
-    });
+    this.inFlight++;
+    this.read_range(start, length)
+      .then(fn, (err) => {
+        const error = err instanceof Error ? err : new Error(String(err));
+        if (this.onError) this.onError(error);
+        else void Promise.reject(error);
+      })
+      .finally(() => {
+        if (--this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
+      });
+  }
+
+  private inFlight = 0;
+  private readonly idleWaiters: (() => void)[] = [];
+
+  /** Guest reads issued and not yet answered. */
+  get pendingReads(): number {
+    return this.inFlight;
+  }
+
+  /**
+   * Resolves once no guest read is outstanding. A snapshot must wait for this (with the emulator
+   * stopped): a read answered after save_state() would be lost, and the restored guest would wait
+   * for its disk interrupt until the kernel's ATA timeout.
+   */
+  whenIdle(): Promise<void> {
+    return this.inFlight === 0 ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   get_and_cache(start: number, length: number, fn: (data: Uint8Array) => void): void {

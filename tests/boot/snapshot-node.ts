@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ARTIFACTS } from '../../src/core/artifacts.ts';
 import { PROFILES, type MachineKind } from '../../src/core/machine/profiles.ts';
-import { assertConfigMatches, decodeSnapshot, encodeSnapshot, type SnapshotConfig, type SnapshotExtra } from '../../src/core/snapshot/index.ts';
+import { assertConfigMatches, decodeHeader, decodeSnapshot, encodeSnapshot, type SnapshotConfig, type SnapshotExtra } from '../../src/core/snapshot/index.ts';
 import { DIST, REPO, hostCmdline, Machine, type BootOptions } from './harness.ts';
 
 export const V86_VERSION: string = JSON.parse(readFileSync(join(REPO, 'node_modules/v86/package.json'), 'utf8')).version;
@@ -38,7 +38,11 @@ export interface Saved {
 /** save_state() of a running machine, packed into a snapshot file. */
 export async function saveMachine(m: Machine, config: SnapshotConfig, extra: SnapshotExtra = {}): Promise<Saved> {
   const t0 = performance.now();
+  // Quiesce: no guest disk read may be in flight when the state is taken (see LazyDisk.whenIdle).
+  await m.emulator.stop();
+  await m.disk?.whenIdle();
   const raw = new Uint8Array(await m.emulator.save_state());
+  m.emulator.run();
   const t1 = performance.now();
   const { bytes, header } = await encodeSnapshot({ config, machineId: m.kind, state: raw, extra });
   return { file: bytes, rawBytes: header.rawBytes, storedBytes: header.storedBytes, saveMs: t1 - t0, encodeMs: performance.now() - t1 };
@@ -55,17 +59,18 @@ export interface Restored {
 }
 
 /**
- * Build a fresh emulator with `opts`, check the snapshot's configuration against it (throws
- * SnapshotMismatchError), and restore. The emulator runs the BIOS for the moment it takes to load;
+ * Check the snapshot's configuration against `opts` (throws SnapshotMismatchError), build a fresh
+ * emulator and restore. The emulator runs the BIOS for the moment it takes to load;
  * restore_state replaces all of it.
  */
 export async function restoreMachine(kind: MachineKind, file: Uint8Array, opts: BootOptions = {}): Promise<Restored> {
+  // Refuse before building anything: v86 never sees a state from another configuration.
+  assertConfigMatches(decodeHeader(file).header.config, nodeConfig(kind, opts));
   const m = new Machine(kind, opts);
   await m.started;
   await m.emulator.stop();
   const t0 = performance.now();
-  const { header, state } = await decodeSnapshot(file);
-  assertConfigMatches(header.config, nodeConfig(kind, opts));
+  const { state } = await decodeSnapshot(file);
   const t1 = performance.now();
   await m.emulator.restore_state(state.buffer.slice(state.byteOffset, state.byteOffset + state.byteLength));
   const t2 = performance.now();

@@ -48,7 +48,30 @@ export interface MachineConfig {
    * loosely: src/core has no WebAssembly typings). Without it the worker compiles urls.wasm itself.
    */
   wasmModule?: unknown;
+  /**
+   * Snapshots (src/core/snapshot). `warm`: power-on resumes this configuration's warm-start state
+   * when the browser has one; otherwise the machine boots and, at its finish marker, saves one.
+   */
+  snapshots?: { warm?: boolean };
 }
+
+/** A snapshot written or resumed by the worker. */
+export interface SnapshotReport {
+  key: string;
+  /** v86 state bytes before and after compression. */
+  rawBytes: number;
+  storedBytes: number;
+  /** Epoch ms the state was taken. */
+  createdAt: number;
+  /** Save: compress + store; resume: read + inflate + restore_state. */
+  ms: number;
+  /** Resume only: v86 restore_state() alone. */
+  restoreMs?: number;
+}
+
+export type SnapshotEvent =
+  | { action: 'saved' | 'warm-saved' | 'resumed' | 'warm-resumed'; report: SnapshotReport }
+  | { action: 'failed'; message: string };
 
 export interface DownloadProgress {
   file: string;
@@ -111,6 +134,7 @@ export interface MachineEventMap {
   /** Container host: boxd answered HELLO over the mux. */
   'mux-ready': { version: string };
   container: ContainerUpdate;
+  snapshot: SnapshotEvent;
 }
 
 export type MachineEventName = keyof MachineEventMap;
@@ -165,6 +189,17 @@ export interface MachineWorkerApi {
    * cable stays plugged across power cycles.
    */
   attachLan(port: ConsolePortLike): Promise<void>;
+  /**
+   * Save the running machine's state to browser storage (default key: resume.<id>.snap). Rejects with
+   * a sentence for the card (a full quota: StorageFullError's; what was saved before stays).
+   */
+  saveSnapshot(key?: string): Promise<SnapshotReport>;
+  /**
+   * Power off if running, then resume the state stored under `key` instead of booting. A snapshot of
+   * another configuration is refused with a sentence naming the difference; nothing is restored then.
+   * Container host: boxd's containers keep running and come back as `container` updates.
+   */
+  resumeSnapshot(key: string): Promise<SnapshotReport>;
 }
 
 /** What `expect` saw: the text printed after the call, up to and including the match, and when. */
