@@ -70,6 +70,7 @@ describe('EthernetSwitch', () => {
     expect(got.map((g) => g.length)).toEqual([2, 2, 3]);
     expect(sw.counters).toMatchObject({ received: 5, flooded: 2, delivered: 7 });
     expect(sw.learned).toBe(3);
+    expect(sw.learnedMacs().sort()).toEqual([A, B, C]);
   });
 
   it('copies what a machine sends, so the machine can reuse its buffer', () => {

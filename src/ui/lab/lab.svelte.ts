@@ -2,6 +2,7 @@
 import type { MachineKind } from '../../core/machine/index.ts';
 import { LIMITS } from '../../core/machine/index.ts';
 import { MachineSession, machineUrls } from '../machines/index.ts';
+import { pageLan } from '../lan/index.ts';
 
 export class Lab {
   sessions = $state<MachineSession[]>([]);
@@ -16,11 +17,14 @@ export class Lab {
     const n = ++this.serial[kind];
     const session = new MachineSession(
       kind === 'vm'
-        ? { id: `vm${n}`, name: `VM ${n}`, kind, urls: machineUrls({ vmDisk: diskUrl }) }
+        ? // Every lab VM has a NIC on this page's LAN (src/ui/lan): they can ping each other.
+          { id: `vm${n}`, name: `VM ${n}`, kind, urls: machineUrls({ vmDisk: diskUrl }), options: { network: pageLan.nic(`vm${n}`) } }
         : { id: `host${n === 1 ? '' : n}`, name: 'Container host', kind, urls: machineUrls() },
     );
     this.sessions = [...this.sessions, session];
-    void session.powerOn();
+    // Plugged before power-on, so the guest's driver finds the NIC's MAC; a failed plug shows on power-on.
+    const plugged = kind === 'vm' ? pageLan.plug(session).catch(() => {}) : Promise.resolve();
+    void plugged.then(() => session.powerOn());
     return session;
   }
 
@@ -33,12 +37,16 @@ export class Lab {
   }
 
   remove(session: MachineSession): void {
+    pageLan.unplug(session);
     session.dispose();
     this.sessions = this.sessions.filter((s) => s !== session);
   }
 
   clear(): void {
-    for (const s of this.sessions) s.dispose();
+    for (const s of this.sessions) {
+      pageLan.unplug(s);
+      s.dispose();
+    }
     this.sessions = [];
   }
 }

@@ -1,0 +1,2 @@
+export { PageLan, pageLan, type NicType } from './page-lan.ts';
+export { default as LanStatus } from './lan-status.svelte';
