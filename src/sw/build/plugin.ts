@@ -7,7 +7,7 @@
  *   header files for common hosts, and sw.js with the list of files to keep offline.
  */
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { transformWithOxc, type Plugin } from 'vite';
 import { diskChunkPath } from '../../core/artifacts.ts';
@@ -93,6 +93,8 @@ export function stacklabSite(imagesDir: string): { plugins: Plugin[]; workerPlug
       const source = readFileSync(join(import.meta.dirname, '..', 'sw.ts'), 'utf8');
       const { code } = await transformWithOxc(source, 'sw.ts', { lang: 'ts' });
       writeFileSync(join(outDir, 'sw.js'), `const BUILD = ${JSON.stringify({ version, files })};\n${code}`);
+      const bytes = filesUnder(outDir).filter((f) => files.some(([p]) => p === f)).reduce((n, f) => n + statSync(join(outDir, f)).size, 0);
+      console.log(`stacklab: offline copy (sw.js, version ${version}): ${files.length} files, ${(bytes / 1e6).toFixed(1)} MB`);
     },
   };
   return { plugins: [imageIntegrity(imagesDir, images), site], workerPlugins: () => [imageIntegrity(imagesDir, images)] };
