@@ -52,6 +52,8 @@ export interface TraceFigures {
   /** Font strike / family look-ups (synchronous IPC) later than 2 s after navigation. */
   lateFontLookups: number;
   maxFontLookupMs: number;
+  /** Font look-ups later than `ms` after navigation. */
+  fontLookupsAfter(ms: number): number;
 }
 
 const FONT_IPC = new Set(['WebSandboxSupportLinux::GetWebFontRenderStyleForStrike', 'FontDataManager::onMatchFamilyStyle']);
@@ -75,5 +77,6 @@ export function mainThreadFigures(trace: { traceEvents: TraceEvent[] } | TraceEv
     mainCpuMs: cpu.reduce((a, b) => a + b, 0),
     lateFontLookups: fonts.length,
     maxFontLookupMs: Math.max(0, ...fonts.map((e) => e.dur! / 1000)),
+    fontLookupsAfter: (ms) => fonts.filter((e) => e.ts > nav + ms * 1000).length,
   };
 }

@@ -25,11 +25,12 @@ const { values: args } = parseArgs({
     'no-build': { type: 'boolean', default: false },
     trace: { type: 'boolean', default: false },
     timeout: { type: 'string', default: '240000' },
+    viewport: { type: 'string', default: '1600x1000' },
+    shots: { type: 'string' },
   },
 });
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const OUT = resolve(ROOT, args.out!);
 const rounds = Number(args.rounds);
 const query = `?vms=${args.vms}&containers=${args.containers}&autostart=1`;
 
@@ -39,6 +40,7 @@ interface Round {
   allFlagsMs: number;
   finished: string;
   failures: string[];
+  fontsWarmMs: number;
   trace?: TraceFigures;
 }
 
@@ -51,9 +53,14 @@ function observeLongTasks() {
   }).observe({ type: 'longtask', buffered: true });
 }
 
-async function raceOnce(page: Page, base: string): Promise<Round> {
+async function raceOnce(page: Page, base: string, shots?: string): Promise<Round> {
   await page.addInitScript(observeLongTasks);
   await page.goto(base + query);
+  if (shots) {
+    // Mid-race: the containers are starting on the freshly booted host while the VMs still boot.
+    await page.waitForFunction(() => (window as any).stacklab?.race?.host?.containers.length > 0, undefined, { timeout: Number(args.timeout), polling: 100 });
+    await page.screenshot({ path: `${shots}/race-${args.viewport}-mid.png` });
+  }
   await page.waitForFunction(() => (window as any).stacklab?.race?.done, undefined, { timeout: Number(args.timeout), polling: 500 });
   return page.evaluate(() => {
     const w = window as any;
@@ -74,7 +81,8 @@ async function raceOnce(page: Page, base: string): Promise<Round> {
     }
     const allFlagsMs = last - origin;
     const longTasks = (w.__longTasks as { startMs: number; ms: number }[]).filter((t) => t.startMs <= allFlagsMs);
-    return { longTasks, firstPowerOnMs, allFlagsMs, finished: `${finished}/${race.racers.length}`, failures };
+    const fontsWarmMs = performance.getEntriesByName('stacklab-fonts-warm')[0]?.startTime ?? NaN;
+    return { longTasks, firstPowerOnMs, allFlagsMs, finished: `${finished}/${race.racers.length}`, failures, fontsWarmMs };
   });
 }
 
@@ -90,9 +98,10 @@ const p95 = (xs: number[]) => {
 async function main() {
   if (!args['no-build']) {
     console.log(`building the app into ${args.out} …`);
-    await build({ root: ROOT, logLevel: 'warn', build: { outDir: OUT, emptyOutDir: true } });
+    // Relative to the root: the site plugin joins root and outDir.
+    await build({ root: ROOT, logLevel: 'warn', build: { outDir: args.out, emptyOutDir: true } });
   }
-  const server = await preview({ root: ROOT, logLevel: 'warn', build: { outDir: OUT }, preview: { host: '127.0.0.1', port: Number(args.port), strictPort: true } });
+  const server = await preview({ root: ROOT, logLevel: 'warn', build: { outDir: args.out }, preview: { host: '127.0.0.1', port: Number(args.port), strictPort: true } });
   const base = `http://127.0.0.1:${args.port}/`;
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -103,11 +112,18 @@ async function main() {
   try {
     for (let r = 0; r < rounds; r++) {
       loads.push(loadavg()[0]);
-      const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
+      const [width, height] = args.viewport!.split('x').map(Number);
+      const context = await browser.newContext({ viewport: { width, height } });
       const page = await context.newPage();
       const categories = process.env.STACKLAB_TRACE_CATEGORIES ?? 'toplevel,devtools.timeline,disabled-by-default-devtools.timeline,fonts';
       await browser.startTracing(page, { categories: categories.split(',') });
-      const round = await raceOnce(page, base);
+      const shots = args.shots && r === 0 ? resolve(ROOT, args.shots) : undefined;
+      if (shots) mkdirSync(shots, { recursive: true });
+      const round = await raceOnce(page, base, shots);
+      if (shots) {
+        await page.screenshot({ path: `${shots}/race-${args.viewport}-done.png` });
+        await page.screenshot({ path: `${shots}/race-${args.viewport}-done-full.png`, fullPage: true });
+      }
       const trace = await browser.stopTracing();
       round.trace = mainThreadFigures(JSON.parse(trace.toString()), round.allFlagsMs);
       if (args.trace && r === 0) {
@@ -140,7 +156,9 @@ async function main() {
     ['tasks with > 50 ms CPU', (r) => r.trace?.cpuLongTasks ?? NaN, ''],
     ['main-thread CPU, whole race', (r) => r.trace?.mainCpuMs ?? NaN, 'ms'],
     ['font look-ups after 2 s (IPC)', (r) => r.trace?.lateFontLookups ?? NaN, ''],
+    ['  of which after the warm-up', (r) => r.trace?.fontLookupsAfter(r.fontsWarmMs) ?? NaN, ''],
     ['longest font look-up', (r) => r.trace?.maxFontLookupMs ?? NaN, 'ms'],
+    ['fonts warmed after navigation', (r) => r.fontsWarmMs, 'ms'],
     ['first power-on after navigation', (r) => r.firstPowerOnMs, 'ms'],
     ['navigation → all flags', (r) => r.allFlagsMs, 'ms'],
   ];

@@ -54,3 +54,70 @@ test('a console flood keeps the page responsive and loses nothing', async ({ pag
   else expect(maxTask, 'longest main-thread task during the flood').toBeLessThan(300);
   await shot(page, info, 'flood-done');
 });
+
+test('terminal: the serial console tells the guest its size, follows a resize; find, copy and paste work', async ({ page, context }, info) => {
+  test.setTimeout(150_000);
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  await page.goto('./?vms=1&containers=0&autostart=1');
+  await expect(card(page, 'vm1').getByTestId('flag')).toBeVisible({ timeout: 90_000 });
+  await card(page, 'vm1').getByTestId('open-terminal').click();
+  const drawer = page.getByTestId('terminal-drawer');
+  await drawer.locator('.xterm').click();
+  await page.keyboard.type('root\n');
+  await waitForTerminal(page, 'vm1', /# $/m, 30_000);
+  const term = () => page.evaluate(() => {
+    const t = (window as any).stacklab.race.sessions[0].terminal;
+    return { cols: t.term.cols as number, rows: t.term.rows as number, renderer: t.renderer as string };
+  });
+
+  // The page tells the shell its size at the idle prompt; stty size then reports it.
+  let size = await term();
+  await waitForTerminal(page, 'vm1', new RegExp(`stty rows ${size.rows} cols ${size.cols}`), 15_000);
+  await waitForTerminal(page, 'vm1', /# $/m, 15_000);
+  await page.keyboard.type('stty size\n');
+  await waitForTerminal(page, 'vm1', new RegExp(`^${size.rows} ${size.cols}$`, 'm'), 15_000);
+  expect(size.renderer, 'a visible terminal renders (DOM here: no GPU)').not.toBe('none');
+
+  // A smaller window: the terminal refits and the guest is told the new size.
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await expect.poll(async () => (await term()).cols, { timeout: 10_000 }).not.toBe(size.cols);
+  const smaller = await term();
+  await waitForTerminal(page, 'vm1', new RegExp(`stty rows ${smaller.rows} cols ${smaller.cols}`), 15_000);
+  await page.keyboard.type('stty size\n');
+  await waitForTerminal(page, 'vm1', new RegExp(`^${smaller.rows} ${smaller.cols}$`, 'm'), 15_000);
+  console.log(`terminal ${size.cols}×${size.rows} → ${smaller.cols}×${smaller.rows} after the resize; stty size in the VM agreed both times`);
+
+  // Find: Ctrl+Shift+F opens the search box; Enter selects the next match.
+  await page.keyboard.press('Control+Shift+F');
+  const search = page.getByTestId('terminal-search');
+  await expect(search).toBeFocused();
+  await search.fill('stty size');
+  await search.press('Enter');
+  const selection = () => page.evaluate(() => (window as any).stacklab.race.sessions[0].terminal.term.getSelection() as string);
+  await expect.poll(selection).toBe('stty size');
+  await search.press('Escape');
+
+  // Copy: Ctrl+Shift+C puts the selection on the clipboard.
+  await drawer.locator('.xterm').focus();
+  await page.evaluate(() => (window as any).stacklab.race.sessions[0].terminal.search.findNext('stty size'));
+  await page.keyboard.press('Control+Shift+C');
+  await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe('stty size');
+
+  // Paste: Ctrl+Shift+V types the clipboard into the guest; a right-click without a selection too.
+  await page.evaluate(() => {
+    (window as any).stacklab.race.sessions[0].terminal.term.clearSelection();
+    return navigator.clipboard.writeText('echo pasted-$((2+3))');
+  });
+  await page.keyboard.press('Control+Shift+V');
+  await page.keyboard.press('Enter');
+  await waitForTerminal(page, 'vm1', /^pasted-5$/m, 15_000);
+  await page.evaluate(() => navigator.clipboard.writeText('echo right-$((3+4))'));
+  await drawer.locator('.xterm-screen').click({ button: 'right' });
+  await page.keyboard.press('Enter');
+  await waitForTerminal(page, 'vm1', /^right-7$/m, 15_000);
+  await shot(page, info, 'terminal-tools');
+
+  // Closed: the terminal leaves the page and gives up its renderer (WebGL contexts are capped).
+  await drawer.getByRole('button', { name: 'Close' }).click();
+  expect((await term()).renderer).toBe('none');
+});

@@ -39,6 +39,12 @@ export interface MachineSpec {
 
 export type SessionState = MachineState | 'crashed';
 
+/**
+ * A running worker reports stats every 250 ms; this much silence means it is gone (terminated by
+ * the browser, out of memory, a hung emulator). Generous, because a loaded machine delays timers.
+ */
+export const WORKER_SILENCE_MS = 6000;
+
 export class MachineSession {
   readonly id: string;
   readonly name: string;
@@ -67,6 +73,9 @@ export class MachineSession {
   private worker: Worker | undefined;
   private api: Comlink.Remote<MachineWorkerApi> | undefined;
   private port: MessagePort | undefined;
+  /** performance.now() of the worker's last message; the watchdog compares against it. */
+  private lastSign = 0;
+  private watchdog: ReturnType<typeof setInterval> | undefined;
 
   constructor(readonly spec: MachineSpec) {
     this.id = spec.id;
@@ -76,6 +85,7 @@ export class MachineSession {
     this.terminal = new TerminalSession({
       input: (bytes) => this.post({ type: 'input', bytes }, [bytes.buffer]),
       credit: (bytes) => this.post({ type: 'credit', bytes }),
+      serialShell: true,
     });
   }
 
@@ -187,7 +197,16 @@ export class MachineSession {
     this.containers = this.containers.filter((x) => x !== c);
   }
 
+  /**
+   * Kill the worker outright, as a browser does to a crashed or runaway worker: no goodbye message.
+   * The watchdog then notices the silence (the fault tests use this).
+   */
+  killWorker(): void {
+    this.worker?.terminate();
+  }
+
   dispose(): void {
+    this.stopWatchdog();
     for (const c of this.containers) c.dispose();
     this.api?.[Comlink.releaseProxy]();
     this.worker?.terminate();
@@ -232,12 +251,8 @@ export class MachineSession {
 
   private async spawn() {
     const worker = new Worker(new URL('../../../workers/machine.worker.ts', import.meta.url), { type: 'module', name: this.id });
-    worker.addEventListener('error', (e) => {
-      // A worker that dies (script error, out of memory) takes only this card down.
-      this.error = { kind: 'worker', message: `the machine's worker crashed${e.message ? `: ${e.message}` : ''}` };
-      this.state = 'crashed';
-      this.settleFinish(undefined, this.error.message);
-    });
+    // A worker that dies (script error, out of memory) takes only this card down.
+    worker.addEventListener('error', (e) => this.crashed(`the machine's worker crashed${e.message ? `: ${e.message}` : ''}`));
     const channel = new MessageChannel();
     channel.port1.onmessage = (e: MessageEvent<WorkerPortMessage>) => this.onPort(e.data);
     this.worker = worker;
@@ -247,11 +262,36 @@ export class MachineSession {
     await this.api.init(config, Comlink.transfer(channel.port2, [channel.port2]));
   }
 
+  private crashed(message: string) {
+    this.stopWatchdog();
+    this.error = { kind: 'worker', message };
+    this.state = 'crashed';
+    for (const c of this.containers) if (!c.finish && !c.error) c.fail(`its container host stopped: ${message}`);
+    this.settleFinish(undefined, message);
+  }
+
+  /** While the guest runs, the worker must keep talking; a terminated worker just goes quiet. */
+  private startWatchdog() {
+    this.stopWatchdog();
+    this.lastSign = performance.now();
+    this.watchdog = setInterval(() => {
+      const running = this.state === 'booting' || this.state === 'finished' || this.state === 'paused';
+      const silent = performance.now() - this.lastSign;
+      if (running && silent > WORKER_SILENCE_MS) this.crashed(`the machine's worker crashed: no sign of life for ${(silent / 1000).toFixed(1)} s`);
+    }, 1000);
+  }
+
+  private stopWatchdog() {
+    if (this.watchdog !== undefined) clearInterval(this.watchdog);
+    this.watchdog = undefined;
+  }
+
   private post(msg: PagePortMessage, transfer: Transferable[] = []) {
     this.port?.postMessage(msg, transfer);
   }
 
   private onPort(msg: WorkerPortMessage) {
+    this.lastSign = performance.now();
     if (msg.type === 'output') {
       if (msg.channel) this.containers.find((c) => c.channel === msg.channel)?.terminal.write(msg.bytes);
       else this.terminal.write(msg.bytes);
@@ -271,6 +311,7 @@ export class MachineSession {
         this.loadMs = ev.data.loadMs;
         break;
       case 'power-on':
+        this.startWatchdog();
         this.marks = [];
         this.finish = undefined;
         this.powerOnEpoch = ev.data.epochMs;

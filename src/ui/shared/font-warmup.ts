@@ -7,6 +7,8 @@
  * starved by the emulator threads, and one such call blocked a layout for 665 ms (8 ms of CPU) when
  * the results table first appeared. So at start-up we lay out, once, text in every font size and
  * weight the style sheets name, in every family, with the non-ASCII characters the page prints.
+ * The text stays in the page (off screen, never laid out again): font data nothing references is
+ * purged from Blink's cache once enough piles up, and the look-ups would come back mid-race.
  */
 
 /** Characters beyond ASCII that the UI prints (each may need a fallback font). */
@@ -44,8 +46,9 @@ function collect(rootPx: number) {
 }
 
 /**
- * Lay out the warm-up text in small slices (one per task, so no slice is a long task) and remove
- * it. `extra` adds fonts that are set from script (xterm.js: family and px sizes).
+ * Lay out the warm-up text in small slices (one per task, so no slice is a long task); resolves
+ * when all is laid out (performance mark "stacklab-fonts-warm"). `extra` adds fonts that are set
+ * from script (xterm.js: family and px sizes).
  */
 export function warmFontStrikes(extra: { family: string; sizes: number[] }[] = []): Promise<void> {
   const rootPx = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
@@ -56,8 +59,8 @@ export function warmFontStrikes(extra: { family: string; sizes: number[] }[] = [
 
   const box = document.createElement('div');
   box.setAttribute('aria-hidden', 'true');
-  // Laid out and painted (visibility: hidden would skip shaping), but off screen and inert.
-  box.style.cssText = 'position:fixed;left:-10000px;top:0;width:auto;white-space:nowrap;pointer-events:none;contain:layout style';
+  // Laid out (visibility: hidden would still shape, display: none would not), off screen, inert.
+  box.style.cssText = 'position:fixed;left:-10000px;top:0;width:1px;height:1px;overflow:hidden;white-space:nowrap;pointer-events:none;contain:strict';
   document.body.append(box);
   const SLICE = 12;
   return new Promise((resolve) => {
@@ -72,7 +75,10 @@ export function warmFontStrikes(extra: { family: string; sizes: number[] }[] = [
       i += SLICE;
       box.getBoundingClientRect(); // shape now, inside this small task
       if (i < combos.length) setTimeout(step, 0);
-      else requestAnimationFrame(() => requestAnimationFrame(() => (box.remove(), resolve())));
+      else {
+        performance.mark('stacklab-fonts-warm', { detail: { fonts: combos.length } });
+        resolve();
+      }
     };
     step();
   });

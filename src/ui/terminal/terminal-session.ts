@@ -25,9 +25,17 @@ export interface TerminalIo {
   input(bytes: Uint8Array): void;
   /** Rendered bytes, returned as credit to the producer. */
   credit(bytes: number): void;
-  /** The terminal's size changed (container terminals tell their pty; serial consoles cannot). */
+  /** The terminal's size changed (container terminals tell their pty over the mux). */
   resize?(cols: number, rows: number): void;
+  /**
+   * A serial console has no out-of-band size: when set, the size is told to the guest's shell as
+   * `stty rows R cols C`, typed once the console shows an idle shell prompt (see tellSerialSize).
+   */
+  serialShell?: boolean;
 }
+
+/** A shell prompt line, trailing space trimmed: "vm1:~#", "host:/#", "$". */
+const PROMPT = /[#$]$/;
 
 const encoder = new TextEncoder();
 
@@ -64,6 +72,11 @@ export class TerminalSession {
   private resizeObserver: ResizeObserver | undefined;
   /** Which renderer is in use while attached, for the UI and tests. */
   renderer: 'webgl' | 'dom' | 'none' = 'none';
+  /** The size the guest was last told ("cols x rows"), for serial consoles. */
+  private toldSize = '';
+  private sizeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Ctrl+Shift+F asks the view to open its search box. */
+  onSearchRequest: (() => void) | undefined;
 
   constructor(private readonly io: TerminalIo) {
     this.term = new Terminal({
@@ -83,8 +96,19 @@ export class TerminalSession {
     this.term.onBinary((s) => io.input(Uint8Array.from(s, (c) => c.charCodeAt(0))));
     this.term.attachCustomKeyEventHandler((e) => this.clipboardKeys(e));
     if (io.resize) this.term.onResize(({ cols, rows }) => io.resize!(cols, rows));
+    if (io.serialShell) {
+      this.term.onResize(() => this.tellSerialSizeSoon());
+      // After a login or a command the prompt comes back: that is when the size can be told.
+      this.term.onWriteParsed(() => this.tellSerialSizeSoon());
+    }
     this.host = document.createElement('div');
     this.host.className = 'xterm-host';
+    // Right-click copies the selection, or pastes when nothing is selected (as PuTTY does).
+    this.host.addEventListener('contextmenu', (e) => {
+      e.preventDefault();
+      if (this.term.hasSelection()) void this.copy();
+      else void this.paste();
+    });
   }
 
   write(bytes: Uint8Array): void {
@@ -104,6 +128,7 @@ export class TerminalSession {
     this.resizeObserver = new ResizeObserver(() => this.refit());
     this.resizeObserver.observe(container);
     this.refit();
+    if (this.io.serialShell) this.tellSerialSizeSoon();
   }
 
   detach(): void {
@@ -128,6 +153,7 @@ export class TerminalSession {
   }
 
   dispose(): void {
+    clearTimeout(this.sizeTimer);
     this.detach();
     this.term.dispose();
   }
@@ -163,16 +189,57 @@ export class TerminalSession {
     }
   }
 
-  /** Ctrl+Shift+C / Ctrl+Shift+V copy and paste; plain Ctrl+C stays an interrupt for the guest. */
+  /** Copy the selection to the clipboard; resolves to what was copied. */
+  async copy(): Promise<string> {
+    const text = this.term.getSelection();
+    if (text) await navigator.clipboard?.writeText(text);
+    return text;
+  }
+
+  /** Paste the clipboard into the guest (bracketed paste if the guest asked for it). */
+  async paste(): Promise<void> {
+    const text = await navigator.clipboard?.readText();
+    if (text) this.term.paste(text);
+  }
+
+  /**
+   * Serial consoles: tell the guest's shell the terminal's size with `stty`, but only when the
+   * size differs from what it was told and the console shows an idle prompt, so nothing the user
+   * is typing or running is disturbed. Debounced: a drag-resize sends one line.
+   */
+  private tellSerialSizeSoon() {
+    if (!this.host.isConnected) return;
+    clearTimeout(this.sizeTimer);
+    this.sizeTimer = setTimeout(() => this.tellSerialSize(), 250);
+  }
+
+  private tellSerialSize() {
+    if (!this.host.isConnected) return; // hidden: its size is not the user's
+    const size = `${this.term.cols}x${this.term.rows}`;
+    if (size === this.toldSize) return;
+    const buf = this.term.buffer.active;
+    const line = buf.getLine(buf.baseY + buf.cursorY)?.translateToString(true) ?? '';
+    // Idle: the cursor sits right after "# " with nothing typed.
+    if (!PROMPT.test(line) || buf.cursorX !== line.length + 1) return;
+    this.toldSize = size;
+    this.io.input(encoder.encode(`stty rows ${this.term.rows} cols ${this.term.cols}\r`));
+  }
+
+  /** Ctrl+Shift+C / V copy and paste, Ctrl+Shift+F search; plain Ctrl+C stays an interrupt for the guest. */
   private clipboardKeys(e: KeyboardEvent): boolean {
     if (e.type !== 'keydown' || !e.ctrlKey || !e.shiftKey) return true;
     const key = e.key.toLowerCase();
     if (key === 'c' && this.term.hasSelection()) {
-      void navigator.clipboard?.writeText(this.term.getSelection());
+      void this.copy();
       return false;
     }
     if (key === 'v') {
-      void navigator.clipboard?.readText().then((t) => this.term.paste(t));
+      void this.paste();
+      return false;
+    }
+    if (key === 'f' && this.onSearchRequest) {
+      e.preventDefault();
+      this.onSearchRequest();
       return false;
     }
     return true;
