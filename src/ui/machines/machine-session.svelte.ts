@@ -34,7 +34,7 @@ export interface MachineSpec {
   kind: MachineKind;
   urls: MachineUrls;
   /** Guest RAM and NIC, when not the profile's (the compare page's experiments set them). */
-  options?: Pick<MachineConfig, 'memoryMb' | 'network'>;
+  options?: Pick<MachineConfig, 'memoryMb' | 'network' | 'snapshots'>;
 }
 
 export type SessionState = MachineState | 'crashed';
