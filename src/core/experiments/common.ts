@@ -110,6 +110,24 @@ export class Lab {
   }
 }
 
+/**
+ * Wait until every machine idles (its instruction rate drops under `maxMips`), so no background
+ * work (the host unpacking layers after boot) shares the emulator's thread with the measured job.
+ * Returns the idle rates seen last, in M instructions per second.
+ */
+export async function settle(lab: Lab, machines: MachineHandle[], maxMips: number, timeoutMs: number): Promise<number[]> {
+  const end = lab.driver.now() + timeoutMs;
+  for (;;) {
+    const a = await Promise.all(machines.map((m) => m.stats()));
+    const t0 = lab.driver.now();
+    await sleep(500);
+    const b = await Promise.all(machines.map((m) => m.stats()));
+    const dt = (lab.driver.now() - t0) / 1000;
+    const mips = b.map((s, i) => (s.instructions - a[i]!.instructions) / 1e6 / dt);
+    if (mips.every((r) => r < maxMips) || lab.driver.now() > end) return mips;
+  }
+}
+
 /** Run `body` with a Lab whose machines are stopped afterwards, whatever happens. */
 export async function withLab(driver: Driver, ctx: ExperimentContext | undefined, body: (lab: Lab) => Promise<ExperimentResult>): Promise<ExperimentResult> {
   const lab = new Lab(driver, ctx);
@@ -124,6 +142,8 @@ export async function withLab(driver: Driver, ctx: ExperimentContext | undefined
 
 export function formatBytes(n: number): string {
   if (!Number.isFinite(n)) return '–';
+  if (n < 0) return `−${formatBytes(-n)}`;
+  n = Math.round(n);
   if (n >= 1 << 30) return `${(n / 2 ** 30).toFixed(2)} GiB`;
   if (n >= 1 << 20) return `${(n / 2 ** 20).toFixed(1)} MiB`;
   if (n >= 1 << 10) return `${(n / 2 ** 10).toFixed(1)} KiB`;

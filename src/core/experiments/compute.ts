@@ -1,5 +1,5 @@
 // Compute: the same CPU-bound job in a VM, in a container and in the container host's own shell.
-import { ok, parseBusyboxTime, withLab } from './common.ts';
+import { ok, parseBusyboxTime, settle, withLab } from './common.ts';
 import type { Experiment, Side } from './types.ts';
 
 export const compute: Experiment = {
@@ -8,7 +8,10 @@ export const compute: Experiment = {
   explain:
     'The same job (md5 of zeros piped through dd) runs in a VM, in a container and on the container host. Here every machine is emulated by the same engine, so the CPU work costs the same everywhere: a container is just host processes, and a VM’s guest code runs on the same emulated CPU. On real hardware a VM’s CPU-bound code also runs natively (hardware virtualisation); its overhead shows in I/O and memory paging, not in loops.',
   costSeconds: 30,
-  params: [{ name: 'blocks', default: 128, unit: 'count', what: '64 KiB blocks hashed (128 = 8 MiB)' }],
+  params: [
+    { name: 'blocks', default: 128, unit: 'count', what: '64 KiB blocks hashed (128 = 8 MiB)' },
+    { name: 'idleMips', default: 2, unit: 'count', what: 'the job starts once both machines run fewer M instructions/s than this (at most 30 s of waiting)' },
+  ],
   run: (driver, ctx) =>
     withLab(driver, ctx, async (lab) => {
       const blocks = Math.max(1, Math.round(lab.param('blocks', 128)));
@@ -16,6 +19,10 @@ export const compute: Experiment = {
       lab.progress('booting a VM and the container host', 0.05);
       const [vm, host] = await Promise.all([lab.vm({ label: 'cpu-vm' }), lab.host({ label: 'cpu-host' })]);
       const c = await lab.container(host, 'busybox', { name: 'cpu-c1' });
+      lab.progress('waiting for both machines to idle', 0.25);
+      const idle = await settle(lab, [vm, host], lab.param('idleMips', 2), 30_000);
+      lab.figure('vm', 'vm.idleMips', 'VM idle rate before the job (M instructions/s)', idle[0]!, 'count');
+      lab.figure('host', 'host.idleMips', 'host idle rate before the job (M instructions/s)', idle[1]!, 'count');
       const sides: [Side, string, () => Promise<{ output: string; exitCode: number }>, () => Promise<number>][] = [
         ['vm', 'in a VM', () => vm.run(job, { timeoutMs: 180_000 }), async () => (await vm.stats()).instructions],
         ['container', 'in a container', () => c.run(job, { timeoutMs: 180_000 }), async () => (await host.stats()).instructions],

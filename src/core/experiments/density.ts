@@ -1,7 +1,7 @@
 // Density: one guest-RAM budget. VMs at the smallest RAM they boot with, started until the budget is
 // reserved, vs idle containers started in one host given the whole budget until its memory runs low
 // (or a limit or the time cap stops us first: the result says which).
-import { formatBytes, ok, parseMeminfo, usedBytes, withLab, type Lab } from './common.ts';
+import { formatBytes, ok, parseMeminfo, settle, usedBytes, withLab, type Lab } from './common.ts';
 import type { HostHandle, VmHandle } from './driver.ts';
 import type { Experiment, SeriesPoint } from './types.ts';
 
@@ -61,6 +61,7 @@ async function containerSide(lab: Lab, budgetMb: number, deadline: number) {
   const sampleEvery = Math.max(1, Math.round(lab.param('sampleEvery', 5)));
   lab.progress(`container host: booting with the whole ${budgetMb} MiB`, 0.5);
   const host = await lab.host({ memoryMb: budgetMb, label: 'dens-host', timeoutMs: 120_000 });
+  await settle(lab, [host], 2, 20_000);
   const first = await hostUsed(host);
   const curve: SeriesPoint[] = [{ x: 0, y: first.used }];
   let count = 0;

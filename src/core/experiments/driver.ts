@@ -48,7 +48,7 @@ export interface BootOptions {
   network?: { type: 'ne2k' | 'virtio' };
   /** Resume from a state saved with `saveState()` of the same kind of machine: a warm start. */
   restore?: SavedState;
-  /** Give up after this long (default 90 s; machines slow down when many boot at once). */
+  /** Give up after this long (Node default 180 s: machines slow down when many boot at once on a loaded box). */
   timeoutMs?: number;
   /** Name for logs and progress ("vm-3"). */
   label?: string;

@@ -1,6 +1,6 @@
 // Memory: a VM's guest RAM (given, and used as its own kernel reports) vs a container's cgroup
 // memory.current, with the container host's own overhead measured apart.
-import { formatBytes, median, ok, parseMeminfo, usedBytes, withLab } from './common.ts';
+import { formatBytes, median, ok, parseMeminfo, settle, usedBytes, withLab } from './common.ts';
 import type { MachineHandle } from './driver.ts';
 import type { Experiment } from './types.ts';
 
@@ -14,7 +14,7 @@ export const memory: Experiment = {
   explain:
     'A VM is given its RAM up front and runs a whole kernel and its services in it. A container is a group of processes whose memory the host kernel counts in a cgroup (memory.current): only what its processes use. The host’s own kernel and daemons are paid once, however many containers run.',
   costSeconds: 15,
-  params: [{ name: 'containers', default: 3, unit: 'count', what: 'idle shells started to measure per-container memory' }],
+  params: [{ name: 'containers', default: 5, unit: 'count', what: 'idle shells started to measure per-container memory' }],
   run: (driver, ctx) =>
     withLab(driver, ctx, async (lab) => {
       lab.progress('VM: boot and read /proc/meminfo', 0.1);
@@ -29,17 +29,20 @@ export const memory: Experiment = {
 
       lab.progress('container host: boot and read /proc/meminfo', 0.4);
       const host = await lab.host({ label: 'mem-host' });
+      // boxd unpacks layers and prepares namespaces right after boot: read the host once that is done.
+      await settle(lab, [host], 2, 30_000);
       const before = usedBytes(await meminfo(host));
       lab.figure('host', 'host.given', 'host guest RAM given', host.memoryMb * 2 ** 20, 'bytes');
       lab.figure('host', 'host.used', 'host’s own use before any container (kernel, init, boxd)', before, 'bytes', { how: '/proc/meminfo in the host' });
 
-      const n = Math.max(1, Math.round(lab.param('containers', 3)));
+      const n = Math.max(1, Math.round(lab.param('containers', 5)));
       const currents: number[] = [];
       for (let i = 0; i < n; i++) {
         lab.progress(`container ${i + 1} of ${n}`, 0.5 + (0.4 * i) / n);
         const c = await lab.container(host, 'busybox', { name: `mem-c${i + 1}` });
         currents.push((await c.stats()).memoryBytes);
       }
+      await settle(lab, [host], 2, 30_000);
       const after = usedBytes(await meminfo(host));
       const perContainer = (after - before) / n;
       lab.figure('container', 'container.memoryCurrent', 'idle shell: cgroup memory.current (median)', median(currents), 'bytes', { how: `box STATS of ${n} idle busybox shells` });
