@@ -8,6 +8,8 @@
  * what changed, and each download is checked against the revision before it is kept.
  * A new build waits until the page asks for it (the "reload to update" banner): never mid-race.
  */
+// A module for the type checker only (its own `self`); the build strips this and ships a classic script.
+export {};
 declare const self: ServiceWorkerGlobalScope;
 declare const BUILD: { version: string; files: [path: string, rev: string][] };
 

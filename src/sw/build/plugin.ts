@@ -89,9 +89,13 @@ export function stacklabSite(imagesDir: string): { plugins: Plugin[]; workerPlug
       const files = filesUnder(outDir)
         .filter((f) => !NOT_OFFLINE.some((re) => re.test(f)))
         .map((f): [string, string] => [f, createHash('sha256').update(readFileSync(join(outDir, f))).digest('hex').slice(0, REV_DIGITS)]);
-      const version = createHash('sha256').update(JSON.stringify(files)).digest('hex').slice(0, 12);
       const source = readFileSync(join(import.meta.dirname, '..', 'sw.ts'), 'utf8');
-      const { code } = await transformWithOxc(source, 'sw.ts', { lang: 'ts' });
+      const { code: module } = await transformWithOxc(source, 'sw.ts', { lang: 'ts' });
+      // A classic script (module service workers are not everywhere yet): drop the type-only export.
+      const code = module.replace(/^export\s*\{\s*\};?\s*$/m, '');
+      if (/^\s*(export|import)\b/m.test(code)) throw new Error('src/sw/sw.ts must stay a classic script: no imports or exports');
+      // A new version when any kept file or the worker's own code changes.
+      const version = createHash('sha256').update(JSON.stringify(files)).update(code).digest('hex').slice(0, 12);
       writeFileSync(join(outDir, 'sw.js'), `const BUILD = ${JSON.stringify({ version, files })};\n${code}`);
       const bytes = filesUnder(outDir).filter((f) => files.some(([p]) => p === f)).reduce((n, f) => n + statSync(join(outDir, f)).size, 0);
       console.log(`stacklab: offline copy (sw.js, version ${version}): ${files.length} files, ${(bytes / 1e6).toFixed(1)} MB`);
