@@ -32,7 +32,9 @@ export class Lab {
 
   /** A new container on the host (warm start: its timer counts from the request). */
   addContainer(host: MachineSession): void {
-    const n = ++this.containerSerial;
+    let n = ++this.containerSerial;
+    // Containers resumed from a snapshot keep their names: skip those.
+    while (host.containers.some((c) => c.name === `c${n}`)) n = ++this.containerSerial;
     host.startContainer(`c${n}`, `c${n}`, 'warm');
   }
 
