@@ -266,7 +266,11 @@ async function resumeInto(cfg: MachineConfig, key: string, action: 'resumed' | '
     openBox(emu);
     box!.adopt(header.extra.containers ?? []);
   }
-  if (header.extra.consoleTail?.length) output.push(new TextEncoder().encode(`${header.extra.consoleTail.join('\r\n')}\r\n`));
+  if (header.extra.consoleTail?.length) {
+    // What the console showed at the save, so the terminal is not blank until the guest prints.
+    output.push(new TextEncoder().encode(`${header.extra.consoleTail.join('\r\n')}\r\n`));
+    scheduleFlush();
+  }
   setState('booting');
   startStats();
   await emu.run();
