@@ -21,6 +21,8 @@ export interface BoxLinkHooks {
   update(u: ContainerUpdate): void;
   /** Worker ms since host power-on, for cold-start timelines. */
   sincePowerOn(): number;
+  /** Host guest instructions since power-on. */
+  instructions(): number;
 }
 
 export class BoxLink {
@@ -48,16 +50,18 @@ export class BoxLink {
 
   async start(name: string, image: string): Promise<number> {
     const requestedAtMs = this.hooks.sincePowerOn();
+    const requestedAtInstructions = this.hooks.instructions();
     let t0 = 0;
     let started: Started | undefined;
     let firstNs: bigint | undefined;
     let firstWallMs = 0;
-    const base = { name, requestedAtMs };
+    let firstInstructions = 0;
+    const base = { name, requestedAtMs, requestedAtInstructions };
     const finish = (channel: number) => {
       if (!started || firstNs === undefined) return;
       try {
         const marks = containerMarks({ requestWallMs: firstWallMs, started, firstOutputNs: firstNs });
-        this.hooks.update({ ...base, channel, state: 'running', pid: started.pid, marks });
+        this.hooks.update({ ...base, channel, state: 'running', pid: started.pid, marks, instructions: firstInstructions - requestedAtInstructions });
       } catch (err) {
         this.hooks.update({ ...base, channel, state: 'error', message: `start phases unreadable: ${err instanceof Error ? err.message : err}` });
       }
@@ -71,6 +75,7 @@ export class BoxLink {
       },
       firstOutput: (ns) => {
         firstWallMs = performance.now() - t0;
+        firstInstructions = this.hooks.instructions();
         firstNs = ns;
         finish(handle.channel);
       },

@@ -198,6 +198,7 @@ function openBox(emu: V86) {
     ready: (version) => emit('mux-ready', { version }),
     update: (u) => emit('container', u),
     sincePowerOn: () => watch.elapsedMs(),
+    instructions: () => counter?.sample() ?? 0,
   });
 }
 

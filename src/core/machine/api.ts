@@ -114,6 +114,10 @@ export interface ContainerUpdate {
   marks?: PhaseMark[];
   /** Page-independent: worker clock ms from host power-on to the request. */
   requestedAtMs?: number;
+  /** Host guest instructions from power-on to the request. */
+  requestedAtInstructions?: number;
+  /** Host guest instructions from the request to the container's first output (set with marks). */
+  instructions?: number;
   message?: string;
 }
 

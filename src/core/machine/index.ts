@@ -6,3 +6,4 @@ export * from './results.ts';
 export * from './timers.ts';
 export * from './url-config.ts';
 export * from './container-phases.ts';
+export * from './race.ts';

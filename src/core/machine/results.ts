@@ -25,6 +25,11 @@ export interface MachineResult {
   marks: PhaseMark[];
   /** Error or panic message, when there is one. */
   message?: string;
+  /** Container: its PID 1 as the host kernel numbers it (boxd's STARTED). */
+  pid?: number;
+  /** What `hostname` and `uname -r` answered inside the guest after the race (headless race). */
+  hostname?: string;
+  kernel?: string;
 }
 
 export interface RankedResult extends MachineResult {

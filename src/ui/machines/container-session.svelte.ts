@@ -3,7 +3,7 @@
  * its timer. Cold starts count from the host's power-on (the host boot is the first phase); warm
  * starts count from the request.
  */
-import { CONTAINER_PHASES, type ContainerUpdate, type MachineResult, type PhaseMark } from '../../core/machine/index.ts';
+import { CONTAINER_PHASES, containerInstructions, containerTimeline, type ContainerUpdate, type MachineResult, type PhaseMark } from '../../core/machine/index.ts';
 import { TerminalSession } from '../terminal/terminal-session.ts';
 import { epochNow } from '../shared/clock.svelte.ts';
 
@@ -27,6 +27,8 @@ export class ContainerSession {
   error = $state<{ message: string } | undefined>();
   pid = $state<number | undefined>();
   exitMessage = $state<string | undefined>();
+  /** Host guest instructions up to the prompt, on the timer's basis (see containerInstructions). */
+  instructions = $state<number | undefined>();
   /** Epoch ms the timer counts from. */
   startEpoch = $state(epochNow());
   readonly panic = undefined;
@@ -66,16 +68,13 @@ export class ContainerSession {
     if (u.pid !== undefined) this.pid = u.pid;
     if (u.state === 'error') this.error = { message: u.message ?? 'the container did not start' };
     if (u.state === 'exited') this.exitMessage = u.message;
-    if (u.marks && !this.finish) {
-      // Cold: the host's boot up to the request comes first, as the "host" phase.
-      const offset = this.mode === 'cold' ? (u.requestedAtMs ?? 0) : 0;
-      const marks = u.marks.map((m) => ({ ...m, wallMs: m.wallMs + offset }));
-      this.marks = offset > 0 ? [{ phase: 'host', wallMs: 0, instructions: 0, skipped: [] }, ...marks] : marks;
-      this.finish = this.marks.at(-1);
-    } else if (!this.marks.length && u.state === 'starting') {
-      const at = this.mode === 'cold' ? (u.requestedAtMs ?? 0) : 0;
-      const request = { phase: 'request', wallMs: at, instructions: 0, skipped: [] };
-      this.marks = at > 0 ? [{ phase: 'host', wallMs: 0, instructions: 0, skipped: [] }, request] : [request];
+    const next = containerTimeline(u, this.mode, { marks: this.marks, finished: !!this.finish });
+    if (next) {
+      this.marks = next.marks;
+      if (next.finished) {
+        this.finish = next.marks.at(-1);
+        this.instructions = containerInstructions(u, this.mode);
+      }
     }
   }
 
@@ -91,6 +90,8 @@ export class ContainerSession {
       kind: 'container',
       status: this.error ? 'error' : this.finish ? 'finished' : 'running',
       bootMs: this.finish?.wallMs,
+      instructions: this.instructions,
+      pid: this.pid,
       marks: $state.snapshot(this.marks) as PhaseMark[],
       message: this.error?.message,
     };

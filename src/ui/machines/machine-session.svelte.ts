@@ -6,6 +6,7 @@ import * as Comlink from 'comlink';
 import {
   PHASES,
   PROFILES,
+  machineStatus,
   type DownloadProgress,
   type MachineConfig,
   type MachineError,
@@ -216,16 +217,7 @@ export class MachineSession {
   }
 
   result(): MachineResult {
-    const status =
-      this.state === 'error' || this.state === 'crashed'
-        ? 'error'
-        : this.state === 'panic'
-          ? 'panic'
-          : this.finish
-            ? 'finished'
-            : this.state === 'stopped'
-              ? 'stopped'
-              : 'running';
+    const status = machineStatus(this.state, !!this.finish);
     return {
       id: this.id,
       name: this.name,

@@ -2,7 +2,7 @@
  * A race: a set of machines powered on at the same moment, and their ranked results.
  * Machines are created fresh for every start so each race measures cold boots.
  */
-import { formatConfig, rankResults, toCSV, toJSON, type LabConfig, type RankedResult } from '../../core/machine/index.ts';
+import { formatConfig, rankRace, raceLineup, toCSV, toJSON, type LabConfig, type RankedResult } from '../../core/machine/index.ts';
 import { MachineSession, machineUrls, type ContainerSession } from '../machines/index.ts';
 import { epochNow } from '../shared/index.ts';
 
@@ -43,8 +43,7 @@ export class Race {
 
   /** In a warm race the host booted before the start: it is on the board but not in the ranking. */
   results(): RankedResult[] {
-    const racing = this.config.mode === 'warm' ? this.racers.filter((r) => r.kind !== 'host') : this.racers;
-    return rankResults(racing.map((s) => s.result()));
+    return rankRace(this.config.mode, this.racers.map((s) => s.result()));
   }
 
   /**
@@ -55,12 +54,10 @@ export class Race {
   async start(): Promise<void> {
     this.stop();
     this.containerError = undefined;
-    const { vms, containers, mode } = this.config;
-    const vmSessions: MachineSession[] = [];
-    for (let i = 1; i <= vms; i++) {
-      vmSessions.push(new MachineSession({ id: `vm${i}`, name: `VM ${i}`, kind: 'vm', urls: machineUrls({ vmDisk: this.config.vmDisks[i] }) }));
-    }
-    const host = containers > 0 ? new MachineSession({ id: 'host', name: 'Container host', kind: 'host', urls: machineUrls() }) : undefined;
+    const { mode } = this.config;
+    const lineup = raceLineup(this.config);
+    const vmSessions = lineup.vms.map((vm) => new MachineSession({ ...vm, urls: machineUrls({ vmDisk: this.config.vmDisks[vm.number] }) }));
+    const host = lineup.host ? new MachineSession({ ...lineup.host, urls: machineUrls() }) : undefined;
     if (host && mode === 'warm') {
       this.warming = true;
       this.sessions = [host];
@@ -89,7 +86,7 @@ export class Race {
   }
 
   private startContainers(host: MachineSession, mode: 'cold' | 'warm') {
-    for (let i = 1; i <= this.config.containers; i++) host.startContainer(`c${i}`, `c${i}`, mode);
+    for (const c of raceLineup(this.config).containers) host.startContainer(c.id, c.name, mode);
   }
 
   stop(): void {

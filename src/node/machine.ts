@@ -1,0 +1,321 @@
+/**
+ * The headless race's handle on one machine: a worker thread running workers/machine.worker.ts
+ * (through thread.ts), driven with the same comlink API and console port as the page's
+ * MachineSession, keeping what a results row needs and the console's last lines.
+ */
+import { MessageChannel, Worker } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import {
+  containerInstructions,
+  containerTimeline,
+  machineStatus,
+  PHASES,
+  stripAnsi,
+  type ConsolePortLike,
+  type ContainerUpdate,
+  type MachineConfig,
+  type MachineError,
+  type MachineEvent,
+  type MachineResult,
+  type MachineState,
+  type MachineStats,
+  type MachineUrls,
+  type MachineWorkerApi,
+  type PagePortMessage,
+  type PanicInfo,
+  type PhaseMark,
+  type RaceMode,
+  type RacerSpec,
+  type WorkerPortMessage,
+} from '../core/machine/index.ts';
+
+const THREAD = new URL('./thread.mjs', import.meta.url);
+
+/** A worker_threads Worker as the comlink endpoint a Web Worker is (Node emits data, not events). */
+function endpoint(worker: Worker): Comlink.Endpoint {
+  const wrapped = new Map<object, (data: unknown) => void>();
+  return {
+    postMessage: (message: unknown, transfer?: Transferable[]) => worker.postMessage(message, transfer as never),
+    addEventListener(_type: string, listener: EventListenerOrEventListenerObject) {
+      const fn = (data: unknown) => {
+        const event = { data } as MessageEvent;
+        if (typeof listener === 'function') listener(event);
+        else listener.handleEvent(event);
+      };
+      wrapped.set(listener, fn);
+      worker.on('message', fn);
+    },
+    removeEventListener(_type: string, listener: EventListenerOrEventListenerObject) {
+      const fn = wrapped.get(listener);
+      if (fn) worker.off('message', fn);
+      wrapped.delete(listener);
+    },
+  };
+}
+
+/** The last bytes of a console, decoded to lines for a report. */
+class ConsoleTail {
+  private text = '';
+  constructor(private readonly keep = 8192) {}
+  push(bytes: Uint8Array): void {
+    this.text = (this.text + Buffer.from(bytes).toString('latin1')).slice(-this.keep);
+  }
+  get all(): string {
+    return stripAnsi(this.text).replace(/\r/g, '');
+  }
+  lines(n: number): string[] {
+    return this.all.split('\n').map((l) => l.trimEnd()).filter(Boolean).slice(-n);
+  }
+}
+
+/** Settles once: resolves at the finish, rejects with the reason a racer will not finish. */
+class FinishLine<T> {
+  readonly promise: Promise<T>;
+  private settled = false;
+  private res!: (v: T) => void;
+  private rej!: (e: Error) => void;
+  constructor() {
+    this.promise = new Promise<T>((res, rej) => ((this.res = res), (this.rej = rej)));
+    this.promise.catch(() => {});
+  }
+  resolve(v: T) {
+    if (!this.settled) (this.settled = true), this.res(v);
+  }
+  reject(message: string) {
+    if (!this.settled) (this.settled = true), this.rej(new Error(message));
+  }
+}
+
+export class HeadlessContainer {
+  readonly kind = 'container' as const;
+  channel: number | undefined;
+  marks: PhaseMark[] = [];
+  finish: PhaseMark | undefined;
+  instructions: number | undefined;
+  pid: number | undefined;
+  error: string | undefined;
+  readonly console = new ConsoleTail();
+  readonly finished = new FinishLine<PhaseMark>();
+  /** Filled by the identity check after the race (identity.ts). */
+  hostname: string | undefined;
+  kernel: string | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly name: string,
+    readonly mode: RaceMode,
+  ) {}
+
+  update(u: ContainerUpdate): void {
+    this.channel = u.channel;
+    if (u.pid !== undefined) this.pid = u.pid;
+    if (u.state === 'error') this.fail(u.message ?? 'the container did not start');
+    if (u.state === 'exited' && !this.finish) this.fail(`the container ${u.message ?? 'exited'} before its prompt`);
+    const next = containerTimeline(u, this.mode, { marks: this.marks, finished: !!this.finish });
+    if (!next) return;
+    this.marks = next.marks;
+    if (next.finished) {
+      this.finish = next.marks.at(-1);
+      this.instructions = containerInstructions(u, this.mode);
+      this.finished.resolve(this.finish!);
+    }
+  }
+
+  fail(message: string): void {
+    if (this.finish || this.error) return;
+    this.error = message;
+    this.finished.reject(message);
+  }
+
+  result(): MachineResult {
+    return {
+      id: this.id,
+      name: this.name,
+      kind: 'container',
+      status: this.error ? 'error' : this.finish ? 'finished' : 'running',
+      bootMs: this.finish?.wallMs,
+      instructions: this.instructions,
+      marks: this.marks,
+      message: this.error,
+      pid: this.pid,
+      hostname: this.hostname,
+      kernel: this.kernel,
+    };
+  }
+}
+
+export class HeadlessMachine {
+  state: MachineState | 'crashed' = 'idle';
+  marks: PhaseMark[] = [];
+  finish: PhaseMark | undefined;
+  panic: PanicInfo | undefined;
+  error: MachineError | undefined;
+  loadMs: number | undefined;
+  /** The worker's last stats report (every 250 ms while powered on). */
+  stats: MachineStats | undefined;
+  /** Filled by the identity check after the race (identity.ts). */
+  hostname: string | undefined;
+  kernel: string | undefined;
+  readonly containers: HeadlessContainer[] = [];
+  readonly console = new ConsoleTail();
+  readonly finished = new FinishLine<PhaseMark>();
+  private worker: Worker | undefined;
+  private api: Comlink.Remote<MachineWorkerApi> | undefined;
+  private port: import('node:worker_threads').MessagePort | undefined;
+  private disposed = false;
+
+  constructor(
+    readonly spec: RacerSpec,
+    private readonly urls: MachineUrls,
+    private readonly wasmModule: WebAssembly.Module,
+  ) {}
+
+  get id() {
+    return this.spec.id;
+  }
+  get name() {
+    return this.spec.name;
+  }
+  get kind() {
+    return this.spec.kind;
+  }
+
+  /** Where it stood, for a machine that did not finish: state, time and instructions since power-on. */
+  whereabouts(): string {
+    const s = this.stats;
+    if (!s) return `state ${this.state}, never reported from a running guest`;
+    return `state ${this.state}, ${(s.wallMs / 1000).toFixed(1)} s and ${s.instructions} guest instructions since power-on`;
+  }
+
+  /** Start the thread and hand it the console port, as MachineSession.spawn does with a Worker. */
+  async spawn(): Promise<void> {
+    const worker = new Worker(THREAD, { name: this.id });
+    worker.on('error', (err) => this.crashed(`the machine's worker crashed: ${err.message}`));
+    worker.on('exit', (code) => this.crashed(`the machine's worker exited (code ${code})`));
+    const channel = new MessageChannel();
+    channel.port1.on('message', (msg: WorkerPortMessage) => this.onPort(msg));
+    this.worker = worker;
+    this.port = channel.port1;
+    this.api = Comlink.wrap<MachineWorkerApi>(endpoint(worker));
+    // v86's own yield in Node is setImmediate, which is what the page's 'channel' scheme emulates in a
+    // browser. The channel scheme itself stalls under Node 20: a port that posts to itself is served
+    // 1000 messages per turn, and once a disk read was pending the 1001st never arrived (VM stuck
+    // after SYSLINUX's first read; seen in src/node with the page's worker, reproduced outside it).
+    const config: MachineConfig = { id: this.id, kind: this.kind, urls: this.urls, wasmModule: this.wasmModule, scheduler: 'v86' };
+    const port = channel.port2 as unknown as ConsolePortLike & Transferable;
+    await this.api.init(config, Comlink.transfer(port, [port]));
+  }
+
+  async powerOn(): Promise<void> {
+    if (!this.api) await this.spawn();
+    await this.api!.powerOn();
+  }
+
+  /** Container start, as MachineSession.startContainer: cold times count from the host's power-on. */
+  startContainer(id: string, name: string, mode: RaceMode): HeadlessContainer {
+    const c = new HeadlessContainer(id, name, mode);
+    this.containers.push(c);
+    if (!this.api) c.fail('the container host is not running');
+    else
+      this.api.startContainer(name).then(
+        (channel) => (c.channel = channel),
+        (err: Error) => c.fail(err.message),
+      );
+    return c;
+  }
+
+  /** Type into a console: the serial one (channel 0) or a container's terminal. */
+  type(text: string, channel = 0): void {
+    const bytes = new TextEncoder().encode(text);
+    this.post({ type: 'input', bytes, channel: channel || undefined }, [bytes.buffer]);
+  }
+
+  result(): MachineResult {
+    return {
+      id: this.id,
+      name: this.name,
+      kind: this.kind,
+      status: machineStatus(this.state, !!this.finish),
+      bootMs: this.finish?.wallMs,
+      instructions: this.finish?.instructions,
+      loadMs: this.loadMs,
+      marks: this.marks,
+      message: this.error?.message ?? this.panic?.line,
+      hostname: this.hostname,
+      kernel: this.kernel,
+    };
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    this.api?.[Comlink.releaseProxy]();
+    this.port?.close();
+    await this.worker?.terminate();
+    this.worker = this.api = this.port = undefined;
+  }
+
+  private crashed(message: string) {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.error = { kind: 'worker', message };
+    this.state = 'crashed';
+    this.finished.reject(message);
+    for (const c of this.containers) c.fail(`the container host's worker crashed`);
+  }
+
+  private post(msg: PagePortMessage, transfer: ArrayBuffer[] = []) {
+    this.port?.postMessage(msg, transfer);
+  }
+
+  private onPort(msg: WorkerPortMessage) {
+    if (msg.type === 'output') {
+      // Nothing renders here: take the bytes and hand the credit straight back.
+      if (msg.channel) this.containers.find((c) => c.channel === msg.channel)?.console.push(msg.bytes);
+      else this.console.push(msg.bytes);
+      this.post({ type: 'credit', bytes: msg.bytes.byteLength, channel: msg.channel || undefined });
+    } else this.onEvent(msg.event);
+  }
+
+  private onEvent(ev: MachineEvent) {
+    switch (ev.name) {
+      case 'state':
+        if (ev.data !== 'paused') this.state = ev.data;
+        break;
+      case 'stats':
+        this.stats = ev.data;
+        break;
+      case 'loaded':
+        this.loadMs = ev.data.loadMs;
+        break;
+      case 'power-on':
+        this.finish = undefined;
+        this.marks = [{ phase: PHASES[this.kind][0].name, wallMs: 0, instructions: 0, skipped: [] }];
+        break;
+      case 'phase':
+        this.marks.push(ev.data);
+        break;
+      case 'finish':
+        this.finish = ev.data;
+        this.finished.resolve(ev.data);
+        break;
+      case 'panic':
+        this.panic = ev.data;
+        this.finished.reject(`kernel panic: ${ev.data.line}`);
+        for (const c of this.containers) c.fail('the container host panicked');
+        break;
+      case 'tail':
+        if (this.panic) this.panic = { ...this.panic, tail: ev.data };
+        break;
+      case 'error':
+        this.error = ev.data;
+        this.finished.reject(ev.data.message);
+        for (const c of this.containers) c.fail(`the container host failed: ${ev.data.message}`);
+        break;
+      case 'container': {
+        const u = ev.data;
+        this.containers.find((c) => c.channel === u.channel || (c.channel === undefined && c.name === u.name))?.update(u);
+        break;
+      }
+    }
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * The page's race in Node: one worker thread per machine (as the page has one Web Worker per
+ * machine), powered on at once; cold or warm container starts on the one container host; every
+ * racer under a hard timeout; results ranked by the same rules (src/core/machine/race.ts).
+ * The order of events follows Race.start in src/ui/race/race.svelte.ts.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ARTIFACTS } from '../core/artifacts.ts';
+import { rankRace, raceLineup, type LabConfig, type MachineResult, type MachineUrls, type RankedResult } from '../core/machine/index.ts';
+import { HeadlessMachine, type HeadlessContainer } from './machine.ts';
+
+export interface RaceOptions {
+  config: LabConfig;
+  /** The images (images/dist layout). */
+  dist: string;
+  /** Hard limit per racer, from its start. */
+  timeoutMs: number;
+  /** Progress lines as racers finish. */
+  log?: (line: string) => void;
+}
+
+export interface Unfinished {
+  name: string;
+  why: string;
+  /** The console's last lines (the host's for a container that never got its own output). */
+  tail: string[];
+}
+
+export interface RaceOutcome {
+  /** Ranked rows from the racers as they are now (call again after the identity check). */
+  results(): RankedResult[];
+  unfinished: Unfinished[];
+  machines: HeadlessMachine[];
+  containers: HeadlessContainer[];
+}
+
+export function distUrls(dist: string, vmDisk?: string): MachineUrls {
+  const file = (p: string) => pathToFileURL(join(dist, p)).href;
+  const wasm = createRequire(import.meta.url).resolve('v86/build/v86.wasm');
+  return {
+    wasm: pathToFileURL(wasm).href,
+    seabios: file(ARTIFACTS.seabios),
+    vgabios: file(ARTIFACTS.vgabios),
+    hostKernel: file(ARTIFACTS.hostKernel),
+    hostInitrd: file(ARTIFACTS.hostInitrd),
+    hostCmdline: file('host/cmdline.txt'),
+    vmDisk: vmDisk ? pathToFileURL(resolve(vmDisk)).href : file(ARTIFACTS.vmDisk),
+  };
+}
+
+type Racer = HeadlessMachine | HeadlessContainer;
+
+/** Resolves true when the racer finished, false when it failed or ran out of time. */
+function deadline(r: Racer, ms: number, timedOut: Set<Racer>): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<boolean>((res) => {
+    timer = setTimeout(() => {
+      timedOut.add(r);
+      res(false);
+    }, ms);
+  });
+  const done = r.finished.promise.then(
+    () => true,
+    () => false,
+  );
+  return Promise.race([done, late]).finally(() => clearTimeout(timer));
+}
+
+export async function runRace(opts: RaceOptions): Promise<RaceOutcome> {
+  const { config, timeoutMs } = opts;
+  const log = opts.log ?? (() => {});
+  const lineup = raceLineup(config);
+  const wasmUrls = distUrls(opts.dist);
+  // Compiled once and handed to every thread, as the page does (emulator-module.ts).
+  const wasmModule = await WebAssembly.compile(readFileSync(new URL(wasmUrls.wasm)));
+  const vms = lineup.vms.map((vm) => new HeadlessMachine(vm, distUrls(opts.dist, config.vmDisks[vm.number]), wasmModule));
+  const host = lineup.host ? new HeadlessMachine(lineup.host, wasmUrls, wasmModule) : undefined;
+  const machines = host ? [...vms, host] : vms;
+  const timedOut = new Set<Racer>();
+  const waits: Promise<boolean>[] = [];
+  const announce = (r: Racer) => {
+    const who = r.kind === 'container' ? `container ${r.name}` : r.name;
+    r.finished.promise.then(
+      (m) => log(`${who}: prompt at ${m.wallMs.toFixed(0)} ms`),
+      (e: Error) => log(`${who}: ${e.message}`),
+    );
+  };
+  const watch = (r: Racer): Promise<boolean> => {
+    announce(r);
+    const wait = deadline(r, timeoutMs, timedOut);
+    waits.push(wait);
+    return wait;
+  };
+
+  // Threads first (the page's workers are up before Start too), so power-on is one instant.
+  await Promise.all(
+    machines.map((m) =>
+      m.spawn().catch((err: Error) => {
+        m.error = { kind: 'worker', message: `the machine's worker did not start: ${err.message}` };
+        m.state = 'crashed';
+        m.finished.reject(m.error.message);
+      }),
+    ),
+  );
+  const powerOn = (m: HeadlessMachine) => void m.powerOn().catch(() => {}); // failures arrive as events
+  const startContainers = (mode: 'cold' | 'warm') => {
+    for (const c of lineup.containers) watch(host!.startContainer(c.id, c.name, mode));
+  };
+  const hostFailure = (h: HeadlessMachine) =>
+    timedOut.has(h) ? `it was not ready within ${timeoutMs / 1000} s` : (h.error?.message ?? (h.panic ? `kernel panic: ${h.panic.line}` : 'it stopped'));
+  const noContainers = (h: HeadlessMachine) => {
+    for (const c of lineup.containers) h.startContainer(c.id, c.name, config.mode).fail(`no containers: the container host did not boot (${hostFailure(h)})`);
+  };
+
+  if (host && config.mode === 'warm') {
+    log('warm race: booting the container host first (not timed in the race)');
+    powerOn(host);
+    if (!(await watch(host))) noContainers(host);
+  }
+  log(`racing ${vms.length} VM${vms.length === 1 ? '' : 's'} and ${lineup.containers.length} container${lineup.containers.length === 1 ? '' : 's'} (${config.mode})`);
+  for (const vm of vms) {
+    powerOn(vm);
+    watch(vm);
+  }
+  if (host && config.mode === 'warm' && host.finish) startContainers('warm');
+  if (host && config.mode === 'cold') {
+    powerOn(host);
+    const hostReady = watch(host);
+    // Containers start the moment the host is ready; their timers include its boot.
+    waits.push(hostReady.then((ok) => (ok ? startContainers('cold') : noContainers(host))).then(() => true));
+  }
+  // Container waits join `waits` when the host is ready: settle until no new ones appear.
+  for (let n = -1; n !== waits.length; ) {
+    n = waits.length;
+    await Promise.all(waits);
+  }
+
+  const containers = host?.containers ?? [];
+  // A container that did not start on a running host: boxd's own log says why, so put it in the tail.
+  if (host?.finish && containers.some((c) => !c.finish)) {
+    host.type('cat /var/log/boxd.log\n');
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  const late = (r: Racer) => timedOut.has(r) && !r.finish && !(r.kind === 'container' ? r.error : r.error || r.panic);
+  const resultOf = (r: Racer): MachineResult => {
+    const res = r.result();
+    return late(r) ? { ...res, status: 'error', message: `no prompt within ${timeoutMs / 1000} s` } : res;
+  };
+  const unfinished: Unfinished[] = [];
+  for (const m of machines) {
+    if (m.finish) continue;
+    const why = late(m) ? `no prompt within ${timeoutMs / 1000} s` : (m.error?.message ?? (m.panic ? `kernel panic: ${m.panic.line}` : 'did not finish'));
+    unfinished.push({ name: m.name, why: `${why} (${m.whereabouts()})`, tail: m.panic?.tail.length ? m.panic.tail : m.console.lines(20) });
+  }
+  for (const c of containers) {
+    if (c.finish) continue;
+    const own = c.console.lines(20);
+    unfinished.push({ name: `container ${c.name}`, why: late(c) ? `no prompt within ${timeoutMs / 1000} s` : (c.error ?? 'did not finish'), tail: own.length ? own : host!.console.lines(20) });
+  }
+  const results = () => rankRace(config.mode, [...machines.map(resultOf), ...containers.map(resultOf)]);
+  return { results, unfinished, machines, containers };
+}
