@@ -20,7 +20,8 @@ function shell(m: Machine): Shell {
 }
 
 async function login(m: Machine) {
-  await m.waitFor(MARKERS.login, 90_000, 'login');
+  // Generous: four emulators share this one Node thread, and the machine may be loaded.
+  await m.waitFor(MARKERS.login, 240_000, 'login');
   const from = m.serial.length;
   m.type('root\n');
   await m.waitFor(/# $/m, 30_000, 'shell', from);
@@ -45,12 +46,12 @@ beforeAll(async () => {
     login(a),
     login(b),
     login(c),
-    host.waitFor(MARKERS.hostReady, 90_000, 'host ready').then(() => {
+    host.waitFor(MARKERS.hostReady, 240_000, 'host ready').then(() => {
       host.type('\n');
       return host.waitFor(/# $/m, 20_000, 'host shell');
     }),
   ]);
-}, 150_000);
+}, 300_000);
 
 afterAll(async () => {
   await Promise.all([a, b, c, host].map((m) => m?.stop().catch(() => {})));
@@ -136,5 +137,16 @@ describe('containers on box0', () => {
     for (const t of ping.timesMs) expect(t).toBeGreaterThan(0);
     expect(transfer.bytes).toBe(params.blobBytes);
     expect(ping.medianMs).toBeLessThan(vmPair.ping.medianMs);
+  });
+
+  it('neither the host nor its containers reach a real network', async () => {
+    const sh = shell(host);
+    const fromHost = await sh.run('ping -c 1 -W 2 1.1.1.1', { timeoutMs: 30_000 });
+    expect(fromHost.exitCode).not.toBe(0);
+    expect((await sh.run('box run -d --name net-out busybox sleep 100000', { timeoutMs: 60_000 })).exitCode).toBe(0);
+    const fromContainer = await sh.run('box exec net-out ping -c 1 -W 2 1.1.1.1', { timeoutMs: 30_000 });
+    await sh.run('box rm -f net-out');
+    expect(fromContainer.exitCode).not.toBe(0);
+    expect(fromContainer.output).toMatch(/unreachable|0 packets received/i);
   });
 });
