@@ -56,7 +56,7 @@ async function vmSide(lab: Lab, budgetMb: number) {
   );
   lab.note(`VMs: count bounded by ${bound}. Each VM keeps its ${vmMb} MiB reserved although its kernel reports only ${formatBytes(usedSum / Math.max(1, vms.length))} used.`);
   for (const vm of vms) await lab.stop(vm);
-  return { count: answering, vmMb };
+  return { count: answering, vmMb, fits, timeBound: bound.startsWith('the time cap') };
 }
 
 async function containerSide(lab: Lab, budgetMb: number) {
@@ -111,7 +111,8 @@ async function containerSide(lab: Lab, budgetMb: number) {
   }
   lab.series.push({ id: 'container.hostUsed', side: 'container', label: 'containers: host RAM used', xLabel: 'containers running', xUnit: 'count', yLabel: 'memory', yUnit: 'bytes', points: curve });
   lab.note(`Containers: count bounded by ${bound}.`);
-  return { count, per };
+  const projected = lab.get('container.projected')?.value as number | undefined;
+  return { count, per, projected, timeBound: bound.startsWith('the time cap') };
 }
 
 export const density: Experiment = {
@@ -133,7 +134,13 @@ export const density: Experiment = {
       // Each side has its own time cap, so a slow VM side cannot starve the containers.
       const vm = await vmSide(lab, budgetMb);
       const c = await containerSide(lab, budgetMb);
-      lab.figure('container', 'ratio', 'containers per VM in the same budget', c.count / Math.max(1, vm.count), 'ratio');
+      lab.figure('container', 'ratio', 'containers per VM in the same budget (as started)', c.count / Math.max(1, vm.count), 'ratio');
+      if (vm.timeBound || c.timeBound) {
+        lab.note(
+          `The time cap stopped ${vm.timeBound && c.timeBound ? 'both sides' : vm.timeBound ? 'the VMs' : 'the containers'} before the budget did, so the ratio above understates the difference: the budget holds ${vm.fits} VMs of ${vm.vmMb} MiB` +
+            (c.projected !== undefined ? ` and, at the measured ${formatBytes(c.per)} per container, about ${c.projected} containers.` : '.'),
+        );
+      }
       return lab.result('density', {
         vm: `${vm.count} VMs × ${vm.vmMb} MiB in ${budgetMb} MiB`,
         container: `${c.count} containers in one ${budgetMb} MiB host (${formatBytes(c.per)} each)`,
