@@ -11,6 +11,7 @@ import { osSupport } from './os-support.ts';
 import { security } from './security.ts';
 import { memory } from './memory.ts';
 import { density } from './density.ts';
+import { networking } from './networking.ts';
 import { storage } from './storage.ts';
 import { hybrid } from './hybrid.ts';
 
@@ -23,7 +24,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
   security,
   memory,
   density,
-  // networking (the "lan" helper's src/core/experiments/networking.ts) goes here
+  networking,
   storage,
   hybrid,
 ];
