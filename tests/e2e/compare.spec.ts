@@ -28,8 +28,7 @@ async function figure(page: Page, experiment: string, id: string): Promise<unkno
 
 async function waitDone(page: Page, id: string, timeout: number) {
   await expect(row(page, id)).toHaveAttribute('data-status', /done|failed/, { timeout });
-  const error = await row(page, id).getByTestId('error').textContent().catch(() => null);
-  expect(error, `${id} failed`).toBeNull();
+  if ((await row(page, id).getAttribute('data-status')) === 'failed') throw new Error(`${id} failed: ${await row(page, id).getByTestId('error').innerText()}`);
 }
 
 test('size and OS support run from their rows, a second Run is queued, figures match the build', async ({ page }, info) => {

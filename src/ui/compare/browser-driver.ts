@@ -32,6 +32,7 @@ import {
 } from '../../core/experiments/driver.ts';
 import { PROFILES, type MachineKind } from '../../core/machine/index.ts';
 import { MachineSession, machineUrls, type ContainerSession } from '../machines/index.ts';
+import type { TerminalSession } from '../terminal/index.ts';
 
 /** How the page learns about the machines an experiment uses (to show their cards and terminals). */
 export interface DriverObserver {
@@ -51,6 +52,15 @@ function rethrow(err: unknown, what: string): never {
   const message = err instanceof Error ? err.message : String(err);
   if (err instanceof Error && (err.name === 'TimeoutError' || /no answer within|within \d+ s/.test(message))) throw new TimeoutError(`${what}: ${message}`);
   throw new Error(`${what}: ${message}`);
+}
+
+/**
+ * Driven consoles do not answer cursor-position queries (ESC [6n). busybox ash's line editor asks
+ * after each prompt; xterm's reply arrives asynchronously and lands inside the next typed command,
+ * mangling it. Without a reply ash edits lines all the same, as it does on the Node driver's consoles.
+ */
+function noCursorReports(terminal: TerminalSession) {
+  terminal.term.parser.registerCsiHandler({ final: 'n' }, (params) => params[0] === 6);
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -294,6 +304,7 @@ class BrowserHost extends BrowserMachine implements HostHandle {
     const command = opts.command ?? ['sh'];
     const argv = ['-it', '--name', name, '--hostname', name, ...(opts.flags ?? []), image, ...command];
     const card = this.session.trackContainer(`${this.session.id}-${name}`, name, 'warm');
+    noCursorReports(card.terminal);
     // Keep a text copy of what its terminal receives, for ContainerHandle.output().
     let handle: BrowserContainer | undefined;
     const early: Uint8Array[] = [];
@@ -370,6 +381,7 @@ export class BrowserDriver implements Driver {
       urls: machineUrls(),
       options: { memoryMb, network: opts.network },
     });
+    noCursorReports(session.terminal);
     this.observer.machine(session);
     const machine = make(session, label, memoryMb);
     this.live.add(machine);
