@@ -8,6 +8,9 @@ import { card, hasContainerImages, hasImages, shot } from './helpers.ts';
 
 test.skip(!hasImages('vm/disk.img', 'host/bzImage', 'host/initramfs.cpio', 'bios/seabios.bin'), 'guest images not built (npm run images)');
 test.use({ serviceWorkers: 'block' });
+// Each test boots a few machines; on a loaded 2-core box one boot can take a minute.
+test.setTimeout(240_000);
+const BOOT_MS = 150_000;
 
 /**
  * The issue's target: a clear error within 2 s of the fault. Wall-clock figures mean little when other
@@ -55,15 +58,16 @@ async function fulfilAltered(route: Route): Promise<number> {
   const res = await route.fetch();
   const body = Buffer.from(await res.body());
   body[body.length >> 1] ^= 0xff;
+  const at = Date.now();
   await route.fulfill({ response: res, body });
-  return Date.now();
+  return at;
 }
 
 test('a host kernel that 404s: the host and its containers fail clearly, the VMs finish', async ({ page, context }, info) => {
   let servedAt: number | undefined;
   await context.route('**/images/host/bzImage', async (route) => {
-    await route.fulfill({ status: 404, contentType: 'text/plain', body: 'not found' });
     servedAt ??= Date.now();
+    await route.fulfill({ status: 404, contentType: 'text/plain', body: 'not found' });
   });
   await watchErrors(page);
   const containers = hasContainerImages() ? 1 : 0;
@@ -72,7 +76,7 @@ test('a host kernel that 404s: the host and its containers fail clearly, the VMs
   const ms = shownAt - servedAt!;
   console.log(`404 on host/bzImage: error on the host card ${ms} ms after the 404 was served (${shownAt - clickedAt} ms after Start)`);
   expect(ms).toBeLessThan(ERROR_BUDGET_MS);
-  for (const id of ['vm1', 'vm2']) await expect(card(page, id).getByTestId('flag')).toBeVisible({ timeout: 90_000 });
+  for (const id of ['vm1', 'vm2']) await expect(card(page, id).getByTestId('flag')).toBeVisible({ timeout: BOOT_MS });
   await expect(card(page, 'host').getByTestId('flag')).toHaveCount(0);
   await shot(page, info, 'kernel-404');
 });
@@ -100,7 +104,7 @@ test('a disk chunk with altered bytes: the VMs report the damage, the container 
   const ms = shown.map((t, i) => t - servedAt[i]);
   console.log(`altered disk chunk ${victim!.slice(0, 12)}… (${servedAt.length} altered responses): errors ${ms.join(' ms, ')} ms after the altered bytes were served`);
   for (const x of ms) expect(x).toBeLessThan(ERROR_BUDGET_MS);
-  for (const id of ['host', ...(containers ? ['c1'] : [])]) await expect(card(page, id).getByTestId('flag')).toBeVisible({ timeout: 90_000 });
+  for (const id of ['host', ...(containers ? ['c1'] : [])]) await expect(card(page, id).getByTestId('flag')).toBeVisible({ timeout: BOOT_MS });
   for (const id of ['vm1', 'vm2']) await expect(card(page, id).getByTestId('flag')).toHaveCount(0);
   await shot(page, info, 'disk-chunk-altered');
 });
@@ -116,6 +120,6 @@ test('an altered host initramfs fails its sha256: the host fails clearly, the VM
   const ms = (await errorShownAt(page, 'host', /host initramfs is damaged: initramfs\.cpio does not match the sha256/)) - servedAt!;
   console.log(`altered host/initramfs.cpio: error on the host card ${ms} ms after the altered bytes were served`);
   expect(ms).toBeLessThan(ERROR_BUDGET_MS);
-  await expect(card(page, 'vm1').getByTestId('flag')).toBeVisible({ timeout: 90_000 });
+  await expect(card(page, 'vm1').getByTestId('flag')).toBeVisible({ timeout: BOOT_MS });
   await shot(page, info, 'initramfs-altered');
 });

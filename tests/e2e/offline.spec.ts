@@ -14,6 +14,8 @@ test.skip(!hasImages('vm/disk.img', 'host/bzImage', 'host/initramfs.cpio', 'bios
 
 // Built by playwright.config.ts's webServer before any test runs.
 const DIST = resolve(process.env.STACKLAB_E2E_OUT ?? 'dist');
+/** On a loaded 2-core box one boot can take a minute. */
+const BOOT_MS = 150_000;
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript',
@@ -98,7 +100,7 @@ test.beforeEach(async () => {
 test.afterEach(async () => host.stop());
 
 test('a plain static host with the shipped headers: no CSP violation, no Range request; then offline from the cache', async ({ page, context }, info) => {
-  test.setTimeout(240_000);
+  test.setTimeout(400_000);
   const csp = watchCsp(page);
   const containers = hasContainerImages() ? 1 : 0;
   const ids = ['vm1', 'host', ...(containers ? ['c1'] : [])];
@@ -107,7 +109,7 @@ test('a plain static host with the shipped headers: no CSP violation, no Range r
   const doc = await page.goto(host.url + setup);
   expect(doc!.headers()['content-security-policy']).toContain("'wasm-unsafe-eval'");
   expect(doc!.headers()['content-security-policy']).not.toContain("'unsafe-eval'");
-  for (const id of ids) await expect(card(page, id).getByTestId('flag')).toBeVisible({ timeout: 90_000 });
+  for (const id of ids) await expect(card(page, id).getByTestId('flag')).toBeVisible({ timeout: BOOT_MS });
   const chunkRequests = host.requests.filter((r) => r.path.includes('/disk.img.chunks/')).length;
   expect(chunkRequests, 'the VM disk comes as chunk files').toBeGreaterThan(0);
   expect(host.requests.filter((r) => r.range), 'Range requests').toEqual([]);
@@ -125,7 +127,7 @@ test('a plain static host with the shipped headers: no CSP violation, no Range r
   const before = host.requests.length;
   // (The page drops autostart from its URL once started, so load the shared link again.)
   await page.goto(host.url + setup);
-  for (const id of ids) await expect(card(page, id).getByTestId('flag')).toBeVisible({ timeout: 90_000 });
+  for (const id of ids) await expect(card(page, id).getByTestId('flag')).toBeVisible({ timeout: BOOT_MS });
   expect(await page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
   expect(host.requests.length).toBe(before);
   const figures = await page.evaluate(() => (window as any).stacklab.race.results().map((r: any) => `${r.id} ${Math.round(r.bootMs)} ms`));
@@ -135,13 +137,13 @@ test('a plain static host with the shipped headers: no CSP violation, no Range r
 });
 
 test('a new build is announced, never forced mid-race, and applied when the user clicks', async ({ page }, info) => {
-  test.setTimeout(180_000);
+  test.setTimeout(240_000);
   await page.goto(host.url + '?vms=1&containers=0&autostart=1');
   await offlineCopyReady(page);
   // The page that saved the copy is not controlled yet; the next load is.
   await page.goto(host.url + '?vms=1&containers=0&autostart=1');
   const first = await swVersion(page);
-  await expect(card(page, 'vm1').getByTestId('flag')).toBeVisible({ timeout: 90_000 });
+  await expect(card(page, 'vm1').getByTestId('flag')).toBeVisible({ timeout: BOOT_MS });
   await page.evaluate(() => ((window as any).__samePage = true));
 
   // Publish a "new build" (same files, another version) and let the browser find it.
