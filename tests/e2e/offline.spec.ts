@@ -125,8 +125,9 @@ test('a plain static host with the shipped headers: no CSP violation, no Range r
   await context.setOffline(true);
   await host.stop();
   const before = host.requests.length;
-  // (The page drops autostart from its URL once started, so load the shared link again.)
-  await page.goto(host.url + setup);
+  // The page keeps its setup in the URL (autostart is dropped once started): reload and press Start.
+  await page.reload();
+  await page.getByTestId('start').click();
   for (const id of ids) await expect(card(page, id).getByTestId('flag')).toBeVisible({ timeout: BOOT_MS });
   expect(await page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
   expect(host.requests.length).toBe(before);
