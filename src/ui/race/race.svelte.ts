@@ -57,7 +57,8 @@ export class Race {
     const { mode } = this.config;
     const lineup = raceLineup(this.config);
     const vmSessions = lineup.vms.map((vm) => new MachineSession({ ...vm, urls: machineUrls({ vmDisk: this.config.vmDisks[vm.number] }) }));
-    const host = lineup.host ? new MachineSession({ ...lineup.host, urls: machineUrls() }) : undefined;
+    // Warm: the first warm race boots the host and keeps its state (workers/snapshot.ts); later ones resume it.
+    const host = lineup.host ? new MachineSession({ ...lineup.host, urls: machineUrls(), ...(mode === 'warm' ? { options: { snapshots: { warm: true } } } : {}) }) : undefined;
     if (host && mode === 'warm') {
       this.warming = true;
       this.sessions = [host];
