@@ -145,9 +145,14 @@ function newDetector(cfg: MachineConfig, emu: V86) {
     phase(mark) {
       emit('phase', mark);
       if (detector?.finished) {
-        emit('finish', mark);
-        if (state === 'booting') setState('finished');
-        if (cfg.snapshots?.warm) void saveWarm(emu);
+        const finish = () => {
+          emit('finish', mark);
+          if (state === 'booting') setState('finished');
+        };
+        // Warm mode: the finish is announced once the fresh state is captured, so containers started
+        // on it are not in the warm state (the mark keeps the marker's own time).
+        if (cfg.snapshots?.warm) void saveWarm(emu, finish);
+        else finish();
       }
     },
     panic(info) {
@@ -221,10 +226,11 @@ function currentSnapshotConfig(cfg: MachineConfig): Promise<SnapshotConfig> {
   return snapshotConfig;
 }
 
-async function saveState(emu: V86, cfg: MachineConfig, key: string) {
+async function saveState(emu: V86, cfg: MachineConfig, key: string, captured?: () => void) {
   const snapConfig = await currentSnapshotConfig(cfg);
   if (cfg.kind === 'host') await box?.ready;
   const raw = await captureState(emu, media.lazyDisk);
+  captured?.();
   return writeSnapshot(key, cfg.id, snapConfig, raw, {
     containers: box?.liveContainers(),
     consoleTail: detector?.consoleTail(),
@@ -234,15 +240,21 @@ async function saveState(emu: V86, cfg: MachineConfig, key: string) {
 }
 
 /** First boot with `warm` on: keep this fresh state for later power-ons (once per configuration). */
-async function saveWarm(emu: V86) {
+async function saveWarm(emu: V86, captured: () => void) {
   const cfg = config!;
+  let once = false;
+  const done = () => {
+    if (!once) captured();
+    once = true;
+  };
   try {
     const key = await warmKey(await currentSnapshotConfig(cfg));
-    if (await snapshotHeader(key)) return;
-    if (emulator !== emu) return;
-    emit('snapshot', { action: 'warm-saved', report: await saveState(emu, cfg, key) });
+    if (emulator !== emu || (await snapshotHeader(key))) return;
+    emit('snapshot', { action: 'warm-saved', report: await saveState(emu, cfg, key, done) });
   } catch (err) {
     emit('snapshot', { action: 'failed', message: err instanceof Error ? err.message : String(err) });
+  } finally {
+    done();
   }
 }
 
