@@ -32,6 +32,7 @@ import {
 } from '../../core/experiments/driver.ts';
 import { PROFILES, type MachineKind } from '../../core/machine/index.ts';
 import { MachineSession, machineUrls, type ContainerSession } from '../machines/index.ts';
+import { pageLan } from '../lan/index.ts';
 import type { TerminalSession } from '../terminal/index.ts';
 
 /** How the page learns about the machines an experiment uses (to show their cards and terminals). */
@@ -374,12 +375,14 @@ export class BrowserDriver implements Driver {
     const n = ++this.count[kind];
     const label = opts.label ?? `${kind}-${n}`;
     const memoryMb = restore?.memoryMb ?? opts.memoryMb ?? PROFILES[kind].memoryMb;
+    const id = `x-${label}`;
     const session = new MachineSession({
-      id: `x-${label}`,
+      id,
       name: kind === 'vm' ? `VM ${label.replace(/^vm-?/, '')}` : `Host ${label.replace(/^host-?/, '')}`,
       kind,
       urls: machineUrls(),
-      options: { memoryMb, network: opts.network },
+      // A NIC on this page's LAN (src/ui/lan), plugged in before power-on.
+      options: { memoryMb, network: opts.network ? pageLan.nic(id, opts.network.type) : undefined },
     });
     noCursorReports(session.terminal);
     this.observer.machine(session);
@@ -388,8 +391,10 @@ export class BrowserDriver implements Driver {
     const stop = machine.stop.bind(machine);
     machine.stop = async () => {
       this.live.delete(machine);
+      pageLan.unplug(session);
       await stop();
     };
+    if (opts.network) await pageLan.plug(session);
     await machine.start(restore, opts.timeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS);
     return machine;
   }

@@ -11,7 +11,7 @@
  *   pageLan.unplug(session);       // on dispose: frees the port and the MAC
  */
 import * as Comlink from 'comlink';
-import { EthernetSwitch, connectPortToSwitch, lanMac, vmAddressForMac, type SwitchPort } from '../../core/lan/index.ts';
+import { EthernetSwitch, connectPortToSwitch, lanMac, vmAddressForMac, type LanPortLike, type SwitchPort } from '../../core/lan/index.ts';
 import type { MachineConfig } from '../../core/machine/index.ts';
 import type { MachineSession } from '../machines/index.ts';
 
@@ -61,7 +61,8 @@ export class PageLan {
     const control = session.control;
     if (!control) throw new Error(`${session.name}: its worker did not start`);
     const cable = new MessageChannel();
-    m.port = connectPortToSwitch(this.switch, cable.port1, session.name);
+    // A DOM MessagePort is a LanPortLike (its onmessage takes a MessageEvent, which has `data`).
+    m.port = connectPortToSwitch(this.switch, cable.port1 as unknown as LanPortLike, session.name);
     await control.attachLan(Comlink.transfer(cable.port2, [cable.port2]));
   }
 
