@@ -19,11 +19,11 @@ async function save(page: Page, id: string) {
 }
 
 test('a file written in a VM and in a container is there after a reload and resume', async ({ page }, info) => {
-  test.setTimeout(300_000);
+  test.setTimeout(480_000);
   const token = Date.now().toString(36);
   await page.goto('./?page=lab&vms=1&containers=1');
-  await expect(card(page, 'vm1').getByTestId('flag')).toBeVisible({ timeout: 120_000 });
-  await expect(card(page, 'host').getByTestId('flag')).toBeVisible({ timeout: 120_000 });
+  await expect(card(page, 'vm1').getByTestId('flag')).toBeVisible({ timeout: 200_000 });
+  await expect(card(page, 'host').getByTestId('flag')).toBeVisible({ timeout: 200_000 });
 
   await typeIn(page, card(page, 'vm1'), 'root\n');
   await waitForTerminal(page, 'vm1', /# $/m, 30_000);
@@ -69,9 +69,9 @@ test('a file written in a VM and in a container is there after a reload and resu
 });
 
 test('a full quota: clear message, the earlier snapshot survives and restores', async ({ page, context }, info) => {
-  test.setTimeout(200_000);
+  test.setTimeout(300_000);
   await page.goto('./?page=lab&vms=0&containers=1');
-  await expect(card(page, 'host').getByTestId('flag')).toBeVisible({ timeout: 120_000 });
+  await expect(card(page, 'host').getByTestId('flag')).toBeVisible({ timeout: 200_000 });
   await save(page, 'host');
   const before = await page.getByTestId('storage-use').textContent();
 
