@@ -279,7 +279,7 @@ export class HeadlessMachine {
   private onEvent(ev: MachineEvent) {
     switch (ev.name) {
       case 'state':
-        if (ev.data !== 'paused') this.state = ev.data;
+        if (ev.data !== 'paused' && this.state !== 'panic') this.state = ev.data;
         break;
       case 'stats':
         this.stats = ev.data;
@@ -300,6 +300,7 @@ export class HeadlessMachine {
         break;
       case 'panic':
         this.panic = ev.data;
+        this.state = 'panic'; // also sent as a state event; a panic is final whatever else happens
         this.finished.reject(`kernel panic: ${ev.data.line}`);
         for (const c of this.containers) c.fail('the container host panicked');
         break;

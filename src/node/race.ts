@@ -157,8 +157,8 @@ export async function runRace(opts: RaceOptions): Promise<RaceOutcome> {
   }
   for (const c of containers) {
     if (c.finish) continue;
-    const own = c.console.lines(20);
-    unfinished.push({ name: `container ${c.name}`, why: late(c) ? `no prompt within ${timeoutMs / 1000} s` : (c.error ?? 'did not finish'), tail: own.length ? own : host!.console.lines(20) });
+    // A container that never ran has no console of its own: its host's is reported above.
+    unfinished.push({ name: `container ${c.name}`, why: late(c) ? `no prompt within ${timeoutMs / 1000} s` : (c.error ?? 'did not finish'), tail: c.console.lines(20) });
   }
   const results = () => rankRace(config.mode, [...machines.map(resultOf), ...containers.map(resultOf)]);
   return { results, unfinished, machines, containers };

@@ -54,6 +54,6 @@ export function resultsTable(ranked: readonly RankedResult[], identities: readon
 
 export function unfinishedReport(list: readonly Unfinished[]): string {
   return list
-    .map((u) => [`${u.name} did not finish: ${u.why}`, `--- last console lines of ${u.name} ---`, ...(u.tail.length ? u.tail : ['(nothing on the console)']), '---'].join('\n'))
+    .map((u) => (u.tail.length ? [`${u.name} did not finish: ${u.why}`, `--- last console lines of ${u.name} ---`, ...u.tail, '---'] : [`${u.name} did not finish: ${u.why} (nothing on its console)`]).join('\n'))
     .join('\n\n');
 }
