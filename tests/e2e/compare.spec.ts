@@ -16,6 +16,9 @@ const manifest = JSON.parse(readFileSync(fileURLToPath(new URL('../../images/dis
 };
 const bytesOf = (file: string) => manifest.artifacts.find((a) => a.file === file)!.bytes;
 
+/** What fits the screen (the full-page shots are for the record; these are what a class sees). */
+const viewShot = (page: Page, info: import('@playwright/test').TestInfo, name: string) => page.screenshot({ path: info.outputPath(`${name}.png`) });
+
 const row = (page: Page, id: string) => page.locator(`article[data-experiment="${id}"]`);
 
 /** A figure of a finished row, read from the page's own state. */
@@ -85,10 +88,13 @@ test('size and OS support run from their rows, a second Run is queued, figures m
   expect(csv).toContain(`size,vm.disk,vm,`);
   expect(csv).toMatch(new RegExp(`^size,vm\\.disk,vm,[^\\n]*,${bytesOf('vm/disk.img')},bytes,`, 'm'));
 
-  await row(page, 'size').locator('details summary').click();
-  await shot(page, info, 'compare-done-1600');
+  await viewShot(page, info, 'compare-view-1600');
+  await row(page, 'os').scrollIntoViewIfNeeded();
+  await viewShot(page, info, 'compare-view-os-1600');
   await page.setViewportSize({ width: 1280, height: 720 });
-  await row(page, 'size').scrollIntoViewIfNeeded();
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await viewShot(page, info, 'compare-view-1280');
+  await row(page, 'size').locator('details summary').click();
   await shot(page, info, 'compare-done-1280');
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Figure } from '../../core/experiments/types.ts';
-import { MAX_BARS, barGroups, niceTicks, phaseBars } from './chart-data.ts';
+import { MAX_BARS, MAX_FACTS, barGroups, facts, niceTicks, phaseBars } from './chart-data.ts';
 import { exportCsv, exportJson } from './export.ts';
 
 const fig = (id: string, side: Figure['side'], value: Figure['value'], unit: Figure['unit'], label = id): Figure => ({ id, side, label, value, unit });
@@ -41,6 +41,13 @@ describe('compare charts from figures', () => {
     const [g] = barGroups([...many, fig('container.nan', 'container', NaN, 'bytes')]);
     expect(g!.bars).toHaveLength(MAX_BARS);
     expect(g!.bars.some((b) => b.id === 'container.nan')).toBe(false);
+  });
+
+  it('lists yes/no findings, and short text ones only when asked', () => {
+    const figures = [fig('vm.kernel', 'vm', '6.1.192', 'text'), fig('c.refused', 'container', true, 'bool'), fig('vm.long', 'vm', 'x'.repeat(60), 'text')];
+    expect(facts(figures, false).map((f) => f.id)).toEqual(['c.refused']);
+    expect(facts(figures, true).map((f) => f.id)).toEqual(['vm.kernel', 'c.refused']);
+    expect(facts(Array.from({ length: 9 }, (_, i) => fig(`b${i}`, 'vm', false, 'bool')), false)).toHaveLength(MAX_FACTS);
   });
 
   it('makes round axis ticks that cover the maximum', () => {

@@ -20,10 +20,20 @@ export interface BarGroup {
   max: number;
 }
 
+export interface Fact {
+  id: string;
+  side: Side;
+  label: string;
+  /** A yes/no finding, or a short text one (a kernel version). */
+  value: boolean | string;
+}
+
 export interface ResultCharts {
   phases: PhaseBar[];
   groups: BarGroup[];
   series: Series[];
+  /** Yes/no findings (and, for a row without any numbers, its short text ones). */
+  facts: Fact[];
 }
 
 const PHASE_ID = /^(.+)\.phase\.([^.]+)$/;
@@ -81,8 +91,25 @@ export function barGroups(figures: readonly Figure[], maxGroups = 2): BarGroup[]
     });
 }
 
+/** A text figure short enough to read at a glance; longer ones stay in the figures table. */
+const SHORT_TEXT = 40;
+export const MAX_FACTS = 6;
+
+export function facts(figures: readonly Figure[], withText: boolean): Fact[] {
+  const out: Fact[] = [];
+  for (const f of figures) {
+    if (typeof f.value === 'boolean') out.push({ id: f.id, side: f.side, label: f.label, value: f.value });
+    else if (withText && f.unit === 'text' && typeof f.value === 'string' && f.value.length <= SHORT_TEXT) out.push({ id: f.id, side: f.side, label: f.label, value: f.value });
+  }
+  return out.slice(0, MAX_FACTS);
+}
+
 export function resultCharts(r: ExperimentResult): ResultCharts {
-  return { phases: phaseBars(r.figures), groups: barGroups(r.figures), series: r.series.filter((s) => s.points.length > 0) };
+  const phases = phaseBars(r.figures);
+  const groups = barGroups(r.figures);
+  const series = r.series.filter((s) => s.points.length > 0);
+  const pictures = phases.length + groups.length + series.length;
+  return { phases, groups, series, facts: facts(r.figures, pictures === 0) };
 }
 
 /** Round numbers for an axis from 0 to at least `max`: [0, step, 2·step, …]. */
