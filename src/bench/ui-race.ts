@@ -1,6 +1,7 @@
 // Main-thread responsiveness of the race page under the heaviest board (6 VMs + 12 containers), in
 // the built app in Debian's Chromium. Not a test (never part of npm test):
-//   npm run bench:ui [-- --rounds 3 --vms 6 --containers 12 --port 5201 --no-build --trace]
+//   npm run bench:ui [-- --rounds 3 --vms 6 --containers 12 --port 5201 --no-build --trace --no-trace
+//   --viewport 1280x720 --shots .cache/ui-shots]
 // Per round: long tasks (PerformanceObserver 'longtask') from navigation to the last finish flag,
 // first power-on after navigation, time to all flags. Prints every round and the medians.
 // Every round is also traced (Chromium tracing): the thread CPU time of each main-thread task tells
@@ -24,6 +25,8 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: '.cache/bench-ui' },
     'no-build': { type: 'boolean', default: false },
     trace: { type: 'boolean', default: false },
+    /** Skip the per-round trace (its CPU figures): long races on a loaded box make huge traces. */
+    'no-trace': { type: 'boolean', default: false },
     timeout: { type: 'string', default: '240000' },
     viewport: { type: 'string', default: '1600x1000' },
     shots: { type: 'string' },
@@ -116,7 +119,8 @@ async function main() {
       const context = await browser.newContext({ viewport: { width, height } });
       const page = await context.newPage();
       const categories = process.env.STACKLAB_TRACE_CATEGORIES ?? 'toplevel,devtools.timeline,disabled-by-default-devtools.timeline,fonts';
-      await browser.startTracing(page, { categories: categories.split(',') });
+      const tracing = !args['no-trace'];
+      if (tracing) await browser.startTracing(page, { categories: categories.split(',') });
       const shots = args.shots && r === 0 ? resolve(ROOT, args.shots) : undefined;
       if (shots) mkdirSync(shots, { recursive: true });
       const round = await raceOnce(page, base, shots);
@@ -124,9 +128,9 @@ async function main() {
         await page.screenshot({ path: `${shots}/race-${args.viewport}-done.png` });
         await page.screenshot({ path: `${shots}/race-${args.viewport}-done-full.png`, fullPage: true });
       }
-      const trace = await browser.stopTracing();
-      round.trace = mainThreadFigures(JSON.parse(trace.toString()), round.allFlagsMs);
-      if (args.trace && r === 0) {
+      const trace = tracing ? await browser.stopTracing() : undefined;
+      if (trace) round.trace = mainThreadFigures(JSON.parse(trace.toString()), round.allFlagsMs);
+      if (trace && args.trace && r === 0) {
         mkdirSync(resolve(ROOT, '.cache'), { recursive: true });
         const file = resolve(ROOT, '.cache/bench-ui-trace.json');
         writeFileSync(file, trace);
