@@ -4,7 +4,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { Machine, DIST, REPO } from '../../boot/harness.ts';
+import { Machine, DIST, REPO, type BootOptions as HarnessOptions } from '../../boot/harness.ts';
+import { EthernetSwitch, lanMac } from '../../../src/core/lan/index.ts';
 import { MARKERS } from '../../../src/core/markers.ts';
 import { PhaseDetector, PHASES } from '../../../src/core/machine/phases.ts';
 import { v86VirtioPort, type V86VirtioPort } from '../../../src/core/mux/v86-port.ts';
@@ -93,9 +94,11 @@ abstract class NodeMachine {
     readonly memoryMb: number,
     restore: NodeSavedState | undefined,
     extra: Record<string, unknown>,
+    lan?: HarnessOptions['lan'],
   ) {
     this.m = new Machine(kind, {
       memoryMb,
+      lan,
       extra: { ...extra, ...(restore ? { initial_state: { buffer: restore.state } } : {}) },
     });
     const clock = (): Stamp => ({ wallMs: this.m.elapsedMs(), instructions: this.m.instructions() });
@@ -434,8 +437,7 @@ export class NodeDriver implements Driver {
     if (restore && restore.kind !== 'vm') throw new Error('bootVm: the saved state is not a VM');
     const memoryMb = restore?.memoryMb ?? opts.memoryMb ?? 64;
     const label = opts.label ?? `vm-${++this.count}`;
-    const extra = opts.network ? { net_device: { type: opts.network.type, relay_url: 'inbrowser' } } : {};
-    return this.bootOne(() => new NodeVm('vm', label, memoryMb, restore, extra), !!restore, opts.timeoutMs ?? 180_000);
+    return this.bootOne(() => new NodeVm('vm', label, memoryMb, restore, {}, this.nic(opts)), !!restore, opts.timeoutMs ?? 180_000);
   }
 
   bootHost(opts: BootOptions = {}): Promise<HostHandle> {
@@ -443,8 +445,16 @@ export class NodeDriver implements Driver {
     if (restore && restore.kind !== 'host') throw new Error('bootHost: the saved state is not a container host');
     const memoryMb = restore?.memoryMb ?? opts.memoryMb ?? 128;
     const label = opts.label ?? `host-${++this.count}`;
-    const extra = opts.network ? { net_device: { type: opts.network.type, relay_url: 'inbrowser' } } : {};
-    return this.bootOne(() => new NodeHost('host', label, memoryMb, restore, extra), !!restore, opts.timeoutMs ?? 180_000);
+    return this.bootOne(() => new NodeHost('host', label, memoryMb, restore, {}, this.nic(opts)), !!restore, opts.timeoutMs ?? 180_000);
+  }
+
+  /** This driver's LAN (src/core/lan): one in-process switch; every NIC gets its own machine number. */
+  readonly lan = new EthernetSwitch();
+  private lanNumber = 0;
+
+  private nic(opts: BootOptions): HarnessOptions['lan'] {
+    if (!opts.network) return undefined;
+    return { switch: this.lan, mac: lanMac(0, (this.lanNumber++ % 199) + 1), nic: opts.network.type };
   }
 
   async stopAll(): Promise<void> {
