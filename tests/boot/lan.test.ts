@@ -5,16 +5,19 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { boot, Machine } from './harness.ts';
 import { MARKERS } from '../../src/core/markers.ts';
 import { EthernetSwitch, lanMac, nicKind, nicMac, vmAddressForMac } from '../../src/core/lan/index.ts';
+import { parseSentinel, sentinelLine } from '../../src/core/experiments/shell.ts';
 import { ipv4, mbPerSecond, measureContainerPair, measureVmPair, type PairFigures, type Shell } from '../../src/core/experiments/networking.ts';
 
-/** The harness console as an experiment Shell: output and exit code. */
+/** The harness console as an experiment Shell: the drivers' begin/end markers (src/core/experiments/shell.ts). */
+let seq = 0;
 function shell(m: Machine): Shell {
   return {
     async run(cmd, opts) {
-      const out = await m.run(`${cmd}; echo "@@"rc=$?`, opts?.timeoutMs ?? 30_000);
-      const rc = /@@rc=(\d+)\s*$/.exec(out);
-      if (!rc) throw new Error(`no exit code after ${cmd}:\n${out.slice(-500)}`);
-      return { output: out.slice(0, rc.index), exitCode: Number(rc[1]) };
+      const n = ++seq;
+      const from = m.serial.length;
+      m.type(sentinelLine(cmd, n));
+      await m.waitFor(new RegExp(`@@end-${n}:\\d+\\r?\\n`), opts?.timeoutMs ?? 30_000, `run ${cmd}`, from);
+      return parseSentinel(m.serial.slice(from), n)!;
     },
   };
 }
@@ -25,6 +28,7 @@ async function login(m: Machine) {
   const from = m.serial.length;
   m.type('root\n');
   await m.waitFor(/# $/m, 30_000, 'shell', from);
+  await shell(m).run('stty -echo'); // as the drivers do: no echo, no line editor
 }
 
 const lanOne = new EthernetSwitch();
@@ -48,7 +52,7 @@ beforeAll(async () => {
     login(c),
     host.waitFor(MARKERS.hostReady, 240_000, 'host ready').then(() => {
       host.type('\n');
-      return host.waitFor(/# $/m, 20_000, 'host shell');
+      return host.waitFor(/# $/m, 20_000, 'host shell').then(() => shell(host).run('stty -echo'));
     }),
   ]);
 }, 300_000);

@@ -124,7 +124,13 @@ export async function measureContainerPair(host: Shell, p: PairParams, names = {
   ok(await host.run(`box run -d --name ${client} --hostname ${client} busybox sleep 100000`, { timeoutMs: 60_000 }), 'box run busybox');
   try {
     const address = async (name: string) => {
-      const info = JSON.parse(ok(await host.run(`box inspect ${name}`), `box inspect ${name}`));
+      const text = ok(await host.run(`box inspect ${name}`), `box inspect ${name}`);
+      let info: { NetworkSettings?: { IPAddress?: unknown } }[];
+      try {
+        info = JSON.parse(text);
+      } catch {
+        throw new Error(`box inspect ${name} printed no JSON:\n${text.slice(0, 300)}`);
+      }
       const ip = info?.[0]?.NetworkSettings?.IPAddress;
       if (typeof ip !== 'string' || !ip) throw new Error(`box inspect ${name} shows no address`);
       return ip;
