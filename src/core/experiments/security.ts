@@ -24,7 +24,7 @@ export const security: Experiment = {
       const vms = await Promise.all(Array.from({ length: nVms }, (_, i) => lab.vm({ label: `sec-vm${i + 1}`, memoryMb: 32 })));
       const [victim, ...others] = vms;
       lab.progress('crashing the kernel of VM 1', 0.25);
-      const vmPanic = victim!.waitFor(MARKERS.panic, 30_000);
+      const vmPanic = victim!.waitFor(MARKERS.panic, 120_000);
       victim!.type(`${CRASH}\n`);
       await vmPanic;
       const victimAlive = await victim!.alive(3000);
@@ -49,7 +49,7 @@ export const security: Experiment = {
 
       lab.progress('crashing the kernel from a --privileged container', 0.75);
       const priv = await lab.container(host, 'busybox', { name: 'sec-priv', flags: ['--privileged'] });
-      const hostPanic = host.waitFor(MARKERS.panic, 60_000);
+      const hostPanic = host.waitFor(MARKERS.panic, 120_000);
       priv.type(`${CRASH}\n`);
       await hostPanic;
       let survivors = 0;
