@@ -95,3 +95,42 @@ test('a full quota: clear message, the earlier snapshot survives and restores', 
   await waitForTerminal(page, 'host', /No such file or directory/, 5_000);
   expect(before).toContain('Snapshots: 1 saved');
 });
+
+test('warm races: the first keeps the booted host, the next resumes it instead of booting', async ({ page }, info) => {
+  test.setTimeout(480_000);
+  const hostFinish = () =>
+    page.evaluate(() => {
+      const s = (window as any).stacklab?.race?.sessions?.find((x: any) => x.kind === 'host');
+      return s?.finish ? { phase: s.finish.phase as string, skipped: [...s.finish.skipped] as string[], wallMs: s.finish.wallMs as number } : null;
+    });
+  const raceDone = () => page.evaluate(() => !!(window as any).stacklab?.race?.done);
+  const snapshotFiles = () =>
+    page.evaluate(async () => {
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('stacklab-snapshots', { create: true });
+      const names: string[] = [];
+      for await (const name of (dir as any).keys()) names.push(name);
+      return names;
+    });
+
+  await page.goto('./?vms=1&containers=1&mode=warm');
+  expect(await snapshotFiles()).toEqual([]);
+  await page.getByTestId('start').click();
+  // First warm race: a real boot (no phase passed over), and the booted host is kept.
+  await expect.poll(hostFinish, { timeout: 200_000 }).toMatchObject({ phase: 'ready', skipped: [] });
+  await expect.poll(snapshotFiles, { timeout: 90_000 }).toEqual([expect.stringMatching(/^warm\.host\.[0-9a-f]{16}\.snap$/)]);
+  await expect.poll(raceDone, { timeout: 200_000 }).toBe(true);
+
+  // Next warm race: the host resumes that state; its boot phases happened before the snapshot.
+  await page.getByTestId('start').click();
+  await expect.poll(hostFinish, { timeout: 120_000 }).toMatchObject({ phase: 'ready', skipped: ['kernel', 'init', 'boxd'] });
+  await expect.poll(raceDone, { timeout: 200_000 }).toBe(true);
+  const c1 = await page.evaluate(() => {
+    const host = (window as any).stacklab.race.sessions.find((x: any) => x.kind === 'host');
+    const c = host.containers[0];
+    return { finished: !!c.finish, error: c.error?.message ?? null };
+  });
+  expect(c1).toEqual({ finished: true, error: null });
+  const resumed = await hostFinish();
+  console.log(`warm race: host resumed and ready (boxd answered) ${resumed!.wallMs.toFixed(0)} ms after power-on`);
+  await shot(page, info, 'snapshot-warm-race');
+});
