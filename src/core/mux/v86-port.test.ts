@@ -46,6 +46,15 @@ describe('v86VirtioPort', () => {
       const deviceBus = (emulator as unknown as { emulator_bus: { send(e: string, d: unknown): void } }).emulator_bus;
       deviceBus.send('virtio-console1-output-bytes', encodeFrame(FrameType.READY, 0, encodeReady({ readyNs: 1n, version: 'x' })));
       await expect(port.host.ready).resolves.toMatchObject({ version: 'x' });
+      // Before the guest driver enables the queue, has_request() reads a "ring" at address 0 (the
+      // BIOS puts its interrupt table there): nothing may be written on the strength of it.
+      const mem = emulator as unknown as { write_memory(bytes: number[], at: number): void };
+      mem.write_memory(Array.from({ length: 64 }, (_, i) => 0x53 + i), 0);
+      expect(q!.has_request()).toBe(true);
+      expect(port.transport.canWrite()).toBe(false);
+      port.host.input(1, new Uint8Array([1, 2, 3]));
+      await new Promise((r) => setTimeout(r, 20));
+      expect(sent).toHaveLength(0);
       port.close();
     } finally {
       await emulator.destroy();

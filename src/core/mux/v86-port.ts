@@ -7,10 +7,17 @@
 //   emulator.v86.cpu.devices.virtio_console.virtio.queues[q].has_request()
 // with q = 0 for port 0 and 2 * port + 2 otherwise (VirtioConsole in src/virtio_console.js).
 // Before the emulator has loaded, the path is absent and canWrite() is false: input waits in the queue.
+// Until the guest driver has enabled the queue, canWrite() is false too: the release build's
+// has_request() does not check that the ring addresses are set, so before the driver runs it reads
+// "requests" from guest memory at address 0 (the real-mode interrupt table) and a write would land
+// wherever those bytes point, and the used ring would be written over the interrupt table (seen as
+// host boots that hung silently or died with "offset is out of bounds" under load).
 import { MuxHost, type MuxHostOptions, type MuxTransport } from './host.ts';
 
 interface VirtQueue {
   has_request(): boolean;
+  /** Set when the guest driver enables the queue (after writing its ring addresses); cleared on reset. */
+  enabled?: boolean;
 }
 
 interface V86Shape {
@@ -29,6 +36,11 @@ export function receiveQueueIndex(port: number): number {
 export function virtioConsoleQueue(emulator: object, port: number): VirtQueue | undefined {
   const q = (emulator as V86Shape).v86?.cpu?.devices?.virtio_console?.virtio?.queues?.[receiveQueueIndex(port)];
   return q && typeof q.has_request === 'function' ? q : undefined;
+}
+
+/** Whether the guest driver has enabled the queue, so has_request() reads a real ring. */
+export function virtioQueueEnabled(q: VirtQueue): boolean {
+  return q.enabled === true;
 }
 
 export interface V86VirtioPort {
@@ -52,7 +64,10 @@ export function v86VirtioPort(emulator: object, port = 1, options: MuxHostOption
   const outputEvent = `virtio-console${port}-output-bytes`;
   const transport: MuxTransport = {
     write: (bytes) => e.bus.send(inputEvent, bytes),
-    canWrite: () => virtioConsoleQueue(emulator, port)?.has_request() ?? false,
+    canWrite: () => {
+      const q = virtioConsoleQueue(emulator, port);
+      return !!q && virtioQueueEnabled(q) && q.has_request();
+    },
   };
   const host = new MuxHost(transport, options);
   const onOutput = (bytes: Uint8Array) => host.receive(bytes);
