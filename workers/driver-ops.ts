@@ -73,13 +73,21 @@ export class DriverOps {
     this.scheduleCheck();
   }
 
-  /** The serial console showed a kernel panic: nothing typed there will be answered. */
+  /**
+   * The serial console showed a kernel panic: nothing typed there will be answered. Waiters whose
+   * pattern the console already printed (someone waiting for the panic itself) are answered first:
+   * the detector reports the panic before this module has seen the line's last byte.
+   */
   panicked(line: string): void {
-    for (const w of this.waiters.filter((w) => w.channel === 0)) this.settle(w, new Error(`kernel panic: ${line}`));
+    this.panicLine = line;
+    this.scheduleCheck();
   }
+
+  private panicLine: string | undefined;
 
   /** The machine went away (power-off, reset): fail everything still waiting. */
   reset(why: string): void {
+    this.panicLine = undefined;
     for (const w of [...this.waiters]) this.settle(w, new Error(why));
     for (const c of this.containers.values()) for (const f of c.exitWaiters.splice(0)) f({ code: null, signal: null });
     this.containers.clear();
@@ -101,6 +109,7 @@ export class DriverOps {
       for (const w of [...this.waiters]) {
         const m = w.re.exec(w.text);
         if (m) this.settle(w, w.text.slice(0, m.index + m[0].length));
+        else if (w.channel === 0 && this.panicLine) this.settle(w, new Error(`kernel panic: ${this.panicLine}`));
       }
     });
   }
@@ -123,7 +132,12 @@ export class DriverOps {
     type: async (channel, text) => this.type(channel, text),
 
     expect: (channel, text, pattern, timeoutMs, flags) => {
-      if (channel === 0 && this.hooks.panic()) return Promise.reject(new Error(`kernel panic: ${this.hooks.panic()}`));
+      const panic = channel === 0 ? this.hooks.panic() : undefined;
+      if (panic !== undefined) {
+        // Already dead. Someone may be waiting for the panic itself (typed the crash, then waited).
+        if (!text && new RegExp(pattern, flags).test(panic)) return Promise.resolve({ printed: panic, ...this.hooks.stamp() });
+        return Promise.reject(new Error(`kernel panic: ${panic}`));
+      }
       if (channel === 0 && !this.hooks.emulator()) return Promise.reject(new Error('the machine is not running'));
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {

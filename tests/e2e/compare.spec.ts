@@ -115,4 +115,12 @@ test('a failing experiment shows what failed on its row; the page keeps working'
   await waitDone(page, 'hybrid', 60_000);
   expect(await figure(page, 'hybrid', 'host.kernel')).toBe(manifest.kernels.host);
   await expect(row(page, 'size')).toHaveAttribute('data-status', 'failed');
+
+  // Stop: the running experiment ends and its machines are powered off.
+  await row(page, 'boot').getByTestId('run').click();
+  await expect(row(page, 'boot').getByTestId('live-vm')).toBeVisible({ timeout: 60_000 });
+  await row(page, 'boot').getByTestId('cancel').click();
+  await expect(row(page, 'boot')).toHaveAttribute('data-status', 'stopped', { timeout: 30_000 });
+  await expect(row(page, 'boot').getByTestId('machines').locator('button[data-state="off"]')).toHaveCount(1, { timeout: 30_000 });
+  await expect(page.getByTestId('stop-all')).toBeDisabled();
 });

@@ -8,7 +8,7 @@ import type { MachineSession } from '../machines/index.ts';
 import { BrowserDriver } from './browser-driver.ts';
 import { exportCsv, exportJson, type ExportedRow } from './export.ts';
 
-export type RowStatus = 'idle' | 'queued' | 'running' | 'done' | 'failed';
+export type RowStatus = 'idle' | 'queued' | 'running' | 'done' | 'failed' | 'stopped';
 
 /** A run that takes far longer than its estimate is stuck (a guest that stopped answering). */
 const watchdogMs = (e: Experiment) => Math.max(180_000, e.costSeconds * 12_000);
@@ -125,11 +125,13 @@ export class Compare {
     const abort = (row.abort = new AbortController());
     const driver = new BrowserDriver({ machine: (s) => (row.machines = [...row.machines, s]) });
     let watchdog: ReturnType<typeof setTimeout> | undefined;
+    let timedOut = false;
     try {
       this.facts ??= await driver.facts();
       const stuck = new Promise<never>((_, reject) => {
         const ms = watchdogMs(row.experiment);
         watchdog = setTimeout(() => {
+          timedOut = true;
           abort.abort();
           reject(new Error(`timed out: still not finished after ${Math.round(ms / 1000)} s`));
         }, ms);
@@ -143,8 +145,11 @@ export class Compare {
       row.result = result;
       row.status = 'done';
     } catch (err) {
-      row.error = err instanceof Error ? err.message : String(err);
-      row.status = 'failed';
+      if (abort.signal.aborted && !timedOut) row.status = 'stopped';
+      else {
+        row.error = err instanceof Error ? err.message : String(err);
+        row.status = 'failed';
+      }
     } finally {
       clearTimeout(watchdog);
       // Whatever the experiment left running (after a failure or a stop) is powered off.
