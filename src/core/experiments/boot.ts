@@ -50,7 +50,7 @@ export const boot: Experiment = {
         const s = c.start;
         lab.figure('container', `container.${kind}.ms`, `${kind} start: request → first prompt byte (guest clock)`, s.firstOutputMs ?? NaN, 'ms', { dependsOnLoad: true });
         lab.figure('container', `container.${kind}.wallMs`, `${kind} start, wall`, s.wallMs, 'ms', { dependsOnLoad: true });
-        lab.figure('container', `container.${kind}.instructions`, `${kind} start, guest instructions`, s.instructions, 'instructions');
+        lab.figure('container', `container.${kind}.instructions`, `${kind} start, host guest instructions${kind === 'cold' ? ' (with boxd’s after-boot work: layer unpacking, namespace preparation)' : ''}`, s.instructions, 'instructions');
         s.phases.slice(1).forEach((p, i) => lab.figure('container', `container.${kind}.phase.${p.name}`, `${kind} phase ${s.phases[i]!.name} → ${p.name}`, p.ms - s.phases[i]!.ms, 'ms', { dependsOnLoad: true }));
       };
       lab.progress('container: cold start (right after the host booted)', 0.75);

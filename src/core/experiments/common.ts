@@ -17,7 +17,6 @@ export class AbortedError extends Error {
 /** The machines of one experiment run, and what it has measured so far. */
 export class Lab {
   private readonly machines = new Set<MachineHandle>();
-  private readonly containers = new Set<ContainerHandle>();
   readonly figures: Figure[] = [];
   readonly series: Series[] = [];
   readonly evidence: Evidence[] = [];
@@ -61,9 +60,7 @@ export class Lab {
 
   async container(host: HostHandle, image: string, opts?: Parameters<HostHandle['startContainer']>[1]): Promise<ContainerHandle> {
     this.check();
-    const c = await host.startContainer(image, opts);
-    this.containers.add(c);
-    return c;
+    return host.startContainer(image, opts);
   }
 
   async stop(m: MachineHandle) {
@@ -89,12 +86,10 @@ export class Lab {
     this.notes.push(text);
   }
 
-  /** Stop everything this run started; never throws. */
+  /** Stop everything this run started; never throws. Containers go with their host's power-off. */
   async close() {
-    for (const c of this.containers) await c.remove().catch(() => {});
     await Promise.all([...this.machines].map((m) => m.stop().catch(() => {})));
     this.machines.clear();
-    this.containers.clear();
   }
 
   result(id: string, summary: { vm: string; container: string; host?: string }): ExperimentResult {
