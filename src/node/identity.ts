@@ -28,7 +28,7 @@ async function ask(read: () => string, type: (s: string) => void, timeoutMs: num
   return m ? { hostname: m[1], kernel: m[2] } : undefined;
 }
 
-export async function identify(machines: readonly HeadlessMachine[], timeoutMs = 15_000): Promise<Identity[]> {
+export async function identify(machines: readonly HeadlessMachine[], timeoutMs = 30_000): Promise<Identity[]> {
   const out: Identity[] = [];
   const jobs: Promise<void>[] = [];
   for (const m of machines) {
