@@ -91,7 +91,12 @@ export interface PairFigures {
 async function pingAndFetch(client: Shell, prefix: string, to: string, from: string, p: PairParams): Promise<PairFigures> {
   const wrap = (cmd: string) => (prefix ? `${prefix} sh -c '${cmd}'` : cmd);
   const pingRun = await client.run(wrap(`ping -c ${p.pings} -W 5 ${to}`), { timeoutMs: 20_000 + p.pings * 6_000 });
-  const ping = parsePing(pingRun.output);
+  let ping: PingFigures;
+  try {
+    ping = parsePing(pingRun.output);
+  } catch (e) {
+    throw new Error(`${from} could not ping ${to} (are both machines on the same LAN?): ${e instanceof Error ? e.message : e}`);
+  }
   const t0 = p.now();
   const out = ok(await client.run(wrap(transferCommand(`http://${to}/blob`)), { timeoutMs: 180_000 }), 'wget');
   const transfer = parseTransfer(out, p.now() - t0);
