@@ -34,8 +34,8 @@ export interface TerminalIo {
   serialShell?: boolean;
 }
 
-/** A shell prompt line, trailing space trimmed: "vm1:~#", "host:/#", "$". */
-const PROMPT = /[#$]$/;
+/** What precedes the cursor at an idle shell prompt: "vm:/root# ", "host:/# ", "$ ". */
+const PROMPT = /[#$] $/;
 
 const encoder = new TextEncoder();
 
@@ -218,9 +218,10 @@ export class TerminalSession {
     const size = `${this.term.cols}x${this.term.rows}`;
     if (size === this.toldSize) return;
     const buf = this.term.buffer.active;
-    const line = buf.getLine(buf.baseY + buf.cursorY)?.translateToString(true) ?? '';
-    // Idle: the cursor sits right after "# " with nothing typed.
-    if (!PROMPT.test(line) || buf.cursorX !== line.length + 1) return;
+    const line = buf.getLine(buf.baseY + buf.cursorY);
+    // Idle: the cursor sits right after "# " and nothing is typed after it.
+    const beforeCursor = line?.translateToString(false, 0, buf.cursorX) ?? '';
+    if (!PROMPT.test(beforeCursor) || (line?.translateToString(true).length ?? 0) > buf.cursorX) return;
     this.toldSize = size;
     this.io.input(encoder.encode(`stty rows ${this.term.rows} cols ${this.term.cols}\r`));
   }
@@ -234,7 +235,8 @@ export class TerminalSession {
       return false;
     }
     if (key === 'v') {
-      void this.paste();
+      // The browser's own paste (Ctrl+Shift+V is "paste as plain text") reaches xterm's textarea
+      // as a paste event; pasting here as well would type it twice. Only keep ^V from the guest.
       return false;
     }
     if (key === 'f' && this.onSearchRequest) {
