@@ -49,11 +49,12 @@ for (const s of [without, shipped]) {
   console.log(`| ${s.label} | ${mib(s.saved.rawBytes)} | ${mib(s.saved.storedBytes)} | ${mib(s.deflate)} | ${ms(s.saved.saveMs)} | ${ms(s.saved.encodeMs)} |`);
 }
 
-const rows: { build: number; decode: number; restore: number; shell: number; mux: number; ready: number }[] = [];
+const rows: { build: number; decode: number; restore: number; shell: number; mux: number; ready: number; instructions: number }[] = [];
 for (let i = 0; i < RUNS; i++) {
   const b0 = performance.now();
   const r = await restoreMachine('host', shipped.saved.file, shipped.opts);
   const build = r.t0 - b0;
+  const i0 = r.m.instructions();
   const port = v86VirtioPort(r.m.emulator, 1);
   let muxAt = 0;
   const mux = port.host.ready.then(() => (muxAt = performance.now() - r.t0));
@@ -61,7 +62,8 @@ for (let i = 0; i < RUNS; i++) {
   await r.m.waitFor(/^ready\r?$/m, 30_000, 'echo ready');
   const shellAt = performance.now() - r.t0;
   await mux;
-  rows.push({ build, decode: r.decodeMs, restore: r.restoreMs, shell: shellAt, mux: muxAt, ready: Math.max(shellAt, muxAt) });
+  const instructions = (r.m.instructions() - i0) >>> 0;
+  rows.push({ build, decode: r.decodeMs, restore: r.restoreMs, shell: shellAt, mux: muxAt, ready: Math.max(shellAt, muxAt), instructions });
   port.close();
   await r.m.stop();
 }
@@ -76,5 +78,7 @@ line('v86 restore_state', rows.map((r) => r.restore));
 line('restore → `echo ready` answered', rows.map((r) => r.shell));
 line('restore → boxd READY on the mux', rows.map((r) => r.mux));
 line('**restore → host ready (both)**', rows.map((r) => r.ready));
+const mi = rows.map((r) => r.instructions / 1e6);
+console.log(`| guest instructions, restore → ready (load-independent) | ${median(mi).toFixed(2)} M | ${Math.min(...mi).toFixed(2)} M | ${Math.max(...mi).toFixed(2)} M |`);
 console.log(`\ncold boot for comparison: power-on → host ready ${ms(shipped.bootMs)} (this run). Target: warm ≤ 300 ms.`);
 process.exit(0);
