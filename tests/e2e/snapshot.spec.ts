@@ -101,7 +101,7 @@ test('warm races: the first keeps the booted host, the next resumes it instead o
   const hostFinish = () =>
     page.evaluate(() => {
       const s = (window as any).stacklab?.race?.sessions?.find((x: any) => x.kind === 'host');
-      return s?.finish ? { phase: s.finish.phase as string, skipped: [...s.finish.skipped] as string[], wallMs: s.finish.wallMs as number } : null;
+      return s?.finish ? { phase: s.finish.phase as string, skipped: [...s.finish.skipped] as string[], wallMs: s.finish.wallMs as number, instructions: s.finish.instructions as number } : null;
     });
   const raceDone = () => page.evaluate(() => !!(window as any).stacklab?.race?.done);
   const snapshotFiles = () =>
@@ -131,6 +131,6 @@ test('warm races: the first keeps the booted host, the next resumes it instead o
   });
   expect(c1).toEqual({ finished: true, error: null });
   const resumed = await hostFinish();
-  console.log(`warm race: host resumed and ready (boxd answered) ${resumed!.wallMs.toFixed(0)} ms after power-on`);
+  console.log(`warm race: host resumed and ready (boxd answered) ${resumed!.wallMs.toFixed(0)} ms and ${(resumed!.instructions / 1e6).toFixed(2)} M guest instructions after power-on`);
   await shot(page, info, 'snapshot-warm-race');
 });
