@@ -85,7 +85,8 @@ abstract class NodeMachine {
   readonly detector: PhaseDetector;
   panic: PanicInfo | undefined;
   private seq = 0;
-  private stopped = false;
+  /** Powered off by stop() (a panicked machine is not stopped until then). */
+  stopped = false;
   boot!: BootRecord;
 
   constructor(
@@ -286,7 +287,6 @@ class NodeContainer implements ContainerHandle {
 class NodeHost extends NodeMachine implements HostHandle {
   declare readonly kind: 'host';
   port!: V86VirtioPort;
-  stopped = false;
   private names = 0;
 
   get mux(): MuxHost {
@@ -381,7 +381,6 @@ class NodeHost extends NodeMachine implements HostHandle {
   }
 
   override async stop(): Promise<void> {
-    this.stopped = true;
     this.port?.close();
     await super.stop();
   }

@@ -78,13 +78,18 @@ const report: {
   title: string;
   runs: (ExperimentResult | { error: string })[];
   figures: Aggregate[];
+  wallS: number[];
+  cpuS: number[];
 }[] = [];
 
 for (const e of chosen) {
-  const entry = { id: e.id, title: e.title, runs: [] as (ExperimentResult | { error: string })[], figures: [] as Aggregate[] };
+  const entry = { id: e.id, title: e.title, runs: [] as (ExperimentResult | { error: string })[], figures: [] as Aggregate[], wallS: [] as number[], cpuS: [] as number[] };
   report.push(entry);
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
+    // This process's CPU time: every emulator runs on this thread, so it is what the run would take
+    // on an idle machine, where the wall time is stretched by whatever else the machine does.
+    const cpu0 = process.cpuUsage();
     process.stderr.write(`[bench] ${e.id} run ${i + 1}/${runs} …\n`);
     try {
       const r = await e.run(driver, {
@@ -99,6 +104,9 @@ for (const e of chosen) {
       process.stderr.write(`[bench] ${e.id} run ${i + 1} FAILED: ${message.split('\n')[0]}\n`);
     } finally {
       await driver.stopAll();
+      const cpu = process.cpuUsage(cpu0);
+      entry.wallS.push((performance.now() - t0) / 1000);
+      entry.cpuS.push((cpu.user + cpu.system) / 1e6);
     }
   }
   entry.figures = aggregate(entry.runs.filter((r): r is ExperimentResult => !('error' in r)));
@@ -126,6 +134,8 @@ md.push('Summary lines are from the last run; the tables below give the median a
 for (const r of report) {
   md.push('');
   md.push(`## ${r.title} (\`${r.id}\`)`);
+  md.push('');
+  md.push(`Per run: wall ${r.wallS.map((x) => `${x.toFixed(0)} s`).join(', ')}; CPU of the emulating process ${r.cpuS.map((x) => `${x.toFixed(0)} s`).join(', ')}.`);
   md.push('');
   md.push('| side | figure | median | range |');
   md.push('|---|---|---|---|');
