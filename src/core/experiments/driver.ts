@@ -7,9 +7,9 @@
  * - `bootVm` / `bootHost` power on a real v86 machine and resolve once it is usable: the VM logged
  *   in as root at a `# ` prompt on ttyS0, the container host at its root shell with boxd READY on
  *   the mux. They reject (and leave nothing running) on timeout or kernel panic, with the console tail.
- * - `run(cmd)` types `cmd` on the serial console followed by a sentinel that carries `$?`, e.g.
- *   `cmd; echo "@@"end-7:$?`, and resolves with what the command printed (echo and sentinel line
- *   removed, `\r` dropped) and its exit code. The quotes keep the echoed input from matching.
+ * - `run(cmd)` types `sentinelLine(cmd, n)` (src/core/experiments/shell.ts: the command between two
+ *   markers, the second carrying `$?`) on the serial console and resolves with `parseSentinel`'s
+ *   output and exit code. After login the driver types `stty -echo` once (see shell.ts for why).
  *   On timeout it rejects with a `TimeoutError` (a machine that stopped answering).
  * - A container's `run()` does the same on its mux terminal.
  * - Figures: `wallMs` from the driver's clock, `instructions` from v86's instruction counter of that
@@ -125,7 +125,10 @@ export interface ContainerOptions {
   name?: string;
   /** Extra `box run` flags before the image, e.g. ['--privileged'] or ['--memory', '12m']. */
   flags?: string[];
-  /** Command and arguments; default ['sh'] with a terminal (-it). */
+  /**
+   * Command and arguments; default ['sh'], after whose first output the driver types `stty -echo`
+   * (src/core/experiments/shell.ts) so run() works. [] = the image's own command. Always with -it.
+   */
   command?: string[];
   /** Default 60 s for STARTED and the first output. */
   timeoutMs?: number;
