@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Figure } from '../../core/experiments/types.ts';
-import { MAX_BARS, MAX_FACTS, barGroups, facts, niceTicks, phaseBars } from './chart-data.ts';
+import { MAX_BARS, MAX_FACTS, barGroups, facts, niceTicks, phaseBars, unitTicks } from './chart-data.ts';
 import { exportCsv, exportJson } from './export.ts';
 
 const fig = (id: string, side: Figure['side'], value: Figure['value'], unit: Figure['unit'], label = id): Figure => ({ id, side, label, value, unit });
@@ -36,6 +36,14 @@ describe('compare charts from figures', () => {
     expect(groups[0]!.max).toBe(40);
   });
 
+  it('keeps both sides when a group is cut, and prefers groups whose values differ', () => {
+    const vm = Array.from({ length: MAX_BARS }, (_, i) => fig(`vm.ms${i}`, 'vm', 100 + i, 'ms'));
+    const groups = barGroups([fig('vm.dl', 'vm', 5, 'bytes'), fig('container.dl', 'container', 5, 'bytes'), ...vm, fig('container.ms', 'container', 2, 'ms')]);
+    expect(groups[0]!.unit).toBe('ms');
+    expect(groups[0]!.bars).toHaveLength(MAX_BARS);
+    expect(groups[0]!.bars.some((b) => b.side === 'container')).toBe(true);
+  });
+
   it('cuts a group to MAX_BARS and drops NaN', () => {
     const many = Array.from({ length: MAX_BARS + 3 }, (_, i) => fig(`vm.f${i}`, 'vm', i, 'bytes'));
     const [g] = barGroups([...many, fig('container.nan', 'container', NaN, 'bytes')]);
@@ -54,6 +62,7 @@ describe('compare charts from figures', () => {
     expect(niceTicks(9)).toEqual([0, 2.5, 5, 7.5, 10]);
     expect(niceTicks(512, 4)).toEqual([0, 200, 400, 600]);
     expect(niceTicks(0)).toEqual([0, 1]);
+    expect(unitTicks(300 * 2 ** 20, 'bytes', 3)).toEqual([0, 100, 200, 300].map((m) => m * 2 ** 20));
   });
 });
 

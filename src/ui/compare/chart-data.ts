@@ -81,14 +81,27 @@ export function barGroups(figures: readonly Figure[], maxGroups = 2): BarGroup[]
   }
   const sides = (g: BarGroup) => new Set(g.bars.map((b) => b.side));
   const compares = (g: BarGroup) => sides(g).has('vm') && (sides(g).has('container') || sides(g).has('host'));
+  // How far apart the values are: equal bars (the same download on both sides) say little.
+  const spread = (g: BarGroup) => {
+    const v = g.bars.map((b) => b.value).filter((x) => x > 0);
+    return v.length ? Math.max(...v) / Math.min(...v) : 1;
+  };
   return [...byUnit.values()]
     .filter((g) => g.bars.length > 1)
-    .sort((a, b) => Number(compares(b)) - Number(compares(a)) || BAR_UNITS.indexOf(a.unit) - BAR_UNITS.indexOf(b.unit))
+    .sort((a, b) => Number(compares(b)) - Number(compares(a)) || Number(spread(b) > 1.5) - Number(spread(a) > 1.5) || BAR_UNITS.indexOf(a.unit) - BAR_UNITS.indexOf(b.unit))
     .slice(0, maxGroups)
     .map((g) => {
-      const bars = [...g.bars].sort((a, b) => SIDE_ORDER[a.side] - SIDE_ORDER[b.side]).slice(0, MAX_BARS);
+      const bars = pickAcrossSides(g.bars, MAX_BARS).sort((a, b) => SIDE_ORDER[a.side] - SIDE_ORDER[b.side]);
       return { ...g, bars, max: Math.max(...bars.map((b) => b.value), 0) };
     });
+}
+
+/** Up to `n` bars taken in turn from each side, so a long VM list cannot crowd out the containers. */
+function pickAcrossSides<T extends { side: Side }>(bars: T[], n: number): T[] {
+  const queues = (['vm', 'container', 'host'] as const).map((side) => bars.filter((b) => b.side === side));
+  const out: T[] = [];
+  while (out.length < n && queues.some((q) => q.length)) for (const q of queues) if (q.length && out.length < n) out.push(q.shift()!);
+  return out;
 }
 
 /** A text figure short enough to read at a glance; longer ones stay in the figures table. */
@@ -110,6 +123,15 @@ export function resultCharts(r: ExperimentResult): ResultCharts {
   const series = r.series.filter((s) => s.points.length > 0);
   const pictures = phases.length + groups.length + series.length;
   return { phases, groups, series, facts: facts(r.figures, pictures === 0) };
+}
+
+/** Axis ticks in a unit's own steps: bytes in whole KiB or MiB, the rest by niceTicks. */
+export function unitTicks(max: number, unit: Unit, count = 4): number[] {
+  if (unit === 'bytes') {
+    const scale = max >= 2 ** 20 ? 2 ** 20 : max >= 2 ** 10 ? 2 ** 10 : 1;
+    return niceTicks(max / scale, count).map((t) => t * scale);
+  }
+  return niceTicks(max, count);
 }
 
 /** Round numbers for an axis from 0 to at least `max`: [0, step, 2·step, …]. */

@@ -4,7 +4,7 @@ import type { Side } from '../../core/experiments/types.ts';
 export const SIDE_COLORS: Record<Side, string> = {
   vm: '#4f46e5',
   container: '#0d9488',
-  host: '#94a3b8',
+  host: '#64748b',
 };
 
 export const SIDE_NAMES: Record<Side, string> = {
