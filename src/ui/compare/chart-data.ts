@@ -106,15 +106,14 @@ function pickAcrossSides<T extends { side: Side }>(bars: T[], n: number): T[] {
 
 /** A text figure short enough to read at a glance; longer ones stay in the figures table. */
 const SHORT_TEXT = 40;
-export const MAX_FACTS = 6;
+export const MAX_FACTS = 7;
 
+/** Yes/no findings first (they are the row's conclusions), then short text ones if asked for. */
 export function facts(figures: readonly Figure[], withText: boolean): Fact[] {
-  const out: Fact[] = [];
-  for (const f of figures) {
-    if (typeof f.value === 'boolean') out.push({ id: f.id, side: f.side, label: f.label, value: f.value });
-    else if (withText && f.unit === 'text' && typeof f.value === 'string' && f.value.length <= SHORT_TEXT) out.push({ id: f.id, side: f.side, label: f.label, value: f.value });
-  }
-  return out.slice(0, MAX_FACTS);
+  const fact = (f: Figure): Fact => ({ id: f.id, side: f.side, label: f.label, value: f.value as boolean | string });
+  const yesNo = figures.filter((f) => typeof f.value === 'boolean').map(fact);
+  const text = withText ? figures.filter((f) => f.unit === 'text' && typeof f.value === 'string' && f.value.length <= SHORT_TEXT).map(fact) : [];
+  return [...yesNo, ...text].slice(0, MAX_FACTS);
 }
 
 export function resultCharts(r: ExperimentResult): ResultCharts {
