@@ -22,6 +22,8 @@ export default defineConfig({
     browserName: 'chromium',
     viewport: { width: 1600, height: 1000 },
     screenshot: 'on',
+    // The service worker copies ~17 MB in the background; only the offline tests want it.
+    serviceWorkers: 'block',
     trace: 'retain-on-failure',
     launchOptions: {
       executablePath: '/usr/bin/chromium',

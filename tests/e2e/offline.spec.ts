@@ -10,6 +10,9 @@ import type { AddressInfo, Socket } from 'node:net';
 import { headersFor, parseHeadersFile } from '../../src/sw/build/headers.ts';
 import { card, hasContainerImages, hasImages, shot } from './helpers.ts';
 
+// playwright.config.ts blocks service workers for every other test.
+test.use({ serviceWorkers: 'allow' });
+
 test.skip(!hasImages('vm/disk.img', 'host/bzImage', 'host/initramfs.cpio', 'bios/seabios.bin'), 'guest images not built (npm run images)');
 
 // Built by playwright.config.ts's webServer before any test runs.
