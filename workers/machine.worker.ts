@@ -48,7 +48,8 @@ let detector: PhaseDetector | undefined;
 let state: MachineState = 'idle';
 const media = new MediaLoader({
   progress: (p) => emit('progress', p),
-  diskError: (info) => emit('error', info),
+  // A disk read that fails mid-boot leaves the guest waiting forever: stop it and say why.
+  diskError: (info) => fail(info),
 });
 const watch = new Stopwatch(() => performance.now());
 let counter: InstructionCounter | undefined;
