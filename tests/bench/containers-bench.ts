@@ -6,6 +6,7 @@
 import { Machine } from '../boot/harness.ts';
 import { MARKERS } from '../../src/core/markers.ts';
 import { encodeFrame, FrameType as T, MuxDecoder, type Frame } from '../../src/core/mux/frames.ts';
+import { virtioConsoleQueue, virtioQueueEnabled } from '../../src/core/mux/v86-port.ts';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, fallback: number) => Number(argv[argv.indexOf(name) + 1]) || fallback;
@@ -26,8 +27,9 @@ const decoder = new MuxDecoder({
 m.emulator.add_listener('virtio-console1-output-bytes', (b: Uint8Array) => decoder.feed(b));
 const pending: Uint8Array[] = [];
 const pump = setInterval(() => {
-  const q = m.emulator.v86?.cpu.devices.virtio_console?.virtio.queues[4];
-  while (q && pending.length && q.has_request()) m.emulator.bus.send('virtio-console1-input-bytes', pending.shift());
+  // Only once the guest driver enabled the queue: before that has_request() reads address 0.
+  const q = virtioConsoleQueue(m.emulator, 1);
+  while (q && virtioQueueEnabled(q) && pending.length && q.has_request()) m.emulator.bus.send('virtio-console1-input-bytes', pending.shift());
 }, 1);
 const send = (type: number, channel: number, payload?: Uint8Array) => pending.push(encodeFrame(type, channel, payload));
 const u64 = (f: Frame, at: number) => Number(new DataView(f.payload.buffer, f.payload.byteOffset).getBigUint64(at, true));

@@ -7,6 +7,7 @@ import { boot, DIST, Machine } from './harness.ts';
 import { ARTIFACTS } from '../../src/core/artifacts.ts';
 import { MARKERS } from '../../src/core/markers.ts';
 import { encodeFrame, FrameType as T, MuxDecoder, type Frame } from '../../src/core/mux/frames.ts';
+import { virtioConsoleQueue, virtioQueueEnabled } from '../../src/core/mux/v86-port.ts';
 
 // ---------------------------------------------------------------- the mux, host side
 const text = new TextEncoder();
@@ -46,8 +47,9 @@ class MuxPort {
 
   /** v86 drops input when the guest has no receive buffer posted: push only when it has one. */
   private pump() {
-    const queue = this.m.emulator.v86?.cpu.devices.virtio_console?.virtio.queues[4];
-    if (!queue) return; // not powered on yet
+    const queue = virtioConsoleQueue(this.m.emulator, 1);
+    // Not powered on yet, or the guest driver has not enabled the queue (has_request() would read address 0).
+    if (!queue || !virtioQueueEnabled(queue)) return;
     while (this.pending.length && queue.has_request()) {
       this.m.emulator.bus.send('virtio-console1-input-bytes', this.pending.shift());
     }
