@@ -22,10 +22,11 @@ test('a worker killed mid-boot: its card says the worker crashed, every other ma
   test.setTimeout(240_000);
   const containers = hasContainerImages() ? ['c1', 'c2'] : [];
   await page.goto(`./?vms=2&containers=${containers.length}&autostart=1`);
-  // Kill VM 2 while its guest is booting (past the BIOS, before login:).
+  // Kill VM 2 as soon as its guest runs. Not later: on a loaded machine the page reads the
+  // worker's messages seconds behind, and a VM the page still sees in its kernel may be at login:.
   await expect
-    .poll(() => page.evaluate(() => (window as any).stacklab?.race?.sessions.find((s: any) => s.id === 'vm2')?.marks.length ?? 0), { timeout: 60_000 })
-    .toBeGreaterThanOrEqual(2);
+    .poll(() => page.evaluate(() => (window as any).stacklab?.race?.sessions.find((s: any) => s.id === 'vm2')?.marks.length ?? 0), { timeout: 60_000, intervals: [50] })
+    .toBeGreaterThanOrEqual(1);
   const killedIn = await page.evaluate(() => {
     const s = (window as any).stacklab.race.sessions.find((x: any) => x.id === 'vm2');
     if (s.finish) return undefined;
@@ -35,7 +36,8 @@ test('a worker killed mid-boot: its card says the worker crashed, every other ma
   expect(killedIn, 'vm2 was still booting when killed').toBeDefined();
   const killedAt = Date.now();
   const error = card(page, 'vm2').getByTestId('error');
-  await expect(error).toContainText(/worker crashed/, { timeout: 20_000 });
+  // The watchdog allows 6 s of silence; a loaded machine delays its timer further.
+  await expect(error).toContainText(/worker crashed/, { timeout: 45_000 });
   const noticedMs = Date.now() - killedAt;
   const others = ['vm1', ...(containers.length ? ['host', ...containers] : [])];
   for (const id of others) await expect(card(page, id).getByTestId('flag')).toBeVisible({ timeout: 90_000 });
