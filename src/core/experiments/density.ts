@@ -16,6 +16,8 @@ async function vmSide(lab: Lab, budgetMb: number) {
   const seconds = lab.param('vmSeconds', 30);
   const deadline = lab.driver.now() + seconds * 1000;
   const vmMb = lab.param('vmMemoryMb', 32);
+  // v86 0.5 itself fails (wasm out of bounds) with 16 MiB, taking the whole emulating thread down.
+  if (vmMb < 32) throw new Error(`vmMemoryMb ${vmMb}: v86 needs at least 32 MiB per VM`);
   const batch = Math.max(1, Math.round(lab.param('vmBatch', 4)));
   const fits = Math.floor(budgetMb / vmMb);
   const vms: VmHandle[] = [];
