@@ -20,7 +20,7 @@ const wanted = process.env.STACKLAB_EXPERIMENTS === 'all' ? EXPERIMENTS.map((e) 
 /** Small parameters: the same code paths, less work. */
 const PARAMS: Record<string, Record<string, number>> = {
   compute: { blocks: 32 },
-  density: { budgetMb: 128, vmSeconds: 15, containerSeconds: 8 },
+  density: { budgetMb: 128, vmSeconds: 15, containerSeconds: 5 },
   security: { vms: 2, containers: 2 },
   memory: { containers: 2 },
   storage: { writeKb: 256 },
