@@ -67,8 +67,14 @@ export function mainThreadFigures(trace: { traceEvents: TraceEvent[] } | TraceEv
   const onMain = events.filter((e) => e.ph === 'X' && mains.has(`${e.pid}:${e.tid}`));
   const nav = events.find((e) => e.name === 'navigationStart' && mains.has(`${e.pid}:${e.tid}`))?.ts ?? Math.min(...onMain.map((e) => e.ts));
   const until = nav + untilMs * 1000;
-  // Outermost tasks only (RunTask wraps ThreadControllerImpl::RunTask).
-  const tasks = onMain.filter((e) => e.name === 'RunTask' && e.ts >= nav && e.ts <= until);
+  // Outermost tasks only (RunTask, when traced, wraps ThreadControllerImpl::RunTask).
+  const tasks: TraceEvent[] = [];
+  let end = -Infinity;
+  for (const e of onMain.filter((x) => TOP.has(x.name) && x.ts >= nav && x.ts <= until).sort((a, b) => a.ts - b.ts || b.dur! - a.dur!)) {
+    if (e.ts < end) continue;
+    tasks.push(e);
+    end = e.ts + e.dur!;
+  }
   const cpu = tasks.map((e) => (e.tdur ?? 0) / 1000);
   const fonts = onMain.filter((e) => FONT_IPC.has(e.name) && e.ts > nav + 2e6 && e.ts <= until);
   return {

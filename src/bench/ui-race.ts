@@ -4,10 +4,11 @@
 //   --viewport 1280x720 --shots .cache/ui-shots]
 // Per round: long tasks (PerformanceObserver 'longtask') from navigation to the last finish flag,
 // first power-on after navigation, time to all flags. Prints every round and the medians.
-// Every round is also traced (Chromium tracing): the thread CPU time of each main-thread task tells
-// our own work apart from time the thread sat descheduled (a loaded machine stretches wall time),
-// and font look-ups (a synchronous IPC to the browser process) are counted. --trace keeps the
-// first round's trace in .cache/ and names what ran in each long task.
+// --trace also traces the first round (Chromium tracing): the thread CPU time of each main-thread
+// task tells our own work apart from time the thread sat descheduled (a loaded machine stretches
+// wall time), font look-ups (a synchronous IPC to the browser process) are counted, the trace is
+// kept in .cache/ and what ran in each long task is named. Tracing slows the page: use it to find
+// causes, and the untraced rounds for the figures.
 import { chromium, type Page } from '@playwright/test';
 import { build, preview } from 'vite';
 import { cpus, loadavg } from 'node:os';
@@ -116,10 +117,15 @@ async function main() {
     for (let r = 0; r < rounds; r++) {
       loads.push(loadavg()[0]);
       const [width, height] = args.viewport!.split('x').map(Number);
-      const context = await browser.newContext({ viewport: { width, height } });
+      // No service worker: its 17 MB offline copy would download during the race (as in the e2e tests).
+      const context = await browser.newContext({ viewport: { width, height }, serviceWorkers: 'block' });
       const page = await context.newPage();
-      const categories = process.env.STACKLAB_TRACE_CATEGORIES ?? 'toplevel,devtools.timeline,disabled-by-default-devtools.timeline,fonts';
-      const tracing = !args['no-trace'];
+      // Few categories: the seven emulator workers run thousands of tasks a second, and the
+      // detailed timeline categories made traces of over 512 MB in a slow race.
+      const categories = process.env.STACKLAB_TRACE_CATEGORIES ?? (args.trace ? 'toplevel,devtools.timeline,disabled-by-default-devtools.timeline,fonts' : 'toplevel,fonts');
+      // Tracing perturbs what it measures (the emulator workers' tasks made 0.7–1.6 GB traces and
+      // multi-second main-thread stalls), so only on request, and only the first round.
+      const tracing = args.trace && !args['no-trace'] && r === 0;
       if (tracing) await browser.startTracing(page, { categories: categories.split(',') });
       const shots = args.shots && r === 0 ? resolve(ROOT, args.shots) : undefined;
       if (shots) mkdirSync(shots, { recursive: true });
@@ -129,7 +135,8 @@ async function main() {
         await page.screenshot({ path: `${shots}/race-${args.viewport}-done-full.png`, fullPage: true });
       }
       const trace = tracing ? await browser.stopTracing() : undefined;
-      if (trace) round.trace = mainThreadFigures(JSON.parse(trace.toString()), round.allFlagsMs);
+      if (trace && trace.length < 400e6) round.trace = mainThreadFigures(JSON.parse(trace.toString()), round.allFlagsMs);
+      else if (trace) console.log(`trace of ${(trace.length / 1e6).toFixed(0)} MB: too big to read, no CPU figures this round`);
       if (trace && args.trace && r === 0) {
         mkdirSync(resolve(ROOT, '.cache'), { recursive: true });
         const file = resolve(ROOT, '.cache/bench-ui-trace.json');

@@ -22,15 +22,13 @@ const pxOf = (value: string, rootPx: number): number | undefined => {
 
 function collect(rootPx: number) {
   const sizes = new Set<number>([rootPx]);
-  const weights = new Set<string>(['400', '700']);
   const families = new Set<string>([getComputedStyle(document.documentElement).fontFamily]);
   const walk = (rules: CSSRuleList) => {
     for (const rule of Array.from(rules)) {
       if (rule instanceof CSSStyleRule) {
         const px = pxOf(rule.style.fontSize, rootPx);
         if (px) sizes.add(px);
-        if (rule.style.fontWeight) weights.add(rule.style.fontWeight === 'bold' ? '700' : rule.style.fontWeight);
-        if (rule.style.fontFamily && !/inherit|initial|unset/.test(rule.style.fontFamily)) families.add(rule.style.fontFamily);
+
       }
       if ('cssRules' in rule) walk((rule as CSSGroupingRule).cssRules);
     }
@@ -42,13 +40,15 @@ function collect(rootPx: number) {
       /* a cross-origin sheet: not ours */
     }
   }
-  return { sizes, weights, families };
+  // A strike is regular or bold (600 and up), not each weight; other families in the sheets
+  // (pages not shown yet) are left out: 488 combinations took seconds mid-race when they were in.
+  return { sizes, weights: ['400', '700'], families };
 }
 
 /**
- * Lay out the warm-up text in small slices (one per task, so no slice is a long task); resolves
- * when all is laid out (performance mark "stacklab-fonts-warm"). `extra` adds fonts that are set
- * from script (xterm.js: family and px sizes).
+ * Lay out the warm-up text at once, before any machine starts (a few tens of look-ups take a few
+ * ms while the browser is idle; sliced over tasks they ran into the race and each stalled for
+ * seconds). Performance mark "stacklab-fonts-warm". `extra` adds fonts set from script (xterm.js).
  */
 export function warmFontStrikes(extra: { family: string; sizes: number[] }[] = []): Promise<void> {
   const rootPx = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
@@ -62,24 +62,13 @@ export function warmFontStrikes(extra: { family: string; sizes: number[] }[] = [
   // Laid out (visibility: hidden would still shape, display: none would not), off screen, inert.
   box.style.cssText = 'position:fixed;left:-10000px;top:0;width:1px;height:1px;overflow:hidden;white-space:nowrap;pointer-events:none;contain:strict';
   document.body.append(box);
-  const SLICE = 12;
-  return new Promise((resolve) => {
-    let i = 0;
-    const step = () => {
-      for (const font of combos.slice(i, i + SLICE)) {
-        const span = document.createElement('span');
-        span.style.font = font;
-        span.textContent = TEXT;
-        box.append(span);
-      }
-      i += SLICE;
-      box.getBoundingClientRect(); // shape now, inside this small task
-      if (i < combos.length) setTimeout(step, 0);
-      else {
-        performance.mark('stacklab-fonts-warm', { detail: { fonts: combos.length } });
-        resolve();
-      }
-    };
-    step();
-  });
+  for (const font of combos) {
+    const span = document.createElement('span');
+    span.style.font = font;
+    span.textContent = TEXT;
+    box.append(span);
+  }
+  box.getBoundingClientRect(); // shape now
+  performance.mark('stacklab-fonts-warm', { detail: { fonts: combos.length } });
+  return Promise.resolve();
 }
