@@ -45,6 +45,8 @@ export type SessionState = MachineState | 'crashed';
  * the browser, out of memory, a hung emulator). Generous, because a loaded machine delays timers.
  */
 export const WORKER_SILENCE_MS = 6000;
+/** After the silence, a ping left unanswered this long declares the worker crashed. */
+export const WORKER_PING_GRACE_MS = 4000;
 
 export class MachineSession {
   readonly id: string;
@@ -77,6 +79,8 @@ export class MachineSession {
   /** performance.now() of the worker's last message; the watchdog compares against it. */
   private lastSign = 0;
   private watchdog: ReturnType<typeof setInterval> | undefined;
+  /** performance.now() of the watchdog's unanswered ping, if one is out. */
+  private pingSentAt: number | undefined;
 
   constructor(readonly spec: MachineSpec) {
     this.id = spec.id;
@@ -266,10 +270,23 @@ export class MachineSession {
   private startWatchdog() {
     this.stopWatchdog();
     this.lastSign = performance.now();
+    this.pingSentAt = undefined;
     this.watchdog = setInterval(() => {
       const running = this.state === 'booting' || this.state === 'finished' || this.state === 'paused';
-      const silent = performance.now() - this.lastSign;
-      if (running && silent > WORKER_SILENCE_MS) this.crashed(`the machine's worker crashed: no sign of life for ${(silent / 1000).toFixed(1)} s`);
+      const now = performance.now();
+      const silent = now - this.lastSign;
+      if (!running || silent <= WORKER_SILENCE_MS) return;
+      // Silence alone is not proof: a worker starved of CPU (16 emulators on 2 cores, a background
+      // tab) can miss its stats ticks. Ask it; only a worker that cannot answer either is gone.
+      if (this.pingSentAt === undefined) {
+        const sent = (this.pingSentAt = now);
+        void this.api?.ping().then(() => {
+          if (this.pingSentAt === sent) this.pingSentAt = undefined;
+          this.lastSign = performance.now();
+        });
+      } else if (now - this.pingSentAt > WORKER_PING_GRACE_MS) {
+        this.crashed(`the machine's worker crashed: no sign of life for ${(silent / 1000).toFixed(1)} s`);
+      }
     }, 1000);
   }
 
