@@ -8,6 +8,9 @@
  */
 import { SNAPSHOT_DIR, type SnapshotStore, type StoredEntry } from '../src/core/snapshot/index.ts';
 
+/** Bytes per OPFS write(); see put(). */
+const WRITE_SLICE = 64 * 1024;
+
 type Dir = FileSystemDirectoryHandle & { values(): AsyncIterable<FileSystemHandle> };
 
 export class OpfsStore implements SnapshotStore {
@@ -30,7 +33,12 @@ export class OpfsStore implements SnapshotStore {
     let w: FileSystemWritableFileStream | undefined;
     try {
       w = await file.createWritable({ keepExistingData: false });
-      await w.write(bytes as Uint8Array<ArrayBuffer>);
+      // In slices: one big write() streams through a data pipe that Chromium closes when the
+      // quota runs out, and the caller then sees "Failed to write data to data pipe" instead of
+      // QuotaExceededError. A slice that fits in the pipe is answered with the real error.
+      for (let at = 0; at < bytes.byteLength; at += WRITE_SLICE) {
+        await w.write(bytes.subarray(at, at + WRITE_SLICE) as Uint8Array<ArrayBuffer>);
+      }
       await w.close();
     } catch (err) {
       await w?.abort().catch(() => {});

@@ -73,11 +73,18 @@ export async function captureState(emu: V86, disk: LazyDisk | undefined): Promis
   }
 }
 
+/** quota − usage for this origin, when the browser tells (it may round; used only to name a full quota). */
+async function browserHeadroom(): Promise<number | undefined> {
+  if (!navigator.storage?.estimate) return undefined;
+  const { usage, quota } = await navigator.storage.estimate();
+  return usage === undefined || quota === undefined ? undefined : quota - usage;
+}
+
 /** Compress, frame and store a state; the store keeps the previous file if this write fails. */
 export async function writeSnapshot(key: string, machineId: string, config: SnapshotConfig, state: Uint8Array, extra: SnapshotExtra): Promise<SnapshotReport> {
   const t0 = performance.now();
   const { bytes, header } = await encodeSnapshot({ config, machineId, state, extra });
-  await storeSnapshot(await openSnapshotStore(), key, bytes);
+  await storeSnapshot(await openSnapshotStore(), key, bytes, browserHeadroom);
   return { key, rawBytes: header.rawBytes, storedBytes: header.storedBytes, createdAt: header.createdAt, ms: performance.now() - t0 };
 }
 

@@ -112,10 +112,13 @@ test('terminal: the serial console tells the guest its size, follows a resize; f
     return navigator.clipboard.writeText('echo pasted-$((2+3))');
   });
   await page.keyboard.press('Control+Shift+V');
+  // Pasting reads the clipboard asynchronously: wait for the guest to echo it before Enter.
+  await waitForTerminal(page, 'vm1', /# echo pasted-\$\(\(2\+3\)\)$/m, 15_000);
   await page.keyboard.press('Enter');
   await waitForTerminal(page, 'vm1', /^pasted-5$/m, 15_000);
   await page.evaluate(() => navigator.clipboard.writeText('echo right-$((3+4))'));
   await drawer.locator('.xterm-screen').click({ button: 'right' });
+  await waitForTerminal(page, 'vm1', /# echo right-\$\(\(3\+4\)\)$/m, 15_000);
   await page.keyboard.press('Enter');
   await waitForTerminal(page, 'vm1', /^right-7$/m, 15_000);
   await shot(page, info, 'terminal-tools');

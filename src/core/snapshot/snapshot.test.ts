@@ -153,6 +153,36 @@ describe('a full quota', () => {
     await expect(storeSnapshot({ ...failing, put: async () => Promise.reject(new Error('disk on fire')) }, 'k', new Uint8Array(1))).rejects.toThrow('disk on fire');
   });
 
+  it('an unrecognised write failure with too little headroom is a full quota too (Chromium OPFS: "data pipe")', async () => {
+    const inner = new MemoryStore();
+    let headroom = 1_000_000;
+    const pipe: SnapshotStore = {
+      ...inner,
+      backend: 'memory',
+      put: async () => {
+        headroom = 100; // the write used up what was left, then the browser cut the stream
+        throw new Error('Failed to write data to data pipe');
+      },
+      get: (k) => inner.get(k),
+      head: (k, n) => inner.head(k, n),
+      list: () => inner.list(),
+      delete: (k) => inner.delete(k),
+    };
+    await expect(storeSnapshot(pipe, 'k', new Uint8Array(5000), async () => headroom)).rejects.toBeInstanceOf(StorageFullError);
+    // With room to spare the same failure is not blamed on the quota.
+    headroom = 1_000_000;
+    const roomy = { ...pipe, put: async () => Promise.reject(new Error('Failed to write data to data pipe')) };
+    await expect(storeSnapshot(roomy, 'k', new Uint8Array(5000), async () => headroom)).rejects.toThrow('data pipe');
+    // Known too big before writing: refused without touching the store.
+    let writes = 0;
+    const counting = { ...pipe, put: async () => void writes++ };
+    await expect(storeSnapshot(counting, 'k', new Uint8Array(5000), async () => 4999)).rejects.toThrow(/Browser storage is full/);
+    expect(writes).toBe(0);
+    // A headroom that cannot be read changes nothing.
+    await storeSnapshot(counting, 'k', new Uint8Array(5000), async () => Promise.reject(new Error('no estimate')));
+    expect(writes).toBe(1);
+  });
+
   it('lists snapshots newest first with their headers, and names a damaged file', async () => {
     const store = new MemoryStore();
     const a = await encodeSnapshot({ config: host, machineId: 'host', state: fakeState(1000), createdAt: 1000 });

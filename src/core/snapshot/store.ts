@@ -42,12 +42,35 @@ export class StorageFullError extends Error {
   }
 }
 
-/** put() with a full quota turned into StorageFullError (the sentence for the card). */
-export async function storeSnapshot(store: SnapshotStore, key: string, bytes: Uint8Array): Promise<void> {
+/**
+ * Free bytes this origin may still store (quota − usage), when the platform can tell
+ * (navigator.storage.estimate() in the browser).
+ */
+export type Headroom = () => Promise<number | undefined>;
+
+/**
+ * put() with a full quota turned into StorageFullError (the sentence for the card).
+ * Browsers do not always spell a full quota as QuotaExceededError: Chromium's OPFS writer can fail
+ * with "Failed to write data to data pipe" when its quota check cuts the stream. So with a
+ * `headroom` we refuse a write that cannot fit before starting it, and read the headroom again
+ * after an unrecognised failure: if the bytes did not fit, the quota was the cause.
+ */
+export async function storeSnapshot(store: SnapshotStore, key: string, bytes: Uint8Array, headroom?: Headroom): Promise<void> {
+  const free = async () => {
+    try {
+      return await headroom?.();
+    } catch {
+      return undefined;
+    }
+  };
+  const before = await free();
+  if (before !== undefined && bytes.byteLength > before) throw new StorageFullError(bytes.byteLength);
   try {
     await store.put(key, bytes);
   } catch (err) {
     if (isQuotaError(err)) throw new StorageFullError(bytes.byteLength, err);
+    const after = await free();
+    if (after !== undefined && bytes.byteLength > after) throw new StorageFullError(bytes.byteLength, err);
     throw err;
   }
 }
