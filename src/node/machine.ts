@@ -6,12 +6,13 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import {
-  containerInstructions,
-  containerTimeline,
-  machineStatus,
+  applyContainerUpdate,
+  containerResult,
+  machineResult,
   PHASES,
   stripAnsi,
   type ConsolePortLike,
+  type ContainerProgress,
   type ContainerUpdate,
   type MachineConfig,
   type MachineError,
@@ -86,7 +87,7 @@ class FinishLine<T> {
   }
 }
 
-export class HeadlessContainer {
+export class HeadlessContainer implements ContainerProgress {
   readonly kind = 'container' as const;
   channel: number | undefined;
   marks: PhaseMark[] = [];
@@ -107,18 +108,9 @@ export class HeadlessContainer {
   ) {}
 
   update(u: ContainerUpdate): void {
-    this.channel = u.channel;
-    if (u.pid !== undefined) this.pid = u.pid;
     if (u.state === 'error') this.fail(u.message ?? 'the container did not start');
     if (u.state === 'exited' && !this.finish) this.fail(`the container ${u.message ?? 'exited'} before its prompt`);
-    const next = containerTimeline(u, this.mode, { marks: this.marks, finished: !!this.finish });
-    if (!next) return;
-    this.marks = next.marks;
-    if (next.finished) {
-      this.finish = next.marks.at(-1);
-      this.instructions = containerInstructions(u, this.mode);
-      this.finished.resolve(this.finish!);
-    }
+    if (applyContainerUpdate(this, u)) this.finished.resolve(this.finish!);
   }
 
   fail(message: string): void {
@@ -128,19 +120,7 @@ export class HeadlessContainer {
   }
 
   result(): MachineResult {
-    return {
-      id: this.id,
-      name: this.name,
-      kind: 'container',
-      status: this.error ? 'error' : this.finish ? 'finished' : 'running',
-      bootMs: this.finish?.wallMs,
-      instructions: this.instructions,
-      marks: this.marks,
-      message: this.error,
-      pid: this.pid,
-      hostname: this.hostname,
-      kernel: this.kernel,
-    };
+    return { ...containerResult(this, this.error), hostname: this.hostname, kernel: this.kernel };
   }
 }
 
@@ -211,6 +191,10 @@ export class HeadlessMachine {
     await this.api!.powerOn();
   }
 
+  async powerOff(): Promise<void> {
+    await this.api?.powerOff();
+  }
+
   /** Container start, as MachineSession.startContainer: cold times count from the host's power-on. */
   startContainer(id: string, name: string, mode: RaceMode): HeadlessContainer {
     const c = new HeadlessContainer(id, name, mode);
@@ -231,19 +215,7 @@ export class HeadlessMachine {
   }
 
   result(): MachineResult {
-    return {
-      id: this.id,
-      name: this.name,
-      kind: this.kind,
-      status: machineStatus(this.state, !!this.finish),
-      bootMs: this.finish?.wallMs,
-      instructions: this.finish?.instructions,
-      loadMs: this.loadMs,
-      marks: this.marks,
-      message: this.error?.message ?? this.panic?.line,
-      hostname: this.hostname,
-      kernel: this.kernel,
-    };
+    return { ...machineResult(this), hostname: this.hostname, kernel: this.kernel };
   }
 
   async dispose(): Promise<void> {

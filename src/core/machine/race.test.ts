@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { containerInstructions, containerTimeline, machineStatus, raceLineup, rankRace } from './race.ts';
+import { applyContainerUpdate, containerInstructions, containerResult, containerTimeline, machineResult, machineStatus, raceLineup, rankRace, type ContainerProgress } from './race.ts';
 import type { ContainerUpdate } from './api.ts';
 import type { MachineResult } from './results.ts';
 
@@ -45,5 +45,28 @@ describe('race rules', () => {
     expect(machineStatus('finished', true)).toBe('finished');
     expect(machineStatus('booting', false)).toBe('running');
     expect(machineStatus('stopped', false)).toBe('stopped');
+  });
+
+  it('a container record follows its updates to the prompt, and its row copies the marks', () => {
+    const c: ContainerProgress = { id: 'c1', name: 'c1', mode: 'cold', channel: undefined, pid: undefined, marks: [], finish: undefined, instructions: undefined };
+    expect(applyContainerUpdate(c, { channel: 3, name: 'c1', state: 'starting', requestedAtMs: 500 })).toBe(false);
+    expect([c.channel, c.marks.map((m) => m.phase)]).toEqual([3, ['host', 'request']]);
+    expect(containerResult(c, undefined)).toMatchObject({ status: 'running', bootMs: undefined });
+    const done: ContainerUpdate = { channel: 3, name: 'c1', state: 'running', pid: 41, requestedAtMs: 500, marks: [mark('request', 0), mark('prompt', 60)], instructions: 2e6, requestedAtInstructions: 3e7 };
+    expect(applyContainerUpdate(c, done)).toBe(true);
+    expect(applyContainerUpdate(c, done)).toBe(false); // the prompt counts once
+    const row = containerResult(c, undefined);
+    expect(row).toMatchObject({ id: 'c1', kind: 'container', status: 'finished', bootMs: 560, instructions: 3.2e7, pid: 41 });
+    expect(row.marks).toEqual(c.marks);
+    expect(row.marks[0]).not.toBe(c.marks[0]);
+    expect(containerResult(c, 'boxd refused')).toMatchObject({ status: 'error', message: 'boxd refused' });
+  });
+
+  it('a machine row: time and instructions at the finish, the panic line as its message', () => {
+    const finish = { ...mark('login', 2400), instructions: 7.8e7 };
+    const vm = { id: 'vm1', name: 'VM 1', kind: 'vm' as const, state: 'finished' as const, finish, marks: [mark('bios', 0), finish], loadMs: 90, error: undefined, panic: undefined };
+    expect(machineResult(vm)).toMatchObject({ status: 'finished', bootMs: 2400, instructions: 7.8e7, loadMs: 90 });
+    const panic = { line: 'Kernel panic - not syncing: sysrq triggered crash', tail: [], wallMs: 900, instructions: 1 };
+    expect(machineResult({ ...vm, state: 'panic', finish: undefined, panic })).toMatchObject({ status: 'panic', bootMs: undefined, message: panic.line });
   });
 });

@@ -3,8 +3,8 @@
  * them), how a container's start becomes its timeline and row, and what is ranked. The page's race
  * (src/ui/race) and the headless race (src/node) both follow them, so their results compare.
  */
-import type { ContainerUpdate, MachineState } from './api.ts';
-import type { PhaseMark } from './phases.ts';
+import type { ContainerUpdate, MachineError, MachineState } from './api.ts';
+import type { PanicInfo, PhaseMark } from './phases.ts';
 import type { MachineKind } from './profiles.ts';
 import { rankResults, type MachineResult, type RankedResult, type ResultStatus } from './results.ts';
 import type { LabConfig, RaceMode } from './url-config.ts';
@@ -71,4 +71,78 @@ export function containerTimeline(
 export function containerInstructions(u: ContainerUpdate, mode: RaceMode): number | undefined {
   if (u.instructions === undefined) return undefined;
   return u.instructions + (mode === 'cold' ? (u.requestedAtInstructions ?? 0) : 0);
+}
+
+/**
+ * What a container's card (the page) or record (Node) keeps of its start. Both apply the worker's
+ * updates and build their results row through the two functions below, so the rows compare.
+ */
+export interface ContainerProgress {
+  readonly id: string;
+  readonly name: string;
+  readonly mode: RaceMode;
+  channel: number | undefined;
+  pid: number | undefined;
+  marks: PhaseMark[];
+  finish: PhaseMark | undefined;
+  instructions: number | undefined;
+}
+
+/** Take a worker update's channel, pid and timeline; true when this update brought the prompt. */
+export function applyContainerUpdate(c: ContainerProgress, u: ContainerUpdate): boolean {
+  c.channel = u.channel;
+  if (u.pid !== undefined) c.pid = u.pid;
+  const next = containerTimeline(u, c.mode, { marks: c.marks, finished: !!c.finish });
+  if (!next) return false;
+  c.marks = next.marks;
+  if (!next.finished) return false;
+  c.finish = next.marks.at(-1);
+  c.instructions = containerInstructions(u, c.mode);
+  return true;
+}
+
+/** Plain copies of marks (the page's are reactive proxies; an export must not carry them). */
+const copyMarks = (marks: readonly PhaseMark[]): PhaseMark[] => marks.map((m) => ({ ...m, skipped: [...m.skipped] }));
+
+/** A container's results row; `error` is why it will not finish, if it will not. */
+export function containerResult(c: ContainerProgress, error: string | undefined): MachineResult {
+  return {
+    id: c.id,
+    name: c.name,
+    kind: 'container',
+    status: error ? 'error' : c.finish ? 'finished' : 'running',
+    bootMs: c.finish?.wallMs,
+    instructions: c.instructions,
+    pid: c.pid,
+    marks: copyMarks(c.marks),
+    message: error,
+  };
+}
+
+/** What a machine's card or headless handle keeps of its boot, for its results row. */
+export interface MachineProgress {
+  readonly id: string;
+  readonly name: string;
+  readonly kind: MachineKind;
+  readonly state: MachineState | 'crashed';
+  readonly finish: PhaseMark | undefined;
+  readonly marks: readonly PhaseMark[];
+  readonly loadMs: number | undefined;
+  readonly error: MachineError | undefined;
+  readonly panic: PanicInfo | undefined;
+}
+
+/** A VM's or the container host's results row: time and instructions at its finish marker. */
+export function machineResult(m: MachineProgress): MachineResult {
+  return {
+    id: m.id,
+    name: m.name,
+    kind: m.kind,
+    status: machineStatus(m.state, !!m.finish),
+    bootMs: m.finish?.wallMs,
+    instructions: m.finish?.instructions,
+    loadMs: m.loadMs,
+    marks: copyMarks(m.marks),
+    message: m.error?.message ?? m.panic?.line,
+  };
 }

@@ -3,7 +3,7 @@
  * its timer. Cold starts count from the host's power-on (the host boot is the first phase); warm
  * starts count from the request.
  */
-import { CONTAINER_PHASES, containerInstructions, containerTimeline, type ContainerUpdate, type MachineResult, type PhaseMark } from '../../core/machine/index.ts';
+import { applyContainerUpdate, CONTAINER_PHASES, containerResult, type ContainerProgress, type ContainerUpdate, type MachineResult, type PhaseMark } from '../../core/machine/index.ts';
 import { TerminalSession } from '../terminal/terminal-session.ts';
 import { epochNow } from '../shared/clock.svelte.ts';
 
@@ -15,7 +15,7 @@ export interface ContainerLinks {
   resize(channel: number, cols: number, rows: number): void;
 }
 
-export class ContainerSession {
+export class ContainerSession implements ContainerProgress {
   readonly kind = 'container' as const;
   readonly title = 'Container';
   readonly phases = CONTAINER_PHASES;
@@ -63,19 +63,10 @@ export class ContainerSession {
 
   /** Apply the worker's news about this container. */
   update(u: ContainerUpdate): void {
-    this.channel = u.channel;
     this.state = u.state;
-    if (u.pid !== undefined) this.pid = u.pid;
     if (u.state === 'error') this.error = { message: u.message ?? 'the container did not start' };
     if (u.state === 'exited') this.exitMessage = u.message;
-    const next = containerTimeline(u, this.mode, { marks: this.marks, finished: !!this.finish });
-    if (next) {
-      this.marks = next.marks;
-      if (next.finished) {
-        this.finish = next.marks.at(-1);
-        this.instructions = containerInstructions(u, this.mode);
-      }
-    }
+    applyContainerUpdate(this, u);
   }
 
   fail(message: string): void {
@@ -84,17 +75,7 @@ export class ContainerSession {
   }
 
   result(): MachineResult {
-    return {
-      id: this.id,
-      name: this.name,
-      kind: 'container',
-      status: this.error ? 'error' : this.finish ? 'finished' : 'running',
-      bootMs: this.finish?.wallMs,
-      instructions: this.instructions,
-      pid: this.pid,
-      marks: $state.snapshot(this.marks) as PhaseMark[],
-      message: this.error?.message,
-    };
+    return containerResult(this, this.error?.message);
   }
 
   dispose(): void {

@@ -6,7 +6,7 @@ import * as Comlink from 'comlink';
 import {
   PHASES,
   PROFILES,
-  machineStatus,
+  machineResult,
   type DownloadProgress,
   type MachineConfig,
   type MachineError,
@@ -155,13 +155,7 @@ export class MachineSession {
    */
   startContainer(id: string, name: string, mode: ContainerStartMode): ContainerSession {
     if (this.kind !== 'host') throw new Error('containers run on the container host');
-    const start = mode === 'cold' && this.powerOnEpoch !== undefined ? this.powerOnEpoch : epochNow();
-    const c = new ContainerSession(id, name, mode, start, {
-      input: (channel, bytes) => this.post({ type: 'input', bytes, channel }, [bytes.buffer]),
-      credit: (channel, bytes) => this.post({ type: 'credit', bytes, channel }),
-      resize: (channel, cols, rows) => this.post({ type: 'resize', cols, rows, channel }),
-    });
-    this.containers = [...this.containers, c];
+    const c = this.trackContainer(id, name, mode);
     if (!this.api) c.fail('the container host is not running');
     else
       this.api.startContainer(name).then(
@@ -221,18 +215,7 @@ export class MachineSession {
   }
 
   result(): MachineResult {
-    const status = machineStatus(this.state, !!this.finish);
-    return {
-      id: this.id,
-      name: this.name,
-      kind: this.kind,
-      status,
-      bootMs: this.finish?.wallMs,
-      instructions: this.finish?.instructions,
-      loadMs: this.loadMs,
-      marks: $state.snapshot(this.marks) as PhaseMark[],
-      message: this.error?.message ?? this.panic?.line,
-    };
+    return machineResult(this);
   }
 
   private clearRun() {
@@ -312,6 +295,8 @@ export class MachineSession {
       case 'state':
         this.throttled = ev.data === 'paused';
         if (ev.data !== 'paused') this.state = ev.data;
+        // Powered off before its finish marker: whoever waits for the finish waits no more.
+        if (ev.data === 'stopped' && !this.finish) this.settleFinish(undefined, 'the machine was powered off');
         break;
       case 'progress':
         this.progress = { ...this.progress, [ev.data.file]: ev.data };
