@@ -58,6 +58,29 @@ let lastStats = { wallMs: 0, instructions: 0 };
 let flowPaused = false;
 /** Container host only: the box mux to boxd. */
 let box: BoxLink | undefined;
+/**
+ * Bumped by every power-off. A power-on still downloading or building when the user powers off
+ * (the compare page's Stop, a lab power button) sees the change at its next step and gives up,
+ * instead of booting a machine the page already shows as off.
+ */
+let powerGeneration = 0;
+
+class PoweredOffMeanwhile extends Error {
+  constructor() {
+    super('the machine was powered off while it was starting');
+  }
+}
+
+function stillWanted(generation: number) {
+  if (generation !== powerGeneration) throw new PoweredOffMeanwhile();
+}
+
+/** An emulator built for a power-on that was cancelled meanwhile is destroyed, never run. */
+async function keepIfWanted(emu: V86, generation: number): Promise<V86> {
+  if (generation === powerGeneration) return emu;
+  await emu.destroy();
+  throw new PoweredOffMeanwhile();
+}
 /** boxd has this long after power-on to answer HELLO before container starts fail. */
 const MUX_READY_TIMEOUT_MS = 60_000;
 let flushScheduled = false;
@@ -260,11 +283,13 @@ async function saveWarm(emu: V86, captured: () => void) {
 }
 
 /** Build the emulator and restore `key` into it instead of booting (the config check comes first). */
-async function resumeInto(cfg: MachineConfig, key: string, action: 'resumed' | 'warm-resumed') {
+async function resumeInto(cfg: MachineConfig, key: string, action: 'resumed' | 'warm-resumed', generation: number) {
   const t0 = performance.now();
   const resolved = await media.load(cfg);
+  stillWanted(generation);
   const { header, state: saved } = await readSnapshot(key, await currentSnapshotConfig(cfg));
-  const emu = await buildEmulator(cfg, resolved);
+  stillWanted(generation);
+  const emu = await keepIfWanted(await buildEmulator(cfg, resolved), generation);
   emulator = emu;
   plugLan(emu);
   emit('loaded', { loadMs: performance.now() - t0, bytes: header.storedBytes });
@@ -276,6 +301,7 @@ async function resumeInto(cfg: MachineConfig, key: string, action: 'resumed' | '
   const r0 = performance.now();
   await emu.restore_state(saved.buffer.slice(saved.byteOffset, saved.byteOffset + saved.byteLength) as ArrayBuffer);
   const restoreMs = performance.now() - r0;
+  stillWanted(generation);
   if (cfg.kind === 'host') {
     openBox(emu);
     box!.adopt(header.extra.containers ?? []);
@@ -291,6 +317,7 @@ async function resumeInto(cfg: MachineConfig, key: string, action: 'resumed' | '
   // Ready: the host when boxd answers on the mux (a real round trip through the restored guest);
   // a VM once it runs again. The boot phases happened before the snapshot: marked as passed over.
   if (cfg.kind === 'host') await box!.ready;
+  stillWanted(generation);
   const phases = PHASES[cfg.kind];
   const mark = { phase: phases.at(-1)!.name, skipped: phases.slice(1, -1).map((p) => p.name), wallMs: watch.elapsedMs(), instructions: counter!.sample() };
   emit('finish', mark);
@@ -315,6 +342,7 @@ const api = {
     if (emulator && (state === 'error' || state === 'stopped')) await api.powerOff();
     if (emulator || state === 'loading') return;
     const cfg = config;
+    let generation = powerGeneration;
     setState('loading');
     const t0 = performance.now();
     if (cfg.snapshots?.warm) {
@@ -322,18 +350,21 @@ const api = {
       try {
         const key = await warmKey(await currentSnapshotConfig(cfg));
         if (await snapshotHeader(key)) {
-          await resumeInto(cfg, key, 'warm-resumed');
+          await resumeInto(cfg, key, 'warm-resumed', generation);
           return;
         }
       } catch (err) {
+        if (err instanceof PoweredOffMeanwhile || generation !== powerGeneration) return;
         emit('snapshot', { action: 'failed', message: `warm start unavailable, booting: ${err instanceof Error ? err.message : err}` });
         if (emulator) await api.powerOff();
+        generation = powerGeneration; // that power-off was ours, not the user's
         setState('loading');
       }
     }
     try {
       const resolved = await media.load(cfg);
-      const emu = await buildEmulator(cfg, resolved);
+      stillWanted(generation);
+      const emu = await keepIfWanted(await buildEmulator(cfg, resolved), generation);
       emulator = emu;
       plugLan(emu);
       const bytes = [resolved.bios, resolved.vgaBios, resolved.kernel, resolved.initrd].reduce((n, b) => n + (b?.byteLength ?? 0), 0);
@@ -348,11 +379,13 @@ const api = {
       startStats();
       await emu.run();
     } catch (err) {
+      if (err instanceof PoweredOffMeanwhile) return;
       fail(err instanceof MachineFailure ? err.info : { kind: 'emulator', message: err instanceof Error ? err.message : String(err) });
     }
   },
 
   async powerOff() {
+    powerGeneration++;
     plugLan(undefined);
     driver.reset('the machine was powered off');
     stopStats();
@@ -435,10 +468,12 @@ const api = {
     if (!header) throw new Error(`there is no saved snapshot "${key}" in this browser`);
     assertConfigMatches(header.config, await currentSnapshotConfig(cfg));
     if (emulator) await api.powerOff();
+    const generation = powerGeneration;
     setState('loading');
     try {
-      return await resumeInto(cfg, key, 'resumed');
+      return await resumeInto(cfg, key, 'resumed', generation);
     } catch (err) {
+      if (err instanceof PoweredOffMeanwhile) throw err;
       fail({ kind: 'emulator', message: `could not resume the snapshot: ${err instanceof Error ? err.message : String(err)}` });
       throw err;
     }
