@@ -22,9 +22,13 @@ export class OfflineState {
     if (import.meta.env.DEV || !('serviceWorker' in navigator)) return;
     try {
       const reg = await navigator.serviceWorker.register('./sw.js', { scope: './' });
-      this.registration = reg;
-      this.track(reg);
-      reg.addEventListener('updatefound', () => this.track(reg));
+      // Some embedders (Playwright's `serviceWorkers: 'block'`) answer with no registration at all:
+      // as without service workers, there is simply no offline copy.
+      if (reg) {
+        this.registration = reg;
+        this.track(reg);
+        reg.addEventListener('updatefound', () => this.track(reg));
+      }
     } catch (err) {
       this.status = 'failed';
       this.error = err instanceof Error ? err.message : String(err);
