@@ -132,6 +132,25 @@ abstract class NodeMachine {
     this.m.type(text);
   }
 
+  /**
+   * From power-on to a quiet root shell: the finish marker (its time is the boot's "ready"), the
+   * keys that give a shell there, echo off. A restored state already sits at a root prompt: it is
+   * ready once it answers.
+   */
+  protected async reachShell(restored: boolean, timeoutMs: number, at: { marker: RegExp; what: string; keys: string; shell: string }): Promise<Stamp> {
+    await this.m.started;
+    if (restored) {
+      await this.run('true', { timeoutMs });
+      return this.now();
+    }
+    const ready = await this.expect(at.marker, timeoutMs, at.what, 0);
+    const from = this.console.text.length;
+    this.m.type(at.keys);
+    await this.expect(/# $/m, timeoutMs, at.shell, from);
+    await this.quiet(timeoutMs);
+    return ready;
+  }
+
   /** Echo off, so ash reads plain lines (see src/core/experiments/shell.ts). */
   protected async quiet(timeoutMs: number) {
     this.m.type('stty -echo\n');
@@ -177,19 +196,7 @@ class NodeVm extends NodeMachine implements VmHandle {
   declare readonly kind: 'vm';
 
   async start(restored: boolean, timeoutMs: number) {
-    await this.m.started;
-    let ready: Stamp;
-    if (restored) {
-      // The saved state sits at a root prompt: usable once it answers.
-      await this.run('true', { timeoutMs });
-      ready = this.now();
-    } else {
-      ready = await this.expect(MARKERS.login, timeoutMs, 'login prompt', 0);
-      const from = this.console.text.length;
-      this.m.type('root\n');
-      await this.expect(/# $/m, timeoutMs, 'root shell', from);
-      await this.quiet(timeoutMs);
-    }
+    const ready = await this.reachShell(restored, timeoutMs, { marker: MARKERS.login, what: 'login prompt', keys: 'root\n', shell: 'root shell' });
     this.boot = { loadMs: this.m.loadMs, marks: this.marks(), ready, restored };
   }
 
@@ -294,18 +301,7 @@ class NodeHost extends NodeMachine implements HostHandle {
   }
 
   async start(restored: boolean, timeoutMs: number) {
-    await this.m.started;
-    let ready: Stamp;
-    if (restored) {
-      await this.run('true', { timeoutMs });
-      ready = this.now();
-    } else {
-      ready = await this.expect(MARKERS.hostReady, timeoutMs, 'host ready', 0);
-      const from = this.console.text.length;
-      this.m.type('\n');
-      await this.expect(/# $/m, timeoutMs, 'host shell', from);
-      await this.quiet(timeoutMs);
-    }
+    const ready = await this.reachShell(restored, timeoutMs, { marker: MARKERS.hostReady, what: 'host ready', keys: '\n', shell: 'host shell' });
     // The mux is opened once the host is up, as tests/boot/containers.test.ts does: with the port
     // opened at power-on, boxd never answered in 2 of ~8 boots on a heavily loaded machine (the
     // early HELLOs were taken by the guest, and nothing ever came back).
