@@ -297,7 +297,7 @@ async function resumeInto(cfg: MachineConfig, key: string, action: 'resumed' | '
   attach(emu);
   watch.start();
   counter!.reset();
-  emit('power-on', { epochMs: performance.timeOrigin + performance.now() });
+  emit('power-on', { epochMs: performance.timeOrigin + performance.now(), resumed: true });
   const r0 = performance.now();
   await emu.restore_state(saved.buffer.slice(saved.byteOffset, saved.byteOffset + saved.byteLength) as ArrayBuffer);
   const restoreMs = performance.now() - r0;

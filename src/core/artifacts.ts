@@ -26,6 +26,12 @@ export interface ImageIntegrity {
   /** sha256 (hex) of each whole artifact, by path under images/dist. */
   files: Record<string, string>;
   disk: DiskChunkIndex;
+  /**
+   * Where the artifacts are, when it is known exactly (the headless race: a file: URL of the
+   * images folder, ending in "/"). Without it an artifact is any URL ending in /images/<file>, as
+   * the page's build serves them.
+   */
+  base?: string;
 }
 
 export interface DiskChunkIndex {
@@ -46,7 +52,8 @@ export const diskChunkPath = (diskFile: string, sha256: string) => `${diskFile.s
  */
 export function artifactPath(integrity: ImageIntegrity, url: string): string | undefined {
   const path = url.split(/[?#]/)[0];
-  return Object.keys(integrity.files).find((file) => path.endsWith(`/images/${file}`));
+  const base = integrity.base;
+  return Object.keys(integrity.files).find((file) => (base ? path === base + file : path.endsWith(`/images/${file}`)));
 }
 
 export const toHex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');

@@ -10,6 +10,7 @@ import {
   containerResult,
   machineResult,
   PHASES,
+  RESUME_PHASE,
   stripAnsi,
   type ConsolePortLike,
   type ContainerProgress,
@@ -191,6 +192,11 @@ export class HeadlessMachine {
     await this.api!.powerOn();
   }
 
+  /** End the thread outright, as a crash would (the fault test uses it): no goodbye message. */
+  killThread(): void {
+    void this.worker?.terminate();
+  }
+
   async powerOff(): Promise<void> {
     await this.api?.powerOff();
   }
@@ -261,12 +267,13 @@ export class HeadlessMachine {
         break;
       case 'power-on':
         this.finish = undefined;
-        this.marks = [{ phase: PHASES[this.kind][0].name, wallMs: 0, instructions: 0, skipped: [] }];
+        this.marks = [{ phase: ev.data.resumed ? RESUME_PHASE.name : PHASES[this.kind][0].name, wallMs: 0, instructions: 0, skipped: [] }];
         break;
       case 'phase':
         this.marks.push(ev.data);
         break;
       case 'finish':
+        if (this.marks.at(-1)?.phase === RESUME_PHASE.name) this.marks.push(ev.data);
         this.finish = ev.data;
         this.finished.resolve(ev.data);
         break;

@@ -3,13 +3,13 @@
  * one line of why) with each row's phase split, the race summary, and the console tail of every
  * machine that did not finish.
  */
-import { CONTAINER_PHASES, PHASES, formatInstructions, phaseDurations, raceSummary, type RankedResult, type ResultKind } from '../core/machine/index.ts';
+import { CONTAINER_PHASES, phasesOf, formatInstructions, phaseDurations, raceSummary, type RankedResult, type ResultKind } from '../core/machine/index.ts';
 import type { Unfinished } from './race.ts';
 
 const KIND_LABEL: Record<ResultKind, string> = { vm: 'VM', host: 'container host', container: 'container' };
 
 function label(kind: ResultKind, phase: string): string {
-  return (kind === 'container' ? CONTAINER_PHASES : PHASES[kind]).find((p) => p.name === phase)?.label ?? phase;
+  return (kind === 'container' ? CONTAINER_PHASES : phasesOf(kind)).find((p) => p.name === phase)?.label ?? phase;
 }
 
 /** "BIOS 412 · Bootloader 230 · …" in ms, each phase from its start to the next reached one. */

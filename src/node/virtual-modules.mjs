@@ -1,9 +1,24 @@
 // Node module hooks for the `virtual:` modules Vite provides to the page's bundle.
-//   virtual:stacklab/images — the build's image hashes and disk chunk index (workers/media.ts). The
-//   headless race reads images/dist from the file system by path, which names no build artifact
-//   URL (`…/images/<file>`), so it runs with an empty index: files are read as they are, the disk
-//   by byte ranges, as for any disk the build does not know.
+//   virtual:stacklab/images — the sha256 of every artifact, which workers/media.ts checks each
+//   download against. Here it comes from the manifest of the images folder the race reads
+//   ($STACKLAB_DIST or images/dist), with that folder as the exact base of the artifacts' file:
+//   URLs. The VM disk has no chunk index in Node: it is read by byte ranges, as any disk the build
+//   does not know, so its chunks are not checked (the page checks each one).
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
 const IMAGES = 'stacklab-virtual:images';
+const DIST = process.env.STACKLAB_DIST ?? fileURLToPath(new URL('../../images/dist', import.meta.url));
+
+function integrity() {
+  const none = { files: {}, disk: { file: '', bytes: 0, chunkBytes: 0, chunks: [] } };
+  const manifest = resolvePath(DIST, 'manifest.json');
+  if (!existsSync(manifest)) return none;
+  const { artifacts } = JSON.parse(readFileSync(manifest, 'utf8'));
+  const files = Object.fromEntries(artifacts.map((a) => [a.file, a.sha256]));
+  return { ...none, files, base: `${pathToFileURL(resolvePath(DIST)).href}/` };
+}
 
 export async function resolve(specifier, context, next) {
   if (specifier === 'virtual:stacklab/images') return { url: IMAGES, shortCircuit: true };
@@ -11,9 +26,6 @@ export async function resolve(specifier, context, next) {
 }
 
 export async function load(url, context, next) {
-  if (url === IMAGES) {
-    const empty = { files: {}, disk: { file: '', bytes: 0, chunkBytes: 0, chunks: [] } };
-    return { format: 'module', source: `export default ${JSON.stringify(empty)};`, shortCircuit: true };
-  }
+  if (url === IMAGES) return { format: 'module', source: `export default ${JSON.stringify(integrity())};`, shortCircuit: true };
   return next(url, context);
 }

@@ -1,7 +1,11 @@
 // The headless race end to end: `npm run race` as a child process (worker threads running the
 // page's machine worker), 1 VM + 2 containers, cold, read back through its --json export; and a bad
-// argument rejected with exit code 2 before anything boots.
+// argument rejected with exit code 2 before anything boots; an altered image refused by its sha256
+// while the other machine finishes.
 import { spawnSync, spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { RaceExport } from '../../src/core/machine/index.ts';
@@ -9,9 +13,9 @@ import type { RaceExport } from '../../src/core/machine/index.ts';
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = ['--import', 'tsx', 'src/node/race-cli.ts'];
 
-function race(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function race(args: string[], timeoutMs: number, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...CLI, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...CLI, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b) => (stdout += b));
@@ -79,5 +83,27 @@ describe('npm run race (headless)', () => {
     expect(containers.every((c) => c.kernel && c.kernel === host.kernel)).toBe(true);
     expect(vm.kernel).toBeTruthy();
     expect(vm.kernel).not.toBe(host.kernel);
+  }, 90_000);
+
+  it('refuses an altered host initramfs by its sha256, clearly; the VM still finishes', async () => {
+    // A copy of images/dist with one byte of the initramfs changed (the manifest keeps the true sha256).
+    const dist = mkdtempSync(join(tmpdir(), 'stacklab-dist-'));
+    try {
+      cpSync(join(REPO, 'images/dist'), dist, { recursive: true });
+      const initrd = join(dist, 'host/initramfs.cpio');
+      const bytes = readFileSync(initrd);
+      bytes[bytes.length >> 1] ^= 0x20;
+      writeFileSync(initrd, bytes);
+      const r = await race(['--vms', '1', '--containers', '1', '--json', '--timeout', '70'], 85_000, { STACKLAB_DIST: dist });
+      expect(r.code, r.stderr).toBe(1);
+      const rows = (JSON.parse(r.stdout) as RaceExport).results;
+      const host = rows.find((x) => x.kind === 'host')!;
+      expect(host.status).toBe('error');
+      expect(host.explanation).toMatch(/initramfs.cpio does not match the sha256 in the build's manifest/);
+      expect(rows.find((x) => x.kind === 'container')!.status).toBe('error');
+      expect(rows.find((x) => x.kind === 'vm')!.status).toBe('finished');
+    } finally {
+      rmSync(dist, { recursive: true, force: true });
+    }
   }, 90_000);
 });

@@ -56,8 +56,14 @@ test('a file written in a VM and in a container is there after a reload and resu
   const vmText = await waitForTerminal(page, 'vm1', new RegExp(`^vm-${token}$`, 'm'), 5_000);
   expect(vmText).toMatch(/cat \/root\/proof/);
 
+  // Resumed, not booted: each card's timeline is one resume segment.
+  for (const id of ['vm1', 'host']) {
+    await expect(card(page, id).locator('.legend li')).toHaveText([/^Resume [\d,.]+ (ms|s)$/], { timeout: 60_000 });
+  }
+
   // The container: same process, same file, its terminal reattached over the mux.
   await expect(container(page, 'c1')).toBeVisible({ timeout: 60_000 });
+  await expect(container(page, 'c1').getByTestId('resumed')).toHaveText('running · resumed with its host');
   await typeIn(page, container(page, 'c1'), 'cat /proof; echo box-check-$((6*7))\n');
   await waitForTerminal(page, 'c1', /^box-check-42$/m, 30_000);
   await waitForTerminal(page, 'c1', new RegExp(`^box-${token}$`, 'm'), 5_000);

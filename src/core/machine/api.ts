@@ -128,7 +128,8 @@ export interface MachineEventMap {
   /** Everything downloaded, emulator built; carries the load time. */
   loaded: { loadMs: number; bytes: number };
   /** Power-on moment as epoch ms (performance.timeOrigin + now), to line machines up. */
-  'power-on': { epochMs: number };
+  /** `resumed`: a saved state is being restored, nothing boots (the timeline is one resume segment). */
+  'power-on': { epochMs: number; resumed?: boolean };
   phase: PhaseMark;
   finish: PhaseMark;
   panic: PanicInfo;

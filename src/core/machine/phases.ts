@@ -36,6 +36,15 @@ export const HOST_PHASES: readonly PhaseDef[] = [
 
 export const PHASES: Readonly<Record<MachineKind, readonly PhaseDef[]>> = { vm: VM_PHASES, host: HOST_PHASES };
 
+/**
+ * A machine resumed from a saved state boots nothing: its timeline is this one segment, from
+ * power-on to the finish (the boot phases happened before the save and are marked as passed over).
+ */
+export const RESUME_PHASE: PhaseDef = { name: 'resume', label: 'Resume', what: 'v86 restores the saved state (RAM, CPU, devices) instead of booting' };
+
+/** A machine's phases for timelines and tables: its boot phases, and the resume segment. */
+export const phasesOf = (kind: MachineKind): readonly PhaseDef[] => [...PHASES[kind], RESUME_PHASE];
+
 /** Where a machine stood when something happened: wall ms and guest instructions since power-on. */
 export interface Stamp {
   wallMs: number;

@@ -2,7 +2,7 @@
  * Race results: what each machine measured, the ranking, a one-line "why" per row, and the
  * JSON/CSV a class exports. Only measured figures go in; a machine that did not finish says so.
  */
-import { PHASES, phaseDurations, type PhaseMark } from './phases.ts';
+import { phaseDurations, phasesOf, type PhaseMark } from './phases.ts';
 import { CONTAINER_PHASES } from './container-phases.ts';
 import type { MachineKind } from './profiles.ts';
 import { formatMs, formatInstructions } from './timers.ts';
@@ -47,7 +47,7 @@ export interface RaceExport {
 }
 
 function phaseLabel(kind: ResultKind, phase: string): string {
-  const defs = kind === 'container' ? CONTAINER_PHASES : PHASES[kind];
+  const defs = kind === 'container' ? CONTAINER_PHASES : phasesOf(kind);
   return defs.find((p) => p.name === phase)?.label ?? phase;
 }
 

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { transformWithOxc, type Plugin } from 'vite';
 import { diskChunkPath } from '../../core/artifacts.ts';
 import { buildImages, type BuiltImages } from './images.ts';
@@ -50,7 +50,7 @@ export function stacklabSite(imagesDir: string): { plugins: Plugin[]; workerPlug
   const site: Plugin = {
     name: 'stacklab-site',
     configResolved(config) {
-      outDir = join(config.root, config.build.outDir);
+      outDir = resolve(config.root, config.build.outDir); // resolve: --outDir may be absolute
       isBuild = config.command === 'build';
     },
     configureServer(server) {

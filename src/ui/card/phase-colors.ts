@@ -8,6 +8,7 @@ export const PHASE_COLORS: Record<string, string> = {
   boxd: '#0891b2',
   login: '#0f172a',
   ready: '#0f172a',
+  resume: '#0284c7',
   // container start
   host: '#94a3b8',
   request: '#64748b',

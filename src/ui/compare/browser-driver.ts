@@ -156,6 +156,8 @@ abstract class BrowserMachine implements MachineHandle {
     try {
       await this.session.prepare();
       await this.control.restoreOnPowerOn(restore?.state);
+      // Stopped while its worker was starting (the user pressed Stop early): never power on.
+      if (this.stopped) throw new Error(`${this.label}: stopped before it powered on`);
       await this.session.powerOn();
       if (this.session.error) throw new Error(this.session.error.message);
       let ready: Stamp;

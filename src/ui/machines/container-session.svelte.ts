@@ -29,6 +29,8 @@ export class ContainerSession implements ContainerProgress {
   exitMessage = $state<string | undefined>();
   /** Host guest instructions up to the prompt, on the timer's basis (see containerInstructions). */
   instructions = $state<number | undefined>();
+  /** Back from a snapshot: it was started before the save, so it has no start of its own to time. */
+  resumed = $state(false);
   /** Epoch ms the timer counts from. */
   startEpoch = $state(epochNow());
   readonly panic = undefined;

@@ -4,7 +4,8 @@
  */
 import * as Comlink from 'comlink';
 import {
-  PHASES,
+  RESUME_PHASE,
+  phasesOf,
   PROFILES,
   machineResult,
   type DownloadProgress,
@@ -71,6 +72,8 @@ export class MachineSession {
   /** Container host: boxd's version once it answered on the mux. */
   boxd = $state<string | undefined>();
   containers = $state<ContainerSession[]>([]);
+  /** Counts power-on and power-off requests, so the later one wins when they overlap. */
+  private powerRequests = 0;
 
   private finishWaiters: { resolve: (m: PhaseMark) => void; reject: (e: Error) => void }[] = [];
   private worker: Worker | undefined;
@@ -86,7 +89,7 @@ export class MachineSession {
     this.id = spec.id;
     this.name = spec.name;
     this.kind = spec.kind;
-    this.phases = PHASES[spec.kind];
+    this.phases = phasesOf(spec.kind);
     this.terminal = new TerminalSession({
       input: (bytes) => this.post({ type: 'input', bytes }, [bytes.buffer]),
       credit: (bytes) => this.post({ type: 'credit', bytes }),
@@ -111,14 +114,21 @@ export class MachineSession {
   }
 
   async powerOn(): Promise<void> {
+    const request = ++this.powerRequests;
     this.requestedEpoch = epochNow();
     this.clearRun();
     if (!this.api) await this.spawn();
+    // A power-off while the worker was starting wins (the worker itself guards its own loading).
+    if (request !== this.powerRequests) return;
     await this.api!.powerOn();
   }
 
   async powerOff(): Promise<void> {
-    await this.api?.powerOff();
+    this.powerRequests++;
+    if (this.api) return this.api.powerOff();
+    // No worker yet (still spawning, or never powered on): off is simply where it stays.
+    this.state = 'stopped';
+    if (!this.finish) this.settleFinish(undefined, 'the machine was powered off');
   }
 
   /** Power-cycle: off, then on again from the BIOS (downloads are kept in the worker). */
@@ -309,12 +319,14 @@ export class MachineSession {
         this.marks = [];
         this.finish = undefined;
         this.powerOnEpoch = ev.data.epochMs;
-        this.marks = [{ phase: this.phases[0].name, wallMs: 0, instructions: 0, skipped: [] }];
+        this.marks = [{ phase: ev.data.resumed ? RESUME_PHASE.name : this.phases[0].name, wallMs: 0, instructions: 0, skipped: [] }];
         break;
       case 'phase':
         this.marks = [...this.marks, ev.data];
         break;
       case 'finish':
+        // A resume has no phase events: its finish closes the resume segment.
+        if (this.marks.at(-1)?.phase === RESUME_PHASE.name) this.marks = [...this.marks, ev.data];
         this.finish = ev.data;
         this.settleFinish(ev.data);
         break;

@@ -50,7 +50,7 @@ export async function resumeSession(session: MachineSession, entry: ListedSnapsh
   const api = session.control ?? (await session.prepare(), session.control);
   if (!api) throw new Error('the machine has no worker');
   for (const c of entry.header?.extra.containers ?? []) {
-    if (!session.containers.some((x) => x.name === c.name)) session.trackContainer(c.name, c.name, 'warm');
+    if (!session.containers.some((x) => x.name === c.name)) session.trackContainer(c.name, c.name, 'warm').resumed = true;
   }
   session.terminal.term.reset();
   await api.resumeSnapshot(entry.key);
