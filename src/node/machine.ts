@@ -10,6 +10,7 @@ import {
   containerResult,
   machineResult,
   PHASES,
+  requestContainerStart,
   RESUME_PHASE,
   stripAnsi,
   type ConsolePortLike,
@@ -205,12 +206,7 @@ export class HeadlessMachine {
   startContainer(id: string, name: string, mode: RaceMode): HeadlessContainer {
     const c = new HeadlessContainer(id, name, mode);
     this.containers.push(c);
-    if (!this.api) c.fail('the container host is not running');
-    else
-      this.api.startContainer(name).then(
-        (channel) => (c.channel = channel),
-        (err: Error) => c.fail(err.message),
-      );
+    requestContainerStart(this.api, c, name);
     return c;
   }
 

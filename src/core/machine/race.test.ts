@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyContainerUpdate, containerInstructions, containerResult, containerTimeline, machineResult, machineStatus, raceLineup, rankRace, type ContainerProgress } from './race.ts';
+import { applyContainerUpdate, containerInstructions, containerResult, containerTimeline, machineResult, machineStatus, raceLineup, rankRace, requestContainerStart, type ContainerProgress } from './race.ts';
 import type { ContainerUpdate } from './api.ts';
 import type { MachineResult } from './results.ts';
 
@@ -68,5 +68,20 @@ describe('race rules', () => {
     expect(machineResult(vm)).toMatchObject({ status: 'finished', bootMs: 2400, instructions: 7.8e7, loadMs: 90 });
     const panic = { line: 'Kernel panic - not syncing: sysrq triggered crash', tail: [], wallMs: 900, instructions: 1 };
     expect(machineResult({ ...vm, state: 'panic', finish: undefined, panic })).toMatchObject({ status: 'panic', bootMs: undefined, message: panic.line });
+  });
+
+  it('a container start request: the reply brings the channel, a refusal or no worker fails it', async () => {
+    const card = () => ({ channel: undefined as number | undefined, failed: '', fail(m: string) { this.failed = m; } });
+    const ok = card();
+    requestContainerStart({ startContainer: async (name) => (name === 'c1' ? 7 : 0) }, ok, 'c1');
+    await Promise.resolve();
+    await Promise.resolve();
+    expect([ok.channel, ok.failed]).toEqual([7, '']);
+    const refused = card();
+    requestContainerStart({ startContainer: () => Promise.reject(new Error('boxd: no such image')) }, refused, 'c2');
+    await expect.poll(() => refused.failed).toBe('boxd: no such image');
+    const orphan = card();
+    requestContainerStart(undefined, orphan, 'c3');
+    expect(orphan.failed).toBe('the container host is not running');
   });
 });

@@ -146,3 +146,19 @@ export function machineResult(m: MachineProgress): MachineResult {
     message: m.error?.message ?? m.panic?.line,
   };
 }
+
+/**
+ * Ask the host's worker to start a container (`box run -it --name <name>`): the reply brings its
+ * channel; a refusal, or no worker at all, fails it with the reason.
+ */
+export function requestContainerStart(
+  worker: { startContainer(name: string): Promise<number> } | undefined,
+  c: { channel: number | undefined; fail(message: string): void },
+  name: string,
+): void {
+  if (!worker) return c.fail('the container host is not running');
+  worker.startContainer(name).then(
+    (channel) => (c.channel = channel),
+    (err: Error) => c.fail(err.message),
+  );
+}

@@ -6,6 +6,7 @@ import * as Comlink from 'comlink';
 import {
   RESUME_PHASE,
   phasesOf,
+  requestContainerStart,
   PROFILES,
   machineResult,
   type DownloadProgress,
@@ -166,12 +167,7 @@ export class MachineSession {
   startContainer(id: string, name: string, mode: ContainerStartMode): ContainerSession {
     if (this.kind !== 'host') throw new Error('containers run on the container host');
     const c = this.trackContainer(id, name, mode);
-    if (!this.api) c.fail('the container host is not running');
-    else
-      this.api.startContainer(name).then(
-        (channel) => (c.channel = channel),
-        (err: Error) => c.fail(err.message),
-      );
+    requestContainerStart(this.api, c, name);
     return c;
   }
 
