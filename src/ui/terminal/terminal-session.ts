@@ -8,7 +8,7 @@ import { Terminal, type ITheme } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 import { SearchAddon } from '@xterm/addon-search';
 import { WebLinksAddon } from '@xterm/addon-web-links';
-import { WebglAddon } from '@xterm/addon-webgl';
+import type { WebglAddon } from '@xterm/addon-webgl';
 import { CreditReturner } from '../../core/machine/index.ts';
 
 const THEME: ITheme = {
@@ -40,6 +40,8 @@ const PROMPT = /[#$] $/;
 const encoder = new TextEncoder();
 
 let hardwareGl: boolean | undefined;
+let webglModule: Promise<typeof import('@xterm/addon-webgl')> | undefined;
+const loadWebgl = () => (webglModule ??= import('@xterm/addon-webgl'));
 /**
  * Whether WebGL here is hardware accelerated. Software WebGL (SwiftShader, llvmpipe: no GPU, or
  * --disable-gpu) renders a busy terminal far slower than the DOM renderer: in a 1 MB console
@@ -168,14 +170,29 @@ export class TerminalSession {
     }
   }
 
+  /**
+   * The WebGL addon (127 kB) is loaded only where WebGL is hardware accelerated, and only when a
+   * terminal is first shown: the DOM renderer draws until it is there. Machines without a GPU (and
+   * the page's start-up everywhere) never evaluate it.
+   */
   private enableWebgl() {
     if (this.webgl) return;
-    if (!hardwareWebgl()) {
-      this.renderer = 'dom';
-      return;
-    }
+    this.renderer = 'dom';
+    if (!hardwareWebgl()) return;
+    void loadWebgl().then(
+      ({ WebglAddon }) => {
+        // Detached (renderer 'none') or already switched while the addon was loading.
+        if (this.renderer !== 'dom' || this.webgl || !this.host.isConnected) return;
+        this.useWebgl(new WebglAddon());
+      },
+      () => {
+        /* the addon did not load (offline without it): the DOM renderer stays */
+      },
+    );
+  }
+
+  private useWebgl(webgl: WebglAddon) {
     try {
-      const webgl = new WebglAddon();
       webgl.onContextLoss(() => {
         webgl.dispose();
         this.webgl = undefined;
