@@ -320,6 +320,8 @@ async function resumeInto(cfg: MachineConfig, key: string, action: 'resumed' | '
   stillWanted(generation);
   const phases = PHASES[cfg.kind];
   const mark = { phase: phases.at(-1)!.name, skipped: phases.slice(1, -1).map((p) => p.name), wallMs: watch.elapsedMs(), instructions: counter!.sample() };
+  // As in a boot, the finish mark is a phase event too: it closes the resume segment.
+  emit('phase', mark);
   emit('finish', mark);
   setState('finished');
   const report = { key, rawBytes: header.rawBytes, storedBytes: header.storedBytes, createdAt: header.createdAt, ms: performance.now() - t0, restoreMs };

@@ -9,9 +9,9 @@ import {
   applyContainerUpdate,
   containerResult,
   machineResult,
-  PHASES,
+  containerFor,
+  powerOnMarks,
   requestContainerStart,
-  RESUME_PHASE,
   stripAnsi,
   type ConsolePortLike,
   type ContainerProgress,
@@ -263,13 +263,12 @@ export class HeadlessMachine {
         break;
       case 'power-on':
         this.finish = undefined;
-        this.marks = [{ phase: ev.data.resumed ? RESUME_PHASE.name : PHASES[this.kind][0].name, wallMs: 0, instructions: 0, skipped: [] }];
+        this.marks = powerOnMarks(this.kind, ev.data.resumed);
         break;
       case 'phase':
         this.marks.push(ev.data);
         break;
       case 'finish':
-        if (this.marks.at(-1)?.phase === RESUME_PHASE.name) this.marks.push(ev.data);
         this.finish = ev.data;
         this.finished.resolve(ev.data);
         break;
@@ -289,7 +288,7 @@ export class HeadlessMachine {
         break;
       case 'container': {
         const u = ev.data;
-        this.containers.find((c) => c.channel === u.channel || (c.channel === undefined && c.name === u.name))?.update(u);
+        containerFor(this.containers, u)?.update(u);
         break;
       }
     }

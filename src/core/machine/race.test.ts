@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyContainerUpdate, containerInstructions, containerResult, containerTimeline, machineResult, machineStatus, raceLineup, rankRace, requestContainerStart, type ContainerProgress } from './race.ts';
+import { applyContainerUpdate, containerFor, containerInstructions, containerResult, containerTimeline, machineResult, machineStatus, powerOnMarks, raceLineup, rankRace, requestContainerStart, type ContainerProgress } from './race.ts';
 import type { ContainerUpdate } from './api.ts';
 import type { MachineResult } from './results.ts';
 
@@ -83,5 +83,17 @@ describe('race rules', () => {
     const orphan = card();
     requestContainerStart(undefined, orphan, 'c3');
     expect(orphan.failed).toBe('the container host is not running');
+  });
+
+  it('power-on starts the timeline with the first boot phase, or the resume segment', () => {
+    expect(powerOnMarks('vm', false)).toEqual([mark('bios', 0)]);
+    expect(powerOnMarks('host', true)).toEqual([mark('resume', 0)]);
+  });
+
+  it('an update finds its container by channel, or by name until the channel is known', () => {
+    const list = [{ channel: 3, name: 'c1' }, { channel: undefined, name: 'c2' }];
+    expect(containerFor(list, { channel: 3, name: 'c1', state: 'running' })).toBe(list[0]);
+    expect(containerFor(list, { channel: 4, name: 'c2', state: 'starting' })).toBe(list[1]);
+    expect(containerFor(list, { channel: 5, name: 'c9', state: 'starting' })).toBeUndefined();
   });
 });

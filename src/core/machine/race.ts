@@ -4,7 +4,7 @@
  * (src/ui/race) and the headless race (src/node) both follow them, so their results compare.
  */
 import type { ContainerUpdate, MachineError, MachineState } from './api.ts';
-import type { PanicInfo, PhaseMark } from './phases.ts';
+import { PHASES, RESUME_PHASE, type PanicInfo, type PhaseMark } from './phases.ts';
 import type { MachineKind } from './profiles.ts';
 import { rankResults, type MachineResult, type RankedResult, type ResultStatus } from './results.ts';
 import type { LabConfig, RaceMode } from './url-config.ts';
@@ -161,4 +161,17 @@ export function requestContainerStart(
     (channel) => (c.channel = channel),
     (err: Error) => c.fail(err.message),
   );
+}
+
+/** A machine's timeline at power-on: its first boot phase, or the resume segment when a saved state is restored. */
+export function powerOnMarks(kind: MachineKind, resumed: boolean | undefined): PhaseMark[] {
+  return [{ phase: resumed ? RESUME_PHASE.name : PHASES[kind][0].name, wallMs: 0, instructions: 0, skipped: [] }];
+}
+
+/**
+ * The container a worker update is about: by channel, or by name while its start request has not
+ * been answered yet (the first update may come before startContainer's reply).
+ */
+export function containerFor<C extends { channel: number | undefined; name: string }>(containers: readonly C[], u: ContainerUpdate): C | undefined {
+  return containers.find((c) => c.channel === u.channel || (c.channel === undefined && c.name === u.name));
 }

@@ -4,8 +4,9 @@
  */
 import * as Comlink from 'comlink';
 import {
-  RESUME_PHASE,
+  containerFor,
   phasesOf,
+  powerOnMarks,
   requestContainerStart,
   PROFILES,
   machineResult,
@@ -315,14 +316,12 @@ export class MachineSession {
         this.marks = [];
         this.finish = undefined;
         this.powerOnEpoch = ev.data.epochMs;
-        this.marks = [{ phase: ev.data.resumed ? RESUME_PHASE.name : this.phases[0].name, wallMs: 0, instructions: 0, skipped: [] }];
+        this.marks = powerOnMarks(this.kind, ev.data.resumed);
         break;
       case 'phase':
         this.marks = [...this.marks, ev.data];
         break;
       case 'finish':
-        // A resume has no phase events: its finish closes the resume segment.
-        if (this.marks.at(-1)?.phase === RESUME_PHASE.name) this.marks = [...this.marks, ev.data];
         this.finish = ev.data;
         this.settleFinish(ev.data);
         break;
@@ -344,9 +343,7 @@ export class MachineSession {
         this.boxd = ev.data.version;
         break;
       case 'container': {
-        // The first update may come before startContainer's reply: match by name then.
-        const u = ev.data;
-        this.containers.find((c) => c.channel === u.channel || (c.channel === undefined && c.name === u.name))?.update(u);
+        containerFor(this.containers, ev.data)?.update(ev.data);
         break;
       }
     }
