@@ -69,6 +69,8 @@ export class TerminalSession {
   private readonly fit = new FitAddon();
   private readonly host: HTMLDivElement;
   private readonly credits: CreditReturner;
+  private lastInputAt = 0;
+  private lastOutputAt = 0;
   private webgl: WebglAddon | undefined;
   private opened = false;
   private resizeObserver: ResizeObserver | undefined;
@@ -94,14 +96,17 @@ export class TerminalSession {
     this.term.loadAddon(this.search);
     this.term.loadAddon(new WebLinksAddon());
     this.credits = new CreditReturner((n) => io.credit(n));
-    this.term.onData((s) => io.input(encoder.encode(s)));
-    this.term.onBinary((s) => io.input(Uint8Array.from(s, (c) => c.charCodeAt(0))));
+    this.term.onData((s) => this.userInput(encoder.encode(s)));
+    this.term.onBinary((s) => this.userInput(Uint8Array.from(s, (c) => c.charCodeAt(0))));
     this.term.attachCustomKeyEventHandler((e) => this.clipboardKeys(e));
     if (io.resize) this.term.onResize(({ cols, rows }) => io.resize!(cols, rows));
     if (io.serialShell) {
       this.term.onResize(() => this.tellSerialSizeSoon());
       // After a login or a command the prompt comes back: that is when the size can be told.
-      this.term.onWriteParsed(() => this.tellSerialSizeSoon());
+      this.term.onWriteParsed(() => {
+        this.lastOutputAt = performance.now();
+        this.tellSerialSizeSoon();
+      });
     }
     this.host = document.createElement('div');
     this.host.className = 'xterm-host';
@@ -224,6 +229,12 @@ export class TerminalSession {
    * size differs from what it was told and the console shows an idle prompt, so nothing the user
    * is typing or running is disturbed. Debounced: a drag-resize sends one line.
    */
+  /** Keys and pastes: to the guest, and remembered so the size line never lands amid typing. */
+  private userInput(bytes: Uint8Array) {
+    this.lastInputAt = performance.now();
+    this.io.input(bytes);
+  }
+
   private tellSerialSizeSoon() {
     if (!this.host.isConnected) return;
     clearTimeout(this.sizeTimer);
@@ -239,6 +250,10 @@ export class TerminalSession {
     // Idle: the cursor sits right after "# " and nothing is typed after it.
     const beforeCursor = line?.translateToString(false, 0, buf.cursorX) ?? '';
     if (!PROMPT.test(beforeCursor) || (line?.translateToString(true).length ?? 0) > buf.cursorX) return;
+    // Keys the guest has not echoed yet are not on screen: a loaded guest answered "unam" + stty +
+    // "e -r" (seen in CI). Idle means the guest has printed something since the last key; its
+    // echo or the next prompt comes back through onWriteParsed and tries again.
+    if (this.lastInputAt >= this.lastOutputAt) return;
     this.toldSize = size;
     this.io.input(encoder.encode(`stty rows ${this.term.rows} cols ${this.term.cols}\r`));
   }
