@@ -39,6 +39,9 @@ const PROMPT = /[#$] $/;
 
 const encoder = new TextEncoder();
 
+/** How long after the user's last key the size line may be typed into a serial shell. */
+const TYPING_PAUSE_MS = 1000;
+
 let hardwareGl: boolean | undefined;
 let webglModule: Promise<typeof import('@xterm/addon-webgl')> | undefined;
 const loadWebgl = () => (webglModule ??= import('@xterm/addon-webgl'));
@@ -69,8 +72,7 @@ export class TerminalSession {
   private readonly fit = new FitAddon();
   private readonly host: HTMLDivElement;
   private readonly credits: CreditReturner;
-  private lastInputAt = 0;
-  private lastOutputAt = 0;
+  private lastInputAt = -Infinity;
   private webgl: WebglAddon | undefined;
   private opened = false;
   private resizeObserver: ResizeObserver | undefined;
@@ -103,10 +105,7 @@ export class TerminalSession {
     if (io.serialShell) {
       this.term.onResize(() => this.tellSerialSizeSoon());
       // After a login or a command the prompt comes back: that is when the size can be told.
-      this.term.onWriteParsed(() => {
-        this.lastOutputAt = performance.now();
-        this.tellSerialSizeSoon();
-      });
+      this.term.onWriteParsed(() => this.tellSerialSizeSoon());
     }
     this.host = document.createElement('div');
     this.host.className = 'xterm-host';
@@ -245,15 +244,19 @@ export class TerminalSession {
     if (!this.host.isConnected) return; // hidden: its size is not the user's
     const size = `${this.term.cols}x${this.term.rows}`;
     if (size === this.toldSize) return;
+    // Keys the guest has not echoed yet are not on the screen below: a loaded guest answered
+    // "unam" + stty + "e -r" (seen in CI). So the user must have paused first; try again then.
+    const sinceKey = performance.now() - this.lastInputAt;
+    if (sinceKey < TYPING_PAUSE_MS) {
+      clearTimeout(this.sizeTimer);
+      this.sizeTimer = setTimeout(() => this.tellSerialSize(), TYPING_PAUSE_MS - sinceKey);
+      return;
+    }
     const buf = this.term.buffer.active;
     const line = buf.getLine(buf.baseY + buf.cursorY);
     // Idle: the cursor sits right after "# " and nothing is typed after it.
     const beforeCursor = line?.translateToString(false, 0, buf.cursorX) ?? '';
     if (!PROMPT.test(beforeCursor) || (line?.translateToString(true).length ?? 0) > buf.cursorX) return;
-    // Keys the guest has not echoed yet are not on screen: a loaded guest answered "unam" + stty +
-    // "e -r" (seen in CI). Idle means the guest has printed something since the last key; its
-    // echo or the next prompt comes back through onWriteParsed and tries again.
-    if (this.lastInputAt >= this.lastOutputAt) return;
     this.toldSize = size;
     this.io.input(encoder.encode(`stty rows ${this.term.rows} cols ${this.term.cols}\r`));
   }
