@@ -1,7 +1,7 @@
 // The race and the lab in a real browser: real v86 workers booting the committed images.
 import { test, expect } from '@playwright/test';
 import { loadavg, cpus } from 'node:os';
-import { card, hasContainerImages, hasImages, shot, waitForTerminal } from './helpers.ts';
+import { card, hasContainerImages, hasImages, shot, terminalText, waitForTerminal } from './helpers.ts';
 
 test.skip(!hasImages('vm/disk.img', 'host/bzImage', 'host/initramfs.cpio', 'bios/seabios.bin'), 'guest images not built (npm run images)');
 
@@ -90,8 +90,12 @@ test('the container host runs its own 6.12 kernel, not the VM\'s 6.1', async ({ 
   await page.goto('./?vms=1&containers=1&autostart=1');
   await expect(card(page, 'host').getByTestId('flag')).toBeVisible({ timeout: 90_000 });
   await card(page, 'host').getByTestId('open-terminal').click();
+  // The boot already left a prompt on screen: wait for the one this Enter brings, or the command
+  // is typed before ash has printed it (and its cursor query's answer lands in uname's output).
+  const prompts = async () => (await terminalText(page, 'host')).match(/^host:\/# ?$/gm)?.length ?? 0;
+  const before = await prompts();
   await page.keyboard.type('\n');
-  await waitForTerminal(page, 'host', /# $/m, 30_000);
+  await expect.poll(prompts, { timeout: 30_000 }).toBeGreaterThan(before);
   await page.keyboard.type('uname -r\n');
   await waitForTerminal(page, 'host', /^6\.12\.\d+$/m, 30_000);
   await page.getByRole('button', { name: 'Close' }).click();
