@@ -4,7 +4,8 @@
 #
 #   bash images/build.sh            everything
 #   bash images/build.sh STEP…      only some steps: tools bios host-kernel vm-kernel agent oci host-initramfs
-#                                   vm-disk manifest measure   ("initramfs" = agent oci host-initramfs manifest)
+#                                   host-store vm-disk manifest measure
+#                                   ("initramfs" = agent oci host-initramfs host-store manifest)
 #
 # Build trees live in .cache/ (ignored by git) and are reused.
 set -euo pipefail
@@ -118,7 +119,8 @@ build_kernel() { # series fragment builddir
 step_host_kernel() {
   build_kernel "$HOST_KERNEL_SERIES" "$IMAGES/host/kernel.config" host
   mkdir -p "$DIST/host"
-  cp "$CACHE/kernel/build-host/arch/x86/boot/bzImage" "$DIST/host/bzImage"
+  # Shipped without compression: decompressing took 16 M of the host's 55 M boot instructions.
+  node "$IMAGES/host/uncompressed-bzimage.mjs" "$CACHE/kernel/build-host" "$DIST/host/bzImage"
 }
 
 step_vm_kernel() {
@@ -176,9 +178,9 @@ busybox_applets() { # the i386 busybox names its applets after "Currently define
 
 # Images already "pulled": their layers sit unpacked in boxd's layer store, as on a Docker host
 # where `docker run` of a present image unpacks nothing. The lua image's own 5 MB layer is left
-# to boxd (it unpacks it while idle): carrying it unpacked would slow every host boot.
+# to boxd (it unpacks it while idle, into the store's tmpfs upper).
 PREPULLED_IMAGES=(busybox web amd64-hello)
-preunpack_layers() { # root
+preunpack_layers() { # store-root
   local root=$1 hex dir
   for hex in $(node -e '
     const fs = require("fs"), dir = process.argv[1], want = process.argv.slice(2);
@@ -188,39 +190,60 @@ preunpack_layers() { # root
       if (!want.includes(m.annotations?.["org.opencontainers.image.ref.name"])) continue;
       const man = JSON.parse(fs.readFileSync(dir + "/blobs/sha256/" + m.digest.slice(7), "utf8"));
       for (const l of man.layers) if (!seen.has(l.digest)) { seen.add(l.digest); console.log(l.digest.slice(7)); }
-    }' "$root/var/lib/box/oci" "${PREPULLED_IMAGES[@]}"); do
-    dir=$root/var/lib/box/layers/$hex
+    }' "$root/oci" "${PREPULLED_IMAGES[@]}"); do
+    dir=$root/layers/$hex
     mkdir -p "$dir"
-    tar -xzf "$root/var/lib/box/oci/blobs/sha256/$hex" -C "$dir" --no-same-permissions --same-owner --numeric-owner
+    tar -xzf "$root/oci/blobs/sha256/$hex" -C "$dir" --no-same-permissions --same-owner --numeric-owner
     # boxd turns OCI whiteouts into overlayfs ones when it unpacks; these layers have none.
     ! find "$dir" -name '.wh.*' | grep -q . || die "layer ${hex:0:12} has whiteouts: let boxd unpack it"
-    # The base layer's busybox is byte for byte the host's: one inode in the archive, not two.
-    if [[ -f $dir/bin/busybox ]] && cmp -s "$dir/bin/busybox" "$root/bin/busybox"; then ln -f "$root/bin/busybox" "$dir/bin/busybox"; fi
   done
 }
 
 step_host_initramfs() {
-  say "assembling the container host initramfs"
+  say "assembling the container host initramfs (busybox, init, boxd: what the host needs to boot)"
   # The command line travels with the initramfs step so changing it never needs a kernel build.
   mkdir -p "$DIST/host"
   tr -s ' \n' ' ' <"$IMAGES/host/cmdline.txt" | sed 's/ $//' >"$DIST/host/cmdline.txt"
   local root=$CACHE/host-root
   rm -rf "$root" "$CACHE/busybox-deb"
-  mkdir -p "$root"/{dev,proc,sys,tmp,run,root,etc,var/lib/box/run,var/log}
+  mkdir -p "$root"/{dev,proc,sys,tmp,run,root,etc,mnt/store,var/lib/box,var/log,.box-store/upper,.box-store/work}
   busybox_tree "$root" >"$CACHE/busybox-version"
   cp -a "$IMAGES/host/rootfs/." "$root/"
   if [[ -x $IMAGES/agent/build/box ]]; then
     cp "$IMAGES/agent/build/box" "$root/usr/bin/box"
     ln -sf box "$root/usr/bin/boxd"
   fi
-  if [[ -d $DIST/oci ]]; then
-    cp -a "$DIST/oci" "$root/var/lib/box/oci"
-    preunpack_layers "$root"
-  fi
   # The kernel opens /dev/console before init runs and devtmpfs is not mounted yet.
   mknod -m 600 "$root/dev/console" c 5 1
-  mkdir -p "$DIST/host"
+  # boxd says "READY" here once it listens; init reads it (see images/host/rootfs/init).
+  mkfifo -m 600 "$root/.boxd-ready"
   pack_cpio "$root" "$DIST/host/initramfs.cpio"
+}
+
+# The image store: boxd's /var/lib/box (the OCI layout and the pulled layers, unpacked) as a
+# read-only ext2 file system on a whole disk, the host's IDE hda. The emulator reads it lazily,
+# chunk by chunk, so a boot reads none of it and a container only the files it opens.
+HOST_STORE_UUID=5a1ab000-0000-4000-8000-000000000002
+step_host_store() {
+  [[ -d $DIST/oci ]] || die "no OCI layout in $DIST/oci: run the oci step first"
+  say "assembling the container host image store (OCI layout + pulled layers, ext2)"
+  local root=$CACHE/host-store img=$CACHE/host-store.ext2
+  # layers/, run/ (container state: a tmpfs is mounted on it) and mnt/ as boxd makes them.
+  rm -rf "$root" && mkdir -p "$root/layers" "$root/run" "$root/mnt"
+  cp -a "$DIST/oci" "$root/oci"
+  preunpack_layers "$root"
+  find "$root" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+  # Size: the tree plus a quarter for metadata, in whole MiB (4 KiB blocks: fewer metadata reads).
+  local kib=$(du -sk --apparent-size "$root" | cut -f1) inodes
+  inodes=$(( $(find "$root" | wc -l) + 256 ))
+  local mib=$(( (kib * 5 / 4 + inodes / 4 + 1023) / 1024 + 1 ))
+  rm -f "$img"
+  mke2fs -q -t ext2 -b 4096 -I 256 -N "$inodes" -m 0 -L boxstore -U "$HOST_STORE_UUID" \
+    -E "hash_seed=$HOST_STORE_UUID,lazy_itable_init=0,nodiscard" -d "$root" "$img" "${mib}M"
+  (cd "$root" && find . | sed 's|^\.||; s|^$|/|' | sort | sed "s|.*|sif \"&\" ctime @$SOURCE_DATE_EPOCH|") >"$CACHE/store-ctime.cmds"
+  debugfs -w -f "$CACHE/store-ctime.cmds" "$img" >/dev/null 2>&1
+  mkdir -p "$DIST/host"
+  cp "$img" "$DIST/host/store.img"
 }
 
 # ---------------------------------------------------------------- VM disk
@@ -306,14 +329,14 @@ step_measure() {
 # ---------------------------------------------------------------- main
 run() { local s; for s in "$@"; do "step_${s//-/_}"; done; }
 if (($# == 0)); then
-  set -- tools bios host-kernel vm-kernel agent oci host-initramfs vm-disk manifest measure
+  set -- tools bios host-kernel vm-kernel agent oci host-initramfs host-store vm-disk manifest measure
 fi
 steps=()
 for a in "$@"; do
   case $a in
-    initramfs) steps+=(agent oci host-initramfs manifest) ;;
-    tools|bios|host-kernel|vm-kernel|agent|oci|host-initramfs|vm-disk|manifest|measure) steps+=("$a") ;;
-    *) die "unknown step '$a' (steps: tools bios host-kernel vm-kernel agent oci host-initramfs vm-disk manifest measure; initramfs = agent oci host-initramfs manifest)" ;;
+    initramfs) steps+=(agent oci host-initramfs host-store manifest) ;;
+    tools|bios|host-kernel|vm-kernel|agent|oci|host-initramfs|host-store|vm-disk|manifest|measure) steps+=("$a") ;;
+    *) die "unknown step '$a' (steps: tools bios host-kernel vm-kernel agent oci host-initramfs host-store vm-disk manifest measure; initramfs = agent oci host-initramfs host-store manifest)" ;;
   esac
 done
 [[ " ${steps[*]} " == *" tools "* ]] || step_tools

@@ -19,9 +19,10 @@ export const DIST_BUDGET_BYTES = 40 * 1024 * 1024;
 const DESCRIPTIONS = {
   'bios/seabios.bin': 'SeaBIOS firmware (Debian seabios, bios.bin)',
   'bios/vgabios.bin': 'VGA BIOS (Debian seabios, vgabios-stdvga.bin)',
-  'host/bzImage': 'Container host kernel: Linux 6.12 i386 built from images/host/kernel.config, LZ4',
+  'host/bzImage': 'Container host kernel: Linux 6.12 i386 built from images/host/kernel.config, its real-mode setup + the uncompressed kernel (images/host/uncompressed-bzimage.mjs)',
   'host/cmdline.txt': 'Container host kernel command line',
-  'host/initramfs.cpio': 'Container host initramfs, uncompressed newc: busybox, init, box/boxd, OCI images',
+  'host/initramfs.cpio': 'Container host initramfs, uncompressed newc: busybox, init, box/boxd',
+  'host/store.img': "Container host image store: ext2 on a whole disk (IDE hda), boxd's /var/lib/box: the OCI layout and the pulled layers unpacked",
   'vm/disk.img': 'VM disk: MBR, SYSLINUX, FAT boot partition with Linux 6.1, ext2 root with busybox',
 };
 

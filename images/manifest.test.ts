@@ -40,7 +40,7 @@ describe('images/dist manifest', () => {
     expect(manifest.kernels.vm).toMatch(/^6\.1\./);
     for (const p of ['seabios', 'syslinux', 'busybox-static:i386', 'linux-source-6.12', 'linux-source-6.1']) expect(manifest.packages[p]).toBeTruthy();
     expect(manifest.totalBytes).toBeLessThan(DIST_BUDGET_BYTES);
-    for (const f of ['bios/seabios.bin', 'bios/vgabios.bin', 'host/bzImage', 'host/initramfs.cpio', 'vm/disk.img'])
+    for (const f of ['bios/seabios.bin', 'bios/vgabios.bin', 'host/bzImage', 'host/initramfs.cpio', 'host/store.img', 'vm/disk.img'])
       expect(manifest.artifacts.map((a: any) => a.file)).toContain(f);
   });
 });
@@ -54,5 +54,16 @@ describe('measured boot reads', () => {
     expect(fetch.diskSha256).toBe(disk.sha256);
     expect(fetch.bytes).toBeGreaterThan(0);
     expect(fetch.bytes).toBeLessThan(disk.bytes);
+  });
+
+  it("records what the host's boot and its first container read from this very image store: a fraction of it", () => {
+    const m = readManifest();
+    const store = m.artifacts.find((a: any) => a.file === 'host/store.img');
+    const fetch = m.measured?.hostStoreFetch;
+    expect(fetch, 'run npm run images (measure step)').toBeTruthy();
+    expect(fetch.storeSha256).toBe(store.sha256);
+    expect(fetch.bootBytes).toBeGreaterThan(0);
+    expect(fetch.firstRunBytes).toBeGreaterThan(fetch.bootBytes);
+    expect(fetch.firstRunBytes).toBeLessThan(store.bytes / 2);
   });
 });

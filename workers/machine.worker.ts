@@ -50,6 +50,8 @@ const media = new MediaLoader({
   progress: (p) => emit('progress', p),
   // A disk read that fails mid-boot leaves the guest waiting forever: stop it and say why.
   diskError: (info) => fail(info),
+  // The host boots on without its image store; boxd then names the image it cannot find.
+  storeError: (info) => emit('warning', info),
 });
 const watch = new Stopwatch(() => performance.now());
 let counter: InstructionCounter | undefined;

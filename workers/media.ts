@@ -47,8 +47,14 @@ const expectedSha = (url: string) => {
 
 export interface MediaEvents {
   progress(p: DownloadProgress): void;
-  /** A disk read failed after boot began (the guest will see an I/O stall). Reported once. */
+  /** A VM disk read failed after boot began (the guest would wait forever). Reported once. */
   diskError(info: MachineError): void;
+  /**
+   * The container host's image store could not be read (missing, altered). Not fatal: the guest
+   * reads zeros instead, so the host boots to its shell and boxd names the image it cannot find.
+   * Reported once per power-on.
+   */
+  storeError(info: MachineError): void;
 }
 
 export class MediaLoader {
@@ -56,6 +62,8 @@ export class MediaLoader {
   private wasm: Promise<WebAssembly.Module> | undefined;
   private disk: LazyDisk | undefined;
   private diskErrorReported = false;
+  /** The disk is what the machine boots from (VM): a failed read stops it. Not so the host's store. */
+  private diskEssential = true;
 
   constructor(private readonly on: MediaEvents) {}
 
@@ -88,13 +96,16 @@ export class MediaLoader {
       hostInitrd: [urls.hostInitrd, 'host initramfs'],
     };
     this.diskErrorReported = false;
+    this.diskEssential = cfg.kind === 'vm';
     const wasm = this.wasmModule(urls.wasm, cfg.wasmModule);
     const files = profile.preload.map((name, i) => this.cached(what[name][0], what[name][1], i, profile.preload.length));
     const cmdline = cfg.kind === 'host' ? this.text(urls.hostCmdline) : Promise.resolve(undefined);
-    if (cfg.kind === 'vm') this.disk ??= await this.openDisk(urls.vmDisk);
-    const [bios, vgaBios, kernel, initrd] = await Promise.all(files);
+    // The VM boots from its disk; the host keeps its image store on one (both read lazily).
+    this.disk ??= await this.openDisk(cfg.kind === 'vm' ? urls.vmDisk : urls.hostStore, cfg.kind === 'vm' ? 'disk image' : 'image store');
+    const loaded = Object.fromEntries(profile.preload.map((name, i) => [name, files[i]]));
+    const [bios, vgaBios, kernel, initrd] = await Promise.all([loaded.seabios, loaded.vgabios, loaded.hostKernel, loaded.hostInitrd]);
     await wasm;
-    return { wasmUrl: urls.wasm, bios, vgaBios, kernel, initrd, cmdline: await cmdline, disk: this.disk };
+    return { wasmUrl: urls.wasm, bios: bios!, vgaBios, kernel, initrd, cmdline: await cmdline, disk: this.disk };
   }
 
   /** Optional text (the host command line): missing means "use the built-in default". */
@@ -166,26 +177,34 @@ export class MediaLoader {
     return out.buffer;
   }
 
-  /** Report a disk read failure to the card once per power-on, then let LazyDisk reject the read. */
-  private diskReadFailed(info: MachineError): never {
+  /**
+   * Report a disk read failure to the card once per power-on. An essential disk's read then
+   * rejects (the worker stops the machine); the image store's read answers `length` zero bytes.
+   */
+  private diskReadFailed(info: MachineError, length: number): Uint8Array {
     if (!this.diskErrorReported) {
       this.diskErrorReported = true;
-      this.on.diskError(info);
+      if (this.diskEssential) this.on.diskError(info);
+      else this.on.storeError(info);
     }
-    throw new MachineFailure(info);
+    if (this.diskEssential) throw new MachineFailure(info);
+    return new Uint8Array(length);
   }
 
-  private async openDisk(url: string): Promise<LazyDisk> {
-    if (artifactPath(integrity, url) === integrity.disk.file) return this.openChunkedDisk(url, integrity.disk);
-    return this.openRangeDisk(url);
+  private async openDisk(url: string, what: string): Promise<LazyDisk> {
+    const path = artifactPath(integrity, url);
+    const index = path ? integrity.disks[path] : undefined;
+    if (index) return this.openChunkedDisk(url, index, what);
+    return this.openRangeDisk(url, what);
   }
 
   /**
    * The build's own disk: fixed-size chunk files named by their sha256 beside the image, so any
    * static host serves them (no Range requests) and each chunk is checked as it arrives. The first
-   * chunk (MBR, SYSLINUX) is fetched now, so a host that lacks the chunks fails at load, clearly.
+   * chunk (MBR, SYSLINUX; the store's superblock) is fetched now, so a server that lacks the chunks
+ * fails a VM at load, clearly.
    */
-  private async openChunkedDisk(url: string, index: DiskChunkIndex): Promise<LazyDisk> {
+  private async openChunkedDisk(url: string, index: DiskChunkIndex, what: string): Promise<LazyDisk> {
     const disk = new LazyDisk(
       index.bytes,
       async (start, length) => {
@@ -196,31 +215,33 @@ export class MediaLoader {
         try {
           res = await fetch(chunkUrl);
         } catch (err) {
-          this.diskReadFailed({ kind: 'download', message: `could not fetch ${where} (${reason(err)})`, source: chunkUrl });
+          return this.diskReadFailed({ kind: 'download', message: `could not fetch ${where} (${reason(err)})`, source: chunkUrl }, length);
         }
-        if (!res.ok) this.diskReadFailed({ kind: 'download', message: `disk image not found: HTTP ${res.status} for ${where}`, source: chunkUrl });
-        if (isHtml(res)) this.diskReadFailed({ kind: 'download', message: `disk image not found: the server sent a web page instead of ${where}`, source: chunkUrl });
+        if (!res.ok) return this.diskReadFailed({ kind: 'download', message: `${what} not found: HTTP ${res.status} for ${where}`, source: chunkUrl }, length);
+        if (isHtml(res)) return this.diskReadFailed({ kind: 'download', message: `${what} not found: the server sent a web page instead of ${where}`, source: chunkUrl }, length);
         const bytes = new Uint8Array(await res.arrayBuffer());
-        if (bytes.length !== length) this.diskReadFailed({ kind: 'download', message: `disk image is damaged: ${where} has ${bytes.length} bytes, not ${length}`, source: chunkUrl });
+        if (bytes.length !== length) return this.diskReadFailed({ kind: 'download', message: `${what} is damaged: ${where} has ${bytes.length} bytes, not ${length}`, source: chunkUrl }, length);
         const actual = await sha256Hex(bytes);
         if (actual !== sha) {
-          this.diskReadFailed({
+          return this.diskReadFailed({
             kind: 'download',
-            message: `disk image is damaged: ${where} does not match the sha256 in the build's manifest (got ${actual.slice(0, 12)}…, expected ${sha.slice(0, 12)}…)`,
+            message: `${what} is damaged: ${where} does not match the sha256 in the build's manifest (got ${actual.slice(0, 12)}…, expected ${sha.slice(0, 12)}…)`,
             source: chunkUrl,
-          });
+          }, length);
         }
         return bytes;
       },
       index.chunkBytes,
     );
-    // A failure here is thrown to the card by load(), not reported a second time as a read error.
-    this.diskErrorReported = true;
+    // An essential disk's failure here is thrown to the card by load(), not reported a second time
+    // as a read error; the image store's is reported as it happens (the host boots on).
+    const quiet = this.diskEssential && !this.diskErrorReported;
+    if (quiet) this.diskErrorReported = true;
     try {
       await disk.read_range(0, 512);
-      this.diskErrorReported = false;
+      if (quiet) this.diskErrorReported = false;
     } catch (err) {
-      throw err instanceof MachineFailure ? err : new MachineFailure({ kind: 'download', message: `could not read the disk image (${reason(err)})`, source: url });
+      throw err instanceof MachineFailure ? err : new MachineFailure({ kind: 'download', message: `could not read the ${what} (${reason(err)})`, source: url });
     }
     return disk;
   }
@@ -229,15 +250,15 @@ export class MediaLoader {
    * A disk the build does not know (a URL override): probe it with a small range read: it proves
    * the file exists, that ranges work, and gives the size. (Not `bytes=0-0`: sirv, behind `vite preview`, reads an end of 0 as "to the end".)
    */
-  private async openRangeDisk(url: string): Promise<LazyDisk> {
+  private async openRangeDisk(url: string, what: string): Promise<LazyDisk> {
     let res: Response;
     try {
       res = await fetch(url, { headers: { Range: 'bytes=0-511' } });
     } catch (err) {
-      throw new MachineFailure({ kind: 'download', message: `could not fetch the disk image (${reason(err)})`, source: url });
+      throw new MachineFailure({ kind: 'download', message: `could not fetch the ${what} (${reason(err)})`, source: url });
     }
-    if (!res.ok) throw new MachineFailure({ kind: 'download', message: `disk image not found: HTTP ${res.status} for ${fileName(url)}`, source: url });
-    if (isHtml(res)) throw new MachineFailure({ kind: 'download', message: `disk image not found: the server sent a web page instead of ${fileName(url)}`, source: url });
+    if (!res.ok) throw new MachineFailure({ kind: 'download', message: `${what} not found: HTTP ${res.status} for ${fileName(url)}`, source: url });
+    if (isHtml(res)) throw new MachineFailure({ kind: 'download', message: `${what} not found: the server sent a web page instead of ${fileName(url)}`, source: url });
     if (res.status === 200) {
       // No range support on this host: take the whole image once and serve reads from memory.
       const whole = new Uint8Array(await res.arrayBuffer());
@@ -252,11 +273,7 @@ export class MediaLoader {
         if (r.status !== 206) throw new Error(`HTTP ${r.status} for bytes ${start}-${start + length - 1} of ${fileName(url)}`);
         return new Uint8Array(await r.arrayBuffer());
       } catch (err) {
-        if (!this.diskErrorReported) {
-          this.diskErrorReported = true;
-          this.on.diskError({ kind: 'range', message: `disk read failed: ${reason(err)}`, source: url });
-        }
-        throw err;
+        return this.diskReadFailed({ kind: 'range', message: `${what} read failed: ${reason(err)}`, source: url }, length);
       }
     });
   }

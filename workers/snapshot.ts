@@ -23,7 +23,7 @@ import { openSnapshotStore } from './snapshot-store.ts';
 
 export const V86_VERSION: string = v86Package.version;
 
-/** sha256 of each manifest file, to name the lazily read VM disk without reading all of it. */
+/** sha256 of each manifest file, to name a lazily read disk (VM disk, host store) without reading all of it. */
 async function manifestHashes(cfg: MachineConfig): Promise<Map<string, { sha256: string; bytes: number }>> {
   try {
     const r = await fetch(new URL('../manifest.json', cfg.urls.seabios));
@@ -41,11 +41,12 @@ export async function snapshotConfigOf(cfg: MachineConfig, media: ResolvedMedia)
     if (b) artifacts[name] = await sha256Hex(new Uint8Array(b));
   };
   await Promise.all([hash('seabios', media.bios), hash('vgabios', media.vgaBios), hash('hostKernel', media.kernel), hash('hostInitrd', media.initrd)]);
-  if (cfg.kind === 'vm' && media.disk) {
-    const path = decodeURIComponent(new URL(cfg.urls.vmDisk).pathname);
+  if (media.disk) {
+    const [name, url] = cfg.kind === 'vm' ? (['vmDisk', cfg.urls.vmDisk] as const) : (['hostStore', cfg.urls.hostStore] as const);
+    const path = decodeURIComponent(new URL(url).pathname);
     const known = [...(await manifestHashes(cfg))].find(([file, a]) => path.endsWith(`/${file}`) && a.bytes === media.disk!.byteLength);
     // A disk the manifest does not list is named by its address and size: enough to refuse another disk.
-    artifacts.vmDisk = known ? known[1].sha256 : `url:${cfg.urls.vmDisk}#${media.disk.byteLength}`;
+    artifacts[name] = known ? known[1].sha256 : `url:${url}#${media.disk.byteLength}`;
   }
   const devices = [...(cfg.kind === 'host' ? ['virtio-console'] : []), ...(cfg.network ? [`nic-${cfg.network.type}`] : [])];
   return {

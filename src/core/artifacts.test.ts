@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { artifactPath, type ImageIntegrity } from './artifacts.ts';
 
-const none = { file: '', bytes: 0, chunkBytes: 0, chunks: [] };
 const files = { 'host/bzImage': 'aa', 'vm/disk.img': 'bb' };
 
 describe('artifactPath', () => {
   it('in the page: any URL ending in /images/<file>, query and hash ignored', () => {
-    const page: ImageIntegrity = { files, disk: none };
+    const page: ImageIntegrity = { files, disks: {} };
     expect(artifactPath(page, 'https://lab.example/stacklab/images/host/bzImage?v=3')).toBe('host/bzImage');
     expect(artifactPath(page, '/images/vm/disk.img#x')).toBe('vm/disk.img');
     expect(artifactPath(page, '/elsewhere/host/bzImage')).toBeUndefined();
@@ -14,7 +13,7 @@ describe('artifactPath', () => {
   });
 
   it('with a base (the headless race): only that folder, exactly', () => {
-    const node: ImageIntegrity = { files, disk: none, base: 'file:///repo/images/dist/' };
+    const node: ImageIntegrity = { files, disks: {}, base: 'file:///repo/images/dist/' };
     expect(artifactPath(node, 'file:///repo/images/dist/host/bzImage')).toBe('host/bzImage');
     // A disk from elsewhere (race --vm-disk) is not the build's disk, whatever its name.
     expect(artifactPath(node, 'file:///tmp/mine/images/vm/disk.img')).toBeUndefined();

@@ -6,9 +6,11 @@
 export const ARTIFACTS = {
   seabios: 'bios/seabios.bin',
   vgabios: 'bios/vgabios.bin',
-  /** Container host: Linux 6.12 bzImage booted directly by v86, plus its initramfs (busybox, boxd, OCI images). */
+  /** Container host: Linux 6.12 bzImage booted directly by v86, plus its initramfs (busybox, init, boxd). */
   hostKernel: 'host/bzImage',
   hostInitrd: 'host/initramfs.cpio',
+  /** Container host: the image store (OCI layout + pulled layers, ext2) on its IDE disk, read lazily. */
+  hostStore: 'host/store.img',
   /** VM: a plain MBR PC disk (SYSLINUX + Linux 6.1 on a FAT boot partition, ext2 root). */
   vmDisk: 'vm/disk.img',
   manifest: 'manifest.json',
@@ -16,16 +18,20 @@ export const ARTIFACTS = {
 
 export type ArtifactName = keyof typeof ARTIFACTS;
 
+/** The artifacts that are disks, read lazily chunk by chunk: the VM's disk and the host's image store. */
+export const DISK_ARTIFACTS = [ARTIFACTS.vmDisk, ARTIFACTS.hostStore] as const;
+
 /**
  * What the build knows about the committed artifacts, embedded in the bundle so every download is
  * checked against it (vite: `virtual:stacklab/images`, made from images/dist/manifest.json).
- * The VM disk is also split into fixed-size chunk files named by their sha256, so hosts without
- * HTTP Range requests serve it and identical chunks (zeros) are stored once.
+ * The disks are also split into fixed-size chunk files named by their sha256, so hosts without
+ * HTTP Range requests serve them and identical chunks (zeros) are stored once.
  */
 export interface ImageIntegrity {
   /** sha256 (hex) of each whole artifact, by path under images/dist. */
   files: Record<string, string>;
-  disk: DiskChunkIndex;
+  /** Chunk index of each disk artifact (DISK_ARTIFACTS), by its path under images/dist. */
+  disks: Record<string, DiskChunkIndex>;
   /**
    * Where the artifacts are, when it is known exactly (the headless race: a file: URL of the
    * images folder, ending in "/"). Without it an artifact is any URL ending in /images/<file>, as

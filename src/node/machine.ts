@@ -132,6 +132,8 @@ export class HeadlessMachine {
   finish: PhaseMark | undefined;
   panic: PanicInfo | undefined;
   error: MachineError | undefined;
+  /** Not fatal: the host runs without its image store (see the `warning` event). */
+  warning: MachineError | undefined;
   loadMs: number | undefined;
   /** The worker's last stats report (every 250 ms while powered on). */
   stats: MachineStats | undefined;
@@ -285,6 +287,9 @@ export class HeadlessMachine {
         this.error = ev.data;
         this.finished.reject(ev.data.message);
         for (const c of this.containers) c.fail(`the container host failed: ${ev.data.message}`);
+        break;
+      case 'warning':
+        this.warning = ev.data;
         break;
       case 'container': {
         const u = ev.data;

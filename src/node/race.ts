@@ -47,6 +47,7 @@ export function distUrls(dist: string, vmDisk?: string): MachineUrls {
     hostKernel: file(ARTIFACTS.hostKernel),
     hostInitrd: file(ARTIFACTS.hostInitrd),
     hostCmdline: file('host/cmdline.txt'),
+    hostStore: file(ARTIFACTS.hostStore),
     vmDisk: vmDisk ? pathToFileURL(resolve(vmDisk)).href : file(ARTIFACTS.vmDisk),
   };
 }

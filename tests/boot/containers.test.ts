@@ -118,11 +118,11 @@ class Terminal {
 }
 
 // ---------------------------------------------------------------- the test
-/** The committed initramfs must carry boxd and the OCI images (images/build.sh initramfs). */
+/** The committed initramfs must carry boxd, and the image store the OCI images (images/build.sh initramfs). */
 function initramfsHasBox(): boolean {
   try {
     const cpio = readFileSync(`${DIST}/${ARTIFACTS.hostInitrd}`);
-    return cpio.includes('usr/bin/boxd') && cpio.includes('var/lib/box/oci/index.json');
+    return cpio.includes('usr/bin/boxd') && readFileSync(`${DIST}/${ARTIFACTS.hostStore}`).includes('index.json');
   } catch {
     return false;
   }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { V86 } from 'v86';
 import { ARTIFACTS } from '../../src/core/artifacts.ts';
 import { LazyDisk } from '../../src/core/lazy-disk.ts';
-import { v86Options, type MachineKind, type ResolvedMedia } from '../../src/core/machine/profiles.ts';
+import { PROFILES, v86Options, type MachineKind, type ResolvedMedia } from '../../src/core/machine/profiles.ts';
 import { connectNicToSwitch, setNicMac, type EthernetSwitch, type NicCable, type SwitchPort } from '../../src/core/lan/index.ts';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -47,10 +47,11 @@ function nodeV86Options(kind: GuestKind, opts: BootOptions): Record<string, unkn
   const media: ResolvedMedia = {
     wasmUrl: WASM,
     bios: bytes(ARTIFACTS.seabios),
-    vgaBios: bytes(ARTIFACTS.vgabios),
+    // What the profile preloads: the VM has a VGA BIOS, the headless host none.
+    ...(PROFILES[kind].preload.includes('vgabios') ? { vgaBios: bytes(ARTIFACTS.vgabios) } : {}),
     ...(kind === 'vm'
       ? { disk: fileDisk(dist(ARTIFACTS.vmDisk)) }
-      : { kernel: bytes(ARTIFACTS.hostKernel), initrd: bytes(ARTIFACTS.hostInitrd), cmdline: hostCmdline() }),
+      : { kernel: bytes(ARTIFACTS.hostKernel), initrd: bytes(ARTIFACTS.hostInitrd), cmdline: hostCmdline(), disk: fileDisk(dist(ARTIFACTS.hostStore)) }),
   };
   const network = opts.lan ? { type: opts.lan.nic ?? 'ne2k' } : undefined;
   const options = { ...v86Options({ kind, memoryMb: opts.memoryMb, network }, media), ...opts.extra };
@@ -86,7 +87,7 @@ export class Machine {
   private seq = 0;
   readonly marks: Mark[] = [];
 
-  /** The VM's disk, to count what a boot fetched and see what the guest wrote. */
+  /** The VM's disk or the host's image store, to count what a boot fetched and see what the guest wrote. */
   readonly disk: LazyDisk | undefined;
   /** With `lan`: the NIC's cable and its switch port. */
   readonly lan: { cable: NicCable; port: SwitchPort } | undefined;

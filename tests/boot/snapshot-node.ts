@@ -15,7 +15,7 @@ const sha = (file: string) => createHash('sha256').update(readFileSync(join(DIST
 
 /** The configuration a harness Machine of `kind` boots with (cmdline: the one actually passed). */
 export function nodeConfig(kind: MachineKind, opts: BootOptions = {}): SnapshotConfig {
-  const files = kind === 'vm' ? (['seabios', 'vgabios', 'vmDisk'] as const) : (['seabios', 'vgabios', 'hostKernel', 'hostInitrd'] as const);
+  const files = kind === 'vm' ? (['seabios', 'vgabios', 'vmDisk'] as const) : (['seabios', 'hostKernel', 'hostInitrd', 'hostStore'] as const);
   const cmdline = kind === 'host' ? String(opts.extra?.cmdline ?? hostCmdline()) : undefined;
   return {
     kind,

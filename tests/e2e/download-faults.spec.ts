@@ -123,3 +123,19 @@ test('an altered host initramfs fails its sha256: the host fails clearly, the VM
   await expect(card(page, 'vm1').getByTestId('flag')).toBeVisible({ timeout: BOOT_MS });
   await shot(page, info, 'initramfs-altered');
 });
+
+test("an altered host image store: the host card names the chunk, the host still boots to its shell, the VM finishes", async ({ page, context }, info) => {
+  let altered = 0;
+  await context.route('**/images/host/store.img.chunks/*.bin', async (route) => {
+    await fulfilAltered(route);
+    altered++;
+  });
+  await start(page, '?vms=1&containers=1&mode=cold');
+  // Not fatal: the store is not what the host boots from. The guest reads zeros instead.
+  await expect(card(page, 'host').getByTestId('warning')).toContainText(/image store is damaged: chunk \d+ of store\.img does not match the sha256/, { timeout: 60_000 });
+  await expect(card(page, 'host').getByTestId('error')).toHaveCount(0);
+  await expect(card(page, 'host').getByTestId('flag')).toBeVisible({ timeout: BOOT_MS });
+  await expect(card(page, 'vm1').getByTestId('flag')).toBeVisible({ timeout: BOOT_MS });
+  expect(altered).toBeGreaterThan(0);
+  await shot(page, info, 'store-altered');
+});

@@ -6,9 +6,9 @@ import { fileURLToPath } from 'node:url';
 
 const DIST = fileURLToPath(new URL('../../images/dist/', import.meta.url));
 export const hasImages = (...files: string[]) => files.every((f) => existsSync(DIST + f));
-/** The host's initramfs (uncompressed newc cpio: paths appear verbatim) carries OCI images for boxd. */
+/** The host's initramfs (uncompressed newc cpio: paths appear verbatim) carries boxd; its image store the OCI images. */
 export const hasContainerImages = () =>
-  hasImages('host/initramfs.cpio') && readFileSync(DIST + 'host/initramfs.cpio').includes('var/lib/box/oci/index.json');
+  hasImages('host/initramfs.cpio', 'host/store.img') && readFileSync(DIST + 'host/initramfs.cpio').includes('usr/bin/boxd') && readFileSync(DIST + 'host/store.img').includes('index.json');
 
 /** Text of a machine's terminal buffer (every line, trailing spaces trimmed). */
 export async function terminalText(page: Page, machineId: string): Promise<string> {

@@ -24,6 +24,8 @@ export interface MachineUrls {
   hostKernel: string;
   hostInitrd: string;
   hostCmdline: string;
+  /** The host's image store disk (OCI layout + pulled layers), read lazily like the VM disk. */
+  hostStore: string;
   vmDisk: string;
 }
 
@@ -134,6 +136,8 @@ export interface MachineEventMap {
   finish: PhaseMark;
   panic: PanicInfo;
   error: MachineError;
+  /** Something the machine runs on without (the host's image store unreadable): shown, not fatal. */
+  warning: MachineError;
   stats: MachineStats;
   tail: string[];
   /** Container host: boxd answered HELLO over the mux. */

@@ -35,7 +35,9 @@ export const PROFILES: Readonly<Record<MachineKind, Profile>> = {
     kind: 'host',
     title: 'Container host',
     memoryMb: 128,
-    preload: ['seabios', 'vgabios', 'hostKernel', 'hostInitrd'],
+    // Headless, as a Docker host is: no VGA BIOS. Without one SeaBIOS skips video set-up and the
+    // kernel's option-ROM scan has no 40 KB ROM to checksum byte by byte (2.3 M guest instructions).
+    preload: ['seabios', 'hostKernel', 'hostInitrd'],
     story: 'One Linux 6.12 kernel that all containers share',
   },
 };
@@ -53,8 +55,9 @@ export interface V86Loadable {
 export interface ResolvedMedia {
   wasmUrl: string;
   bios: ArrayBuffer;
-  vgaBios: ArrayBuffer;
-  /** VM: the disk, fetched lazily. */
+  /** VM only: the host is headless. */
+  vgaBios?: ArrayBuffer;
+  /** VM: its disk; host: its image store disk. Both fetched lazily. */
   disk?: V86Loadable;
   /** Host: kernel, initrd, command line. */
   kernel?: ArrayBuffer;
@@ -79,7 +82,7 @@ export function v86Options(req: OptionsRequest, media: ResolvedMedia): Record<st
     memory_size: memoryMb << 20,
     vga_memory_size: 2 << 20,
     bios: { buffer: media.bios },
-    vga_bios: { buffer: media.vgaBios },
+    ...(media.vgaBios ? { vga_bios: { buffer: media.vgaBios } } : {}),
     autostart: false,
     disable_keyboard: true,
     disable_mouse: true,
@@ -97,6 +100,9 @@ export function v86Options(req: OptionsRequest, media: ResolvedMedia): Record<st
   if (!media.kernel || !media.initrd) throw new Error('the container host needs its kernel and initramfs');
   return {
     ...common,
+    // The image store (OCI layout + pulled layers) as the IDE master; the kernel itself comes from
+    // bzimage/initrd, so the BIOS never boots from this disk. A host without it still boots.
+    ...(media.disk ? { hda: media.disk } : {}),
     bzimage: { buffer: media.kernel },
     initrd: { buffer: media.initrd },
     cmdline: media.cmdline?.trim() || HOST_CMDLINE,

@@ -42,6 +42,7 @@ export const HEADER_RULES: HeaderRule[] = [
   },
   { path: '/assets/*', why: 'hashed by the build: never changes under its name', headers: { 'Cache-Control': YEAR } },
   { path: '/images/vm/disk.img.chunks/*', why: 'disk chunks are named by their sha256', headers: { 'Cache-Control': YEAR } },
+  { path: '/images/host/store.img.chunks/*', why: 'disk chunks are named by their sha256', headers: { 'Cache-Control': YEAR } },
   { path: '/sw.js', why: 'the service worker: browsers must see a new build at once', headers: { 'Cache-Control': 'no-cache' } },
 ];
 
@@ -62,7 +63,7 @@ export function htaccess(): string {
     '<IfModule mod_headers.c>',
     ...Object.entries(all).map(([k, v]) => `  Header always set ${k} "${v}"`),
     '  # Hashed build assets and sha256-named disk chunks never change under their name.',
-    `  <If "%{REQUEST_URI} =~ m#/assets/|/disk\\.img\\.chunks/#">`,
+    `  <If "%{REQUEST_URI} =~ m#/assets/|\\.img\\.chunks/#">`,
     `    Header set Cache-Control "${YEAR}"`,
     '  </If>',
     '  <Files "sw.js">',
@@ -85,7 +86,7 @@ export function nginxSnippet(): string {
     ...common,
     '}',
     '# Hashed build assets and sha256-named disk chunks never change under their name.',
-    'location ~ (/assets/|/disk\\.img\\.chunks/) {',
+    'location ~ (/assets/|\\.img\\.chunks/) {',
     ...common,
     `    add_header Cache-Control "${YEAR}";`,
     '}',

@@ -5,22 +5,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildImages, CHUNK_BYTES } from './images.ts';
 import { LazyDisk } from '../../core/lazy-disk.ts';
-import { diskChunkPath } from '../../core/artifacts.ts';
+import { DISK_ARTIFACTS, diskChunkPath } from '../../core/artifacts.ts';
 
 const IMAGES = join(import.meta.dirname, '../../../images/dist');
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 describe.skipIf(!existsSync(join(IMAGES, 'vm/disk.img')))('build-time image integrity', () => {
-  it('the chunks, in index order, are the committed disk whose sha256 the manifest records', async () => {
+  it('the chunks, in index order, are each committed disk whose sha256 the manifest records', async () => {
     const { integrity, chunks } = buildImages(IMAGES);
-    const disk = readFileSync(join(IMAGES, integrity.disk.file));
-    expect(integrity.disk.chunkBytes).toBe(CHUNK_BYTES);
-    expect(integrity.disk.chunks.length).toBe(Math.ceil(disk.length / CHUNK_BYTES));
-    // Read the whole disk back through LazyDisk from the chunk files only.
-    const lazy = new LazyDisk(integrity.disk.bytes, async (start) => chunks.get(integrity.disk.chunks[start / CHUNK_BYTES])!, integrity.disk.chunkBytes);
-    expect(sha(await lazy.read_range(0, integrity.disk.bytes))).toBe(integrity.files[integrity.disk.file]);
+    expect(Object.keys(integrity.disks).sort()).toEqual([...DISK_ARTIFACTS].sort());
+    for (const index of Object.values(integrity.disks)) {
+      const disk = readFileSync(join(IMAGES, index.file));
+      expect(index.chunkBytes).toBe(CHUNK_BYTES);
+      expect(index.chunks.length).toBe(Math.ceil(disk.length / CHUNK_BYTES));
+      // Read the whole disk back through LazyDisk from the chunk files only.
+      const lazy = new LazyDisk(index.bytes, async (start) => chunks.get(index.chunks[start / CHUNK_BYTES])!, index.chunkBytes);
+      expect(sha(await lazy.read_range(0, index.bytes))).toBe(integrity.files[index.file]);
+    }
     for (const [h, bytes] of chunks) expect(sha(bytes)).toBe(h);
-    expect(diskChunkPath(integrity.disk.file, 'ab')).toBe('disk.img.chunks/ab.bin');
+    expect(diskChunkPath('vm/disk.img', 'ab')).toBe('disk.img.chunks/ab.bin');
     expect(Object.keys(integrity.files).some((f) => f.startsWith('oci/'))).toBe(false);
   });
 
@@ -28,7 +31,7 @@ describe.skipIf(!existsSync(join(IMAGES, 'vm/disk.img')))('build-time image inte
     const dir = mkdtempSync(join(tmpdir(), 'stacklab-images-'));
     try {
       cpSync(join(IMAGES, 'manifest.json'), join(dir, 'manifest.json'));
-      for (const f of ['bios/seabios.bin', 'bios/vgabios.bin', 'host/bzImage', 'host/cmdline.txt', 'host/initramfs.cpio', 'vm/disk.img']) cpSync(join(IMAGES, f), join(dir, f));
+      for (const f of ['bios/seabios.bin', 'bios/vgabios.bin', 'host/bzImage', 'host/cmdline.txt', 'host/initramfs.cpio', 'host/store.img', 'vm/disk.img']) cpSync(join(IMAGES, f), join(dir, f));
       const bios = readFileSync(join(dir, 'bios/vgabios.bin'));
       bios[100] ^= 1;
       writeFileSync(join(dir, 'bios/vgabios.bin'), bios);

@@ -1,12 +1,13 @@
 /**
  * Build-time view of the committed guest artifacts: the sha256 of each file as images/dist/manifest.json
- * records it (checked against the files, so a build never ships hashes its images fail), and the VM
- * disk cut into fixed-size chunks named by their sha256, for hosts without HTTP Range requests.
+ * records it (checked against the files, so a build never ships hashes its images fail), and each
+ * disk (VM disk, host image store) cut into fixed-size chunks named by their sha256, for hosts
+ * without HTTP Range requests.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ARTIFACTS, type ImageIntegrity } from '../../core/artifacts.ts';
+import { ARTIFACTS, DISK_ARTIFACTS, type DiskChunkIndex, type ImageIntegrity } from '../../core/artifacts.ts';
 
 /** Must match LazyDisk's default chunk size: one guest read miss = one chunk file. */
 export const CHUNK_BYTES = 64 * 1024;
@@ -27,7 +28,7 @@ export function buildImages(imagesDir: string): BuiltImages {
   const manifest = JSON.parse(readFileSync(join(imagesDir, ARTIFACTS.manifest), 'utf8')) as Manifest;
   const files: Record<string, string> = {};
   for (const a of manifest.artifacts) {
-    // The OCI layout travels inside the host initramfs; the page never fetches it.
+    // The OCI layout travels inside the host's image store; the page never fetches it alone.
     if (a.file.startsWith('oci/')) continue;
     const path = join(imagesDir, a.file);
     if (!existsSync(path)) throw new Error(`images/dist/${a.file} is listed in manifest.json but missing (npm run images)`);
@@ -35,16 +36,19 @@ export function buildImages(imagesDir: string): BuiltImages {
     if (actual !== a.sha256) throw new Error(`images/dist/${a.file} does not match manifest.json (sha256 ${actual}, manifest ${a.sha256}): run node images/manifest.mjs check`);
     files[a.file] = a.sha256;
   }
-  const diskFile = ARTIFACTS.vmDisk;
-  if (!files[diskFile]) throw new Error(`manifest.json has no ${diskFile}`);
-  const disk = readFileSync(join(imagesDir, diskFile));
-  const order: string[] = [];
   const chunks = new Map<string, Buffer>();
-  for (let off = 0; off < disk.length; off += CHUNK_BYTES) {
-    const part = disk.subarray(off, off + CHUNK_BYTES);
-    const h = sha256(part);
-    order.push(h);
-    chunks.set(h, part);
+  const disks: Record<string, DiskChunkIndex> = {};
+  for (const diskFile of DISK_ARTIFACTS) {
+    if (!files[diskFile]) throw new Error(`manifest.json has no ${diskFile}`);
+    const disk = readFileSync(join(imagesDir, diskFile));
+    const order: string[] = [];
+    for (let off = 0; off < disk.length; off += CHUNK_BYTES) {
+      const part = disk.subarray(off, off + CHUNK_BYTES);
+      const h = sha256(part);
+      order.push(h);
+      chunks.set(h, part);
+    }
+    disks[diskFile] = { file: diskFile, bytes: disk.length, chunkBytes: CHUNK_BYTES, chunks: order };
   }
-  return { integrity: { files, disk: { file: diskFile, bytes: disk.length, chunkBytes: CHUNK_BYTES, chunks: order } }, chunks };
+  return { integrity: { files, disks }, chunks };
 }

@@ -1,9 +1,9 @@
 /**
  * The Vite side of hosting and offline use:
- * - `virtual:stacklab/images`: the sha256 of every committed artifact and of every VM disk chunk,
+ * - `virtual:stacklab/images`: the sha256 of every committed artifact and of every disk chunk,
  *   embedded in the page and worker bundles so each download is checked (workers/media.ts);
- * - dev: serves the disk's chunk files from memory;
- * - build: copies images/dist to dist/images, writes the disk as sha256-named chunk files, the
+ * - dev: serves the disks' chunk files from memory;
+ * - build: copies images/dist to dist/images, writes each disk as sha256-named chunk files, the
  *   header files for common hosts, and sw.js with the list of files to keep offline.
  */
 import { createHash } from 'node:crypto';
@@ -19,8 +19,8 @@ const RESOLVED = '\0' + VIRTUAL;
 /** Leading hex digits of a file's sha256 used as its revision in the offline cache. */
 const REV_DIGITS = 16;
 
-/** Not kept offline: the whole disk (its chunks are), the OCI layout (inside the initramfs), host config. */
-const NOT_OFFLINE = [/^sw\.js$/, /^_headers$/, /^\.htaccess$/, /^nginx-stacklab\.conf$/, /\.map$/, /^images\/oci\//, /^images\/vm\/disk\.img$/];
+/** Not kept offline: whole disks (their chunks are), the OCI layout (inside the image store), host config. */
+const NOT_OFFLINE = [/^sw\.js$/, /^_headers$/, /^\.htaccess$/, /^nginx-stacklab\.conf$/, /\.map$/, /^images\/oci\//, /^images\/vm\/disk\.img$/, /^images\/host\/store\.img$/];
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
@@ -32,7 +32,7 @@ function filesUnder(dir: string): string[] {
 /** The virtual module alone (Vite builds workers with their own plugin list). */
 function imageIntegrity(imagesDir: string, images: () => BuiltImages): Plugin {
   // Without images/dist nothing can be checked or booted; the build says so (closeBundle).
-  const none = { files: {}, disk: { file: '', bytes: 0, chunkBytes: 0, chunks: [] } };
+  const none = { files: {}, disks: {} };
   return {
     name: 'stacklab-image-integrity',
     resolveId: (id) => (id === VIRTUAL ? RESOLVED : undefined),
@@ -55,11 +55,10 @@ export function stacklabSite(imagesDir: string): { plugins: Plugin[]; workerPlug
     },
     configureServer(server) {
       if (!existsSync(imagesDir)) return;
-      // /images/vm/disk.img.chunks/<sha256>.bin straight from memory.
+      // /images/<disk>.chunks/<sha256>.bin straight from memory.
       server.middlewares.use((req, res, next) => {
-        const m = /^\/images\/(.+\.chunks)\/([0-9a-f]{64})\.bin$/.exec((req.url ?? '').split('?')[0]);
-        const disk = images().integrity.disk;
-        if (!m || `${m[1]}` !== `${disk.file}.chunks`) return next();
+        const m = /^\/images\/(.+)\.chunks\/([0-9a-f]{64})\.bin$/.exec((req.url ?? '').split('?')[0]);
+        if (!m || !images().integrity.disks[m[1]]) return next();
         const bytes = images().chunks.get(m[2]);
         if (!bytes) return next();
         res.setHeader('Content-Type', 'application/octet-stream');
@@ -74,13 +73,15 @@ export function stacklabSite(imagesDir: string): { plugins: Plugin[]; workerPlug
       } else {
         cpSync(imagesDir, join(outDir, 'images'), { recursive: true });
         const { integrity, chunks } = images();
-        for (const [sha, bytes] of chunks) {
-          const file = join(outDir, 'images', dirname(integrity.disk.file), diskChunkPath(integrity.disk.file, sha));
-          mkdirSync(dirname(file), { recursive: true });
-          writeFileSync(file, bytes);
+        for (const disk of Object.values(integrity.disks)) {
+          for (const sha of new Set(disk.chunks)) {
+            const file = join(outDir, 'images', dirname(disk.file), diskChunkPath(disk.file, sha));
+            mkdirSync(dirname(file), { recursive: true });
+            writeFileSync(file, chunks.get(sha)!);
+          }
+          // The same index the bundles embed, for other tools and for reading.
+          writeFileSync(join(outDir, 'images', `${disk.file}.chunks.json`), JSON.stringify(disk, null, 1) + '\n');
         }
-        // The same index the bundles embed, for other tools and for reading.
-        writeFileSync(join(outDir, 'images', `${integrity.disk.file}.chunks.json`), JSON.stringify(integrity.disk, null, 1) + '\n');
       }
       writeFileSync(join(outDir, '_headers'), netlifyHeaders());
       writeFileSync(join(outDir, '.htaccess'), htaccess());

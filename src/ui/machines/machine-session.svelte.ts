@@ -68,6 +68,8 @@ export class MachineSession {
   progress = $state<Record<string, DownloadProgress>>({});
   loadMs = $state<number | undefined>();
   error = $state<MachineError | undefined>();
+  /** Not fatal: the host runs without its image store (see the `warning` event). */
+  warning = $state<MachineError | undefined>();
   panic = $state<PanicInfo | undefined>();
   /** Set while console back-pressure holds the guest. */
   throttled = $state(false);
@@ -335,6 +337,9 @@ export class MachineSession {
       case 'error':
         this.error = ev.data;
         this.settleFinish(undefined, ev.data.message);
+        break;
+      case 'warning':
+        this.warning = ev.data;
         break;
       case 'stats':
         this.stats = ev.data;

@@ -17,6 +17,7 @@ export function machineUrls(overrides: Partial<MachineUrls> = {}): MachineUrls {
     hostKernel: image(ARTIFACTS.hostKernel),
     hostInitrd: image(ARTIFACTS.hostInitrd),
     hostCmdline: image('host/cmdline.txt'),
+    hostStore: image(ARTIFACTS.hostStore),
     vmDisk: image(ARTIFACTS.vmDisk),
   };
   for (const [k, v] of Object.entries(overrides)) if (v) urls[k as keyof MachineUrls] = abs(v);
