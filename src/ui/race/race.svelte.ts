@@ -2,7 +2,7 @@
  * A race: a set of machines powered on at the same moment, and their ranked results.
  * Machines are created fresh for every start so each race measures cold boots.
  */
-import { formatConfig, rankRace, raceLineup, toCSV, toJSON, type LabConfig, type RankedResult } from '../../core/machine/index.ts';
+import { formatConfig, rankRace, raceLineup, toCSV, toJSON, type LabConfig, type RaceMode, type RankedResult } from '../../core/machine/index.ts';
 import { MachineSession, machineUrls, type ContainerSession } from '../machines/index.ts';
 import { epochNow } from '../shared/index.ts';
 
@@ -16,6 +16,8 @@ export class Race {
   startedEpoch = $state<number | undefined>();
   /** Warm mode: the host is booting before the race starts. */
   warming = $state(false);
+  /** The mode of the race on the board (the setup's radio may have changed since). */
+  mode = $state<RaceMode>('warm');
   /** Why the containers could not be started, when they could not. */
   containerError = $state<string | undefined>();
 
@@ -41,20 +43,22 @@ export class Race {
     return Math.max(1, ...this.racers.map((s) => s.elapsedMs(now) ?? 0));
   }
 
-  /** In a warm race the host booted before the start: it is on the board but not in the ranking. */
+  /** Ranked rows (rankRace): in a warm race the host's row comes first, paid once and not ranked. */
   results(): RankedResult[] {
-    return rankRace(this.config.mode, this.racers.map((s) => s.result()));
+    return rankRace(this.mode, this.racers.map((s) => s.result()));
   }
 
   /**
    * Cold: power everything on at once (one call per worker, none waits for another); the containers
    * are started the moment the host is ready, and their timers include the host's boot.
-   * Warm: boot the host first, untimed; then power on the VMs and start the containers together.
+   * Warm (the default): boot the host first, on its own lane (measured, paid once, not ranked);
+   * then power on the VMs and start the containers together.
    */
   async start(): Promise<void> {
     this.stop();
     this.containerError = undefined;
     const { mode } = this.config;
+    this.mode = mode;
     const lineup = raceLineup(this.config);
     const vmSessions = lineup.vms.map((vm) => new MachineSession({ ...vm, urls: machineUrls({ vmDisk: this.config.vmDisks[vm.number] }) }));
     // Warm: the first warm race boots the host and keeps its state (workers/snapshot.ts); later ones resume it.
@@ -96,7 +100,7 @@ export class Race {
   }
 
   exportJSON(): string {
-    return toJSON(this.results(), formatConfig(this.config), new Date(), navigator.userAgent);
+    return toJSON(this.results(), formatConfig({ ...this.config, mode: this.mode }), new Date(), navigator.userAgent);
   }
 
   exportCSV(): string {
