@@ -2,7 +2,7 @@
  * A race: a set of machines powered on at the same moment, and their ranked results.
  * Machines are created fresh for every start so each race measures cold boots.
  */
-import { formatConfig, rankRace, raceLineup, toCSV, toJSON, type LabConfig, type RaceMode, type RankedResult } from '../../core/machine/index.ts';
+import { boardScaleMs, formatConfig, rankRace, raceLineup, toCSV, toJSON, type LabConfig, type RaceMode, type RankedResult } from '../../core/machine/index.ts';
 import { MachineSession, machineUrls, type ContainerSession } from '../machines/index.ts';
 import { epochNow } from '../shared/index.ts';
 
@@ -38,9 +38,9 @@ export class Race {
     return !this.warming && all.length >= expected && all.length > 0 && all.every((s) => s.finish || s.error || s.panic);
   }
 
-  /** Longest wall time on the board, so every timeline shares one scale. */
+  /** One time scale for every timeline on the board: the longest wall time, in whole steps (boardScaleMs). */
   scaleMs(now: number): number {
-    return Math.max(1, ...this.racers.map((s) => s.elapsedMs(now) ?? 0));
+    return boardScaleMs(Math.max(0, ...this.racers.map((s) => s.elapsedMs(now) ?? 0)));
   }
 
   /** Ranked rows (rankRace): in a warm race the host's row comes first, paid once and not ranked. */
@@ -65,7 +65,9 @@ export class Race {
     const host = lineup.host ? new MachineSession({ ...lineup.host, urls: machineUrls(), ...(mode === 'warm' ? { options: { snapshots: { warm: true } } } : {}) }) : undefined;
     if (host && mode === 'warm') {
       this.warming = true;
-      this.sessions = [host];
+      // The whole lineup is on the board from the start (the VMs wait, idle): laid out once while
+      // only the host runs, not all at once when the race starts and every emulator wants the CPU.
+      this.sessions = [...vmSessions, host];
       void host.powerOn();
       try {
         await host.whenFinished();
@@ -73,7 +75,7 @@ export class Race {
         this.containerError = `the container host did not boot: ${err instanceof Error ? err.message : err}`;
       }
       this.warming = false;
-      if (this.sessions[0] !== host) return; // stopped meanwhile
+      if (!this.sessions.includes(host)) return; // stopped meanwhile
     }
     this.sessions = host ? [...vmSessions, host] : vmSessions;
     this.startedEpoch = epochNow();
