@@ -64,7 +64,7 @@ async function raceOnce(page: Page, base: string, shots?: string): Promise<Round
   await page.goto(base + query);
   if (shots) {
     // Mid-race: the containers are starting on the freshly booted host while the VMs still boot.
-    await page.waitForFunction(() => (window as any).stacklab?.race?.host?.containers.length > 0, undefined, { timeout: Number(args.timeout), polling: 100 });
+    await page.waitForFunction(() => (window as any).stacklab?.race?.host?.containers.some((c: any) => c.state !== 'waiting'), undefined, { timeout: Number(args.timeout), polling: 100 });
     await page.screenshot({ path: `${shots}/race-${args.viewport}-mid.png` });
   }
   await page.waitForFunction(() => (window as any).stacklab?.race?.done, undefined, { timeout: Number(args.timeout), polling: 500 });

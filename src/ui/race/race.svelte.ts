@@ -63,16 +63,17 @@ export class Race {
     const vmSessions = lineup.vms.map((vm) => new MachineSession({ ...vm, urls: machineUrls({ vmDisk: this.config.vmDisks[vm.number] }) }));
     // Warm: the first warm race boots the host and keeps its state (workers/snapshot.ts); later ones resume it.
     const host = lineup.host ? new MachineSession({ ...lineup.host, urls: machineUrls(), ...(mode === 'warm' ? { options: { snapshots: { warm: true } } } : {}) }) : undefined;
+    // The whole lineup is on the board from the start (VMs idle, containers waiting): laid out
+    // once while the page is quiet, not when the race starts and every emulator wants the CPU.
+    for (const c of host ? lineup.containers : []) host!.prepareContainer(c.id, c.name, mode);
     if (host && mode === 'warm') {
       this.warming = true;
-      // The whole lineup is on the board from the start (the VMs wait, idle): laid out once while
-      // only the host runs, not all at once when the race starts and every emulator wants the CPU.
       this.sessions = [...vmSessions, host];
       void host.powerOn();
       try {
         await host.whenFinished();
       } catch (err) {
-        this.containerError = `the container host did not boot: ${err instanceof Error ? err.message : err}`;
+        this.noContainers(host, `the container host did not boot: ${err instanceof Error ? err.message : err}`);
       }
       this.warming = false;
       if (!this.sessions.includes(host)) return; // stopped meanwhile
@@ -88,8 +89,14 @@ export class Race {
     void host.powerOn();
     host.whenFinished().then(
       () => this.sessions.includes(host) && this.startContainers(host, 'cold'),
-      (err: Error) => (this.containerError = `no containers: the container host did not boot (${err.message})`),
+      (err: Error) => this.noContainers(host, `no containers: the container host did not boot (${err.message})`),
     );
+  }
+
+  /** The host did not boot: say so once, and on every container still waiting for it. */
+  private noContainers(host: MachineSession, why: string) {
+    this.containerError = why;
+    for (const c of host.containers) if (c.state === 'waiting') c.fail(why);
   }
 
   private startContainers(host: MachineSession, mode: 'cold' | 'warm') {
