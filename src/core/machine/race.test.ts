@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyContainerUpdate, containerFor, ownStartMs, containerInstructions, containerResult, containerTimeline, machineResult, machineStatus, powerOnMarks, raceLineup, rankRace, requestContainerStart, type ContainerProgress } from './race.ts';
+import { applyContainerUpdate, containerFor, ownStartMs, runRaceSequence, type RaceStage, containerInstructions, containerResult, containerTimeline, machineResult, machineStatus, powerOnMarks, raceLineup, rankRace, requestContainerStart, type ContainerProgress } from './race.ts';
 import type { ContainerUpdate } from './api.ts';
 import type { MachineResult } from './results.ts';
 
@@ -111,5 +111,61 @@ describe('race rules', () => {
     expect(containerFor(list, { channel: 3, name: 'c1', state: 'running' })).toBe(list[0]);
     expect(containerFor(list, { channel: 4, name: 'c2', state: 'starting' })).toBe(list[1]);
     expect(containerFor(list, { channel: 5, name: 'c9', state: 'starting' })).toBeUndefined();
+  });
+
+  describe('the order of a race (page and headless)', () => {
+    /** A stage whose machines become ready when the test says so; every call is logged. */
+    function stage(mode: 'warm' | 'cold', hostBoots = true) {
+      const log: string[] = [];
+      const readiness = new Map<string, (ok: boolean) => void>();
+      const s: RaceStage<string> = {
+        mode,
+        vms: ['vm1', 'vm2'],
+        host: 'host',
+        powerOn: (m) => log.push(`on ${m}`),
+        ready: (m) => new Promise((res) => readiness.set(m, res)),
+        racing: () => log.push('racing'),
+        startContainers: (m) => log.push(`containers ${m}`),
+        noContainers: (h) => log.push(`no containers (${h})`),
+      };
+      const settle = async (m: string) => {
+        await Promise.resolve();
+        readiness.get(m)!(hostBoots);
+        for (let i = 0; i < 5; i++) await Promise.resolve();
+      };
+      return { s, log, settle };
+    }
+
+    it('warm: the host boots alone first; then the VMs power on and the containers start together', async () => {
+      const { s, log, settle } = stage('warm');
+      const done = runRaceSequence(s);
+      expect(log).toEqual(['on host']);
+      await settle('host');
+      await done;
+      expect(log).toEqual(['on host', 'racing', 'on vm1', 'on vm2', 'containers warm']);
+    });
+
+    it('cold: everything powers on at once; the containers start when the host is ready', async () => {
+      const { s, log, settle } = stage('cold');
+      const done = runRaceSequence(s);
+      expect(log).toEqual(['racing', 'on vm1', 'on vm2', 'on host']);
+      await settle('host');
+      await done;
+      expect(log.at(-1)).toBe('containers cold');
+    });
+
+    it('a host that does not boot: no containers, the VMs race anyway; a stopped warm-up ends it', async () => {
+      const warm = stage('warm', false);
+      const w = runRaceSequence(warm.s);
+      await warm.settle('host');
+      await w;
+      expect(warm.log).toEqual(['on host', 'no containers (host)', 'racing', 'on vm1', 'on vm2']);
+      const stopped = stage('warm');
+      stopped.s.hostBooted = () => false;
+      const st = runRaceSequence(stopped.s);
+      await stopped.settle('host');
+      await st;
+      expect(stopped.log).toEqual(['on host']);
+    });
   });
 });

@@ -63,6 +63,57 @@ export function ownStartMs(marks: readonly PhaseMark[], finish: PhaseMark | unde
   return finish && request ? finish.wallMs - request.wallMs : undefined;
 }
 
+/**
+ * What a race needs from where it runs (the page's sessions, the headless race's threads) so that
+ * both follow one order of events (runRaceSequence). `M` is that place's machine handle.
+ */
+export interface RaceStage<M> {
+  mode: RaceMode;
+  vms: readonly M[];
+  /** The container host, when the race has containers. */
+  host: M | undefined;
+  /** Ask a machine to power on; does not wait. */
+  powerOn(machine: M): void;
+  /** True once the machine reached its finish marker; false if it failed (or ran out of time) first. */
+  ready(machine: M): Promise<boolean>;
+  /** Warm: the host's boot before the race is over. Return false if the race was stopped meanwhile. */
+  hostBooted?(ok: boolean): boolean;
+  /** The race proper starts now: the VMs are about to power on (the page starts its clock here). */
+  racing?(): void;
+  /** The host is ready: start every container on it. */
+  startContainers(mode: RaceMode): void;
+  /** The host did not become ready: every container fails, saying why. */
+  noContainers(host: M): void;
+}
+
+/**
+ * The order of a race, written once for the page and `npm run race`. Warm (the default): the host
+ * powers on alone and boots, on its own lane, paid once; when it is ready the VMs power on and the
+ * containers are started at the same moment. Cold: the VMs and the host power on together, and the
+ * containers start the moment the host is ready. Resolves once everything has been started (or
+ * failed to), not when the machines finish.
+ */
+export async function runRaceSequence<M>(stage: RaceStage<M>): Promise<void> {
+  const { host, mode } = stage;
+  let hostReady = false;
+  if (host && mode === 'warm') {
+    stage.powerOn(host);
+    hostReady = await stage.ready(host);
+    if (stage.hostBooted && !stage.hostBooted(hostReady)) return;
+    if (!hostReady) stage.noContainers(host);
+  }
+  stage.racing?.();
+  for (const vm of stage.vms) stage.powerOn(vm);
+  if (!host) return;
+  if (mode === 'warm') {
+    if (hostReady) stage.startContainers('warm');
+    return;
+  }
+  stage.powerOn(host);
+  if (await stage.ready(host)) stage.startContainers('cold');
+  else stage.noContainers(host);
+}
+
 /** A machine's row status from its worker state and whether its finish marker appeared. */
 export function machineStatus(state: MachineState | 'crashed', finished: boolean): ResultStatus {
   if (state === 'error' || state === 'crashed') return 'error';

@@ -2,7 +2,7 @@
  * A race: a set of machines powered on at the same moment, and their ranked results.
  * Machines are created fresh for every start so each race measures cold boots.
  */
-import { boardScaleMs, formatConfig, rankRace, raceLineup, toCSV, toJSON, type LabConfig, type RaceMode, type RankedResult } from '../../core/machine/index.ts';
+import { boardScaleMs, formatConfig, rankRace, raceLineup, runRaceSequence, toCSV, toJSON, type LabConfig, type RaceMode, type RankedResult } from '../../core/machine/index.ts';
 import { MachineSession, machineUrls, type ContainerSession } from '../machines/index.ts';
 import { epochNow } from '../shared/index.ts';
 
@@ -66,41 +66,37 @@ export class Race {
     // The whole lineup is on the board from the start (VMs idle, containers waiting): laid out
     // once while the page is quiet, not when the race starts and every emulator wants the CPU.
     for (const c of host ? lineup.containers : []) host!.prepareContainer(c.id, c.name, mode);
-    if (host && mode === 'warm') {
-      this.warming = true;
-      this.sessions = [...vmSessions, host];
-      void host.powerOn();
-      try {
-        await host.whenFinished();
-      } catch (err) {
-        this.noContainers(host, `the container host did not boot: ${err instanceof Error ? err.message : err}`);
-      }
-      this.warming = false;
-      if (!this.sessions.includes(host)) return; // stopped meanwhile
-    }
     this.sessions = host ? [...vmSessions, host] : vmSessions;
-    this.startedEpoch = epochNow();
-    for (const s of vmSessions) void s.powerOn();
-    if (!host) return;
-    if (mode === 'warm') {
-      if (!this.containerError) this.startContainers(host, 'warm');
-      return;
-    }
-    void host.powerOn();
-    host.whenFinished().then(
-      () => this.sessions.includes(host) && this.startContainers(host, 'cold'),
-      (err: Error) => this.noContainers(host, `no containers: the container host did not boot (${err.message})`),
-    );
+    this.warming = !!host && mode === 'warm';
+    const failures = new Map<MachineSession, string>();
+    const ours = () => this.sessions.includes(vmSessions[0] ?? host!);
+    // The order of events is core's (runRaceSequence), the same as in `npm run race`.
+    await runRaceSequence<MachineSession>({
+      mode,
+      vms: vmSessions,
+      host,
+      powerOn: (m) => void m.powerOn(),
+      ready: (m) =>
+        m.whenFinished().then(
+          () => true,
+          (err: Error) => (failures.set(m, err.message), false),
+        ),
+      // Stopped meanwhile (Race again, another page): this race is over and the board is another's.
+      hostBooted: () => {
+        if (!ours()) return false;
+        this.warming = false;
+        return true;
+      },
+      racing: () => (this.startedEpoch = epochNow()),
+      startContainers: (m) => ours() && lineup.containers.forEach((c) => host!.startContainer(c.id, c.name, m)),
+      noContainers: (h) => ours() && this.noContainers(h, `no containers: the container host did not boot (${failures.get(h) ?? 'it stopped'})`),
+    });
   }
 
   /** The host did not boot: say so once, and on every container still waiting for it. */
   private noContainers(host: MachineSession, why: string) {
     this.containerError = why;
     for (const c of host.containers) if (c.state === 'waiting') c.fail(why);
-  }
-
-  private startContainers(host: MachineSession, mode: 'cold' | 'warm') {
-    for (const c of raceLineup(this.config).containers) host.startContainer(c.id, c.name, mode);
   }
 
   stop(): void {
