@@ -16,6 +16,7 @@ import { captureState, readSnapshot, snapshotConfigOf, snapshotHeader, writeSnap
 import { assertConfigMatches, resumeKey, warmKey, type SnapshotConfig } from '../src/core/snapshot/index.ts';
 import {
   CONSOLE_FLOW,
+  FlushThrottle,
   InstructionCounter,
   OutputQueue,
   PHASES,
@@ -85,7 +86,6 @@ async function keepIfWanted(emu: V86, generation: number): Promise<V86> {
 }
 /** boxd has this long after power-on to answer HELLO before container starts fail. */
 const MUX_READY_TIMEOUT_MS = 60_000;
-let flushScheduled = false;
 /** The machine end of the page's LAN, and the NIC's cable on it while an emulator exists. */
 let lanPort: LanPortLike | undefined;
 let lanCable: NicCable | undefined;
@@ -134,15 +134,40 @@ const output = new OutputQueue(
   CONSOLE_FLOW,
 );
 
-function scheduleFlush() {
-  if (flushScheduled) return;
-  flushScheduled = true;
-  // v86 emits serial bytes synchronously inside its run slice; a microtask runs right after the
-  // slice, so each slice's output leaves as one message.
-  queueMicrotask(() => {
-    flushScheduled = false;
+/** Container terminal bytes waiting for the next flush, per mux channel, in arrival order. */
+const muxPending = new Map<number, Uint8Array[]>();
+
+function flushMux() {
+  for (const [channel, chunks] of muxPending) {
+    const bytes = chunks.length === 1 ? chunks[0] : concat(chunks);
+    port?.postMessage({ type: 'output', bytes, channel } as WorkerPortMessage, [bytes.buffer]);
+  }
+  muxPending.clear();
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}
+
+// v86 emits serial bytes synchronously inside its run slice; the microtask runs right after the
+// slice. At most one flush per frame (src/core/machine/throttle.ts): every message is a task on
+// the page's main thread.
+const flusher = new FlushThrottle(
+  () => {
     output.flush();
-  });
+    flushMux();
+  },
+  { now: () => performance.now(), soon: (fn) => queueMicrotask(fn), later: (fn, ms) => setTimeout(fn, ms) },
+);
+
+function scheduleFlush() {
+  flusher.request();
 }
 
 function startStats() {
@@ -224,10 +249,17 @@ function openBox(emu: V86) {
   box?.close();
   box = new BoxLink(emu, {
     output(channel, bytes) {
-      port?.postMessage({ type: 'output', bytes, channel } as WorkerPortMessage, [bytes.buffer]);
+      const list = muxPending.get(channel);
+      if (list) list.push(bytes);
+      else muxPending.set(channel, [bytes]);
+      scheduleFlush();
     },
     ready: (version) => emit('mux-ready', { version }),
-    update: (u) => emit('container', u),
+    // A container's bytes so far go first: the page sees its output before its exit, as boxd sent them.
+    update: (u) => {
+      flushMux();
+      emit('container', u);
+    },
     sincePowerOn: () => watch.elapsedMs(),
     instructions: () => counter?.sample() ?? 0,
   });

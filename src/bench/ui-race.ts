@@ -1,7 +1,8 @@
 // Main-thread responsiveness of the race page under the heaviest board (6 VMs + 12 containers), in
 // the built app in Debian's Chromium. Not a test (never part of npm test):
-//   npm run bench:ui [-- --rounds 3 --vms 6 --containers 12 --port 5201 --no-build --trace --no-trace
-//   --viewport 1280x720 --shots .cache/ui-shots]
+//   npm run bench:ui [-- --rounds 3 --vms 6 --containers 12 --mode warm|cold --port 5201 --no-build --trace
+//   --no-trace --viewport 1280x720 --shots .cache/ui-shots]
+// Without --mode the page's default race runs (warm: the host boots first, then VMs and containers).
 // Per round: long tasks (PerformanceObserver 'longtask') from navigation to the last finish flag,
 // first power-on after navigation, time to all flags. Prints every round and the medians.
 // --trace also traces the first round (Chromium tracing): the thread CPU time of each main-thread
@@ -22,6 +23,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     vms: { type: 'string', default: '6' },
     containers: { type: 'string', default: '12' },
+    mode: { type: 'string' },
     port: { type: 'string', default: process.env.STACKLAB_E2E_PORT ?? '5201' },
     out: { type: 'string', default: '.cache/bench-ui' },
     'no-build': { type: 'boolean', default: false },
@@ -36,7 +38,7 @@ const { values: args } = parseArgs({
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const rounds = Number(args.rounds);
-const query = `?vms=${args.vms}&containers=${args.containers}&autostart=1`;
+const query = `?vms=${args.vms}&containers=${args.containers}${args.mode ? `&mode=${args.mode}` : ''}&autostart=1`;
 
 interface Round {
   longTasks: { startMs: number; ms: number }[];
@@ -62,7 +64,7 @@ async function raceOnce(page: Page, base: string, shots?: string): Promise<Round
   await page.goto(base + query);
   if (shots) {
     // Mid-race: the containers are starting on the freshly booted host while the VMs still boot.
-    await page.waitForFunction(() => (window as any).stacklab?.race?.host?.containers.length > 0, undefined, { timeout: Number(args.timeout), polling: 100 });
+    await page.waitForFunction(() => (window as any).stacklab?.race?.host?.containers.some((c: any) => c.state !== 'waiting'), undefined, { timeout: Number(args.timeout), polling: 100 });
     await page.screenshot({ path: `${shots}/race-${args.viewport}-mid.png` });
   }
   await page.waitForFunction(() => (window as any).stacklab?.race?.done, undefined, { timeout: Number(args.timeout), polling: 500 });
@@ -173,7 +175,7 @@ async function main() {
     ['first power-on after navigation', (r) => r.firstPowerOnMs, 'ms'],
     ['navigation → all flags', (r) => r.allFlagsMs, 'ms'],
   ];
-  console.log(`\nrace page, ${args.vms} VMs + ${args.containers} containers, ${rounds} round(s), Chromium ${browser.version()}`);
+  console.log(`\nrace page, ${args.vms} VMs + ${args.containers} containers (${args.mode ?? 'default mode'}), ${rounds} round(s), Chromium ${browser.version()}`);
   console.log(`load average (1 min) before each round: ${loads.map((l) => l.toFixed(1)).join(', ')} on ${cpus().length} cores — wall figures stretch under load`);
   const head = ['figure'.padEnd(36), ...results.map((_, i) => `round ${i + 1}`.padStart(9)), 'median'.padStart(9)];
   console.log(head.join(' '));

@@ -5,10 +5,12 @@
  */
 import { LIMITS, parseConfig, type LabConfig } from '../core/machine/index.ts';
 
-export const USAGE = `usage: npm run race -- [--vms N] [--containers N] [--warm] [--json] [--timeout SECONDS] [--vm-disk N=PATH]
+export const USAGE = `usage: npm run race -- [--vms N] [--containers N] [--warm | --cold] [--json] [--timeout SECONDS] [--vm-disk N=PATH]
   --vms N            VMs, ${LIMITS.vms.min} to ${LIMITS.vms.max} (default 2)
   --containers N     containers on the one container host, ${LIMITS.containers.min} to ${LIMITS.containers.max} (default 3)
-  --warm             boot the container host first (untimed), then race the VMs against container starts
+  --warm             the default: boot the container host first (its own row, paid once, not ranked),
+                     then race the VMs' power-on against container starts on the running host
+  --cold             power the container host on with the VMs; containers start when it is ready
   --json             print the results as the page's JSON export instead of the table
   --timeout SECONDS  hard limit per machine (default 120); a machine past it is reported with its console's last lines
   --vm-disk N=PATH   another disk image for VM N (like the page's vmN.disk)

@@ -1,5 +1,5 @@
 /**
- * npm run race -- --vms 2 --containers 4 [--warm] [--json]
+ * npm run race -- --vms 2 --containers 4 [--warm | --cold] [--json]
  * The page's race in Node: prints the results table (or, with --json, the page's JSON export).
  * Exit codes: 0 every machine finished, 1 some did not (each is reported on its row), 2 bad arguments.
  */
@@ -26,7 +26,7 @@ async function main(args: RaceArgs): Promise<number> {
   const ranked = outcome.results();
   await Promise.all(outcome.machines.map((m) => m.dispose()));
   if (args.json) process.stdout.write(toJSON(ranked, formatConfig(args.config), new Date(), environment()) + '\n');
-  else process.stdout.write(`\n${resultsTable(ranked, identities)}\n\n${environment()}\n`);
+  else process.stdout.write(`\n${resultsTable(ranked, args.config.mode, identities)}\n\n${environment()}\n`);
   if (outcome.unfinished.length) process.stderr.write(`\n${unfinishedReport(outcome.unfinished)}\n`);
   return outcome.unfinished.length ? 1 : 0;
 }

@@ -1,15 +1,15 @@
 /**
  * The page's race in Node: one worker thread per machine (as the page has one Web Worker per
  * machine), powered on at once; cold or warm container starts on the one container host; every
- * racer under a hard timeout; results ranked by the same rules (src/core/machine/race.ts).
- * The order of events follows Race.start in src/ui/race/race.svelte.ts.
+ * racer under a hard timeout; the order of events (runRaceSequence) and the ranking (rankRace) are
+ * core's, the same as the page's (src/core/machine/race.ts).
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ARTIFACTS } from '../core/artifacts.ts';
-import { rankRace, raceLineup, type LabConfig, type MachineResult, type MachineUrls, type RankedResult } from '../core/machine/index.ts';
+import { rankRace, raceLineup, runRaceSequence, type LabConfig, type MachineResult, type MachineUrls, type RankedResult } from '../core/machine/index.ts';
 import { HeadlessMachine, type HeadlessContainer } from './machine.ts';
 
 export interface RaceOptions {
@@ -116,23 +116,22 @@ export async function runRace(opts: RaceOptions): Promise<RaceOutcome> {
     for (const c of lineup.containers) h.startContainer(c.id, c.name, config.mode).fail(`no containers: the container host did not boot (${hostFailure(h)})`);
   };
 
-  if (host && config.mode === 'warm') {
-    log('warm race: booting the container host first (not timed in the race)');
-    powerOn(host);
-    if (!(await watch(host))) noContainers(host);
-  }
-  log(`racing ${vms.length} VM${vms.length === 1 ? '' : 's'} and ${lineup.containers.length} container${lineup.containers.length === 1 ? '' : 's'} (${config.mode})`);
-  for (const vm of vms) {
-    powerOn(vm);
-    watch(vm);
-  }
-  if (host && config.mode === 'warm' && host.finish) startContainers('warm');
-  if (host && config.mode === 'cold') {
-    powerOn(host);
-    const hostReady = watch(host);
-    // Containers start the moment the host is ready; their timers include its boot.
-    waits.push(hostReady.then((ok) => (ok ? startContainers('cold') : noContainers(host))).then(() => true));
-  }
+  if (host && config.mode === 'warm') log('warm race: booting the container host first (its own row, paid once, not ranked)');
+  // Waits for every racer join `waits` as they are started; the sequence itself is one of them.
+  const sequence = runRaceSequence<HeadlessMachine>({
+    mode: config.mode,
+    vms,
+    host,
+    powerOn: (m) => {
+      powerOn(m);
+      if (m !== host) watch(m);
+    },
+    ready: (m) => watch(m),
+    racing: () => log(`racing ${vms.length} VM${vms.length === 1 ? '' : 's'} and ${lineup.containers.length} container${lineup.containers.length === 1 ? '' : 's'} (${config.mode})`),
+    startContainers,
+    noContainers,
+  });
+  waits.push(sequence.then(() => true));
   // Container waits join `waits` when the host is ready: settle until no new ones appear.
   for (let n = -1; n !== waits.length; ) {
     n = waits.length;

@@ -1,9 +1,9 @@
 /**
- * The results as text: the page's results table (rank, machine, kind, time, guest instructions,
- * one line of why) with each row's phase split, the race summary, and the console tail of every
+ * The results as text: the page's results table (rank, machine, kind, time, a container's own
+ * start and its time including the host's boot, guest instructions, one line of why) with each row's phase split, the race summary, and the console tail of every
  * machine that did not finish.
  */
-import { CONTAINER_PHASES, phasesOf, formatInstructions, phaseDurations, raceSummary, type RankedResult, type ResultKind } from '../core/machine/index.ts';
+import { CONTAINER_PHASES, phasesOf, formatInstructions, phaseDurations, raceSummary, type RaceMode, type RankedResult, type ResultKind } from '../core/machine/index.ts';
 import type { Unfinished } from './race.ts';
 
 const KIND_LABEL: Record<ResultKind, string> = { vm: 'VM', host: 'container host', container: 'container' };
@@ -25,17 +25,21 @@ export interface Identity {
   text: string;
 }
 
-export function resultsTable(ranked: readonly RankedResult[], identities: readonly Identity[] = []): string {
-  const head = ['#', 'machine', 'kind', 'time ms', 'instructions'];
+/** Rows from rankRace for the race run in `mode`; the summary is the page's (raceSummary). */
+export function resultsTable(ranked: readonly RankedResult[], mode: RaceMode, identities: readonly Identity[] = []): string {
+  const ms = (x: number | undefined) => (x === undefined ? '–' : x.toFixed(1));
+  const head = ['#', 'machine', 'kind', 'time ms', 'own start ms', 'with host boot ms', 'instructions'];
   const rows = ranked.map((r) => [
     r.rank === undefined ? '–' : String(r.rank),
     r.name,
-    KIND_LABEL[r.kind],
-    r.bootMs === undefined ? '–' : r.bootMs.toFixed(1),
+    r.beforeRace ? `${KIND_LABEL[r.kind]}, before the race` : KIND_LABEL[r.kind],
+    ms(r.bootMs),
+    ms(r.ownStartMs),
+    ms(r.withHostBootMs),
     r.instructions === undefined ? '–' : `${formatInstructions(r.instructions)} (${r.instructions})`,
   ]);
   const width = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const right = new Set([0, 3, 4]);
+  const right = new Set([0, 3, 4, 5, 6]);
   const line = (cells: string[]) => cells.map((c, i) => (right.has(i) ? c.padStart(width[i]) : c.padEnd(width[i]))).join('  ').trimEnd();
   const indent = ' '.repeat(width[0] + 2);
   const out = [line(head), width.map((w) => '-'.repeat(w)).join('  ')];
@@ -47,7 +51,7 @@ export function resultsTable(ranked: readonly RankedResult[], identities: readon
     const who = identities.find((x) => x.id === r.id);
     if (who) out.push(`${indent}inside: ${who.text}`);
   });
-  const summary = raceSummary(ranked);
+  const summary = raceSummary(ranked, mode);
   if (summary.length) out.push('', ...summary);
   return out.join('\n');
 }

@@ -47,7 +47,7 @@ describe('npm run race (headless)', () => {
   });
 
   it('races 1 VM and 2 containers to their prompts and exports the results', async () => {
-    const r = await race(['--vms', '1', '--containers', '2', '--json', '--timeout', '70'], 85_000);
+    const r = await race(['--vms', '1', '--containers', '2', '--cold', '--json', '--timeout', '70'], 85_000);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as RaceExport;
     expect(out.app).toBe('stacklab');

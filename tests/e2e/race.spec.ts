@@ -29,14 +29,26 @@ test('a 2 VM + 3 container race finishes with every flag and ranks the machines'
     await expect(card(page, 'c1').getByTestId('error')).toContainText(/Unable to find image 'busybox'/, { timeout: 30_000 });
   }
   const machines = 3 + (containers.length || 1);
-  await expect(page.getByTestId('summary')).toContainText(/ in .*; the fastest VM needed .* \(\d+\.\d×\)\./);
+  // The default race: the host booted before it, on its own lane, paid once and not ranked.
+  await expect(card(page, 'host').getByTestId('paid-once')).toBeVisible();
+  if (containers.length) {
+    await expect(page.getByTestId('summary')).toContainText(/^Container c\d started in [\d,.]+ m?s, from its request to its prompt; the fastest VM, VM \d, needed [\d,.]+ m?s from power-on to login \(\d+\.\d× as long\)\./);
+    await expect(page.getByTestId('summary')).toContainText(/The container host booted once, before the race, in [\d,.]+ m?s: paid once for all 3 containers; with that boot, c\d took [\d,.]+ m?s, against the fastest VM's [\d,.]+ m?s \(\d+\.\d×\)\./);
+  }
   const results = page.getByTestId('results');
   await expect(results.locator('tbody tr')).toHaveCount(machines);
-  // Every finisher ranked, every row with its one-line explanation.
+  // The host's row first, unranked; every finisher after it ranked, every row with its one-line explanation.
   const rows = await results.locator('tbody tr').all();
+  await expect(rows[0]).toHaveAttribute('data-machine', 'host');
   for (const [i, row] of rows.entries()) {
-    await expect(row.locator('td.rank')).toHaveText(i < 3 + containers.length ? String(i + 1) : '–');
+    await expect(row.locator('td.rank')).toHaveText(i > 0 && i < 3 + containers.length ? String(i) : '–');
     await expect(row.locator('td.why')).not.toBeEmpty();
+  }
+  // Each container's own start, and the same plus the host's one boot.
+  for (const id of containers) {
+    const row = results.locator(`tr[data-machine="${id}"]`);
+    await expect(row.getByTestId('own')).toHaveText(/^[\d,.]+ m?s$/);
+    await expect(row.getByTestId('with-host')).toHaveText(/^[\d,.]+ m?s$/);
   }
   const startup = await page.evaluate(() => {
     const ss = (window as any).stacklab.race.sessions;
@@ -55,11 +67,16 @@ test('a 2 VM + 3 container race finishes with every flag and ranks the machines'
   expect(figures.find((f: any) => f.id === 'vm1').phases).toEqual(['bios', 'bootloader', 'kernel', 'init', 'services', 'login']);
   console.log(`race figures: ${JSON.stringify(figures)}`);
   if (containers.length) {
-    expect(figures.find((f: any) => f.id === 'c1').phases).toEqual(['host', 'request', 'layers', 'namespaces', 'mounts', 'cgroup', 'network', 'exec', 'prompt']);
-    // Cold containers include the host's boot, and still beat every VM.
+    expect(figures.find((f: any) => f.id === 'c1').phases).toEqual(['request', 'layers', 'namespaces', 'mounts', 'cgroup', 'network', 'exec', 'prompt']);
+    // On a running host every container's own start beats every VM's boot.
     const slowestContainer = Math.max(...figures.filter((f: any) => /^c\d$/.test(f.id)).map((f: any) => f.bootMs));
     const fastestVm = Math.min(...figures.filter((f: any) => /^vm\d$/.test(f.id)).map((f: any) => f.bootMs));
     expect(fastestVm).toBeGreaterThan(slowestContainer);
+    // The pre-booted host's row carries its own boot, and each container's figure with it adds up.
+    const rows = await page.evaluate(() => (window as any).stacklab.race.results().map((r: any) => ({ id: r.id, bootMs: r.bootMs, own: r.ownStartMs, withHost: r.withHostBootMs, beforeRace: r.beforeRace })));
+    const host = rows.find((r: any) => r.id === 'host');
+    expect(host.beforeRace).toBe(true);
+    for (const c of rows.filter((r: any) => /^c\d$/.test(r.id))) expect(c.withHost).toBeCloseTo(host.bootMs + c.own, 6);
   }
   console.log(`race figures: ${JSON.stringify(figures)} (test wall ${Date.now() - t0} ms)`);
   // Encoded as start * 1e4 + duration to keep the observer tiny.
@@ -71,6 +88,28 @@ test('a 2 VM + 3 container race finishes with every flag and ranks the machines'
   if (busy) console.log(`load average ${load.toFixed(1)} on ${cpus().length} cores before the race: long-task gate not applied`);
   else expect(Math.max(0, ...longTasks), 'longest main-thread task during the race').toBeLessThan(1000);
   await shot(page, info, 'race-finished');
+});
+
+test("cold mode is one click away: the host boots inside the race and each container's time includes it", async ({ page }, info) => {
+  test.skip(!hasContainerImages(), 'no OCI images in images/dist yet');
+  await page.goto('./?vms=1&containers=2');
+  await expect(page.getByTestId('mode-warm')).toBeChecked();
+  await page.getByTestId('mode-cold').check();
+  await expect(page).toHaveURL(/mode=cold/);
+  await page.getByTestId('start').click();
+  for (const id of ['vm1', 'host', 'c1', 'c2']) await expect(card(page, id).getByTestId('flag')).toBeVisible({ timeout: 90_000 });
+  await expect(card(page, 'host').getByTestId('paid-once')).toHaveCount(0);
+  await expect(page.getByTestId('summary')).toContainText(/The container host booted once, inside the race, in [\d,.]+ m?s: paid once for all 2 containers/);
+  const rows = await page.evaluate(() => (window as any).stacklab.race.results().map((r: any) => ({ id: r.id, rank: r.rank, bootMs: r.bootMs, own: r.ownStartMs, withHost: r.withHostBootMs, phases: r.marks.map((m: any) => m.phase) })));
+  const host = rows.find((r: any) => r.id === 'host');
+  expect(host.rank).toBeGreaterThan(0);
+  for (const c of rows.filter((r: any) => /^c\d$/.test(r.id))) {
+    expect(c.phases[0]).toBe('host');
+    // Measured on one clock from the host's power-on: its boot, then the container's own start.
+    expect(c.withHost).toBe(c.bootMs);
+    expect(c.bootMs).toBeGreaterThan(host.bootMs + c.own - 1);
+  }
+  await shot(page, info, 'race-cold');
 });
 
 test('typing uname -r in a VM terminal shows its 6.1 kernel', async ({ page }, info) => {
@@ -110,7 +149,8 @@ test('the container host runs its own 6.12 kernel, not the VM\'s 6.1', async ({ 
 
 test('containers: uname -r is the host kernel in each, hostnames differ', async ({ page }, info) => {
   test.skip(!hasContainerImages(), 'no OCI images in images/dist yet');
-  await page.goto('./?vms=0&containers=2&mode=warm&autostart=1');
+  // The default mode: containers on a host that is already running.
+  await page.goto('./?vms=0&containers=2&autostart=1');
   for (const id of ['c1', 'c2']) await expect(card(page, id).getByTestId('flag')).toBeVisible({ timeout: 90_000 });
   const seen: Record<string, string> = {};
   for (const id of ['c1', 'c2']) {

@@ -7,3 +7,4 @@ export * from './timers.ts';
 export * from './url-config.ts';
 export * from './container-phases.ts';
 export * from './race.ts';
+export * from './throttle.ts';

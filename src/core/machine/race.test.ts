@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyContainerUpdate, containerFor, containerInstructions, containerResult, containerTimeline, machineResult, machineStatus, powerOnMarks, raceLineup, rankRace, requestContainerStart, type ContainerProgress } from './race.ts';
+import { applyContainerUpdate, containerFor, ownStartMs, runRaceSequence, type RaceStage, containerInstructions, containerResult, containerTimeline, machineResult, machineStatus, powerOnMarks, raceLineup, rankRace, requestContainerStart, type ContainerProgress } from './race.ts';
 import type { ContainerUpdate } from './api.ts';
 import type { MachineResult } from './results.ts';
 
@@ -32,11 +32,27 @@ describe('race rules', () => {
     expect(containerInstructions(u, 'cold')).toBeUndefined();
   });
 
-  it('ranks a warm race without the pre-booted host', () => {
-    const r = (id: string, kind: MachineResult['kind'], bootMs: number): MachineResult => ({ id, name: id, kind, status: 'finished', bootMs, marks: [] });
-    const rows = [r('vm1', 'vm', 3000), r('host', 'host', 1000), r('c1', 'container', 50)];
-    expect(rankRace('warm', rows).map((x) => x.id)).toEqual(['c1', 'vm1']);
-    expect(rankRace('cold', rows).map((x) => x.id)).toEqual(['c1', 'host', 'vm1']);
+  it('a warm race: the host row first, paid once and unranked; containers ranked by their own start, with the host boot added', () => {
+    const r = (id: string, kind: MachineResult['kind'], bootMs: number, extra: Partial<MachineResult> = {}): MachineResult => ({ id, name: id, kind, status: 'finished', bootMs, marks: [mark('bios', 0), mark('ready', bootMs)], ...extra });
+    const rows = [r('vm1', 'vm', 3000), r('host', 'host', 1000), r('c1', 'container', 50, { ownStartMs: 50 }), r('c2', 'container', 70, { ownStartMs: 70 })];
+    const warm = rankRace('warm', rows);
+    expect(warm.map((x) => [x.id, x.rank, x.beforeRace ?? false])).toEqual([['host', undefined, true], ['c1', 1, false], ['c2', 2, false], ['vm1', 3, false]]);
+    expect(warm[0].explanation).toMatch(/^booted before the race, once for all 2 containers \(not ranked\); one kernel boots once/);
+    expect(warm.find((x) => x.id === 'c1')!.withHostBootMs).toBe(1050);
+    // Cold: every row from power-on, the host ranked too; a container's time already includes the host's boot.
+    const cold = rankRace('cold', [r('vm1', 'vm', 3000), r('host', 'host', 1000), r('c1', 'container', 1100, { ownStartMs: 50 })]);
+    expect(cold.map((x) => [x.id, x.rank])).toEqual([['host', 1], ['c1', 2], ['vm1', 3]]);
+    expect(cold.find((x) => x.id === 'c1')!.withHostBootMs).toBe(1100);
+    // A host that did not boot: no figure including its boot, and its row says why.
+    const failed = rankRace('warm', [{ ...rows[1], status: 'error', bootMs: undefined, message: 'no bzImage' }, rows[2]]);
+    expect(failed[0]).toMatchObject({ id: 'host', beforeRace: true, explanation: 'did not boot: no bzImage' });
+    expect(failed[1].withHostBootMs).toBeUndefined();
+  });
+
+  it("a container's own start is request → prompt on either timeline", () => {
+    expect(ownStartMs([mark('host', 0), mark('request', 900), mark('exec', 930), mark('prompt', 960)], mark('prompt', 960))).toBe(60);
+    expect(ownStartMs([mark('request', 0), mark('prompt', 45)], mark('prompt', 45))).toBe(45);
+    expect(ownStartMs([mark('request', 0)], undefined)).toBeUndefined();
   });
 
   it('derives a row status from the worker state', () => {
@@ -56,7 +72,7 @@ describe('race rules', () => {
     expect(applyContainerUpdate(c, done)).toBe(true);
     expect(applyContainerUpdate(c, done)).toBe(false); // the prompt counts once
     const row = containerResult(c, undefined);
-    expect(row).toMatchObject({ id: 'c1', kind: 'container', status: 'finished', bootMs: 560, instructions: 3.2e7, pid: 41 });
+    expect(row).toMatchObject({ id: 'c1', kind: 'container', status: 'finished', bootMs: 560, ownStartMs: 60, instructions: 3.2e7, pid: 41 });
     expect(row.marks).toEqual(c.marks);
     expect(row.marks[0]).not.toBe(c.marks[0]);
     expect(containerResult(c, 'boxd refused')).toMatchObject({ status: 'error', message: 'boxd refused' });
@@ -95,5 +111,61 @@ describe('race rules', () => {
     expect(containerFor(list, { channel: 3, name: 'c1', state: 'running' })).toBe(list[0]);
     expect(containerFor(list, { channel: 4, name: 'c2', state: 'starting' })).toBe(list[1]);
     expect(containerFor(list, { channel: 5, name: 'c9', state: 'starting' })).toBeUndefined();
+  });
+
+  describe('the order of a race (page and headless)', () => {
+    /** A stage whose machines become ready when the test says so; every call is logged. */
+    function stage(mode: 'warm' | 'cold', hostBoots = true) {
+      const log: string[] = [];
+      const readiness = new Map<string, (ok: boolean) => void>();
+      const s: RaceStage<string> = {
+        mode,
+        vms: ['vm1', 'vm2'],
+        host: 'host',
+        powerOn: (m) => log.push(`on ${m}`),
+        ready: (m) => new Promise((res) => readiness.set(m, res)),
+        racing: () => log.push('racing'),
+        startContainers: (m) => log.push(`containers ${m}`),
+        noContainers: (h) => log.push(`no containers (${h})`),
+      };
+      const settle = async (m: string) => {
+        await Promise.resolve();
+        readiness.get(m)!(hostBoots);
+        for (let i = 0; i < 5; i++) await Promise.resolve();
+      };
+      return { s, log, settle };
+    }
+
+    it('warm: the host boots alone first; then the VMs power on and the containers start together', async () => {
+      const { s, log, settle } = stage('warm');
+      const done = runRaceSequence(s);
+      expect(log).toEqual(['on host']);
+      await settle('host');
+      await done;
+      expect(log).toEqual(['on host', 'racing', 'on vm1', 'on vm2', 'containers warm']);
+    });
+
+    it('cold: everything powers on at once; the containers start when the host is ready', async () => {
+      const { s, log, settle } = stage('cold');
+      const done = runRaceSequence(s);
+      expect(log).toEqual(['racing', 'on vm1', 'on vm2', 'on host']);
+      await settle('host');
+      await done;
+      expect(log.at(-1)).toBe('containers cold');
+    });
+
+    it('a host that does not boot: no containers, the VMs race anyway; a stopped warm-up ends it', async () => {
+      const warm = stage('warm', false);
+      const w = runRaceSequence(warm.s);
+      await warm.settle('host');
+      await w;
+      expect(warm.log).toEqual(['on host', 'no containers (host)', 'racing', 'on vm1', 'on vm2']);
+      const stopped = stage('warm');
+      stopped.s.hostBooted = () => false;
+      const st = runRaceSequence(stopped.s);
+      await stopped.settle('host');
+      await st;
+      expect(stopped.log).toEqual(['on host']);
+    });
   });
 });

@@ -6,7 +6,7 @@
 import type { ContainerUpdate, MachineError, MachineState } from './api.ts';
 import { PHASES, RESUME_PHASE, type PanicInfo, type PhaseMark } from './phases.ts';
 import type { MachineKind } from './profiles.ts';
-import { rankResults, type MachineResult, type RankedResult, type ResultStatus } from './results.ts';
+import { explain, rankResults, wasResumed, type MachineResult, type RankedResult, type ResultStatus } from './results.ts';
 import type { LabConfig, RaceMode } from './url-config.ts';
 
 export interface RacerSpec {
@@ -30,9 +30,88 @@ export function raceLineup(config: Pick<LabConfig, 'vms' | 'containers'>): RaceL
   return { vms, host, containers };
 }
 
-/** In a warm race the host booted before the start: it is reported but not ranked. */
+/**
+ * Rank a race's rows and add the figures that need the whole race: each container's time
+ * including its host's boot (`withHostBootMs`). Cold: everything powered on together, so every row
+ * is ranked by its time from power-on (a container's includes the host's boot). Warm: the host
+ * booted before the start, once for every container: its row comes first, marked `beforeRace` and
+ * not ranked, and the containers are ranked by their own start against the VMs' boots.
+ */
 export function rankRace(mode: RaceMode, results: readonly MachineResult[]): RankedResult[] {
-  return rankResults(mode === 'warm' ? results.filter((r) => r.kind !== 'host') : results);
+  const host = results.find((r) => r.kind === 'host');
+  const hostBootMs = host?.status === 'finished' ? host.bootMs : undefined;
+  const withHost = results.map((r): MachineResult => {
+    if (r.kind !== 'container') return r;
+    if (mode === 'cold') return { ...r, withHostBootMs: r.status === 'finished' ? r.bootMs : undefined };
+    const sum = hostBootMs !== undefined && r.ownStartMs !== undefined ? hostBootMs + r.ownStartMs : undefined;
+    return { ...r, withHostBootMs: sum };
+  });
+  if (mode === 'cold' || !host) return rankResults(withHost);
+  const ranked = rankResults(withHost.filter((r) => r.kind !== 'host'));
+  const n = results.filter((r) => r.kind === 'container').length;
+  const once = `${wasResumed(host) ? 'resumed from its saved state' : 'booted'} before the race, once for ${n === 1 ? 'its one container' : `all ${n} containers`} (not ranked)`;
+  const why = explain(host, undefined);
+  return [{ ...host, beforeRace: true, rank: undefined, explanation: host.status === 'finished' ? `${once}; ${why}` : why }, ...ranked];
+}
+
+/**
+ * A container's own start, wall ms from its request to its prompt, from its timeline (a cold
+ * timeline starts with the host's boot, a warm one at the request). Undefined until the prompt.
+ */
+export function ownStartMs(marks: readonly PhaseMark[], finish: PhaseMark | undefined): number | undefined {
+  const request = marks.find((m) => m.phase === 'request');
+  return finish && request ? finish.wallMs - request.wallMs : undefined;
+}
+
+/**
+ * What a race needs from where it runs (the page's sessions, the headless race's threads) so that
+ * both follow one order of events (runRaceSequence). `M` is that place's machine handle.
+ */
+export interface RaceStage<M> {
+  mode: RaceMode;
+  vms: readonly M[];
+  /** The container host, when the race has containers. */
+  host: M | undefined;
+  /** Ask a machine to power on; does not wait. */
+  powerOn(machine: M): void;
+  /** True once the machine reached its finish marker; false if it failed (or ran out of time) first. */
+  ready(machine: M): Promise<boolean>;
+  /** Warm: the host's boot before the race is over. Return false if the race was stopped meanwhile. */
+  hostBooted?(ok: boolean): boolean;
+  /** The race proper starts now: the VMs are about to power on (the page starts its clock here). */
+  racing?(): void;
+  /** The host is ready: start every container on it. */
+  startContainers(mode: RaceMode): void;
+  /** The host did not become ready: every container fails, saying why. */
+  noContainers(host: M): void;
+}
+
+/**
+ * The order of a race, written once for the page and `npm run race`. Warm (the default): the host
+ * powers on alone and boots, on its own lane, paid once; when it is ready the VMs power on and the
+ * containers are started at the same moment. Cold: the VMs and the host power on together, and the
+ * containers start the moment the host is ready. Resolves once everything has been started (or
+ * failed to), not when the machines finish.
+ */
+export async function runRaceSequence<M>(stage: RaceStage<M>): Promise<void> {
+  const { host, mode } = stage;
+  let hostReady = false;
+  if (host && mode === 'warm') {
+    stage.powerOn(host);
+    hostReady = await stage.ready(host);
+    if (stage.hostBooted && !stage.hostBooted(hostReady)) return;
+    if (!hostReady) stage.noContainers(host);
+  }
+  stage.racing?.();
+  for (const vm of stage.vms) stage.powerOn(vm);
+  if (!host) return;
+  if (mode === 'warm') {
+    if (hostReady) stage.startContainers('warm');
+    return;
+  }
+  stage.powerOn(host);
+  if (await stage.ready(host)) stage.startContainers('cold');
+  else stage.noContainers(host);
 }
 
 /** A machine's row status from its worker state and whether its finish marker appeared. */
@@ -112,6 +191,7 @@ export function containerResult(c: ContainerProgress, error: string | undefined)
     kind: 'container',
     status: error ? 'error' : c.finish ? 'finished' : 'running',
     bootMs: c.finish?.wallMs,
+    ownStartMs: ownStartMs(c.marks, c.finish),
     instructions: c.instructions,
     pid: c.pid,
     marks: copyMarks(c.marks),

@@ -6,6 +6,7 @@ import { phaseDurations, phasesOf, type PhaseMark } from './phases.ts';
 import { CONTAINER_PHASES } from './container-phases.ts';
 import type { MachineKind } from './profiles.ts';
 import { formatMs, formatInstructions } from './timers.ts';
+import type { RaceMode } from './url-config.ts';
 
 export type ResultKind = MachineKind | 'container';
 
@@ -25,6 +26,22 @@ export interface MachineResult {
   marks: PhaseMark[];
   /** Error or panic message, when there is one. */
   message?: string;
+  /**
+   * Container: its own start, wall ms from the page sending RUN to its first output (the phases
+   * after "host"). A warm container's bootMs is this figure; a cold one's adds the host's boot.
+   */
+  ownStartMs?: number;
+  /**
+   * Container: wall ms including the one boot of its host. Cold race: measured on one clock from
+   * the host's power-on to the prompt (= bootMs). Warm race: the host's boot (or resume) before
+   * the race plus the container's own start, two measured figures added (set by rankRace).
+   */
+  withHostBootMs?: number;
+  /**
+   * The container host of a warm race: it booted (or resumed) before the start, once for every
+   * container. On the board and in the table, never ranked (set by rankRace).
+   */
+  beforeRace?: boolean;
   /** Container: its PID 1 as the host kernel numbers it (boxd's STARTED). */
   pid?: number;
   /** What `hostname` and `uname -r` answered inside the guest after the race (headless race). */
@@ -100,7 +117,7 @@ function csvCell(v: unknown): string {
 export function toCSV(ranked: RankedResult[]): string {
   const phases: string[] = [];
   for (const r of ranked) for (const p of phaseDurations(r.marks)) if (!phases.includes(p.phase)) phases.push(p.phase);
-  const header = ['rank', 'id', 'name', 'kind', 'status', 'boot_ms', 'instructions', 'load_ms', ...phases.map((p) => `${p}_ms`), 'explanation'];
+  const header = ['rank', 'id', 'name', 'kind', 'status', 'boot_ms', 'own_start_ms', 'with_host_boot_ms', 'instructions', 'load_ms', ...phases.map((p) => `${p}_ms`), 'explanation'];
   const rows = ranked.map((r) => {
     const d = new Map(phaseDurations(r.marks).map((p) => [p.phase, p.wallMs]));
     return [
@@ -110,6 +127,8 @@ export function toCSV(ranked: RankedResult[]): string {
       r.kind,
       r.status,
       r.bootMs?.toFixed(1),
+      r.ownStartMs?.toFixed(1),
+      r.withHostBootMs?.toFixed(1),
       r.instructions,
       r.loadMs?.toFixed(1),
       ...phases.map((p) => d.get(p)?.toFixed(1)),
@@ -121,25 +140,44 @@ export function toCSV(ranked: RankedResult[]): string {
 
 export { formatMs, formatInstructions };
 
+/** "38.2×": how many times `slow` is `fast`, one decimal, from the two measured figures. */
+const times = (slow: number, fast: number) => `${(slow / Math.max(fast, 0.1)).toFixed(1)}×`;
+
+/** A host row whose timeline is one resume segment: restored from a saved state, not booted. */
+export const wasResumed = (r: Pick<MachineResult, 'marks'>) => r.marks[0]?.phase === 'resume';
+
 /**
- * The race's headline in a sentence or two, from the measurements only: the fastest container-side
- * machine against the fastest VM, and where the VMs' time went that the container side never spends.
+ * The race's headline in a few sentences, from the measurements only. With containers on the
+ * board, two figures: the fastest container's own start (request → prompt) against the fastest
+ * VM's boot, with the ratio; and the container host's one boot, shared by all N containers (before
+ * the race when `mode` is warm, inside it when cold), with what the container took including it.
+ * Then where the VMs' time went that the container side never spends, and who did not finish.
  */
-export function raceSummary(ranked: readonly RankedResult[]): string[] {
+export function raceSummary(ranked: readonly RankedResult[], mode: RaceMode): string[] {
   const done = ranked.filter((r) => r.status === 'finished' && r.bootMs !== undefined);
-  const vms = done.filter((r) => r.kind === 'vm');
-  const shared = done.filter((r) => r.kind !== 'vm');
+  const vm = done.filter((r) => r.kind === 'vm').sort((a, b) => a.bootMs! - b.bootMs!)[0];
+  const host = done.find((r) => r.kind === 'host');
+  const all = ranked.filter((r) => r.kind === 'container');
+  const c = done.filter((r) => r.kind === 'container' && r.ownStartMs !== undefined).sort((a, b) => a.ownStartMs! - b.ownStartMs!)[0];
   const lines: string[] = [];
-  const vm = vms[0];
-  // With containers on the board they are the comparison (cold ones include the host's boot).
-  const other = shared.find((r) => r.kind === 'container') ?? shared[0];
-  if (vm && other) {
-    const ratio = vm.bootMs! / Math.max(other.bootMs!, 1);
-    const what = other.kind === 'host' ? 'The container host was ready' : `Container ${other.name} had its prompt`;
-    lines.push(`${what} in ${formatMs(other.bootMs!)}; the fastest VM needed ${formatMs(vm.bootMs!)} (${ratio.toFixed(1)}×).`);
-  } else if (vm) {
+  if (c) {
+    const against = vm ? `; the fastest VM, ${vm.name}, needed ${formatMs(vm.bootMs!)} from power-on to login (${times(vm.bootMs!, c.ownStartMs!)} as long)` : '';
+    lines.push(`Container ${c.name} started in ${formatMs(c.ownStartMs!)}, from its request to its prompt${against}.`);
+  }
+  if (host && all.length) {
+    const n = all.length === 1 ? 'its one container' : `all ${all.length} containers`;
+    const how = wasResumed(host) ? 'was resumed from its saved state' : 'booted';
+    const when = mode === 'warm' ? 'before the race' : 'inside the race';
+    const withHost = c?.withHostBootMs;
+    const incl =
+      c && withHost !== undefined ? `; with that boot, ${c.name} took ${formatMs(withHost)}${vm ? `, against the fastest VM's ${formatMs(vm.bootMs!)} (${times(vm.bootMs!, withHost)})` : ''}` : '';
+    lines.push(`The container host ${how} once, ${when}, in ${formatMs(host.bootMs!)}: paid once for ${n}${incl}.`);
+  } else if (host && vm) {
+    lines.push(`The container host was ready in ${formatMs(host.bootMs!)}; the fastest VM, ${vm.name}, needed ${formatMs(vm.bootMs!)} (${times(vm.bootMs!, host.bootMs!)}).`);
+  } else if (vm && !c) {
     lines.push(`Fastest VM: ${vm.name} in ${formatMs(vm.bootMs!)}.`);
   }
+  const vms = done.filter((r) => r.kind === 'vm');
   if (vms.length) {
     // Firmware and bootloader: work a VM repeats at every start and a container never does.
     const share = (r: MachineResult) => {

@@ -75,3 +75,13 @@ export function formatInstructions(n: number): string {
   if (n >= 1e3) return `${(n / 1e3).toFixed(0)} k`;
   return String(n);
 }
+
+/**
+ * The shared time scale of a race board for its longest timeline, ms: rounded up to the next whole
+ * 2 s (5 s past 20 s). Between steps the scale stays put, so a finished lane's bars are not laid
+ * out and painted again at every clock tick; only live segments grow.
+ */
+export function boardScaleMs(longestMs: number): number {
+  const step = longestMs > 20_000 ? 5000 : 2000;
+  return Math.max(step, Math.ceil(longestMs / step) * step);
+}

@@ -1,6 +1,7 @@
 /**
  * The race setup in the URL, so a class can share and repeat it:
- *   ?vms=2&containers=4&mode=cold            (race, the default page)
+ *   ?vms=2&containers=4&mode=cold            (race, the default page; mode=warm, the default, starts
+ *                                             the containers on a host that is already running)
  *   ?page=lab                                 (free play)
  *   ?page=compare                             (the containers-vs-VMs table, one experiment per row)
  *   &vm2.disk=/images/vm/other.img            (a different disk for one VM, e.g. to show a bad URL)
@@ -9,6 +10,11 @@
 
 export const LIMITS = { vms: { min: 0, max: 6 }, containers: { min: 0, max: 12 } } as const;
 
+/**
+ * How the containers start in a race. 'warm' (the default, as with a Docker host): the container
+ * host boots before the race, once, and the containers start on it while the VMs power on cold.
+ * 'cold': the host powers on with the VMs and the containers start when it is ready.
+ */
 export type RaceMode = 'cold' | 'warm';
 export type PageName = 'race' | 'lab' | 'compare';
 
@@ -29,7 +35,7 @@ export interface ConfigError {
   message: string;
 }
 
-export const DEFAULT_CONFIG: LabConfig = { page: 'race', vms: 2, containers: 3, mode: 'cold', vmDisks: {}, autostart: false };
+export const DEFAULT_CONFIG: LabConfig = { page: 'race', vms: 2, containers: 3, mode: 'warm', vmDisks: {}, autostart: false };
 
 /** Minimal query-string handling (src/core has no DOM, so no URLSearchParams). */
 class Query {

@@ -21,7 +21,8 @@ export class ContainerSession implements ContainerProgress {
   readonly phases = CONTAINER_PHASES;
   readonly terminal: TerminalSession;
   channel = $state<number | undefined>();
-  state = $state<ContainerUpdate['state'] | 'requested'>('requested');
+  /** 'waiting': on the board before its start was asked for (a race lays its lineup out early). */
+  state = $state<ContainerUpdate['state'] | 'requested' | 'waiting'>('requested');
   marks = $state<PhaseMark[]>([]);
   finish = $state<PhaseMark | undefined>();
   error = $state<{ message: string } | undefined>();
@@ -59,8 +60,14 @@ export class ContainerSession implements ContainerProgress {
 
   elapsedMs(now: number): number | undefined {
     if (this.finish) return this.finish.wallMs;
-    if (this.error) return undefined;
+    if (this.error || this.state === 'waiting') return undefined;
     return Math.max(0, now - this.startEpoch);
+  }
+
+  /** Its start is asked for now; its timer counts from `startEpoch` (the host's power-on when cold). */
+  requested(startEpoch: number): void {
+    this.state = 'requested';
+    this.startEpoch = startEpoch;
   }
 
   /** Apply the worker's news about this container. */

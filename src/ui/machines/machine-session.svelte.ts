@@ -169,9 +169,27 @@ export class MachineSession {
    */
   startContainer(id: string, name: string, mode: ContainerStartMode): ContainerSession {
     if (this.kind !== 'host') throw new Error('containers run on the container host');
-    const c = this.trackContainer(id, name, mode);
+    const waiting = this.containers.find((c) => c.id === id && c.state === 'waiting');
+    const c = waiting ?? this.trackContainer(id, name, mode);
+    if (waiting) waiting.requested(this.containerStartEpoch(mode));
     requestContainerStart(this.api, c, name);
     return c;
+  }
+
+  /**
+   * A container's card and terminal before its start is asked for (state 'waiting', no timer):
+   * the race lays out its whole lineup while the page is quiet, not when every machine is busy.
+   * startContainer with the same id then starts it.
+   */
+  prepareContainer(id: string, name: string, mode: ContainerStartMode): ContainerSession {
+    const c = this.trackContainer(id, name, mode);
+    c.state = 'waiting';
+    return c;
+  }
+
+  /** Cold starts count from the host's power-on, warm ones from now (the request). */
+  private containerStartEpoch(mode: ContainerStartMode): number {
+    return mode === 'cold' && this.powerOnEpoch !== undefined ? this.powerOnEpoch : epochNow();
   }
 
   /** The worker's control calls, driver calls included (src/ui/compare/browser-driver.ts); set once spawned. */
@@ -189,8 +207,7 @@ export class MachineSession {
    * driver): its updates match by name until its channel is known.
    */
   trackContainer(id: string, name: string, mode: ContainerStartMode): ContainerSession {
-    const start = mode === 'cold' && this.powerOnEpoch !== undefined ? this.powerOnEpoch : epochNow();
-    const c = new ContainerSession(id, name, mode, start, {
+    const c = new ContainerSession(id, name, mode, this.containerStartEpoch(mode), {
       input: (channel, bytes) => this.post({ type: 'input', bytes, channel }, [bytes.buffer]),
       credit: (channel, bytes) => this.post({ type: 'credit', bytes, channel }),
       resize: (channel, cols, rows) => this.post({ type: 'resize', cols, rows, channel }),

@@ -2,7 +2,7 @@
  * A race: a set of machines powered on at the same moment, and their ranked results.
  * Machines are created fresh for every start so each race measures cold boots.
  */
-import { formatConfig, rankRace, raceLineup, toCSV, toJSON, type LabConfig, type RankedResult } from '../../core/machine/index.ts';
+import { boardScaleMs, formatConfig, rankRace, raceLineup, runRaceSequence, toCSV, toJSON, type LabConfig, type RaceMode, type RankedResult } from '../../core/machine/index.ts';
 import { MachineSession, machineUrls, type ContainerSession } from '../machines/index.ts';
 import { epochNow } from '../shared/index.ts';
 
@@ -16,6 +16,8 @@ export class Race {
   startedEpoch = $state<number | undefined>();
   /** Warm mode: the host is booting before the race starts. */
   warming = $state(false);
+  /** The mode of the race on the board (the setup's radio may have changed since). */
+  mode = $state<RaceMode>('warm');
   /** Why the containers could not be started, when they could not. */
   containerError = $state<string | undefined>();
 
@@ -36,58 +38,65 @@ export class Race {
     return !this.warming && all.length >= expected && all.length > 0 && all.every((s) => s.finish || s.error || s.panic);
   }
 
-  /** Longest wall time on the board, so every timeline shares one scale. */
+  /** One time scale for every timeline on the board: the longest wall time, in whole steps (boardScaleMs). */
   scaleMs(now: number): number {
-    return Math.max(1, ...this.racers.map((s) => s.elapsedMs(now) ?? 0));
+    return boardScaleMs(Math.max(0, ...this.racers.map((s) => s.elapsedMs(now) ?? 0)));
   }
 
-  /** In a warm race the host booted before the start: it is on the board but not in the ranking. */
+  /** Ranked rows (rankRace): in a warm race the host's row comes first, paid once and not ranked. */
   results(): RankedResult[] {
-    return rankRace(this.config.mode, this.racers.map((s) => s.result()));
+    return rankRace(this.mode, this.racers.map((s) => s.result()));
   }
 
   /**
    * Cold: power everything on at once (one call per worker, none waits for another); the containers
    * are started the moment the host is ready, and their timers include the host's boot.
-   * Warm: boot the host first, untimed; then power on the VMs and start the containers together.
+   * Warm (the default): boot the host first, on its own lane (measured, paid once, not ranked);
+   * then power on the VMs and start the containers together.
    */
   async start(): Promise<void> {
     this.stop();
     this.containerError = undefined;
     const { mode } = this.config;
+    this.mode = mode;
     const lineup = raceLineup(this.config);
     const vmSessions = lineup.vms.map((vm) => new MachineSession({ ...vm, urls: machineUrls({ vmDisk: this.config.vmDisks[vm.number] }) }));
     // Warm: the first warm race boots the host and keeps its state (workers/snapshot.ts); later ones resume it.
     const host = lineup.host ? new MachineSession({ ...lineup.host, urls: machineUrls(), ...(mode === 'warm' ? { options: { snapshots: { warm: true } } } : {}) }) : undefined;
-    if (host && mode === 'warm') {
-      this.warming = true;
-      this.sessions = [host];
-      void host.powerOn();
-      try {
-        await host.whenFinished();
-      } catch (err) {
-        this.containerError = `the container host did not boot: ${err instanceof Error ? err.message : err}`;
-      }
-      this.warming = false;
-      if (this.sessions[0] !== host) return; // stopped meanwhile
-    }
+    // The whole lineup is on the board from the start (VMs idle, containers waiting): laid out
+    // once while the page is quiet, not when the race starts and every emulator wants the CPU.
+    for (const c of host ? lineup.containers : []) host!.prepareContainer(c.id, c.name, mode);
     this.sessions = host ? [...vmSessions, host] : vmSessions;
-    this.startedEpoch = epochNow();
-    for (const s of vmSessions) void s.powerOn();
-    if (!host) return;
-    if (mode === 'warm') {
-      if (!this.containerError) this.startContainers(host, 'warm');
-      return;
-    }
-    void host.powerOn();
-    host.whenFinished().then(
-      () => this.sessions.includes(host) && this.startContainers(host, 'cold'),
-      (err: Error) => (this.containerError = `no containers: the container host did not boot (${err.message})`),
-    );
+    this.warming = !!host && mode === 'warm';
+    const failures = new Map<MachineSession, string>();
+    const ours = () => this.sessions.includes(vmSessions[0] ?? host!);
+    // The order of events is core's (runRaceSequence), the same as in `npm run race`.
+    await runRaceSequence<MachineSession>({
+      mode,
+      vms: vmSessions,
+      host,
+      powerOn: (m) => void m.powerOn(),
+      ready: (m) =>
+        m.whenFinished().then(
+          () => true,
+          (err: Error) => (failures.set(m, err.message), false),
+        ),
+      // Stopped meanwhile (Race again, another page): this race is over and the board is another's.
+      hostBooted: () => {
+        if (!ours()) return false;
+        this.warming = false;
+        return true;
+      },
+      racing: () => (this.startedEpoch = epochNow()),
+      startContainers: (m) => ours() && lineup.containers.forEach((c) => host!.startContainer(c.id, c.name, m)),
+      noContainers: (h) => ours() && this.noContainers(h, `no containers: the container host did not boot (${failures.get(h) ?? 'it stopped'})`),
+    });
   }
 
-  private startContainers(host: MachineSession, mode: 'cold' | 'warm') {
-    for (const c of raceLineup(this.config).containers) host.startContainer(c.id, c.name, mode);
+  /** The host did not boot: say so once, and on every container still waiting for it. */
+  private noContainers(host: MachineSession, why: string) {
+    this.containerError = why;
+    for (const c of host.containers) if (c.state === 'waiting') c.fail(why);
   }
 
   stop(): void {
@@ -96,7 +105,7 @@ export class Race {
   }
 
   exportJSON(): string {
-    return toJSON(this.results(), formatConfig(this.config), new Date(), navigator.userAgent);
+    return toJSON(this.results(), formatConfig({ ...this.config, mode: this.mode }), new Date(), navigator.userAgent);
   }
 
   exportCSV(): string {

@@ -33,9 +33,9 @@ describe('results', () => {
 
   it('exports CSV with one column per phase and quoted text', () => {
     const csv = toCSV(ranked).trimEnd().split('\n');
-    expect(csv[0]).toBe('rank,id,name,kind,status,boot_ms,instructions,load_ms,bios_ms,kernel_ms,init_ms,bootloader_ms,services_ms,explanation');
-    expect(csv[2]).toMatch(/^2,vm1,VM 1,vm,finished,2400\.0,48000000,120\.0,300\.0,1400\.0,200\.0,200\.0,300\.0,/);
-    expect(csv[4]).toBe(',vm2,VM 2,vm,error,,,,,,,,,"did not boot: disk image ""missing.img"" not found (HTTP 404), check the URL"');
+    expect(csv[0]).toBe('rank,id,name,kind,status,boot_ms,own_start_ms,with_host_boot_ms,instructions,load_ms,bios_ms,kernel_ms,init_ms,bootloader_ms,services_ms,explanation');
+    expect(csv[2]).toMatch(/^2,vm1,VM 1,vm,finished,2400\.0,,,48000000,120\.0,300\.0,1400\.0,200\.0,200\.0,300\.0,/);
+    expect(csv[4]).toBe(',vm2,VM 2,vm,error,,,,,,,,,,,"did not boot: disk image ""missing.img"" not found (HTTP 404), check the URL"');
     expect(csv).toHaveLength(5);
   });
 
@@ -47,20 +47,38 @@ describe('results', () => {
 });
 
 describe('race summary', () => {
-  it('compares the container side with the fastest VM, from the figures', () => {
-    const lines = raceSummary(rankResults([vm, slow, host, broken]));
-    expect(lines[0]).toBe('The container host was ready in 1,000 ms; the fastest VM needed 2,400 ms (2.4×).');
+  it('without containers, compares the container host with the fastest VM, from the figures', () => {
+    const lines = raceSummary(rankResults([vm, slow, host, broken]), 'cold');
+    expect(lines[0]).toBe('The container host was ready in 1,000 ms; the fastest VM, VM 1, needed 2,400 ms (2.4×).');
     // vm and slow share the marks: bios 300 + bootloader 200 = 500 of 2400 and of 3000 → 21 % and 17 %, mean 19 %.
     expect(lines[1]).toMatch(/^Each VM spent 19 % of its boot in firmware and bootloader/);
     expect(lines[2]).toBe('1 machine did not finish: VM 2.');
   });
 
-  it('compares containers, not their host, when there are any', () => {
-    const c1: MachineResult = { id: 'c1', name: 'c1', kind: 'container', status: 'finished', bootMs: 1200, marks: [mark('host', 0), mark('request', 1000), mark('prompt', 1200)] };
-    expect(raceSummary(rankResults([vm, host, c1]))[0]).toBe('Container c1 had its prompt in 1,200 ms; the fastest VM needed 2,400 ms (2.0×).');
+  // A cold container: host boot 0–1000, request at 1000, prompt at 1200 (own start 200 ms).
+  const c1: MachineResult = { id: 'c1', name: 'c1', kind: 'container', status: 'finished', bootMs: 1200, ownStartMs: 200, withHostBootMs: 1200, marks: [mark('host', 0), mark('request', 1000), mark('prompt', 1200)] };
+  const c2: MachineResult = { ...c1, id: 'c2', name: 'c2', bootMs: 1150, ownStartMs: 60, withHostBootMs: 1150, marks: [mark('host', 0), mark('request', 1090), mark('prompt', 1150)] };
+
+  it('states both figures in a cold race: the fastest own start against the fastest VM, and the host boot inside the race', () => {
+    const lines = raceSummary(rankResults([vm, slow, host, c1, c2]), 'cold');
+    expect(lines[0]).toBe('Container c2 started in 60 ms, from its request to its prompt; the fastest VM, VM 1, needed 2,400 ms from power-on to login (40.0× as long).');
+    expect(lines[1]).toBe("The container host booted once, inside the race, in 1,000 ms: paid once for all 2 containers; with that boot, c2 took 1,150 ms, against the fastest VM's 2,400 ms (2.1×).");
+  });
+
+  it('in a warm race, the host boot is the one before the race; a resumed host says so', () => {
+    expect(raceSummary(rankResults([vm, host, { ...c2, bootMs: 60, withHostBootMs: 1060 }]), 'warm')[1]).toBe(
+      "The container host booted once, before the race, in 1,000 ms: paid once for its one container; with that boot, c2 took 1,060 ms, against the fastest VM's 2,400 ms (2.3×).",
+    );
+    const resumed = { ...host, bootMs: 190, marks: [mark('resume', 0), mark('ready', 190)] };
+    expect(raceSummary(rankResults([resumed, c2]), 'warm')).toEqual([
+      'Container c2 started in 60 ms, from its request to its prompt.',
+      'The container host was resumed from its saved state once, before the race, in 190 ms: paid once for its one container; with that boot, c2 took 1,150 ms.',
+    ]);
   });
 
   it('says nothing it did not measure', () => {
-    expect(raceSummary(rankResults([broken]))).toEqual(['1 machine did not finish: VM 2.']);
+    expect(raceSummary(rankResults([broken]), 'warm')).toEqual(['1 machine did not finish: VM 2.']);
+    // A container still starting has no own start to compare.
+    expect(raceSummary(rankResults([vm, { ...c1, status: 'running', bootMs: undefined, ownStartMs: undefined, withHostBootMs: undefined }]), 'warm')[0]).toBe('Fastest VM: VM 1 in 2,400 ms.');
   });
 });

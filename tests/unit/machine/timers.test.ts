@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { InstructionCounter, Stopwatch, formatMs, formatInstructions } from '../../../src/core/machine/timers.ts';
+import { InstructionCounter, Stopwatch, formatMs, formatInstructions, boardScaleMs } from '../../../src/core/machine/timers.ts';
 
 describe('timers', () => {
   it('widens the u32 instruction counter across wraps', () => {
@@ -31,5 +31,17 @@ describe('timers', () => {
     expect(formatMs(12_345)).toBe('12.3 s');
     expect(formatInstructions(51_106_505)).toBe('51.1 M');
     expect(formatInstructions(NaN)).toBe('–');
+  });
+});
+
+describe('boardScaleMs', () => {
+  it('rounds the longest timeline up to whole steps, so the scale holds still between them', () => {
+    expect(boardScaleMs(0)).toBe(2000);
+    expect(boardScaleMs(1)).toBe(2000);
+    expect(boardScaleMs(2000)).toBe(2000);
+    expect(boardScaleMs(2001)).toBe(4000);
+    expect(boardScaleMs(19_999)).toBe(20_000);
+    expect(boardScaleMs(20_001)).toBe(25_000);
+    expect(boardScaleMs(31_700)).toBe(35_000);
   });
 });

@@ -10,6 +10,8 @@ describe('URL config', () => {
 
   it('uses the defaults for an empty query', () => {
     expect(parseConfig('')).toEqual({ config: DEFAULT_CONFIG, errors: [] });
+    // As with Docker: by default the containers start on a host that is already running.
+    expect(DEFAULT_CONFIG.mode).toBe('warm');
   });
 
   it.each([
