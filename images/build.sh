@@ -240,7 +240,8 @@ step_host_store() {
   rm -f "$img"
   mke2fs -q -t ext2 -b 4096 -I 256 -N "$inodes" -m 0 -L boxstore -U "$HOST_STORE_UUID" \
     -E "hash_seed=$HOST_STORE_UUID,lazy_itable_init=0,nodiscard" -d "$root" "$img" "${mib}M"
-  (cd "$root" && find . | sed 's|^\.||; s|^$|/|' | sort | sed "s|.*|sif \"&\" ctime @$SOURCE_DATE_EPOCH|") >"$CACHE/store-ctime.cmds"
+  # mke2fs -d copies ctime and atime, which reading the tree moves: pin both.
+  (cd "$root" && find . | sed 's|^\.||; s|^$|/|' | sort | sed "s|.*|sif \"&\" ctime @$SOURCE_DATE_EPOCH\nsif \"&\" atime @$SOURCE_DATE_EPOCH|") >"$CACHE/store-ctime.cmds"
   debugfs -w -f "$CACHE/store-ctime.cmds" "$img" >/dev/null 2>&1
   mkdir -p "$DIST/host"
   cp "$img" "$DIST/host/store.img"

@@ -69,10 +69,13 @@ export interface PhaseDetectorEvents {
   panic(info: PanicInfo): void;
 }
 
+/** OSC strings (ESC ] … BEL or ST): the shells' prompt marks (OSC 133), window titles. */
+const OSC = /\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)/g;
 const CSI = /\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>78cDEHM]/g;
 
+/** The console's text without escape sequences: OSC strings, CSI sequences, charset and mode switches. */
 export function stripAnsi(s: string): string {
-  return s.replace(CSI, '');
+  return s.replace(OSC, '').replace(CSI, '');
 }
 
 const MAX_LINE = 4096;

@@ -11,7 +11,7 @@ export type MachineKind = 'vm' | 'host';
  * The image build writes the authoritative one there (images/host/cmdline.txt); keep this in step.
  */
 export const HOST_CMDLINE =
-  'console=ttyS0,115200 earlyprintk=ttyS0,115200 loglevel=3 tsc=reliable 8250.nr_uarts=1 rcupdate.rcu_expedited=1 init_on_free=1 rdinit=/init';
+  'console=ttyS0,115200 earlyprintk=ttyS0,115200 loglevel=3 tsc=reliable 8250.nr_uarts=1 rcupdate.rcu_expedited=1 init_on_free=1 pci=conf1 rdinit=/init';
 
 export interface Profile {
   kind: MachineKind;

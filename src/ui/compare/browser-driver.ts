@@ -7,6 +7,7 @@
  */
 import v86Package from 'v86/package.json';
 import { parseSentinel, sentinelLine } from '../../core/experiments/shell.ts';
+import { ROOT_PROMPT_END } from '../../core/terminal/shell-marks.ts';
 import {
   TimeoutError,
   type BootMark,
@@ -42,8 +43,8 @@ export interface DriverObserver {
 
 const DEFAULT_BOOT_TIMEOUT_MS = 90_000;
 const DEFAULT_RUN_TIMEOUT_MS = 30_000;
-/** A root shell's prompt; busybox ash's line editor may follow it with a cursor query (ESC [6n). */
-const ROOT_PROMPT = '# (?:\\x1b\\[6n)?$';
+/** A root shell's prompt: "# ", its prompt-end mark, and maybe ash's cursor query (see ROOT_PROMPT_END). */
+const ROOT_PROMPT = ROOT_PROMPT_END;
 
 /** The sentinel's own output line (its typed echo still has the quotes, so it never matches). */
 const endPattern = (n: number) => `@@end-${n}:\\d+\\r?\\n`;

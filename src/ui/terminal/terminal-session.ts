@@ -10,6 +10,7 @@ import { SearchAddon } from '@xterm/addon-search';
 import { WebLinksAddon } from '@xterm/addon-web-links';
 import type { WebglAddon } from '@xterm/addon-webgl';
 import { CreditReturner } from '../../core/machine/index.ts';
+import { SHELL_MARK_OSC, ShellPromptTracker, parseShellMark } from '../../core/terminal/shell-marks.ts';
 
 const THEME: ITheme = {
   background: '#0d1117',
@@ -29,18 +30,13 @@ export interface TerminalIo {
   resize?(cols: number, rows: number): void;
   /**
    * A serial console has no out-of-band size: when set, the size is told to the guest's shell as
-   * `stty rows R cols C`, typed once the console shows an idle shell prompt (see tellSerialSize).
+   * `stty rows R cols C`, typed only when the shell is idle at an empty prompt it marked itself
+   * (OSC 133, see src/core/terminal/shell-marks.ts and tellSerialSize).
    */
   serialShell?: boolean;
 }
 
-/** What precedes the cursor at an idle shell prompt: "vm:/root# ", "host:/# ", "$ ". */
-const PROMPT = /[#$] $/;
-
 const encoder = new TextEncoder();
-
-/** How long after the user's last key the size line may be typed into a serial shell. */
-const TYPING_PAUSE_MS = 1000;
 
 let hardwareGl: boolean | undefined;
 let webglModule: Promise<typeof import('@xterm/addon-webgl')> | undefined;
@@ -72,7 +68,8 @@ export class TerminalSession {
   private readonly fit = new FitAddon();
   private readonly host: HTMLDivElement;
   private readonly credits: CreditReturner;
-  private lastInputAt = -Infinity;
+  /** Serial consoles: whether the guest's shell is idle at a marked, empty prompt. */
+  private readonly shell = new ShellPromptTracker();
   private webgl: WebglAddon | undefined;
   private opened = false;
   private resizeObserver: ResizeObserver | undefined;
@@ -104,8 +101,13 @@ export class TerminalSession {
     if (io.resize) this.term.onResize(({ cols, rows }) => io.resize!(cols, rows));
     if (io.serialShell) {
       this.term.onResize(() => this.tellSerialSizeSoon());
-      // After a login or a command the prompt comes back: that is when the size can be told.
-      this.term.onWriteParsed(() => this.tellSerialSizeSoon());
+      this.term.parser.registerOscHandler(SHELL_MARK_OSC, (payload) => {
+        const mark = parseShellMark(payload);
+        if (mark) this.shell.mark(mark);
+        // The prompt has ended: if the size changed while a program ran, this is the time to tell.
+        if (mark?.kind === 'B') this.tellSerialSizeSoon();
+        return true;
+      });
     }
     this.host = document.createElement('div');
     this.host.className = 'xterm-host';
@@ -223,14 +225,9 @@ export class TerminalSession {
     if (text) this.term.paste(text);
   }
 
-  /**
-   * Serial consoles: tell the guest's shell the terminal's size with `stty`, but only when the
-   * size differs from what it was told and the console shows an idle prompt, so nothing the user
-   * is typing or running is disturbed. Debounced: a drag-resize sends one line.
-   */
-  /** Keys and pastes: to the guest, and remembered so the size line never lands amid typing. */
+  /** Keys, pastes and terminal replies: to the guest, and followed so the size line never lands amid them. */
   private userInput(bytes: Uint8Array) {
-    this.lastInputAt = performance.now();
+    this.shell.input(bytes);
     this.io.input(bytes);
   }
 
@@ -240,25 +237,20 @@ export class TerminalSession {
     this.sizeTimer = setTimeout(() => this.tellSerialSize(), 250);
   }
 
+  /**
+   * Serial consoles: tell the guest's shell the terminal's size with `stty`, but only when the
+   * size differs from what it was told and the shell is idle at a prompt it marked, with nothing
+   * typed and nothing unread: text that merely looks like a prompt may be vi or `cat > file`.
+   * Otherwise it waits for the next prompt-end mark. Debounced: a drag-resize sends one line.
+   */
   private tellSerialSize() {
     if (!this.host.isConnected) return; // hidden: its size is not the user's
     const size = `${this.term.cols}x${this.term.rows}`;
-    if (size === this.toldSize) return;
-    // Keys the guest has not echoed yet are not on the screen below: a loaded guest answered
-    // "unam" + stty + "e -r" (seen in CI). So the user must have paused first; try again then.
-    const sinceKey = performance.now() - this.lastInputAt;
-    if (sinceKey < TYPING_PAUSE_MS) {
-      clearTimeout(this.sizeTimer);
-      this.sizeTimer = setTimeout(() => this.tellSerialSize(), TYPING_PAUSE_MS - sinceKey);
-      return;
-    }
-    const buf = this.term.buffer.active;
-    const line = buf.getLine(buf.baseY + buf.cursorY);
-    // Idle: the cursor sits right after "# " and nothing is typed after it.
-    const beforeCursor = line?.translateToString(false, 0, buf.cursorX) ?? '';
-    if (!PROMPT.test(beforeCursor) || (line?.translateToString(true).length ?? 0) > buf.cursorX) return;
+    if (size === this.toldSize || !this.shell.idle) return;
     this.toldSize = size;
-    this.io.input(encoder.encode(`stty rows ${this.term.rows} cols ${this.term.cols}\r`));
+    const line = encoder.encode(`stty rows ${this.term.rows} cols ${this.term.cols}\r`);
+    this.shell.input(line);
+    this.io.input(line);
   }
 
   /** Ctrl+Shift+C / V copy and paste, Ctrl+Shift+F search; plain Ctrl+C stays an interrupt for the guest. */

@@ -11,6 +11,7 @@ import { PhaseDetector, PHASES } from '../../../src/core/machine/phases.ts';
 import { v86VirtioPort, type V86VirtioPort } from '../../../src/core/mux/v86-port.ts';
 import type { MuxHost } from '../../../src/core/mux/host.ts';
 import { parseSentinel, sentinelLine } from '../../../src/core/experiments/shell.ts';
+import { ROOT_PROMPT_END } from '../../../src/core/terminal/shell-marks.ts';
 import {
   TimeoutError,
   type BootMark,
@@ -146,7 +147,8 @@ abstract class NodeMachine {
     const ready = await this.expect(at.marker, timeoutMs, at.what, 0);
     const from = this.console.text.length;
     this.m.type(at.keys);
-    await this.expect(/# $/m, timeoutMs, at.shell, from);
+    // The prompt ends with its OSC 133 mark (and maybe ash's cursor query), not with "# ".
+    await this.expect(new RegExp(ROOT_PROMPT_END, 'm'), timeoutMs, at.shell, from);
     await this.quiet(timeoutMs);
     return ready;
   }

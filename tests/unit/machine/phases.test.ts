@@ -118,6 +118,10 @@ describe('PhaseDetector edge cases', () => {
     expect(stripAnsi('\x1b[1;32mok\x1b[0m \x1b[6n')).toBe('ok ');
   });
 
+  it("strips the shells' prompt marks (OSC 133, ST or BEL), so a marked prompt reads as its text", () => {
+    expect(stripAnsi('\x1b]133;D;0\x1b\\\x1b]133;A\x1b\\vm:/root# \x1b]133;B\x07\x1b[6n')).toBe('vm:/root# ');
+  });
+
   it('bounds a line that never ends', () => {
     const { d } = feed(HOST_PHASES, new Uint8Array(100_000).fill(0x41));
     expect(d.consoleTail()[0].length).toBeLessThanOrEqual(4096);
