@@ -112,7 +112,9 @@ test('a disk chunk with altered bytes: the VMs report the damage, the container 
 test('an altered host initramfs fails its sha256: the host fails clearly, the VM finishes', async ({ page, context }, info) => {
   let servedAt: number | undefined;
   await context.route('**/images/host/initramfs.cpio', async (route) => {
-    servedAt ??= await fulfilAltered(route);
+    // Every request gets the altered bytes (a request left unanswered would hang the host instead).
+    const at = await fulfilAltered(route);
+    servedAt ??= at;
   });
   await watchErrors(page);
   // One container so the race has a container host (without OCI images its start fails anyway).
