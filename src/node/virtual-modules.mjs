@@ -2,8 +2,8 @@
 //   virtual:stacklab/images — the sha256 of every artifact, which workers/media.ts checks each
 //   download against. Here it comes from the manifest of the images folder the race reads
 //   ($STACKLAB_DIST or images/dist), with that folder as the exact base of the artifacts' file:
-//   URLs. The VM disk has no chunk index in Node: it is read by byte ranges, as any disk the build
-//   does not know, so its chunks are not checked (the page checks each one).
+//   URLs. The disks (VM disk, host store) have no chunk index in Node: they are read by byte ranges, as any disk the build
+//   does not know, so their chunks are not checked (the page checks each one).
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -12,7 +12,7 @@ const IMAGES = 'stacklab-virtual:images';
 const DIST = process.env.STACKLAB_DIST ?? fileURLToPath(new URL('../../images/dist', import.meta.url));
 
 function integrity() {
-  const none = { files: {}, disk: { file: '', bytes: 0, chunkBytes: 0, chunks: [] } };
+  const none = { files: {}, disks: {} };
   const manifest = resolvePath(DIST, 'manifest.json');
   if (!existsSync(manifest)) return none;
   const { artifacts } = JSON.parse(readFileSync(manifest, 'utf8'));
