@@ -155,7 +155,7 @@ pack_cpio() { # dir out
 busybox_tree() { # dest: our busybox (images/busybox: Debian's source, our config) with applet links in /bin and /sbin
   local dest=$1 out
   # Built once per recipe: the cache key is the recipe's own bytes.
-  out=$CACHE/busybox/$(cat "$IMAGES"/busybox/{build.sh,applets.txt,config.fragment} | sha256sum | cut -c1-16)
+  out=$CACHE/busybox/$(find "$IMAGES/busybox" -type f | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)
   [[ -x $out/busybox ]] || bash "$IMAGES/busybox/build.sh" "$out" >&2 || die "busybox build failed"
   mkdir -p "$dest/bin" "$dest/sbin" "$dest/usr/bin" "$dest/usr/sbin"
   cp "$out/busybox" "$dest/bin/busybox"

@@ -4,7 +4,7 @@
 #   bash images/busybox/build.sh OUTDIR     → OUTDIR/busybox (static i386) and OUTDIR/version
 #
 # Debian's busybox 1:1.35.0-4+deb12u1 with Debian's own patches (dpkg-source applies
-# debian/patches), configured from Debian's busybox-static config with two changes: only the
+# debian/patches) and ours (patches/), configured from Debian's busybox-static config with two changes: only the
 # applets in applets.txt, and the options in config.fragment. Built like Debian's busybox-static
 # (gcc, static glibc) but for i386 from this amd64 machine: gcc -m32 against libc6-dev-i386.
 # The source package is fetched once into ${STACKLAB_CACHE:-.cache}/busybox-src.
@@ -31,6 +31,7 @@ die() { printf 'busybox: error: %s\n' "$*" >&2; exit 1; }
 # ---------------------------------------------------------------- tools and source
 need=()
 command -v dpkg-source >/dev/null || need+=(dpkg-dev)
+command -v patch >/dev/null || need+=(patch)
 [[ -e /usr/lib32/libc.a ]] || need+=(libc6-dev-i386)
 [[ -e /usr/lib/gcc/x86_64-linux-gnu/12/32/libgcc.a ]] || need+=(gcc-multilib)
 if ((${#need[@]})); then
@@ -72,6 +73,10 @@ tree=$SRC/tree
 rm -rf "$tree"
 # dpkg-source checks the tarballs against the .dsc and applies debian/patches/series (quilt format).
 dpkg-source -q -x "$SRC/$DSC" "$tree" >/dev/null 2>&1 || die "dpkg-source -x failed"
+# Then ours, for bugs Debian's build has too (each patch says which and why).
+for p in "$HERE"/patches/*.patch; do
+  patch -s -p1 -d "$tree" <"$p" || die "patch $(basename "$p") does not apply"
+done
 
 cp "$tree/debian/config/pkg/static" "$tree/.config"
 # Applet symbols, from the sources' own "//applet:IF_SYMBOL(APPLET…(name, …" lines; lsmod and
