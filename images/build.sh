@@ -154,11 +154,13 @@ pack_cpio() { # dir out
   (cd "$1" && find . -mindepth 1 | sort | cpio --quiet -o -H newc -R 0:0 --reproducible) >"$2"
 }
 
-busybox_tree() { # dest: busybox-static:i386 with applet links in /bin and /sbin
-  local dest=$1 version
-  version=$(deb_unpack busybox-static:i386 "$CACHE/busybox-deb")
+busybox_tree() { # dest: our busybox (images/busybox: Debian's source, our config) with applet links in /bin and /sbin
+  local dest=$1 out
+  # Built once per recipe: the cache key is the recipe's own bytes.
+  out=$CACHE/busybox/$(find "$IMAGES/busybox" -type f | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)
+  [[ -x $out/busybox ]] || bash "$IMAGES/busybox/build.sh" "$out" >&2 || die "busybox build failed"
   mkdir -p "$dest/bin" "$dest/sbin" "$dest/usr/bin" "$dest/usr/sbin"
-  cp "$CACHE/busybox-deb/bin/busybox" "$dest/bin/busybox"
+  cp "$out/busybox" "$dest/bin/busybox"
   # The applet list comes from the binary's own help text, so it needs no i386 exec support.
   local applet
   for applet in $(busybox_applets "$dest/bin/busybox"); do
@@ -169,7 +171,7 @@ busybox_tree() { # dest: busybox-static:i386 with applet links in /bin and /sbin
       *) ln -sf busybox "$dest/bin/$applet" ;;
     esac
   done
-  echo "$version"
+  cat "$out/version"
 }
 busybox_applets() { # the i386 busybox names its applets after "Currently defined functions:"
   if "$1" --list >/dev/null 2>&1; then "$1" --list; return; fi
@@ -311,7 +313,7 @@ step_manifest() {
     --set "packages/syslinux=$(pkg_version syslinux)" \
     --set "packages/linux-source-$HOST_KERNEL_SERIES=$(pkg_version linux-source-$HOST_KERNEL_SERIES)" \
     --set "packages/linux-source-$VM_KERNEL_SERIES=$(pkg_version linux-source-$VM_KERNEL_SERIES)" \
-    --set "packages/busybox-static:i386=$(cat "$CACHE/busybox-version")" \
+    --set "packages/busybox=$(cat "$CACHE/busybox-version")" \
     --set "packages/e2fsprogs=$(pkg_version e2fsprogs)" --set "packages/mtools=$(pkg_version mtools)" \
     --sources "$CACHE/oci-sources.txt"
 }

@@ -114,9 +114,17 @@ describe('isolation', () => {
 
   it('guests reach no real network: no route out, and with one added nothing answers', async () => {
     const vm = shell(a);
-    const direct = await vm.run('ping -c 1 -W 2 1.1.1.1; wget -q -T 3 -O /dev/null http://1.1.1.1/', { timeoutMs: 30_000 });
+    const direct = await vm.run('ping -c 1 -W 2 1.1.1.1', { timeoutMs: 30_000 });
     expect(direct.exitCode).not.toBe(0);
     expect(direct.output).toMatch(/unreachable/i);
+    // The same wget, pointed at B, brings back B's page: so the failure below is the network's
+    // refusal, not wget's (Debian's busybox crashed on -T before fetching anything, exit 139).
+    const near = await vm.run(`wget -q -T 3 -O - http://${vmAddressForMac(MAC.b)}/`, { timeoutMs: 30_000 });
+    expect(near.output).toMatch(/<h1>Hello from a stacklab VM<\/h1>/);
+    expect(near.exitCode).toBe(0);
+    const far = await vm.run('wget -q -T 3 -O - http://1.1.1.1/', { timeoutMs: 30_000 });
+    expect(far.output).toMatch(/can't connect to remote host \(1\.1\.1\.1\): Network is unreachable/);
+    expect(far.exitCode).toBe(1);
     // Give the guest a default route anyway: the would-be router (10.86.0.1) never answers ARP.
     const before = lanOne.counters.flooded;
     const routed = await vm.run('ip route add default via 10.86.0.1 && ping -c 2 -W 2 1.1.1.1', { timeoutMs: 30_000 });
