@@ -41,6 +41,7 @@ struct client {
   bool raw;
   struct termios saved;
   struct buf result;
+  bool streamed; /* a verb's stdout came as OUTPUT frames: its RESULT text is stderr */
 };
 
 static int connect_boxd(void) {
@@ -87,6 +88,7 @@ static void on_frame(void *ctx, const struct wire_frame *f) {
   if (cl->done) return;
   switch (f->type) {
   case W_OUTPUT: {
+    cl->streamed = true;
     write_all(1, f->payload, f->length);
     uint8_t p[4];
     put_u32(p, f->length);
@@ -109,7 +111,8 @@ static void on_frame(void *ctx, const struct wire_frame *f) {
   case W_ERROR:
     restore_tty(cl);
     fprintf(stderr, "box: %.*s\n", f->length > 4 ? (int)f->length - 4 : 0, (const char *)f->payload + 4);
-    cl->exit_code = 125;
+    /* 126/127: the command could not be run (PROTOCOL.md); anything else is the runtime's failure. */
+    cl->exit_code = f->length >= 4 && (get_u32(f->payload) == 126 || get_u32(f->payload) == 127) ? (int)get_u32(f->payload) : 125;
     cl->done = true;
     break;
   default:
@@ -179,10 +182,11 @@ static int attach(struct client *cl, bool interactive, bool tty) {
 
 static int wait_result(struct client *cl) {
   while (!cl->done) read_frames(cl);
-  if (cl->result.len) write_all(cl->exit_code ? 2 : 1, cl->result.data, cl->result.len);
+  if (cl->result.len) write_all(cl->exit_code || cl->streamed ? 2 : 1, cl->result.data, cl->result.len);
   buf_free(&cl->result);
   int code = cl->exit_code;
   cl->done = false;
+  cl->streamed = false;
   cl->exit_code = 0;
   return code;
 }

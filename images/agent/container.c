@@ -35,7 +35,10 @@ char *container_upper(const struct container *c) { return xasprintf("%s/run/%s/u
 
 void log_append(struct container *c, const void *data, size_t len) {
   buf_append(&c->log, data, len);
-  if (c->log.len > LOG_KEEP) buf_consume(&c->log, c->log.len - LOG_KEEP);
+  if (c->log.len > LOG_KEEP) {
+    c->log_dropped += c->log.len - LOG_KEEP;
+    buf_consume(&c->log, c->log.len - LOG_KEEP);
+  }
 }
 
 int network_setup(char *err, size_t errlen) {
@@ -66,10 +69,7 @@ static void report_time(int fd) {
 
 static void child_reset(int report_fd) {
   die_fd = report_fd;
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, NULL); /* boxd blocks SIGCHLD for its signalfd */
-  signal(SIGPIPE, SIG_DFL);
+  reset_signals();
 }
 
 static void __attribute__((noreturn)) exec_command(char **argv);
@@ -83,13 +83,17 @@ static void child_exec(char **argv, char **env, const char *workdir, bool privil
   exec_command(argv);
 }
 
+/* Docker's exit codes for a command that could not be run: 127 when there is no such file,
+ * 126 when there is one that cannot be invoked (permission, format, a directory…). */
+int exec_failure_code(int err) { return err == ENOENT || err == ENOTDIR ? 127 : 126; }
+
 /* execvp without its fallback of running a file the kernel refused (ENOEXEC) as a shell
  * script: an amd64 binary on this i386 kernel must say "exec format error", as docker does. */
 static void __attribute__((noreturn)) exec_command(char **argv) {
   extern char **environ;
   if (strchr(argv[0], '/')) {
     execve(argv[0], argv, environ);
-    die_with_error("exec %s", argv[0]);
+    die_exec(exec_failure_code(errno), "exec %s: %s", argv[0], strerror(errno));
   }
   const char *path = getenv("PATH");
   int saved = ENOENT;
@@ -99,12 +103,12 @@ static void __attribute__((noreturn)) exec_command(char **argv) {
     char full[4096];
     snprintf(full, sizeof full, "%.*s/%s", (int)n, n ? p : ".", argv[0]);
     execve(full, argv, environ);
-    if (errno == ENOEXEC) die_with_error("exec %s", full);
+    if (errno == ENOEXEC) die_exec(126, "exec %s: %s", full, strerror(errno));
     if (errno != ENOENT && errno != ENOTDIR) saved = errno;
     p = colon ? colon + 1 : NULL;
   }
-  errno = saved;
-  die_with_error("exec %s", argv[0]);
+  if (saved == ENOENT) die_exec(127, "exec: \"%s\": executable file not found in $PATH", argv[0]);
+  die_exec(exec_failure_code(saved), "exec %s: %s", argv[0], strerror(saved));
 }
 
 static void configure_container_net(uint32_t ip) {
@@ -207,7 +211,8 @@ static void __attribute__((noreturn)) container_child(int report_fd, int go_fd, 
 /* ------------------------------------------------------------------ parent side */
 
 /* Read the child's reports until it reaches `want` time records or EOF. Returns the
- * number of times read, or -1 with err set from an 'E' record. */
+ * number of times read, or with err set: -1 for an 'E' record (the runtime failed),
+ * START_NOT_FOUND / START_CANNOT_INVOKE for 'X' / 'N' (the command could not be run). */
 static int read_reports(int fd, uint64_t *times, int want, int *passed, char *err, size_t errlen) {
   int got = 0;
   while (got < want) {
@@ -224,11 +229,14 @@ static int read_reports(int fd, uint64_t *times, int want, int *passed, char *er
       if (read_all(fd, &times[got], 8) != 8) return got;
       got++;
     } else {
-      char msg[900];
-      n = read(fd, msg, sizeof msg - 1);
-      msg[n > 0 ? n : 0] = 0;
-      set_err(err, errlen, 0, "%s", msg);
-      return -1;
+      /* The rest of the stream is the message: the child exits right after writing it. */
+      struct buf msg = {0};
+      char chunk[512];
+      while ((n = read(fd, chunk, sizeof chunk)) > 0) buf_append(&msg, chunk, n);
+      buf_append(&msg, "", 1);
+      set_err(err, errlen, 0, "%s", msg.data);
+      buf_free(&msg);
+      return kind == 'X' ? START_NOT_FOUND : kind == 'N' ? START_CANNOT_INVOKE : -1;
     }
   }
   return got;
@@ -238,7 +246,7 @@ static int read_reports(int fd, uint64_t *times, int want, int *passed, char *er
 static int wait_exec(int fd, char *err, size_t errlen) {
   uint64_t dummy;
   int n = read_reports(fd, &dummy, 1, NULL, err, errlen);
-  if (n < 0) return -1;
+  if (n < 0) return n;
   if (n > 0) return set_err(err, errlen, 0, "unexpected report from the container");
   return 0;
 }
@@ -327,7 +335,7 @@ int container_start(struct container *c, struct prepared *warm, int *master_out,
   autofree char *opts = NULL;
   struct prepared cold, *p = warm;
   struct buf spec = {0};
-  int rc, master = -1;
+  int rc, master = -1, command_failed = 0;
 
   for (int i = 0; i < c->image->nlayers; i++)
     if ((rc = layer_ensure(c->image->layers[i], err, errlen)) < 0) return rc;
@@ -361,8 +369,9 @@ int container_start(struct container *c, struct prepared *warm, int *master_out,
   if (!warm && cfg.network && add_veth(p, err, errlen) < 0) goto fail_child;
   c->phases[PHASE_NETWORK] = now_ns();
   if (write_all(p->go_wr, "g", 1) < 0 || read_reports(p->report_rd, &c->phases[PHASE_EXEC], 1, NULL, err, errlen) != 1 ||
-      wait_exec(p->report_rd, err, errlen) < 0) {
+      (rc = wait_exec(p->report_rd, err, errlen)) < 0) {
     if (!*err) set_err(err, errlen, 0, "the container died before exec");
+    if (rc == START_NOT_FOUND || rc == START_CANNOT_INVOKE) command_failed = rc;
     goto fail_child;
   }
   c->pid = p->pid;
@@ -383,7 +392,7 @@ fail_dir:
   buf_free(&spec);
   rm_rf(dir);
   c->ip = 0;
-  return -EINVAL;
+  return command_failed ? command_failed : -EINVAL;
 }
 
 int container_exec(const struct container *c, char **argv, bool tty, int *master_out, pid_t *pid_out, char *err, size_t errlen) {
@@ -444,8 +453,9 @@ int container_exec(const struct container *c, char **argv, bool tty, int *master
   close(report[1]);
   report[1] = -1;
   uint64_t t;
-  if (read_reports(report[0], &t, 1, &master, err, errlen) != 1 || master < 0 || wait_exec(report[0], err, errlen) < 0) {
+  if (read_reports(report[0], &t, 1, &master, err, errlen) != 1 || master < 0 || (rc = wait_exec(report[0], err, errlen)) < 0) {
     if (!*err) set_err(err, errlen, 0, "exec in %s failed", c->name);
+    if (rc != START_NOT_FOUND && rc != START_CANNOT_INVOKE) rc = -EINVAL;
     kill_and_reap(pid);
     goto out;
   }

@@ -37,6 +37,7 @@ struct container {
   uint32_t ip;     /* network order, 0 without network */
   char veth[16];
   struct buf log;  /* the last LOG_KEEP bytes of its terminal */
+  uint64_t log_dropped; /* bytes before those, no longer kept (`logs` says so) */
 };
 
 /* The directory with upper/ and work/ for a container (malloc'd). */
@@ -54,6 +55,14 @@ struct prepared {
 };
 int namespaces_prepare(struct prepared *p, int id, bool with_network, char *err, size_t errlen);
 void namespaces_discard(struct prepared *p);
+
+/* What container_start and container_exec return when the runtime worked but the command
+ * could not be run: Docker's exit codes 127 (not found) and 126 (cannot be invoked), negated.
+ * Any other negative return is a runtime failure (Docker's 125). */
+#define START_NOT_FOUND (-127)
+#define START_CANNOT_INVOKE (-126)
+static inline int start_exit_code(int rc) { return rc == START_NOT_FOUND || rc == START_CANNOT_INVOKE ? -rc : 125; }
+int exec_failure_code(int err);
 
 /* Start PID 1, in `warm` if given, else in namespaces made now. On success c->pid,
  * c->phases and *master (the pty) are set. */

@@ -36,28 +36,54 @@ void send_frame(struct link *l, uint8_t type, uint32_t channel, const void *payl
 }
 
 void send_error(struct link *l, uint32_t channel, int code, const char *fmt, ...) {
-  char msg[1024];
   va_list ap;
   va_start(ap, fmt);
-  int n = vsnprintf(msg, sizeof msg, fmt, ap);
+  char *msg;
+  if (vasprintf(&msg, fmt, ap) < 0) abort();
   va_end(ap);
-  if (n < 0) n = 0;
-  if ((size_t)n >= sizeof msg) n = sizeof msg - 1;
-  uint8_t p[4 + sizeof msg];
+  size_t n = strlen(msg);
+  /* Messages quote what the request said (a flag, a name): one longer than a frame says so. */
+  static const char cut[] = "… (message cut at the frame limit)";
+  if (n > WIRE_MAX_PAYLOAD - 4) {
+    n = WIRE_MAX_PAYLOAD - 4 - (sizeof cut - 1);
+    memcpy(msg + n, cut, sizeof cut - 1);
+    n += sizeof cut - 1;
+  }
+  uint8_t *p = xcalloc(1, 4 + n);
   put_u32(p, (uint32_t)code);
   memcpy(p + 4, msg, n);
-  log_msg("error on channel %u: %s", channel, msg);
+  log_msg("error on channel %u: %.200s", channel, msg);
   send_frame(l, W_ERROR, channel, p, 4 + n);
+  free(p);
+  free(msg);
 }
 
-void reply_result(struct link *link, uint32_t channel, int code, const char *text) {
-  size_t n = strlen(text);
-  if (n > WIRE_MAX_PAYLOAD - 4) n = WIRE_MAX_PAYLOAD - 4;
+void reply_result(struct link *link, uint32_t channel, int code, const void *text, size_t n) {
   uint8_t *p = xcalloc(1, 4 + n);
   put_u32(p, (uint32_t)code);
   memcpy(p + 4, text, n);
   send_frame(link, W_RESULT, channel, p, 4 + n);
   free(p);
+}
+
+void reply_verb(struct link *link, uint32_t channel, int code, const struct buf *out, const struct buf *notes) {
+  if (!notes->len && out->len <= WIRE_MAX_PAYLOAD - 4) {
+    reply_result(link, channel, code, out->data, out->len);
+    return;
+  }
+  for (size_t at = 0; at < out->len; at += WIRE_MAX_PAYLOAD) {
+    size_t n = out->len - at < WIRE_MAX_PAYLOAD ? out->len - at : WIRE_MAX_PAYLOAD;
+    send_frame(link, W_OUTPUT, channel, out->data + at, n);
+  }
+  for (size_t at = 0;;) { /* notes longer than a frame: the last frame is the RESULT */
+    size_t n = notes->len - at;
+    if (n <= WIRE_MAX_PAYLOAD - 4) {
+      reply_result(link, channel, code, notes->data + at, n);
+      return;
+    }
+    send_frame(link, W_OUTPUT, channel, notes->data + at, WIRE_MAX_PAYLOAD);
+    at += WIRE_MAX_PAYLOAD;
+  }
 }
 
 /* ------------------------------------------------------------------ registry */
@@ -91,13 +117,13 @@ static struct term *term_find(struct link *l, uint32_t channel) {
 
 static struct term *term_of_pid(pid_t pid) {
   for (int i = 0; i < MAX_TERMS; i++)
-    if (D.terms[i] && D.terms[i]->pid == pid) return D.terms[i];
+    if (D.terms[i] && !D.terms[i]->exited && D.terms[i]->pid == pid) return D.terms[i];
   return NULL;
 }
 
 static struct term *term_of_container(const struct container *c) {
   for (int i = 0; i < MAX_TERMS; i++)
-    if (D.terms[i] && D.terms[i]->c == c && !D.terms[i]->is_exec) return D.terms[i];
+    if (D.terms[i] && !D.terms[i]->exited && D.terms[i]->c == c && !D.terms[i]->is_exec) return D.terms[i];
   return NULL;
 }
 
@@ -123,17 +149,20 @@ static void term_free(struct term *t) {
 
 /* ------------------------------------------------------------------ terminal output */
 
-/* Read what the pty has, within the credit. Returns false at EOF/EIO (nobody holds the slave). */
-static bool term_pump(struct term *t, bool final) {
+enum pump { PUMP_MORE, PUMP_DRAINED, PUMP_EOF };
+
+/* Read what the pty has, within the credit: PUMP_MORE if it may have more (or the credit
+ * ran out), PUMP_DRAINED when it had nothing left, PUMP_EOF at EOF/EIO (nobody holds the slave). */
+static enum pump term_pump(struct term *t) {
   uint8_t chunk[4096];
-  for (int rounds = 0; rounds < (final ? 64 : 4); rounds++) {
+  for (int rounds = 0; rounds < 4; rounds++) {
     size_t want = sizeof chunk;
     if (t->link && t->credit < want) want = t->credit;
-    if (want == 0) return true;
+    if (want == 0) return PUMP_MORE;
     ssize_t n = read(t->master, chunk, want);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) return true;
-    if (n <= 0) return false;
+    if (n < 0 && errno == EAGAIN) return PUMP_DRAINED;
+    if (n <= 0) return PUMP_EOF;
     if (!t->seen_output) {
       t->seen_output = true;
       uint64_t when = now_ns();
@@ -148,7 +177,7 @@ static bool term_pump(struct term *t, bool final) {
       t->credit -= n;
     }
   }
-  return true;
+  return PUMP_MORE;
 }
 
 static void term_flush_input(struct term *t) {
@@ -222,7 +251,8 @@ static int free_id(void) {
 }
 
 struct container *start_container(struct run_opts *o, struct link *link, uint32_t channel, uint64_t received,
-                                  char *err, size_t errlen) {
+                                  char *err, size_t errlen, int *exit_code) {
+  *exit_code = 125;
   struct image *im = image_find(&D.images, o->image);
   if (!im) {
     set_err(err, errlen, 0, "Unable to find image '%s' (images: %d in %s)", o->image, D.images.n, cfg.oci);
@@ -271,7 +301,9 @@ struct container *start_container(struct run_opts *o, struct link *link, uint32_
   int master = -1;
   struct prepared *warm = D.have_warm ? &D.warm : NULL;
   D.have_warm = false; /* taken, whether the start works or not */
-  if (container_start(c, warm, &master, err, errlen) < 0) {
+  int rc = container_start(c, warm, &master, err, errlen);
+  if (rc < 0) {
+    *exit_code = start_exit_code(rc);
     container_free(c);
     return NULL;
   }
@@ -295,7 +327,14 @@ struct container *start_container(struct run_opts *o, struct link *link, uint32_
   return c;
 }
 
+/* A container is going away: its terminals keep draining, but without it. */
+static void terms_forget(const struct container *c) {
+  for (int i = 0; i < MAX_TERMS; i++)
+    if (D.terms[i] && D.terms[i]->c == c) D.terms[i]->c = NULL;
+}
+
 void remove_container(struct container *c) {
+  terms_forget(c);
   container_cleanup(c);
   container_free(c);
 }
@@ -317,15 +356,28 @@ void request_stop(struct container *c, int grace_s, struct link *link, uint32_t 
   }
 }
 
-/* A terminal's process is gone: flush what it wrote, tell the host how it ended, free it. */
-static void term_finish(struct term *t, int status) {
-  if (!t) return;
-  if (t->master >= 0) term_pump(t, true);
+/* Tell the host how the terminal's process ended, and free it. */
+static void term_send_exit(struct term *t) {
   uint8_t p[4];
-  put_u32(p, (uint32_t)status);
+  put_u32(p, (uint32_t)t->status);
   send_frame(t->link, W_EXIT, t->channel, p, 4);
   term_free(t);
 }
+
+/* A terminal's process is gone. EXIT goes out only after everything it wrote: while the host's
+ * credit holds the rest back, the terminal stays (`exited`) and the loop keeps pumping it. */
+static void term_finish(struct term *t, int status) {
+  if (!t) return;
+  t->exited = true;
+  t->status = status;
+  if (t->master >= 0) {
+    enum pump r = term_pump(t);
+    while (r == PUMP_MORE && (!t->link || t->credit > 0)) r = term_pump(t);
+    if (r == PUMP_MORE) return; /* waiting for credit */
+  }
+  term_send_exit(t);
+}
+
 
 static void container_exited(struct container *c, int status) {
   int slot = container_slot(c);
@@ -343,7 +395,7 @@ static void container_exited(struct container *c, int status) {
   for (int i = 0; i < MAX_PENDING; i++) {
     if (!pend[i].link) continue;
     autofree char *text = xasprintf("%s\n", name);
-    reply_result(pend[i].link, pend[i].channel, 0, text);
+    reply_result(pend[i].link, pend[i].channel, 0, text, strlen(text));
   }
   free(name);
 }
@@ -375,21 +427,22 @@ static void reap_children(void) {
 
 static void handle_run(struct link *l, const struct wire_frame *f, uint64_t received) {
   char err[1024] = "";
+  int code;
   if (f->channel == 0 || term_find(l, f->channel)) {
     send_error(l, f->channel, EBUSY, "channel %u is 0 or already in use", f->channel);
     return;
   }
   char **argv;
   int argc;
-  if (split_args((const char *)f->payload, f->length, 256, &argv, &argc) < 0) {
+  if (split_args((const char *)f->payload, f->length, WIRE_MAX_PAYLOAD, &argv, &argc) < 0) {
     send_error(l, f->channel, EINVAL, "RUN payload must be NUL-terminated arguments");
     return;
   }
   struct run_opts o;
   if (parse_run(argc, argv, &o, err, sizeof err) < 0) {
     send_error(l, f->channel, EINVAL, "%s", err);
-  } else if (!start_container(&o, l, f->channel, received, err, sizeof err)) {
-    send_error(l, f->channel, ENOENT, "%s", err);
+  } else if (!start_container(&o, l, f->channel, received, err, sizeof err, &code)) {
+    send_error(l, f->channel, code == 125 ? ENOENT : code, "%s", err);
     run_opts_free(&o);
   }
   free_args(argv);
@@ -403,7 +456,7 @@ static void handle_exec(struct link *l, const struct wire_frame *f) {
   }
   char **argv = NULL;
   int argc = 0;
-  if (f->length < 5 || split_args((const char *)f->payload + 4, f->length - 4, 256, &argv, &argc) < 0) {
+  if (f->length < 5 || split_args((const char *)f->payload + 4, f->length - 4, WIRE_MAX_PAYLOAD, &argv, &argc) < 0) {
     send_error(l, f->channel, EINVAL, "EXEC payload: u32 target terminal, then NUL-terminated arguments");
     return;
   }
@@ -440,8 +493,9 @@ static void handle_exec(struct link *l, const struct wire_frame *f) {
   }
   int master;
   pid_t pid;
-  if (container_exec(c, argv + first, tty, &master, &pid, err, sizeof err) < 0) {
-    send_error(l, f->channel, EINVAL, "%s", err);
+  int rc = container_exec(c, argv + first, tty, &master, &pid, err, sizeof err);
+  if (rc < 0) {
+    send_error(l, f->channel, start_exit_code(rc) == 125 ? EINVAL : start_exit_code(rc), "%s", err);
     goto out;
   }
   if (!term_add(l, f->channel, master, pid, c, true)) {
@@ -492,22 +546,23 @@ static void handle_frame(void *ctx, const struct wire_frame *f) {
   case W_CMD: {
     char **argv;
     int argc;
-    if (split_args((const char *)f->payload, f->length, 256, &argv, &argc) < 0) {
+    if (split_args((const char *)f->payload, f->length, WIRE_MAX_PAYLOAD, &argv, &argc) < 0) {
       send_error(l, f->channel, EINVAL, "CMD payload must be NUL-terminated arguments");
       return;
     }
-    struct buf out = {0};
-    buf_append(&out, "", 0);
-    int code = verb_run(l, f->channel, argc, argv, &out);
-    if (code >= 0) reply_result(l, f->channel, code, out.data);
+    struct buf out = {0}, notes = {0};
+    int code = verb_run(l, f->channel, argc, argv, &out, &notes);
+    if (code >= 0) reply_verb(l, f->channel, code, &out, &notes);
     buf_free(&out);
+    buf_free(&notes);
     free_args(argv);
     return;
   }
   case W_STATS:
     if (f->channel == 0) {
       for (int i = 0; i < MAX_TERMS; i++)
-        if (D.terms[i] && D.terms[i]->link == l && !D.terms[i]->is_exec) send_stats(l, D.terms[i]->channel, D.terms[i]->c);
+        if (D.terms[i] && D.terms[i]->link == l && !D.terms[i]->is_exec && D.terms[i]->c)
+          send_stats(l, D.terms[i]->channel, D.terms[i]->c);
       return;
     }
     if (!t || !t->c) break;
@@ -546,11 +601,13 @@ static void handle_frame(void *ctx, const struct wire_frame *f) {
   }
   case W_SIGNAL:
     if (f->length != 1 || f->payload[0] == 0 || f->payload[0] >= 65) break;
-    kill(t->pid, f->payload[0]);
+    if (!t->exited) kill(t->pid, f->payload[0]);
     return;
   case W_REMOVE:
-    if (t->is_exec) {
-      kill(t->pid, SIGKILL);
+    if (!t->c) {
+      return; /* exited and its container already removed: only its last output is left */
+    } else if (t->is_exec) {
+      if (!t->exited) kill(t->pid, SIGKILL);
     } else if (t->c->state == STATE_RUNNING) {
       request_stop(t->c, 0, NULL, 0, true);
     } else {
@@ -561,6 +618,7 @@ static void handle_frame(void *ctx, const struct wire_frame *f) {
     if (f->length != 4) break;
     uint64_t credit = (uint64_t)t->credit + get_u32(f->payload);
     t->credit = credit > UINT32_MAX ? UINT32_MAX : (uint32_t)credit;
+    if (t->exited) term_finish(t, t->status); /* the rest of its output, then EXIT */
     return;
   }
   send_error(l, f->channel, EINVAL, "malformed payload for frame type 0x%02x (%u bytes)", f->type, f->length);
@@ -590,11 +648,12 @@ static void link_close(struct link *l) {
   for (int i = 0; i < MAX_TERMS; i++) {
     struct term *t = D.terms[i];
     if (!t || t->link != l) continue;
-    if (t->is_exec) {
+    if (t->is_exec && !t->exited) {
       /* An exec session dies with its client, like a shell losing its terminal. */
       kill(t->pid, SIGHUP);
     }
     t->link = NULL;
+    if (t->exited) term_finish(t, t->status); /* nobody to wait for: the rest goes to the log */
   }
   for (int s = 0; s < MAX_CONTAINERS; s++)
     for (int i = 0; i < MAX_PENDING; i++)
@@ -845,11 +904,13 @@ int daemon_main(void) {
       if (!alive || t->master < 0) continue;
       if (pfd[i].revents & POLLOUT) term_flush_input(t);
       if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) {
-        if (!term_pump(t, false)) {
+        enum pump r = term_pump(t);
+        if (r == PUMP_EOF) {
           /* Every holder of the slave is gone; the exit status follows via SIGCHLD. */
           close(t->master);
           t->master = -1;
         }
+        if (t->exited && r != PUMP_MORE) term_send_exit(t); /* drained: now the exit */
       }
     }
     for (int i = 0; i < MAX_LINKS; i++) {

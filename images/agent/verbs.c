@@ -288,12 +288,16 @@ static int verb_diff(int argc, char **argv, struct buf *out) {
 
 /* ------------------------------------------------------------------ lifecycle verbs */
 
-static int verb_logs(int argc, char **argv, struct buf *out) {
+static int verb_logs(int argc, char **argv, struct buf *out, struct buf *notes) {
   struct container *c = argc == 2 ? container_find(argv[1]) : NULL;
   if (!c) {
     buf_printf(out, argc == 2 ? "Error: No such container: %s\n" : "usage: box logs CONTAINER\n", argc == 2 ? argv[1] : "");
     return 1;
   }
+  /* The newest bytes are kept; that older ones are gone is said on stderr, never silently. */
+  if (c->log_dropped)
+    buf_printf(notes, "box: logs of %s: the first %llu bytes are no longer kept (boxd keeps the last %d)\n", c->name,
+               (unsigned long long)c->log_dropped, LOG_KEEP);
   buf_append(out, c->log.data, c->log.len);
   return 0;
 }
@@ -347,23 +351,24 @@ static int verb_run_detached(int argc, char **argv, struct buf *out) {
     return 125;
   }
   o.detach = true;
-  struct container *c = start_container(&o, NULL, 0, now_ns(), err, sizeof err);
+  int code;
+  struct container *c = start_container(&o, NULL, 0, now_ns(), err, sizeof err, &code);
   if (!c) {
     run_opts_free(&o);
     buf_printf(out, "box: %s\n", err);
-    return 125;
+    return code;
   }
   buf_printf(out, "%s\n", c->cid);
   return 0;
 }
 
-int verb_run(struct link *link, uint32_t channel, int argc, char **argv, struct buf *out) {
+int verb_run(struct link *link, uint32_t channel, int argc, char **argv, struct buf *out, struct buf *notes) {
   const char *v = argv[0];
   if (!strcmp(v, "ps")) return verb_ps(argc, argv, out);
   if (!strcmp(v, "images")) return verb_images(out);
   if (!strcmp(v, "stats")) return verb_stats(argc, argv, out);
   if (!strcmp(v, "inspect")) return verb_inspect(argc, argv, out);
-  if (!strcmp(v, "logs")) return verb_logs(argc, argv, out);
+  if (!strcmp(v, "logs")) return verb_logs(argc, argv, out, notes);
   if (!strcmp(v, "diff")) return verb_diff(argc, argv, out);
   if (!strcmp(v, "stop")) return verb_stop_rm(link, channel, argc, argv, out, false);
   if (!strcmp(v, "rm")) return verb_stop_rm(link, channel, argc, argv, out, true);
