@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -327,72 +328,138 @@ void namespaces_discard(struct prepared *p) {
   p->pid = 0;
 }
 
-int container_start(struct container *c, struct prepared *warm, int *master_out, char *err, size_t errlen) {
+/* A start runs in steps, each taken when the child's report socket is readable: boxd's loop
+ * serves other containers' output and requests in between, so no start holds back another. */
+int container_start_begin(struct container *c, struct prepared *warm, char *err, size_t errlen) {
+  struct start_state *st = &c->start;
   autofree char *dir = container_dir(c);
   autofree char *upper = xasprintf("%s/upper", dir);
   autofree char *work = xasprintf("%s/work", dir);
   autofree char *mnt = xasprintf("%s/mnt", cfg.state);
   autofree char *opts = NULL;
-  struct prepared cold, *p = warm;
   struct buf spec = {0};
-  int rc, master = -1, command_failed = 0;
+  int rc;
 
+  *st = (struct start_state){.stage = START_MOUNTS, .master = -1, .warm = warm != NULL};
+  st->p.pid = 0;
+  st->p.report_rd = st->p.go_wr = -1;
+  if (warm) {
+    /* Namespaces and veth were made ahead of time (see daemon.c): this start owns them now. */
+    st->p = *warm;
+    c->prewarmed[0] = warm->namespaces_ns;
+    c->prewarmed[1] = warm->network_ns;
+    c->id = warm->id;
+  }
   for (int i = 0; i < c->image->nlayers; i++)
-    if ((rc = layer_ensure(c->image->layers[i], err, errlen)) < 0) return rc;
-  if ((rc = mkdir_p(upper, 0755)) < 0 || (rc = mkdir_p(work, 0755)) < 0 || (rc = mkdir_p(mnt, 0755)) < 0)
-    return set_err(err, errlen, -rc, "creating %s", dir);
+    if ((rc = layer_ensure(c->image->layers[i], err, errlen)) < 0) goto fail_dir;
+  if ((rc = mkdir_p(upper, 0755)) < 0 || (rc = mkdir_p(work, 0755)) < 0 || (rc = mkdir_p(mnt, 0755)) < 0) {
+    set_err(err, errlen, -rc, "creating %s", dir);
+    goto fail_dir;
+  }
   opts = overlay_options(c);
   c->phases[PHASE_LAYERS] = now_ns();
 
   if ((rc = cgroup_create(c->name, c->opts.memory, c->opts.pids, c->opts.cpus, err, errlen)) < 0) goto fail_dir;
-  if (p) {
-    /* Namespaces and veth were made ahead of time (see daemon.c); this start takes them now. */
-    c->prewarmed[0] = p->namespaces_ns;
-    c->prewarmed[1] = p->network_ns;
-    c->id = p->id;
-  } else {
-    p = &cold;
-    if (namespaces_prepare(p, c->id, false, err, errlen) < 0) goto fail_cgroup;
-  }
+  if (!warm && namespaces_prepare(&st->p, c->id, false, err, errlen) < 0) goto fail_cgroup;
+  c->pid = st->p.pid;
   c->phases[PHASE_NAMESPACES] = now_ns();
   /* 10.88.0.1 is box0; container n gets 10.88.0.1 + n. */
   c->ip = cfg.network ? htonl(BRIDGE_IP + c->id) : 0;
   snprintf(c->veth, sizeof c->veth, "vb%d", c->id);
   spec_pack(&spec, c, opts);
-  if (write_all(p->go_wr, spec.data, spec.len) < 0 ||
-      read_reports(p->report_rd, &c->phases[PHASE_MOUNTS], 1, &master, err, errlen) != 1 || master < 0) {
-    if (!*err) set_err(err, errlen, 0, "the container died while mounting");
-    goto fail_child;
-  }
-  if (cgroup_attach(c->name, p->pid, err, errlen) < 0) goto fail_child;
-  c->phases[PHASE_CGROUP] = now_ns();
-  if (!warm && cfg.network && add_veth(p, err, errlen) < 0) goto fail_child;
-  c->phases[PHASE_NETWORK] = now_ns();
-  if (write_all(p->go_wr, "g", 1) < 0 || read_reports(p->report_rd, &c->phases[PHASE_EXEC], 1, NULL, err, errlen) != 1 ||
-      (rc = wait_exec(p->report_rd, err, errlen)) < 0) {
-    if (!*err) set_err(err, errlen, 0, "the container died before exec");
-    if (rc == START_NOT_FOUND || rc == START_CANNOT_INVOKE) command_failed = rc;
-    goto fail_child;
-  }
-  c->pid = p->pid;
-  c->state = STATE_RUNNING;
-  fcntl(master, F_SETFL, O_NONBLOCK);
-  *master_out = master;
-  p->pid = 0;
-  namespaces_discard(p);
+  rc = write_all(st->p.go_wr, spec.data, spec.len);
   buf_free(&spec);
+  if (rc < 0) {
+    set_err(err, errlen, -rc, "the container died before its start request");
+    container_start_abort(c);
+    return -EINVAL;
+  }
   return 0;
 
-fail_child:
-  if (master >= 0) close(master);
-  namespaces_discard(p);
 fail_cgroup:
   cgroup_remove(c->name);
 fail_dir:
-  buf_free(&spec);
+  namespaces_discard(&st->p);
   rm_rf(dir);
   c->ip = 0;
-  return command_failed ? command_failed : -EINVAL;
+  st->stage = START_DONE;
+  return -EINVAL;
+}
+
+int container_start_step(struct container *c, int *master_out, char *err, size_t errlen) {
+  struct start_state *st = &c->start;
+  struct prepared *p = &st->p;
+  int rc = -EINVAL;
+  switch (st->stage) {
+  case START_MOUNTS:
+    /* The child sends its pty ('P') then the time its mounts were done ('T'). */
+    if (read_reports(p->report_rd, &c->phases[PHASE_MOUNTS], 1, &st->master, err, errlen) != 1 || st->master < 0) {
+      if (!*err) set_err(err, errlen, 0, "the container died while mounting");
+      break;
+    }
+    if (cgroup_attach(c->name, p->pid, err, errlen) < 0) break;
+    c->phases[PHASE_CGROUP] = now_ns();
+    if (!st->warm && cfg.network && add_veth(p, err, errlen) < 0) break;
+    c->phases[PHASE_NETWORK] = now_ns();
+    if (write_all(p->go_wr, "g", 1) < 0) {
+      set_err(err, errlen, 0, "the container died before exec");
+      break;
+    }
+    st->stage = START_EXEC;
+    return 0;
+  case START_EXEC:
+    if (read_reports(p->report_rd, &c->phases[PHASE_EXEC], 1, NULL, err, errlen) != 1) {
+      if (!*err) set_err(err, errlen, 0, "the container died before exec");
+      break;
+    }
+    st->stage = START_EXECED;
+    return 0;
+  case START_EXECED:
+    /* EOF: the report socket closed on exec. Or why the command could not be run. */
+    if ((rc = wait_exec(p->report_rd, err, errlen)) < 0) {
+      if (!*err) set_err(err, errlen, 0, "the container died before exec");
+      break;
+    }
+    c->state = STATE_RUNNING;
+    fcntl(st->master, F_SETFL, O_NONBLOCK);
+    *master_out = st->master;
+    st->master = -1;
+    p->pid = 0; /* the container's now: not the prepared child's to kill */
+    namespaces_discard(p);
+    st->stage = START_DONE;
+    return 1;
+  case START_DONE:
+    return 1;
+  }
+  container_start_abort(c);
+  return rc == START_NOT_FOUND || rc == START_CANNOT_INVOKE ? rc : -EINVAL;
+}
+
+void container_start_abort(struct container *c) {
+  struct start_state *st = &c->start;
+  if (st->master >= 0) close(st->master);
+  st->master = -1;
+  namespaces_discard(&st->p);
+  cgroup_remove(c->name);
+  autofree char *dir = container_dir(c);
+  rm_rf(dir);
+  c->ip = 0;
+  c->pid = 0;
+  st->stage = START_DONE;
+}
+
+int container_start(struct container *c, struct prepared *warm, int *master, char *err, size_t errlen) {
+  int rc = container_start_begin(c, warm, err, errlen);
+  while (rc == 0) {
+    struct pollfd pfd = {.fd = c->start.p.report_rd, .events = POLLIN};
+    if (poll(&pfd, 1, -1) < 0 && errno != EINTR) {
+      set_err(err, errlen, errno, "poll");
+      container_start_abort(c);
+      return -EINVAL;
+    }
+    rc = container_start_step(c, master, err, errlen);
+  }
+  return rc > 0 ? 0 : rc;
 }
 
 int container_exec(const struct container *c, char **argv, bool tty, int *master_out, pid_t *pid_out, char *err, size_t errlen) {

@@ -142,6 +142,10 @@ static struct term *term_add(struct link *l, uint32_t channel, int master, pid_t
 static void term_free(struct term *t) {
   for (int i = 0; i < MAX_TERMS; i++)
     if (D.terms[i] == t) D.terms[i] = NULL;
+  if (t->queued) {
+    run_opts_free(t->queued);
+    free(t->queued);
+  }
   if (t->master >= 0) close(t->master);
   buf_free(&t->in);
   free(t);
@@ -250,8 +254,8 @@ static int free_id(void) {
   }
 }
 
-struct container *start_container(struct run_opts *o, struct link *link, uint32_t channel, uint64_t received,
-                                  char *err, size_t errlen, int *exit_code) {
+/* A container record for `o` (taken over), registered but not started. */
+static struct container *container_new(struct run_opts *o, uint64_t received, char *err, size_t errlen, int *exit_code) {
   *exit_code = 125;
   struct image *im = image_find(&D.images, o->image);
   if (!im) {
@@ -297,22 +301,19 @@ struct container *start_container(struct run_opts *o, struct link *link, uint32_
   c->created = time(NULL);
   c->phases[PHASE_RECEIVED] = received;
   D.containers[slot] = c;
+  return c;
+}
 
-  int master = -1;
+/* The prepared namespaces, if any, for the start about to begin: taken whether it works or not. */
+static struct prepared *take_warm(void) {
   struct prepared *warm = D.have_warm ? &D.warm : NULL;
-  D.have_warm = false; /* taken, whether the start works or not */
-  int rc = container_start(c, warm, &master, err, errlen);
-  if (rc < 0) {
-    *exit_code = start_exit_code(rc);
-    container_free(c);
-    return NULL;
-  }
+  D.have_warm = false;
+  return warm;
+}
+
+/* Tell the host a container runs: STARTED with its phases on its terminal's channel. */
+static void announce_started(struct container *c, struct link *link, uint32_t channel) {
   D.warm_failed = false;
-  struct term *t = term_add(link, channel, master, c->pid, c, false);
-  if (!t) {
-    close(master);
-    log_msg("%s: no terminal slot left, output is dropped", c->name);
-  }
   uint8_t p[8 + 8 * PHASE_COUNT];
   put_u32(p, (uint32_t)c->pid);
   put_u32(p + 4, PHASE_COUNT);
@@ -324,16 +325,108 @@ struct container *start_container(struct run_opts *o, struct link *link, uint32_
     at += snprintf(split + at, sizeof split - at, " %s %.1f", phase_names[i], (c->phases[i] - c->phases[i - 1]) / 1e6);
   log_msg("started %s (%s) pid %d in %.1f ms:%s", c->name, c->cid, (int)c->pid,
           (c->phases[PHASE_EXEC] - c->phases[PHASE_RECEIVED]) / 1e6, split);
+}
+
+struct container *start_container(struct run_opts *o, struct link *link, uint32_t channel, uint64_t received,
+                                  char *err, size_t errlen, int *exit_code) {
+  struct container *c = container_new(o, received, err, errlen, exit_code);
+  if (!c) return NULL;
+  int master = -1;
+  int rc = container_start(c, take_warm(), &master, err, errlen);
+  if (rc < 0) {
+    *exit_code = start_exit_code(rc);
+    container_free(c);
+    return NULL;
+  }
+  struct term *t = term_add(link, channel, master, c->pid, c, false);
+  if (!t) {
+    close(master);
+    log_msg("%s: no terminal slot left, output is dropped", c->name);
+  }
+  announce_started(c, link, channel);
   return c;
+}
+
+/* The oldest RUN waiting to start, if any. */
+static struct term *next_queued(void) {
+  struct term *first = NULL;
+  for (int i = 0; i < MAX_TERMS; i++) {
+    struct term *t = D.terms[i];
+    if (t && t->queued && (!first || t->received < first->received)) first = t;
+  }
+  return first;
+}
+
+/* A RUN on a terminal failed before its container ran: say why, free the terminal. */
+static void term_start_failed(struct term *t, int code, const char *err) {
+  send_error(t->link, t->channel, code == 125 ? ENOENT : code, "%s", err);
+  if (t->queued) {
+    run_opts_free(t->queued);
+    free(t->queued);
+    t->queued = NULL;
+  }
+  t->c = NULL;
+  term_free(t);
+}
+
+/* Begin the start of a queued RUN: the rest happens in steps from the loop (start_stepped). */
+static void start_queued(struct term *t) {
+  char err[1024] = "";
+  int code;
+  struct container *c = container_new(t->queued, t->received, err, sizeof err, &code);
+  free(t->queued);
+  t->queued = NULL;
+  if (!c) {
+    term_start_failed(t, code, err);
+    return;
+  }
+  int rc = container_start_begin(c, take_warm(), err, sizeof err);
+  if (rc < 0) {
+    container_free(c);
+    term_start_failed(t, start_exit_code(rc), err);
+    return;
+  }
+  t->c = c;
+}
+
+/* The child of a starting container reported: take the next step; announce it once it runs. */
+static void start_stepped(struct term *t) {
+  char err[1024] = "";
+  struct container *c = t->c;
+  int master = -1;
+  int rc = container_start_step(c, &master, err, sizeof err);
+  if (rc == 0) return;
+  if (rc < 0) {
+    container_free(c);
+    term_start_failed(t, start_exit_code(rc), err);
+    return;
+  }
+  t->master = master;
+  t->pid = c->pid;
+  if (t->size.set) {
+    struct winsize ws = {.ws_col = t->size.cols, .ws_row = t->size.rows};
+    ioctl(master, TIOCSWINSZ, &ws);
+  }
+  announce_started(c, t->link, t->channel);
+  term_flush_input(t);
+}
+
+static bool term_starting(const struct term *t) {
+  return t->c && t->c->state == STATE_CREATED && t->c->start.stage != START_DONE && t->c->start.p.report_rd >= 0;
 }
 
 /* A container is going away: its terminals keep draining, but without it. */
 static void terms_forget(const struct container *c) {
-  for (int i = 0; i < MAX_TERMS; i++)
-    if (D.terms[i] && D.terms[i]->c == c) D.terms[i]->c = NULL;
+  for (int i = 0; i < MAX_TERMS; i++) {
+    struct term *t = D.terms[i];
+    if (!t || t->c != c) continue;
+    if (c->state == STATE_CREATED) term_start_failed(t, 125, "the container was removed while it started");
+    else t->c = NULL;
+  }
 }
 
 void remove_container(struct container *c) {
+  if (c->state == STATE_CREATED) container_start_abort(c);
   terms_forget(c);
   container_cleanup(c);
   container_free(c);
@@ -427,7 +520,6 @@ static void reap_children(void) {
 
 static void handle_run(struct link *l, const struct wire_frame *f, uint64_t received) {
   char err[1024] = "";
-  int code;
   if (f->channel == 0 || term_find(l, f->channel)) {
     send_error(l, f->channel, EBUSY, "channel %u is 0 or already in use", f->channel);
     return;
@@ -441,9 +533,18 @@ static void handle_run(struct link *l, const struct wire_frame *f, uint64_t rece
   struct run_opts o;
   if (parse_run(argc, argv, &o, err, sizeof err) < 0) {
     send_error(l, f->channel, EINVAL, "%s", err);
-  } else if (!start_container(&o, l, f->channel, received, err, sizeof err, &code)) {
-    send_error(l, f->channel, code == 125 ? ENOENT : code, "%s", err);
-    run_opts_free(&o);
+  } else {
+    /* Started from the loop, one begun per turn: requests that come together never wait for
+     * each other's whole start, and output keeps flowing meanwhile. */
+    struct term *t = term_add(l, f->channel, -1, 0, NULL, false);
+    if (!t) {
+      send_error(l, f->channel, EMFILE, "too many terminals (%d)", MAX_TERMS);
+      run_opts_free(&o);
+    } else {
+      t->queued = xcalloc(1, sizeof *t->queued);
+      *t->queued = o;
+      t->received = received;
+    }
   }
   free_args(argv);
 }
@@ -597,14 +698,19 @@ static void handle_frame(void *ctx, const struct wire_frame *f) {
     if (f->length != 4) break;
     struct winsize ws = {.ws_col = f->payload[0] | f->payload[1] << 8, .ws_row = f->payload[2] | f->payload[3] << 8};
     if (t->master >= 0) ioctl(t->master, TIOCSWINSZ, &ws);
+    else t->size = (struct winsize_req){ws.ws_col, ws.ws_row, true}; /* applied once the pty exists */
     return;
   }
   case W_SIGNAL:
     if (f->length != 1 || f->payload[0] == 0 || f->payload[0] >= 65) break;
-    if (!t->exited) kill(t->pid, f->payload[0]);
+    if (!t->exited && t->pid > 0) kill(t->pid, f->payload[0]);
     return;
   case W_REMOVE:
-    if (!t->c) {
+    if (t->queued) {
+      term_start_failed(t, 125, "removed before it started");
+    } else if (t->c && t->c->state == STATE_CREATED) {
+      remove_container(t->c); /* aborts the start; the terminal gets its ERROR */
+    } else if (!t->c) {
       return; /* exited and its container already removed: only its last output is left */
     } else if (t->is_exec) {
       if (!t->exited) kill(t->pid, SIGKILL);
@@ -830,6 +936,8 @@ static bool prepare_warm(void) {
 
 /* ------------------------------------------------------------------ the loop */
 
+static void serve(struct pollfd *pfd, void **who, int n, int first_term);
+
 int daemon_main(void) {
   config_load();
   if (setup() < 0) return 1;
@@ -853,15 +961,22 @@ int daemon_main(void) {
       if (quiet) any_quiet = true;
     }
     int first_term = n;
+    bool queued = false;
     for (int i = 0; i < MAX_TERMS; i++) {
       struct term *t = D.terms[i];
+      if (t && t->queued) queued = true;
+      if (t && term_starting(t)) {
+        pfd[n] = (struct pollfd){.fd = t->c->start.p.report_rd, .events = POLLIN};
+        who[n++] = t;
+        continue;
+      }
       if (!t || t->master < 0) continue;
       short ev = t->in.len ? POLLOUT : 0;
       if (!t->link || (t->credit > 0 && t->link->out.len < LINK_HIGH_WATER)) ev |= POLLIN;
       pfd[n] = (struct pollfd){.fd = t->master, .events = ev};
       who[n++] = t;
     }
-    int timeout = idle_work || (cfg.warm && !D.have_warm && !D.warm_failed) ? 200 : any_quiet ? 1000 : -1;
+    int timeout = queued ? 0 : idle_work || (cfg.warm && !D.have_warm && !D.warm_failed) ? 200 : any_quiet ? 1000 : -1;
     uint64_t now = now_ns();
     for (int i = 0; i < MAX_CONTAINERS; i++) {
       if (!D.stop_deadline[i]) continue;
@@ -879,45 +994,56 @@ int daemon_main(void) {
       kill(D.containers[i]->pid, SIGKILL);
       D.stop_deadline[i] = 0;
     }
-    if (ready == 0 && idle_work) idle_work = unpack_one_layer();
-    else if (ready == 0) prepare_warm();
-    if (ready <= 0) continue;
-
-    if (pfd[0].revents) {
-      struct signalfd_siginfo si;
-      while (read(D.signal_fd, &si, sizeof si) == sizeof si) {}
-      reap_children();
-    }
-    if (pfd[1].revents & POLLIN) {
-      int fd = accept4(D.listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd >= 0 && !link_add(fd, false)) close(fd);
-    }
-    for (int i = 2; i < first_term; i++) {
-      struct link *l = who[i];
-      if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) link_read(l);
-    }
-    for (int i = first_term; i < n; i++) {
-      struct term *t = who[i];
-      /* A terminal may have been freed by a frame handled above. */
-      bool alive = false;
-      for (int k = 0; k < MAX_TERMS && !alive; k++) alive = D.terms[k] == t;
-      if (!alive || t->master < 0) continue;
-      if (pfd[i].revents & POLLOUT) term_flush_input(t);
-      if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) {
-        enum pump r = term_pump(t);
-        if (r == PUMP_EOF) {
-          /* Every holder of the slave is gone; the exit status follows via SIGCHLD. */
-          close(t->master);
-          t->master = -1;
-        }
-        if (t->exited && r != PUMP_MORE) term_send_exit(t); /* drained: now the exit */
-      }
-    }
+    if (ready == 0 && !queued && idle_work) idle_work = unpack_one_layer();
+    else if (ready == 0 && !queued) prepare_warm();
+    if (ready > 0) serve(pfd, who, n, first_term);
     for (int i = 0; i < MAX_LINKS; i++) {
       struct link *l = D.links[i];
       if (!l) continue;
       if (l->out.len) link_flush(l);
       if (l->closing) link_close(l);
+    }
+    /* After everything ready was served and sent: begin one waiting start. */
+    struct term *next = next_queued();
+    if (next) start_queued(next);
+  }
+}
+
+/* One turn's events: children, new clients, frames, start steps, pty input and output. */
+static void serve(struct pollfd *pfd, void **who, int n, int first_term) {
+  if (pfd[0].revents) {
+    struct signalfd_siginfo si;
+    while (read(D.signal_fd, &si, sizeof si) == sizeof si) {}
+    reap_children();
+  }
+  if (pfd[1].revents & POLLIN) {
+    int fd = accept4(D.listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0 && !link_add(fd, false)) close(fd);
+  }
+  for (int i = 2; i < first_term; i++) {
+    struct link *l = who[i];
+    if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) link_read(l);
+  }
+  for (int i = first_term; i < n; i++) {
+    struct term *t = who[i];
+    /* A terminal may have been freed by a frame handled above. */
+    bool alive = false;
+    for (int k = 0; k < MAX_TERMS && !alive; k++) alive = D.terms[k] == t;
+    if (!alive) continue;
+    if (term_starting(t)) {
+      if (pfd[i].fd == t->c->start.p.report_rd && pfd[i].revents) start_stepped(t);
+      continue;
+    }
+    if (t->master < 0 || pfd[i].fd != t->master) continue;
+    if (pfd[i].revents & POLLOUT) term_flush_input(t);
+    if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+      enum pump r = term_pump(t);
+      if (r == PUMP_EOF) {
+        /* Every holder of the slave is gone; the exit status follows via SIGCHLD. */
+        close(t->master);
+        t->master = -1;
+      }
+      if (t->exited && r != PUMP_MORE) term_send_exit(t); /* drained: now the exit */
     }
   }
 }

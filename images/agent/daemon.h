@@ -35,6 +35,11 @@ struct term {
   bool exited;              /* its process is gone; EXIT follows once the pty is drained */
   int status;               /* wait status, once exited */
   struct buf in;            /* input the pty could not take yet */
+  /* A RUN not started yet: its options, and when it came (queued in arrival order). While its
+   * container starts (c->state == STATE_CREATED) master is -1 and pid 0; input waits in `in`. */
+  struct run_opts *queued;
+  uint64_t received;
+  struct winsize_req { uint16_t cols, rows; bool set; } size; /* a RESIZE before the pty exists */
 };
 
 struct pending_reply {
