@@ -183,7 +183,7 @@ static void __attribute__((noreturn)) container_child(int report_fd, int go_fd, 
   char *blob = malloc(size ? size : 1);
   char **f;
   int nf;
-  if (!blob || read_all(go_fd, blob, size) != (int)size || split_args(blob, size, 4096, &f, &nf) < 0 || nf < 7)
+  if (!blob || read_all(go_fd, blob, size) != (int)size || split_args(blob, size, (int)size, &f, &nf) < 0 || nf < 7)
     die("bad start request from boxd");
   int argc = atoi(f[6]);
   if (argc < 1 || 7 + argc > nf) die("bad start request from boxd");

@@ -573,15 +573,18 @@ static void handle_exec(struct link *l, const struct wire_frame *f) {
       goto out;
     }
   } else {
-    /* From the CLI: [-i] [-t] NAME CMD… */
-    tty = false;
-    for (; first < argc && argv[first][0] == '-'; first++) {
-      if (strchr(argv[first], 't')) tty = true;
-      if (strspn(argv[first] + 1, "it") != strlen(argv[first] + 1)) {
-        send_error(l, f->channel, EINVAL, "unknown flag: %s", argv[first]);
-        goto out;
-      }
+    /* From the CLI: [OPTIONS] CONTAINER CMD…, the options parsed as the CLI parses them. */
+    struct verb_args a;
+    if (parse_verb("exec", argc, argv, &a, err, sizeof err) < 0) {
+      send_error(l, f->channel, EINVAL, "%s", err);
+      goto out;
     }
+    tty = flag_on(&a, O_TTY);
+    /* The operands point into argv: the first is the container, the command follows it. */
+    first = argc;
+    for (int i = 0; a.noperands && i < argc; i++)
+      if (argv[i] == a.operands[0]) first = i;
+    verb_args_free(&a);
     if (first >= argc || !(c = container_find(argv[first]))) {
       send_error(l, f->channel, ENOENT, "No such container: %s", first < argc ? argv[first] : "(none)");
       goto out;

@@ -1,0 +1,262 @@
+// box behaves like Docker on the inputs people hit (issue 11): signals reach the program, exit codes
+// say who failed, every byte arrives whatever its value, the size or the reader's pace, and twelve
+// containers asked for at once do not wait for each other. Each row is one input from a public bug
+// report, run for real: the host's `box` CLI on its serial console, or the page's mux.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { args, boot, DIST, Machine, MuxPort, Terminal, utf8, text } from './harness.ts';
+import { ARTIFACTS } from '../../src/core/artifacts.ts';
+import { MARKERS } from '../../src/core/markers.ts';
+import { FrameType as T, MUX_MAX_PAYLOAD, type Frame } from '../../src/core/mux/frames.ts';
+
+function initramfsHasBox(): boolean {
+  try {
+    const cpio = readFileSync(`${DIST}/${ARTIFACTS.hostInitrd}`);
+    return cpio.includes('usr/bin/boxd') && cpio.includes('var/lib/box/oci/index.json');
+  } catch {
+    return false;
+  }
+}
+
+const u32 = (f: Frame, at = 0) => new DataView(f.payload.buffer, f.payload.byteOffset).getUint32(at, true);
+const u64 = (f: Frame, at: number) => new DataView(f.payload.buffer, f.payload.byteOffset).getBigUint64(at, true);
+const PHASE_EXEC = 6;
+
+describe.skipIf(!initramfsHasBox())('box behaves like Docker: signals, exit codes, every byte, concurrent starts', () => {
+  let m: Machine;
+  let mux: MuxPort;
+  let channel = 200;
+
+  /** A host shell command's output and its exit status (`box` writes to the serial console). */
+  async function sh(cmd: string, timeoutMs = 60_000): Promise<{ out: string; code: number }> {
+    const out = await m.run(`${cmd}; echo "@@"rc=$?`, timeoutMs);
+    const rc = /@@rc=(\d+)/.exec(out);
+    return { out: out.replace(/@@rc=\d+\s*$/, ''), code: Number(rc?.[1]) };
+  }
+
+  /** `box run -it busybox sh` over the mux, as the page starts a container. */
+  async function startShell(): Promise<Terminal> {
+    const ch = ++channel;
+    const from = mux.frames.length;
+    mux.send(T.RUN, ch, args('-it', 'busybox', 'sh'));
+    const f = await mux.waitFrame((f) => f.channel === ch && (f.type === T.STARTED || f.type === T.ERROR), 60_000, `STARTED ${ch}`, from);
+    if (f.type === T.ERROR) throw new Error(utf8.decode(f.payload.subarray(4)));
+    const term = new Terminal(mux, ch);
+    await term.run('true');
+    return term;
+  }
+
+  beforeAll(async () => {
+    m = await boot('host');
+    mux = new MuxPort(m);
+    await m.waitFor(MARKERS.hostReady, 90_000, 'host ready');
+    m.type('\n');
+    await m.waitFor(/# $/m, 20_000, 'host shell');
+    // A long-running container for exec.
+    expect((await sh('box run -d --name keep busybox sleep 100000 >/dev/null')).code).toBe(0);
+  }, 120_000);
+
+  afterAll(async () => {
+    mux?.close();
+    await m?.stop();
+  });
+
+  // ------------------------------------------------------------------ item 5: signals
+  it.each([
+    ['run', 'box run busybox grep -E "^Sig(Blk|Ign)" /proc/self/status'],
+    ['exec', 'box exec keep grep -E "^Sig(Blk|Ign)" /proc/self/status'],
+  ])('%s: the process starts with no signal ignored or blocked', async (_, cmd) => {
+    const { out, code } = await sh(cmd);
+    expect(code).toBe(0);
+    expect(out).toMatch(/^SigBlk:\s+0{16}\s*$/m);
+    expect(out).toMatch(/^SigIgn:\s+0{16}\s*$/m);
+  });
+
+  it.each([
+    { key: 'Ctrl-C', byte: '\x03', status: 130 },
+    { key: 'Ctrl-\\', byte: '\x1c', status: 131 },
+  ])('page: $key stops the foreground job of an -it shell', async ({ byte, status }) => {
+    const term = await startShell();
+    const t0 = performance.now();
+    mux.send(T.INPUT, term.channel, text.encode('sleep 30\n'));
+    await new Promise((r) => setTimeout(r, 1000));
+    mux.send(T.INPUT, term.channel, text.encode(byte));
+    expect(await term.run('echo status=$?')).toMatch(new RegExp(`^status=${status}\\r?$`, 'm'));
+    expect(performance.now() - t0).toBeLessThan(20_000); // not the whole 30 s
+  }, 60_000);
+
+  it('page: Ctrl-Z stops the foreground job, and the shell has it as a stopped job', async () => {
+    const term = await startShell();
+    mux.send(T.INPUT, term.channel, text.encode('sleep 30\n'));
+    await new Promise((r) => setTimeout(r, 1000));
+    mux.send(T.INPUT, term.channel, text.encode('\x1a'));
+    expect(await term.run('jobs')).toMatch(/Stopped\s+sleep 30/);
+    await term.run('kill -9 %1');
+  }, 60_000);
+
+  it('host CLI: Ctrl-C in `box run -it` reaches the foreground job', async () => {
+    const from = m.serial.length;
+    m.type('box run -it busybox sh\n');
+    await m.waitFor(/# $/m, 30_000, 'container shell', from + 30);
+    const t0 = performance.now();
+    m.type('sleep 30\n');
+    await new Promise((r) => setTimeout(r, 1500));
+    m.type('\x03');
+    const at = m.serial.length;
+    m.type('echo "st"atus=$?\n');
+    await m.waitFor(/^status=130\r?$/m, 20_000, 'status after Ctrl-C', at);
+    expect(performance.now() - t0).toBeLessThan(20_000);
+    const back = m.serial.length;
+    m.type('exit\n');
+    await m.waitFor(/# $/m, 20_000, 'host shell again', back + 5);
+  }, 90_000);
+
+  // ------------------------------------------------------------------ item 2: exit codes
+  it.each([
+    { what: 'run: command not found', cmd: 'box run busybox nosuchcmd', code: 127, says: /executable file not found/ },
+    { what: 'run: no such path', cmd: 'box run busybox /no/such/file', code: 127, says: /no such file/i },
+    { what: 'run: a directory cannot be invoked', cmd: 'box run busybox /etc', code: 126, says: /permission denied/i },
+    { what: 'run -d: command not found', cmd: 'box run -d busybox nosuchcmd', code: 127, says: /executable file not found/ },
+    { what: 'run: the command fails', cmd: "box run busybox sh -c 'exit 3'", code: 3 },
+    { what: 'run: the runtime fails (no such image)', cmd: 'box run no-such-image', code: 125, says: /Unable to find image/ },
+    { what: 'exec: command not found', cmd: 'box exec keep nosuchcmd', code: 127, says: /executable file not found/ },
+    { what: 'exec: a directory cannot be invoked', cmd: 'box exec keep /etc', code: 126 },
+    { what: 'exec: the command fails', cmd: "box exec keep sh -c 'exit 5'", code: 5 },
+    { what: 'exec: killed by SIGKILL', cmd: "box exec keep sh -c 'kill -9 $$'", code: 137 },
+    { what: 'exec: no such container', cmd: 'box exec no-such-container true', code: 125 },
+  ])('exit code: $what → $code', async ({ cmd, code, says }) => {
+    const r = await sh(`${cmd} 2>&1`);
+    expect(r.code).toBe(code);
+    if (says) expect(r.out).toMatch(says);
+  });
+
+  it('exit code: run killed by SIGKILL (box stop -t 0) → 137', async () => {
+    const r = await sh('(box run --name k9 busybox sleep 600; echo "ru"n=$? > /tmp/k9) & sleep 3; box stop -t 0 k9 >/dev/null; wait; cat /tmp/k9');
+    expect(r.out).toMatch(/^run=137\r?$/m);
+  }, 60_000);
+
+  // ------------------------------------------------------------------ item 4: every byte
+  it('logs: NUL bytes come back (the reply is not cut at the first NUL)', async () => {
+    await sh(`box run -d --name nul busybox sh -c 'printf "A\\000B\\n"; echo after' >/dev/null; sleep 2`);
+    const r = await sh('box logs nul | od -An -c | tr -s " "');
+    expect(r.out.replace(/\s+/g, ' ')).toContain('A \\0 B \\n a f t e r \\n');
+  });
+
+  it('logs: past the buffer the tail is kept and the drop is said on stderr', async () => {
+    await sh("box run -d --name tail busybox sh -c 'yes | head -c 70000; echo LAST-LINE' >/dev/null; sleep 3");
+    expect((await sh('box logs tail 2>/dev/null | tail -c 12 | od -An -c | tr -s " "')).out.replace(/\s+/g, ' ')).toContain('y \\n L A S T - L I N E \\n');
+    expect((await sh('box logs tail 2>/dev/null | wc -c')).out.trim()).toBe('65536');
+    expect((await sh('box logs tail 2>&1 >/dev/null')).out).toMatch(/first 4474 bytes are no longer kept/);
+  }, 60_000);
+
+  // The RESULT frame holds 65532 bytes of text: at, below and above it, and at the log's own limit.
+  it.each([65531, 65532, 65533, 65536, 65537])('logs: %i bytes of NULs come back whole (or the last 65536, said)', async (n) => {
+    const name = `log${n}`;
+    await sh(`box run -d --name ${name} busybox head -c ${n} /dev/zero >/dev/null; sleep 2`);
+    expect((await sh(`box logs ${name} 2>/dev/null | wc -c`)).out.trim()).toBe(String(Math.min(n, 65536)));
+    const notes = (await sh(`box logs ${name} 2>&1 >/dev/null`)).out;
+    if (n > 65536) expect(notes).toMatch(new RegExp(`first ${n - 65536} bytes are no longer kept`));
+    else expect(notes.trim()).toBe('');
+  }, 60_000);
+
+  it('a reply longer than one frame arrives whole (inspect of 300 names)', async () => {
+    const r = await sh('box inspect $(for i in $(seq 300); do echo keep; done) | grep -c \'"Name": "keep"\'');
+    expect(r.out.trim()).toBe('300');
+  }, 60_000);
+
+  it('the page gets a long reply whole too (OUTPUT frames, then RESULT)', async () => {
+    const names = Array.from({ length: 300 }, () => 'keep');
+    const from = mux.frames.length;
+    const ch = ++channel;
+    mux.send(T.CMD, ch, args('inspect', ...names));
+    const done = await mux.waitFrame((f) => f.channel === ch && (f.type === T.RESULT || f.type === T.ERROR), 60_000, 'RESULT of inspect', from);
+    expect(done.type).toBe(T.RESULT);
+    const parts = mux.frames.slice(from).filter((f) => f.channel === ch && f.type === T.OUTPUT);
+    expect(parts.length).toBeGreaterThan(1);
+    const json = parts.map((f) => utf8.decode(f.payload)).join('') + utf8.decode(done.payload.subarray(4));
+    expect(JSON.parse(json)).toHaveLength(300);
+  }, 60_000);
+
+  it('a reader that stalls gets every byte before the exit (seq 23000 | (sleep 8; wc -c))', async () => {
+    const r = await sh('box run busybox seq 23000 | (sleep 8; wc -c)', 120_000);
+    expect(r.out.trim()).toBe('126894');
+  }, 120_000);
+
+  it('page: with the credit held back, EXIT waits until every byte was delivered', async () => {
+    const ch = ++channel;
+    const from = mux.frames.length;
+    mux.autoCredit = false;
+    try {
+      mux.send(T.RUN, ch, args('busybox', 'seq', '23000'));
+      await mux.waitFrame((f) => f.channel === ch && f.type === T.STARTED, 60_000, 'STARTED seq', from);
+      await new Promise((r) => setTimeout(r, 4000)); // seq is long done; its output waits for credit
+      expect(mux.bytes.get(ch)).toBe(65536);
+      expect(mux.frames.slice(from).some((f) => f.channel === ch && f.type === T.EXIT)).toBe(false);
+      mux.credit(ch, 1 << 20);
+      const exit = await mux.waitFrame((f) => f.channel === ch && f.type === T.EXIT, 30_000, 'EXIT of seq', from);
+      expect(u32(exit)).toBe(0);
+      expect(mux.bytes.get(ch)).toBe(126894);
+      expect(mux.output.get(ch)!.endsWith('22999\n23000\n')).toBe(true);
+    } finally {
+      mux.autoCredit = true;
+    }
+  }, 90_000);
+
+  // Arguments: the RUN payload may be exactly one frame; one byte more is refused by name.
+  it.each([
+    { payload: MUX_MAX_PAYLOAD - 1, ok: true },
+    { payload: MUX_MAX_PAYLOAD, ok: true },
+  ])('page: a RUN of $payload bytes of arguments runs', async ({ payload }) => {
+    const ch = ++channel;
+    const from = mux.frames.length;
+    const head = ['busybox', 'true'];
+    const fill = payload - head.reduce((n, a) => n + a.length + 1, 0) - 1;
+    mux.send(T.RUN, ch, args(...head, 'x'.repeat(fill)));
+    const f = await mux.waitFrame((f) => f.channel === ch && (f.type === T.EXIT || f.type === T.ERROR), 60_000, 'EXIT of the long RUN', from);
+    expect(f.type).toBe(T.EXIT);
+  }, 60_000);
+
+  it.each([
+    { arg: 65522, code: 0 }, // busybox\0true\0 + 65522 + \0 = 65536: the frame's limit
+    { arg: 65523, code: 125 },
+    { arg: 200000, code: 125 },
+  ])('host CLI: a run whose arguments make $arg bytes → $code', async ({ arg, code }) => {
+    const r = await sh(`box run busybox true $(head -c ${arg} /dev/zero | tr "\\0" x) 2>&1`);
+    expect(r.code).toBe(code);
+    if (code) expect(r.out).toMatch(/arguments too long: \d+ bytes, at most 65536/);
+  }, 60_000);
+
+  it('more than 256 arguments are fine (CMD and EXEC)', async () => {
+    expect((await sh('box exec keep sh -c \'echo $#\' sh $(seq 1000) 2>&1')).out).toMatch(/^1000\r?$/m);
+  });
+
+  // ------------------------------------------------------------------ issue 10: concurrent starts
+  it('twelve containers asked for at once: the first prompt is not held back by the other starts', async () => {
+    await new Promise((r) => setTimeout(r, 3000)); // idle: boxd prepares namespaces, as before a race
+    const from = mux.frames.length;
+    const chans = Array.from({ length: 12 }, () => ++channel);
+    for (const ch of chans) mux.send(T.RUN, ch, args('-it', 'busybox', 'sh'));
+    const started: Frame[] = [];
+    const first: Frame[] = [];
+    for (const ch of chans) {
+      started.push(await mux.waitFrame((f) => f.channel === ch && (f.type === T.STARTED || f.type === T.ERROR), 120_000, `STARTED ${ch}`, from));
+      first.push(await mux.waitFrame((f) => f.channel === ch && f.type === T.FIRST_OUTPUT, 120_000, `FIRST_OUTPUT ${ch}`, from));
+    }
+    expect(started.every((f) => f.type === T.STARTED)).toBe(true);
+    const received = started.map((f) => u64(f, 8));
+    const exec = started.map((f) => u64(f, 8 + 8 * PHASE_EXEC));
+    const prompt = first.map((f) => u64(f, 0));
+    const t0 = received.reduce((a, b) => (a < b ? a : b));
+    const ms = (ns: bigint) => Number(ns - t0) / 1e6;
+    const prompts = prompt.map(ms).sort((a, b) => a - b);
+    console.log(`12 at once (guest clock from the first request): first prompt ${prompts[0]!.toFixed(0)} ms, last ${prompts.at(-1)!.toFixed(0)} ms; last exec ${Math.max(...exec.map(ms)).toFixed(0)} ms`);
+    // Held back (the fault): every prompt came after the last container's exec. Now the first
+    // container's prompt is read while the others are still starting.
+    const lastExec = exec.reduce((a, b) => (a > b ? a : b));
+    expect(prompt[0]! < lastExec).toBe(true);
+    // And it reached the host before the last STARTED did.
+    const idx = (f: Frame) => mux.frames.indexOf(f);
+    expect(idx(first[0]!)).toBeLessThan(Math.max(...started.map(idx)));
+    for (const ch of chans) mux.send(T.REMOVE, ch);
+  }, 240_000);
+});
