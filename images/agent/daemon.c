@@ -380,6 +380,7 @@ static void start_queued(struct term *t) {
     term_start_failed(t, code, err);
     return;
   }
+  t->began = now_ns();
   int rc = container_start_begin(c, take_warm(), err, sizeof err);
   if (rc < 0) {
     container_free(c);
@@ -413,6 +414,23 @@ static void start_stepped(struct term *t) {
 
 static bool term_starting(const struct term *t) {
   return t->c && t->c->state == STATE_CREATED && t->c->start.stage != START_DONE && t->c->start.p.report_rd >= 0;
+}
+
+/* One start at a time gets the (single, in the guest) CPU: the first of twelve requested together
+ * reaches its prompt as fast as it would alone, the next begins as it execs, and every started
+ * container's output flows meanwhile. A start still going after START_ALONE_NS (a child stuck in
+ * a mount) no longer holds the queue. Returns whether the next may begin now; if not, *wait_ms
+ * says when to look again. */
+#define START_ALONE_NS (1000 * 1000000ull)
+static bool may_begin_start(uint64_t now, int *wait_ms) {
+  *wait_ms = -1;
+  for (int i = 0; i < MAX_TERMS; i++) {
+    struct term *t = D.terms[i];
+    if (!t || !term_starting(t) || now - t->began >= START_ALONE_NS) continue;
+    int ms = (int)((t->began + START_ALONE_NS - now) / 1000000) + 1;
+    if (*wait_ms < 0 || ms < *wait_ms) *wait_ms = ms;
+  }
+  return *wait_ms < 0;
 }
 
 /* A container is going away: its terminals keep draining, but without it. */
@@ -979,8 +997,10 @@ int daemon_main(void) {
       pfd[n] = (struct pollfd){.fd = t->master, .events = ev};
       who[n++] = t;
     }
-    int timeout = queued ? 0 : idle_work || (cfg.warm && !D.have_warm && !D.warm_failed) ? 200 : any_quiet ? 1000 : -1;
     uint64_t now = now_ns();
+    int start_wait = -1;
+    bool may_begin = queued && may_begin_start(now, &start_wait);
+    int timeout = may_begin ? 0 : queued ? start_wait : idle_work || (cfg.warm && !D.have_warm && !D.warm_failed) ? 200 : any_quiet ? 1000 : -1;
     for (int i = 0; i < MAX_CONTAINERS; i++) {
       if (!D.stop_deadline[i]) continue;
       int ms = D.stop_deadline[i] <= now ? 0 : (int)((D.stop_deadline[i] - now) / 1000000 + 1);
@@ -1006,9 +1026,9 @@ int daemon_main(void) {
       if (l->out.len) link_flush(l);
       if (l->closing) link_close(l);
     }
-    /* After everything ready was served and sent: begin one waiting start. */
+    /* After everything ready was served and sent: begin one waiting start, if it may. */
     struct term *next = next_queued();
-    if (next) start_queued(next);
+    if (next && may_begin_start(now_ns(), &start_wait)) start_queued(next);
   }
 }
 

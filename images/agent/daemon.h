@@ -39,6 +39,7 @@ struct term {
    * container starts (c->state == STATE_CREATED) master is -1 and pid 0; input waits in `in`. */
   struct run_opts *queued;
   uint64_t received;
+  uint64_t began;           /* when its start was begun (monotonic ns) */
   struct winsize_req { uint16_t cols, rows; bool set; } size; /* a RESIZE before the pty exists */
 };
 

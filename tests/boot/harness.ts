@@ -84,10 +84,13 @@ export class Machine {
   loadMs = 0;
   /** Resolves at power-on. */
   readonly started: Promise<void>;
-  private waiters: { re: RegExp; from: number; scanned: number; resolve: (m: Mark) => void; name: string }[] = [];
-  /** Serial bytes not yet added to the log: they arrive one by one, matching runs once per burst. */
+  private waiters: { re: RegExp; from: number; resolve: (m: Mark) => void; name: string }[] = [];
+  /** Serial bytes not yet joined into the log (joined when someone reads it: once, not per byte). */
   private incoming: string[] = [];
-  private checkQueued = false;
+  /** The last complete line and the current one: all a new byte can complete a match in. */
+  private window = '';
+  /** Offset of `window` in the log. */
+  private windowStart = 0;
   /** Characters the waiters' patterns were run over: stays proportional to the output (not its square). */
   scannedChars = 0;
   private seq = 0;
@@ -113,13 +116,15 @@ export class Machine {
       });
     });
     this.emulator.add_listener('serial0-output-byte', (byte: number) => {
-      this.incoming.push(String.fromCharCode(byte));
-      if (this.checkQueued) return;
-      this.checkQueued = true;
-      queueMicrotask(() => {
-        this.checkQueued = false;
-        this.checkWaiters();
-      });
+      const ch = String.fromCharCode(byte);
+      this.incoming.push(ch);
+      this.window += ch;
+      if (ch === '\n') {
+        const cut = this.window.lastIndexOf('\n', this.window.length - 2) + 1;
+        this.window = this.window.slice(cut);
+        this.windowStart += cut;
+      }
+      if (this.waiters.length) this.checkWaiters();
     });
   }
 
@@ -142,23 +147,23 @@ export class Machine {
   }
 
   /**
-   * Each waiter looks only at output it has not seen, plus the line before it (so a marker split
-   * across two bursts, or ending in the line break that follows it, still matches): patterns are
-   * line-sized, and a command printing 100 KB costs 100 KB of matching, not 100 KB per byte.
+   * On every byte, as before, but each waiter looks only at the line this byte ends or continues
+   * and the one before it (so a marker followed by its line break still matches): patterns are
+   * line-sized, and a command printing 100 KB costs matching over short lines, not over 100 KB per byte.
    */
   private checkWaiters() {
-    this.takeIncoming();
     for (const w of [...this.waiters]) {
-      if (w.scanned >= this.log.length) continue;
-      const start = Math.max(w.from, w.scanned === 0 ? 0 : this.log.lastIndexOf('\n', w.scanned - 2) + 1);
-      this.scannedChars += this.log.length - start;
-      w.scanned = this.log.length;
-      if (w.re.test(this.log.slice(start))) {
-        this.waiters.splice(this.waiters.indexOf(w), 1);
-        const mark = { name: w.name, wallMs: this.elapsedMs(), instructions: this.instructions() };
-        w.resolve(mark);
-      }
+      const at = Math.max(w.from, this.windowStart) - this.windowStart;
+      if (at >= this.window.length) continue;
+      const text = at ? this.window.slice(at) : this.window;
+      this.scannedChars += text.length;
+      if (w.re.test(text)) this.settle(w);
     }
+  }
+
+  private settle(w: (typeof this.waiters)[number]) {
+    this.waiters.splice(this.waiters.indexOf(w), 1);
+    w.resolve({ name: w.name, wallMs: this.elapsedMs(), instructions: this.instructions() });
   }
 
   /** Wait until `re` appears in serial output after position `from` (default: anywhere). */
@@ -174,8 +179,11 @@ export class Machine {
         resolve(m);
       };
       // A waiter made now looks at everything after `from` once, then only at what is new.
-      this.waiters.push({ re, from, scanned: from, resolve: done, name });
-      this.checkWaiters();
+      const w = { re, from, resolve: done, name };
+      this.waiters.push(w);
+      const earlier = this.serial.slice(from);
+      this.scannedChars += earlier.length;
+      if (re.test(earlier)) this.settle(w);
     });
   }
 
