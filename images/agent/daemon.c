@@ -552,8 +552,8 @@ static void handle_run(struct link *l, const struct wire_frame *f, uint64_t rece
   if (parse_run(argc, argv, &o, err, sizeof err) < 0) {
     send_error(l, f->channel, EINVAL, "%s", err);
   } else {
-    /* Started from the loop, one begun per turn: requests that come together never wait for
-     * each other's whole start, and output keeps flowing meanwhile. */
+    /* Queued: the loop starts it in steps, one start at a time (may_begin_start), serving every
+     * terminal in between, so requests that come together never hold back each other's output. */
     struct term *t = term_add(l, f->channel, -1, 0, NULL, false);
     if (!t) {
       send_error(l, f->channel, EMFILE, "too many terminals (%d)", MAX_TERMS);
