@@ -243,6 +243,25 @@ describe.skipIf(!initramfsHasBox())('box behaves like Docker: signals, exit code
     if (code) expect(r.out).toMatch(/arguments too long: \d+ bytes, at most 65536/);
   }, 60_000);
 
+  // INPUT a pty does not take waits in boxd up to 1 MiB per terminal; past that it is refused by name.
+  it('page: input to a program that never reads: up to 1 MiB waits, past it ERROR names the limit', async () => {
+    const ch = ++channel;
+    const from = mux.frames.length;
+    mux.send(T.RUN, ch, args('-i', 'busybox', 'sleep', '1000'));
+    await mux.waitFrame((f) => f.channel === ch && f.type === T.STARTED, 60_000, 'STARTED sleep', from);
+    const page = new Uint8Array(MUX_MAX_PAYLOAD).fill(0x61);
+    const errorOn = () => mux.frames.slice(from).find((f) => f.channel === ch && f.type === T.ERROR);
+    for (let i = 0; i < 15; i++) mux.send(T.INPUT, ch, page); // 983,040 bytes: below the limit
+    mux.send(T.STATS, ch);
+    await mux.waitFrame((f) => f.channel === ch && f.type === T.STATS_REPLY, 60_000, 'STATS after 15 pages', from);
+    expect(errorOn()).toBeUndefined();
+    for (let i = 0; i < 3; i++) mux.send(T.INPUT, ch, page); // 1,179,648: above it, whatever the pty took (< 128 KiB)
+    const err = await mux.waitFrame((f) => f.channel === ch && f.type === T.ERROR, 60_000, 'ERROR past 1 MiB', from);
+    expect(utf8.decode(err.payload.subarray(4))).toMatch(/input backlog over 1 MiB, input dropped/);
+    mux.send(T.REMOVE, ch);
+    await mux.waitFrame((f) => f.channel === ch && f.type === T.EXIT, 60_000, 'EXIT of sleep', from);
+  }, 120_000);
+
   it('more than 256 arguments are fine (CMD and EXEC)', async () => {
     expect((await sh('box exec keep sh -c \'echo $#\' sh $(seq 1000) 2>&1')).out).toMatch(/^1000\r?$/m);
   });
