@@ -992,8 +992,11 @@ int daemon_main(void) {
         continue;
       }
       if (!t || t->master < 0) continue;
-      short ev = t->in.len ? POLLOUT : 0;
+      short ev = t->in.len && !t->exited ? POLLOUT : 0;
       if (!t->link || (t->credit > 0 && t->link->out.len < LINK_HIGH_WATER)) ev |= POLLIN;
+      /* Nothing to wait for (no credit): not polled, as a pty whose program has exited reports
+       * POLLHUP whatever is asked, and the loop would spin until the host sends credit. */
+      if (!ev) continue;
       pfd[n] = (struct pollfd){.fd = t->master, .events = ev};
       who[n++] = t;
     }
