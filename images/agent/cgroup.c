@@ -52,8 +52,9 @@ int cgroup_create(const char *name, int64_t memory, int64_t pids, double cpus, c
     /* Without swap the limit is hard; keep swap out of it where the kernel has swap. */
     set_knob(dir, "memory.swap.max", "0", err, errlen);
   }
-  if (pids > 0) {
-    snprintf(v, sizeof v, "%lld", (long long)pids);
+  if (pids != 0) {
+    if (pids > 0) snprintf(v, sizeof v, "%lld", (long long)pids);
+    else snprintf(v, sizeof v, "max"); /* --pids-limit -1: unlimited, as Docker means it */
     if ((rc = set_knob(dir, "pids.max", v, err, errlen)) < 0) goto fail;
   }
   if (cpus > 0) {

@@ -27,10 +27,11 @@
 static const char usage[] =
     "usage: box COMMAND\n"
     "\n"
-    "  run [-d] [-it] [--name N] [--hostname H] [--memory BYTES] [--pids N] [--cpus F] [--privileged] IMAGE [CMD…]\n"
+    "  run [-d] [-it] [--name N] [-h|--hostname H] [-m|--memory BYTES] [--pids-limit N] [--cpus F] [--privileged]\n"
+    "      IMAGE [CMD…]\n"
     "  exec [-it] CONTAINER CMD…\n"
-    "  ps [-a] [-q]        images        stats [CONTAINER…]       inspect CONTAINER…\n"
-    "  logs CONTAINER      diff CONTAINER      stop [-t SECONDS] CONTAINER…      rm [-f] CONTAINER…\n"
+    "  ps [-a] [-q]        images        stats [--no-stream] [CONTAINER…]       inspect CONTAINER…\n"
+    "  logs CONTAINER      diff CONTAINER      stop [-t|--timeout SECONDS] CONTAINER…      rm [-f] CONTAINER…\n"
     "  daemon              (run boxd in the foreground; also when called as boxd)\n";
 
 struct client {
@@ -41,6 +42,7 @@ struct client {
   bool raw;
   struct termios saved;
   struct buf result;
+  bool streamed; /* a verb's stdout came as OUTPUT frames: its RESULT text is stderr */
 };
 
 static int connect_boxd(void) {
@@ -70,7 +72,7 @@ static void send_args(struct client *cl, uint8_t type, uint32_t channel, const v
   buf_append(&b, prefix, plen);
   for (int i = 0; i < argc; i++) buf_append(&b, argv[i], strlen(argv[i]) + 1);
   if (b.len > WIRE_MAX_PAYLOAD) {
-    fprintf(stderr, "box: arguments too long\n");
+    fprintf(stderr, "box: arguments too long: %zu bytes, at most %d (one mux frame)\n", b.len, WIRE_MAX_PAYLOAD);
     exit(125);
   }
   send_to(cl, type, channel, b.data, b.len);
@@ -87,6 +89,7 @@ static void on_frame(void *ctx, const struct wire_frame *f) {
   if (cl->done) return;
   switch (f->type) {
   case W_OUTPUT: {
+    cl->streamed = true;
     write_all(1, f->payload, f->length);
     uint8_t p[4];
     put_u32(p, f->length);
@@ -109,7 +112,8 @@ static void on_frame(void *ctx, const struct wire_frame *f) {
   case W_ERROR:
     restore_tty(cl);
     fprintf(stderr, "box: %.*s\n", f->length > 4 ? (int)f->length - 4 : 0, (const char *)f->payload + 4);
-    cl->exit_code = 125;
+    /* 126/127: the command could not be run (PROTOCOL.md); anything else is the runtime's failure. */
+    cl->exit_code = f->length >= 4 && (get_u32(f->payload) == 126 || get_u32(f->payload) == 127) ? (int)get_u32(f->payload) : 125;
     cl->done = true;
     break;
   default:
@@ -179,10 +183,11 @@ static int attach(struct client *cl, bool interactive, bool tty) {
 
 static int wait_result(struct client *cl) {
   while (!cl->done) read_frames(cl);
-  if (cl->result.len) write_all(cl->exit_code ? 2 : 1, cl->result.data, cl->result.len);
+  if (cl->result.len) write_all(cl->exit_code || cl->streamed ? 2 : 1, cl->result.data, cl->result.len);
   buf_free(&cl->result);
   int code = cl->exit_code;
   cl->done = false;
+  cl->streamed = false;
   cl->exit_code = 0;
   return code;
 }
@@ -212,30 +217,58 @@ int cli_main(int argc, char **argv) {
     return attach(&cl, o.interactive, o.tty);
   }
   if (!strcmp(verb, "exec")) {
-    bool interactive = false, tty = false;
-    for (int i = 2; i < argc && argv[i][0] == '-'; i++) {
-      interactive |= strchr(argv[i], 'i') != NULL;
-      tty |= strchr(argv[i], 't') != NULL;
+    char err[1024];
+    struct verb_args a;
+    if (parse_verb("exec", argc - 2, argv + 2, &a, err, sizeof err) < 0) {
+      fprintf(stderr, "box exec: %s\n", err);
+      return 125;
     }
+    if (a.noperands < 2) {
+      fprintf(stderr, "box: \"box exec\" requires at least 2 arguments: box exec [OPTIONS] CONTAINER COMMAND [ARG...]\n");
+      return 125;
+    }
+    /* boxd gets the flags spelled one way: [-i] [-t] CONTAINER CMD… (PROTOCOL.md). */
+    bool interactive = flag_on(&a, O_INTERACTIVE), tty = flag_on(&a, O_TTY);
+    char **req = xcalloc(a.noperands + 3, sizeof *req);
+    int n = 0;
+    if (interactive) req[n++] = "-i";
+    if (tty) req[n++] = "-t";
+    for (int i = 0; i < a.noperands; i++) req[n++] = a.operands[i];
     uint8_t target[4] = {0};
-    send_args(&cl, W_EXEC, ATTACH_CHANNEL, target, 4, argc - 2, argv + 2);
+    send_args(&cl, W_EXEC, ATTACH_CHANNEL, target, 4, n, req);
+    free(req);
+    verb_args_free(&a);
     return attach(&cl, interactive, tty);
   }
-  if ((!strcmp(verb, "stop") || !strcmp(verb, "rm")) && argc > 2) {
-    /* One container per request, as boxd answers a stop only once it has happened. */
-    int flags = 2;
-    while (flags < argc && argv[flags][0] == '-') flags += !strcmp(argv[flags], "-t") ? 2 : 1;
-    if (flags > argc) flags = argc;
-    int code = 0;
-    char *one[16];
-    if (flags > 14) return 125;
-    for (int i = 0; i < flags - 1; i++) one[i] = argv[i + 1];
-    for (int i = flags; i < argc || i == flags; i++) {
-      if (i < argc) one[flags - 1] = argv[i];
-      int r = run_cmd(&cl, i < argc ? flags : flags - 1, one);
-      if (r) code = r;
-      if (i >= argc) break;
+  if (!strcmp(verb, "stop") || !strcmp(verb, "rm")) {
+    /* One container per request, as boxd answers a stop only once it has happened; the flags
+     * go with each, spelled one way. */
+    char err[1024];
+    struct verb_args a;
+    if (parse_verb(verb, argc - 2, argv + 2, &a, err, sizeof err) < 0) {
+      fprintf(stderr, "box %s: %s\n", verb, err);
+      return 125;
     }
+    if (a.noperands < 1) {
+      fprintf(stderr, "box: \"box %s\" requires at least 1 argument: box %s [OPTIONS] CONTAINER [CONTAINER...]\n", verb, verb);
+      verb_args_free(&a);
+      return 125;
+    }
+    char time_flag[64];
+    char *one[4];
+    int n = 0, code = 0;
+    one[n++] = (char *)verb;
+    if (a.value[O_TIME]) {
+      snprintf(time_flag, sizeof time_flag, "%s=%.40s", opt_long_name(O_TIME), a.value[O_TIME]);
+      one[n++] = time_flag;
+    }
+    if (flag_on(&a, O_FORCE)) one[n++] = (char *)opt_long_name(O_FORCE);
+    for (int i = 0; i < a.noperands; i++) {
+      one[n] = a.operands[i];
+      int r = run_cmd(&cl, n + 1, one);
+      if (r) code = r;
+    }
+    verb_args_free(&a);
     return code;
   }
   return run_cmd(&cl, argc - 1, argv + 1);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,7 +36,10 @@ char *container_upper(const struct container *c) { return xasprintf("%s/run/%s/u
 
 void log_append(struct container *c, const void *data, size_t len) {
   buf_append(&c->log, data, len);
-  if (c->log.len > LOG_KEEP) buf_consume(&c->log, c->log.len - LOG_KEEP);
+  if (c->log.len > LOG_KEEP) {
+    c->log_dropped += c->log.len - LOG_KEEP;
+    buf_consume(&c->log, c->log.len - LOG_KEEP);
+  }
 }
 
 int network_setup(char *err, size_t errlen) {
@@ -66,10 +70,7 @@ static void report_time(int fd) {
 
 static void child_reset(int report_fd) {
   die_fd = report_fd;
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, NULL); /* boxd blocks SIGCHLD for its signalfd */
-  signal(SIGPIPE, SIG_DFL);
+  reset_signals();
 }
 
 static void __attribute__((noreturn)) exec_command(char **argv);
@@ -83,13 +84,17 @@ static void child_exec(char **argv, char **env, const char *workdir, bool privil
   exec_command(argv);
 }
 
+/* Docker's exit codes for a command that could not be run: 127 when there is no such file,
+ * 126 when there is one that cannot be invoked (permission, format, a directory…). */
+int exec_failure_code(int err) { return err == ENOENT || err == ENOTDIR ? 127 : 126; }
+
 /* execvp without its fallback of running a file the kernel refused (ENOEXEC) as a shell
  * script: an amd64 binary on this i386 kernel must say "exec format error", as docker does. */
 static void __attribute__((noreturn)) exec_command(char **argv) {
   extern char **environ;
   if (strchr(argv[0], '/')) {
     execve(argv[0], argv, environ);
-    die_with_error("exec %s", argv[0]);
+    die_exec(exec_failure_code(errno), "exec %s: %s", argv[0], strerror(errno));
   }
   const char *path = getenv("PATH");
   int saved = ENOENT;
@@ -99,12 +104,12 @@ static void __attribute__((noreturn)) exec_command(char **argv) {
     char full[4096];
     snprintf(full, sizeof full, "%.*s/%s", (int)n, n ? p : ".", argv[0]);
     execve(full, argv, environ);
-    if (errno == ENOEXEC) die_with_error("exec %s", full);
+    if (errno == ENOEXEC) die_exec(126, "exec %s: %s", full, strerror(errno));
     if (errno != ENOENT && errno != ENOTDIR) saved = errno;
     p = colon ? colon + 1 : NULL;
   }
-  errno = saved;
-  die_with_error("exec %s", argv[0]);
+  if (saved == ENOENT) die_exec(127, "exec: \"%s\": executable file not found in $PATH", argv[0]);
+  die_exec(exec_failure_code(saved), "exec %s: %s", argv[0], strerror(saved));
 }
 
 static void configure_container_net(uint32_t ip) {
@@ -178,7 +183,7 @@ static void __attribute__((noreturn)) container_child(int report_fd, int go_fd, 
   char *blob = malloc(size ? size : 1);
   char **f;
   int nf;
-  if (!blob || read_all(go_fd, blob, size) != (int)size || split_args(blob, size, 4096, &f, &nf) < 0 || nf < 7)
+  if (!blob || read_all(go_fd, blob, size) != (int)size || split_args(blob, size, (int)size, &f, &nf) < 0 || nf < 7)
     die("bad start request from boxd");
   int argc = atoi(f[6]);
   if (argc < 1 || 7 + argc > nf) die("bad start request from boxd");
@@ -207,7 +212,8 @@ static void __attribute__((noreturn)) container_child(int report_fd, int go_fd, 
 /* ------------------------------------------------------------------ parent side */
 
 /* Read the child's reports until it reaches `want` time records or EOF. Returns the
- * number of times read, or -1 with err set from an 'E' record. */
+ * number of times read, or with err set: -1 for an 'E' record (the runtime failed),
+ * START_NOT_FOUND / START_CANNOT_INVOKE for 'X' / 'N' (the command could not be run). */
 static int read_reports(int fd, uint64_t *times, int want, int *passed, char *err, size_t errlen) {
   int got = 0;
   while (got < want) {
@@ -224,11 +230,14 @@ static int read_reports(int fd, uint64_t *times, int want, int *passed, char *er
       if (read_all(fd, &times[got], 8) != 8) return got;
       got++;
     } else {
-      char msg[900];
-      n = read(fd, msg, sizeof msg - 1);
-      msg[n > 0 ? n : 0] = 0;
-      set_err(err, errlen, 0, "%s", msg);
-      return -1;
+      /* The rest of the stream is the message: the child exits right after writing it. */
+      struct buf msg = {0};
+      char chunk[512];
+      while ((n = read(fd, chunk, sizeof chunk)) > 0) buf_append(&msg, chunk, n);
+      buf_append(&msg, "", 1);
+      set_err(err, errlen, 0, "%s", msg.data);
+      buf_free(&msg);
+      return kind == 'X' ? START_NOT_FOUND : kind == 'N' ? START_CANNOT_INVOKE : -1;
     }
   }
   return got;
@@ -238,7 +247,7 @@ static int read_reports(int fd, uint64_t *times, int want, int *passed, char *er
 static int wait_exec(int fd, char *err, size_t errlen) {
   uint64_t dummy;
   int n = read_reports(fd, &dummy, 1, NULL, err, errlen);
-  if (n < 0) return -1;
+  if (n < 0) return n;
   if (n > 0) return set_err(err, errlen, 0, "unexpected report from the container");
   return 0;
 }
@@ -319,71 +328,138 @@ void namespaces_discard(struct prepared *p) {
   p->pid = 0;
 }
 
-int container_start(struct container *c, struct prepared *warm, int *master_out, char *err, size_t errlen) {
+/* A start runs in steps, each taken when the child's report socket is readable: boxd's loop
+ * serves other containers' output and requests in between, so no start holds back another. */
+int container_start_begin(struct container *c, struct prepared *warm, char *err, size_t errlen) {
+  struct start_state *st = &c->start;
   autofree char *dir = container_dir(c);
   autofree char *upper = xasprintf("%s/upper", dir);
   autofree char *work = xasprintf("%s/work", dir);
   autofree char *mnt = xasprintf("%s/mnt", cfg.state);
   autofree char *opts = NULL;
-  struct prepared cold, *p = warm;
   struct buf spec = {0};
-  int rc, master = -1;
+  int rc;
 
+  *st = (struct start_state){.stage = START_MOUNTS, .master = -1, .warm = warm != NULL};
+  st->p.pid = 0;
+  st->p.report_rd = st->p.go_wr = -1;
+  if (warm) {
+    /* Namespaces and veth were made ahead of time (see daemon.c): this start owns them now. */
+    st->p = *warm;
+    c->prewarmed[0] = warm->namespaces_ns;
+    c->prewarmed[1] = warm->network_ns;
+    c->id = warm->id;
+  }
   for (int i = 0; i < c->image->nlayers; i++)
-    if ((rc = layer_ensure(c->image->layers[i], err, errlen)) < 0) return rc;
-  if ((rc = mkdir_p(upper, 0755)) < 0 || (rc = mkdir_p(work, 0755)) < 0 || (rc = mkdir_p(mnt, 0755)) < 0)
-    return set_err(err, errlen, -rc, "creating %s", dir);
+    if ((rc = layer_ensure(c->image->layers[i], err, errlen)) < 0) goto fail_dir;
+  if ((rc = mkdir_p(upper, 0755)) < 0 || (rc = mkdir_p(work, 0755)) < 0 || (rc = mkdir_p(mnt, 0755)) < 0) {
+    set_err(err, errlen, -rc, "creating %s", dir);
+    goto fail_dir;
+  }
   opts = overlay_options(c);
   c->phases[PHASE_LAYERS] = now_ns();
 
   if ((rc = cgroup_create(c->name, c->opts.memory, c->opts.pids, c->opts.cpus, err, errlen)) < 0) goto fail_dir;
-  if (p) {
-    /* Namespaces and veth were made ahead of time (see daemon.c); this start takes them now. */
-    c->prewarmed[0] = p->namespaces_ns;
-    c->prewarmed[1] = p->network_ns;
-    c->id = p->id;
-  } else {
-    p = &cold;
-    if (namespaces_prepare(p, c->id, false, err, errlen) < 0) goto fail_cgroup;
-  }
+  if (!warm && namespaces_prepare(&st->p, c->id, false, err, errlen) < 0) goto fail_cgroup;
+  c->pid = st->p.pid;
   c->phases[PHASE_NAMESPACES] = now_ns();
   /* 10.88.0.1 is box0; container n gets 10.88.0.1 + n. */
   c->ip = cfg.network ? htonl(BRIDGE_IP + c->id) : 0;
   snprintf(c->veth, sizeof c->veth, "vb%d", c->id);
   spec_pack(&spec, c, opts);
-  if (write_all(p->go_wr, spec.data, spec.len) < 0 ||
-      read_reports(p->report_rd, &c->phases[PHASE_MOUNTS], 1, &master, err, errlen) != 1 || master < 0) {
-    if (!*err) set_err(err, errlen, 0, "the container died while mounting");
-    goto fail_child;
-  }
-  if (cgroup_attach(c->name, p->pid, err, errlen) < 0) goto fail_child;
-  c->phases[PHASE_CGROUP] = now_ns();
-  if (!warm && cfg.network && add_veth(p, err, errlen) < 0) goto fail_child;
-  c->phases[PHASE_NETWORK] = now_ns();
-  if (write_all(p->go_wr, "g", 1) < 0 || read_reports(p->report_rd, &c->phases[PHASE_EXEC], 1, NULL, err, errlen) != 1 ||
-      wait_exec(p->report_rd, err, errlen) < 0) {
-    if (!*err) set_err(err, errlen, 0, "the container died before exec");
-    goto fail_child;
-  }
-  c->pid = p->pid;
-  c->state = STATE_RUNNING;
-  fcntl(master, F_SETFL, O_NONBLOCK);
-  *master_out = master;
-  p->pid = 0;
-  namespaces_discard(p);
+  rc = write_all(st->p.go_wr, spec.data, spec.len);
   buf_free(&spec);
+  if (rc < 0) {
+    set_err(err, errlen, -rc, "the container died before its start request");
+    container_start_abort(c);
+    return -EINVAL;
+  }
   return 0;
 
-fail_child:
-  if (master >= 0) close(master);
-  namespaces_discard(p);
 fail_cgroup:
   cgroup_remove(c->name);
 fail_dir:
-  buf_free(&spec);
+  namespaces_discard(&st->p);
   rm_rf(dir);
   c->ip = 0;
+  st->stage = START_DONE;
   return -EINVAL;
+}
+
+int container_start_step(struct container *c, int *master_out, char *err, size_t errlen) {
+  struct start_state *st = &c->start;
+  struct prepared *p = &st->p;
+  int rc = -EINVAL;
+  switch (st->stage) {
+  case START_MOUNTS:
+    /* The child sends its pty ('P') then the time its mounts were done ('T'). */
+    if (read_reports(p->report_rd, &c->phases[PHASE_MOUNTS], 1, &st->master, err, errlen) != 1 || st->master < 0) {
+      if (!*err) set_err(err, errlen, 0, "the container died while mounting");
+      break;
+    }
+    if (cgroup_attach(c->name, p->pid, err, errlen) < 0) break;
+    c->phases[PHASE_CGROUP] = now_ns();
+    if (!st->warm && cfg.network && add_veth(p, err, errlen) < 0) break;
+    c->phases[PHASE_NETWORK] = now_ns();
+    if (write_all(p->go_wr, "g", 1) < 0) {
+      set_err(err, errlen, 0, "the container died before exec");
+      break;
+    }
+    st->stage = START_EXEC;
+    return 0;
+  case START_EXEC:
+    if (read_reports(p->report_rd, &c->phases[PHASE_EXEC], 1, NULL, err, errlen) != 1) {
+      if (!*err) set_err(err, errlen, 0, "the container died before exec");
+      break;
+    }
+    st->stage = START_EXECED;
+    return 0;
+  case START_EXECED:
+    /* EOF: the report socket closed on exec. Or why the command could not be run. */
+    if ((rc = wait_exec(p->report_rd, err, errlen)) < 0) {
+      if (!*err) set_err(err, errlen, 0, "the container died before exec");
+      break;
+    }
+    c->state = STATE_RUNNING;
+    fcntl(st->master, F_SETFL, O_NONBLOCK);
+    *master_out = st->master;
+    st->master = -1;
+    p->pid = 0; /* the container's now: not the prepared child's to kill */
+    namespaces_discard(p);
+    st->stage = START_DONE;
+    return 1;
+  case START_DONE:
+    return 1;
+  }
+  container_start_abort(c);
+  return rc == START_NOT_FOUND || rc == START_CANNOT_INVOKE ? rc : -EINVAL;
+}
+
+void container_start_abort(struct container *c) {
+  struct start_state *st = &c->start;
+  if (st->master >= 0) close(st->master);
+  st->master = -1;
+  namespaces_discard(&st->p);
+  cgroup_remove(c->name);
+  autofree char *dir = container_dir(c);
+  rm_rf(dir);
+  c->ip = 0;
+  c->pid = 0;
+  st->stage = START_DONE;
+}
+
+int container_start(struct container *c, struct prepared *warm, int *master, char *err, size_t errlen) {
+  int rc = container_start_begin(c, warm, err, errlen);
+  while (rc == 0) {
+    struct pollfd pfd = {.fd = c->start.p.report_rd, .events = POLLIN};
+    if (poll(&pfd, 1, -1) < 0 && errno != EINTR) {
+      set_err(err, errlen, errno, "poll");
+      container_start_abort(c);
+      return -EINVAL;
+    }
+    rc = container_start_step(c, master, err, errlen);
+  }
+  return rc > 0 ? 0 : rc;
 }
 
 int container_exec(const struct container *c, char **argv, bool tty, int *master_out, pid_t *pid_out, char *err, size_t errlen) {
@@ -444,8 +520,9 @@ int container_exec(const struct container *c, char **argv, bool tty, int *master
   close(report[1]);
   report[1] = -1;
   uint64_t t;
-  if (read_reports(report[0], &t, 1, &master, err, errlen) != 1 || master < 0 || wait_exec(report[0], err, errlen) < 0) {
+  if (read_reports(report[0], &t, 1, &master, err, errlen) != 1 || master < 0 || (rc = wait_exec(report[0], err, errlen)) < 0) {
     if (!*err) set_err(err, errlen, 0, "exec in %s failed", c->name);
+    if (rc != START_NOT_FOUND && rc != START_CANNOT_INVOKE) rc = -EINVAL;
     kill_and_reap(pid);
     goto out;
   }

@@ -18,6 +18,23 @@ enum container_state { STATE_CREATED, STATE_RUNNING, STATE_EXITED };
 
 #define LOG_KEEP (64 * 1024)
 
+/* A child already in new pid/mount/uts/ipc/net namespaces (optionally with its veth),
+ * waiting for the container it will become: made ahead of time, it takes namespace
+ * creation (the slow part, RCU and netns setup) out of the start. */
+struct prepared {
+  pid_t pid;
+  int id;
+  int report_rd, go_wr;
+  char veth[16];
+  uint64_t namespaces_ns, network_ns;
+};
+/* Where a start is: each stage waits for the child's next report. */
+struct start_state {
+  enum { START_MOUNTS, START_EXEC, START_EXECED, START_DONE } stage;
+  struct prepared p;
+  bool warm;
+  int master; /* the pty, once the child sent it */
+};
 struct container {
   int id;          /* small sequence number; also picks the address 10.88.x.y */
   char cid[13];    /* 12 hex digits, docker's short id */
@@ -37,27 +54,34 @@ struct container {
   uint32_t ip;     /* network order, 0 without network */
   char veth[16];
   struct buf log;  /* the last LOG_KEEP bytes of its terminal */
+  uint64_t log_dropped; /* bytes before those, no longer kept (`logs` says so) */
+  struct start_state start; /* while STATE_CREATED: how far its start is */
 };
 
 /* The directory with upper/ and work/ for a container (malloc'd). */
 char *container_dir(const struct container *c);
 char *container_upper(const struct container *c);
-/* A child already in new pid/mount/uts/ipc/net namespaces (optionally with its veth),
- * waiting for the container it will become: made ahead of time, it takes namespace
- * creation (the slow part, RCU and netns setup) out of the start. */
-struct prepared {
-  pid_t pid;
-  int id;
-  int report_rd, go_wr;
-  char veth[16];
-  uint64_t namespaces_ns, network_ns;
-};
 int namespaces_prepare(struct prepared *p, int id, bool with_network, char *err, size_t errlen);
 void namespaces_discard(struct prepared *p);
 
+/* What container_start and container_exec return when the runtime worked but the command
+ * could not be run: Docker's exit codes 127 (not found) and 126 (cannot be invoked), negated.
+ * Any other negative return is a runtime failure (Docker's 125). */
+#define START_NOT_FOUND (-127)
+#define START_CANNOT_INVOKE (-126)
+static inline int start_exit_code(int rc) { return rc == START_NOT_FOUND || rc == START_CANNOT_INVOKE ? -rc : 125; }
+int exec_failure_code(int err);
+
 /* Start PID 1, in `warm` if given, else in namespaces made now. On success c->pid,
- * c->phases and *master (the pty) are set. */
+ * c->phases and *master (the pty) are set. Blocks until it runs (or fails). */
 int container_start(struct container *c, struct prepared *warm, int *master, char *err, size_t errlen);
+/* The same in steps, for the daemon's loop: begin (0, or < 0 with nothing left behind), then
+ * step whenever c->start.p.report_rd is readable: 0 = more to come, 1 = running (*master set),
+ * < 0 = failed (cleaned up; START_NOT_FOUND / START_CANNOT_INVOKE for the command).
+ * abort: give up a start in progress (kill its child, remove what it made). */
+int container_start_begin(struct container *c, struct prepared *warm, char *err, size_t errlen);
+int container_start_step(struct container *c, int *master, char *err, size_t errlen);
+void container_start_abort(struct container *c);
 /* Run argv inside a running container with its own pty. */
 int container_exec(const struct container *c, char **argv, bool tty, int *master, pid_t *pid, char *err, size_t errlen);
 /* Remove what container_start left on the host (veth goes with the netns; cgroup, upper dir). */

@@ -36,28 +36,54 @@ void send_frame(struct link *l, uint8_t type, uint32_t channel, const void *payl
 }
 
 void send_error(struct link *l, uint32_t channel, int code, const char *fmt, ...) {
-  char msg[1024];
   va_list ap;
   va_start(ap, fmt);
-  int n = vsnprintf(msg, sizeof msg, fmt, ap);
+  char *msg;
+  if (vasprintf(&msg, fmt, ap) < 0) abort();
   va_end(ap);
-  if (n < 0) n = 0;
-  if ((size_t)n >= sizeof msg) n = sizeof msg - 1;
-  uint8_t p[4 + sizeof msg];
+  size_t n = strlen(msg);
+  /* Messages quote what the request said (a flag, a name): one longer than a frame says so. */
+  static const char cut[] = "… (message cut at the frame limit)";
+  if (n > WIRE_MAX_PAYLOAD - 4) {
+    n = WIRE_MAX_PAYLOAD - 4 - (sizeof cut - 1);
+    memcpy(msg + n, cut, sizeof cut - 1);
+    n += sizeof cut - 1;
+  }
+  uint8_t *p = xcalloc(1, 4 + n);
   put_u32(p, (uint32_t)code);
   memcpy(p + 4, msg, n);
-  log_msg("error on channel %u: %s", channel, msg);
+  log_msg("error on channel %u: %.200s", channel, msg);
   send_frame(l, W_ERROR, channel, p, 4 + n);
+  free(p);
+  free(msg);
 }
 
-void reply_result(struct link *link, uint32_t channel, int code, const char *text) {
-  size_t n = strlen(text);
-  if (n > WIRE_MAX_PAYLOAD - 4) n = WIRE_MAX_PAYLOAD - 4;
+void reply_result(struct link *link, uint32_t channel, int code, const void *text, size_t n) {
   uint8_t *p = xcalloc(1, 4 + n);
   put_u32(p, (uint32_t)code);
   memcpy(p + 4, text, n);
   send_frame(link, W_RESULT, channel, p, 4 + n);
   free(p);
+}
+
+void reply_verb(struct link *link, uint32_t channel, int code, const struct buf *out, const struct buf *notes) {
+  if (!notes->len && out->len <= WIRE_MAX_PAYLOAD - 4) {
+    reply_result(link, channel, code, out->data, out->len);
+    return;
+  }
+  for (size_t at = 0; at < out->len; at += WIRE_MAX_PAYLOAD) {
+    size_t n = out->len - at < WIRE_MAX_PAYLOAD ? out->len - at : WIRE_MAX_PAYLOAD;
+    send_frame(link, W_OUTPUT, channel, out->data + at, n);
+  }
+  for (size_t at = 0;;) { /* notes longer than a frame: the last frame is the RESULT */
+    size_t n = notes->len - at;
+    if (n <= WIRE_MAX_PAYLOAD - 4) {
+      reply_result(link, channel, code, notes->data + at, n);
+      return;
+    }
+    send_frame(link, W_OUTPUT, channel, notes->data + at, WIRE_MAX_PAYLOAD);
+    at += WIRE_MAX_PAYLOAD;
+  }
 }
 
 /* ------------------------------------------------------------------ registry */
@@ -91,13 +117,13 @@ static struct term *term_find(struct link *l, uint32_t channel) {
 
 static struct term *term_of_pid(pid_t pid) {
   for (int i = 0; i < MAX_TERMS; i++)
-    if (D.terms[i] && D.terms[i]->pid == pid) return D.terms[i];
+    if (D.terms[i] && !D.terms[i]->exited && D.terms[i]->pid == pid) return D.terms[i];
   return NULL;
 }
 
 static struct term *term_of_container(const struct container *c) {
   for (int i = 0; i < MAX_TERMS; i++)
-    if (D.terms[i] && D.terms[i]->c == c && !D.terms[i]->is_exec) return D.terms[i];
+    if (D.terms[i] && !D.terms[i]->exited && D.terms[i]->c == c && !D.terms[i]->is_exec) return D.terms[i];
   return NULL;
 }
 
@@ -116,6 +142,10 @@ static struct term *term_add(struct link *l, uint32_t channel, int master, pid_t
 static void term_free(struct term *t) {
   for (int i = 0; i < MAX_TERMS; i++)
     if (D.terms[i] == t) D.terms[i] = NULL;
+  if (t->queued) {
+    run_opts_free(t->queued);
+    free(t->queued);
+  }
   if (t->master >= 0) close(t->master);
   buf_free(&t->in);
   free(t);
@@ -123,17 +153,20 @@ static void term_free(struct term *t) {
 
 /* ------------------------------------------------------------------ terminal output */
 
-/* Read what the pty has, within the credit. Returns false at EOF/EIO (nobody holds the slave). */
-static bool term_pump(struct term *t, bool final) {
+enum pump { PUMP_MORE, PUMP_DRAINED, PUMP_EOF };
+
+/* Read what the pty has, within the credit: PUMP_MORE if it may have more (or the credit
+ * ran out), PUMP_DRAINED when it had nothing left, PUMP_EOF at EOF/EIO (nobody holds the slave). */
+static enum pump term_pump(struct term *t) {
   uint8_t chunk[4096];
-  for (int rounds = 0; rounds < (final ? 64 : 4); rounds++) {
+  for (int rounds = 0; rounds < 4; rounds++) {
     size_t want = sizeof chunk;
     if (t->link && t->credit < want) want = t->credit;
-    if (want == 0) return true;
+    if (want == 0) return PUMP_MORE;
     ssize_t n = read(t->master, chunk, want);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) return true;
-    if (n <= 0) return false;
+    if (n < 0 && errno == EAGAIN) return PUMP_DRAINED;
+    if (n <= 0) return PUMP_EOF;
     if (!t->seen_output) {
       t->seen_output = true;
       uint64_t when = now_ns();
@@ -148,7 +181,7 @@ static bool term_pump(struct term *t, bool final) {
       t->credit -= n;
     }
   }
-  return true;
+  return PUMP_MORE;
 }
 
 static void term_flush_input(struct term *t) {
@@ -221,8 +254,9 @@ static int free_id(void) {
   }
 }
 
-struct container *start_container(struct run_opts *o, struct link *link, uint32_t channel, uint64_t received,
-                                  char *err, size_t errlen) {
+/* A container record for `o` (taken over), registered but not started. */
+static struct container *container_new(struct run_opts *o, uint64_t received, char *err, size_t errlen, int *exit_code) {
+  *exit_code = 125;
   struct image *im = image_find(&D.images, o->image);
   if (!im) {
     set_err(err, errlen, 0, "Unable to find image '%s' (images: %d in %s)", o->image, D.images.n, cfg.oci);
@@ -267,20 +301,19 @@ struct container *start_container(struct run_opts *o, struct link *link, uint32_
   c->created = time(NULL);
   c->phases[PHASE_RECEIVED] = received;
   D.containers[slot] = c;
+  return c;
+}
 
-  int master = -1;
+/* The prepared namespaces, if any, for the start about to begin: taken whether it works or not. */
+static struct prepared *take_warm(void) {
   struct prepared *warm = D.have_warm ? &D.warm : NULL;
-  D.have_warm = false; /* taken, whether the start works or not */
-  if (container_start(c, warm, &master, err, errlen) < 0) {
-    container_free(c);
-    return NULL;
-  }
+  D.have_warm = false;
+  return warm;
+}
+
+/* Tell the host a container runs: STARTED with its phases on its terminal's channel. */
+static void announce_started(struct container *c, struct link *link, uint32_t channel) {
   D.warm_failed = false;
-  struct term *t = term_add(link, channel, master, c->pid, c, false);
-  if (!t) {
-    close(master);
-    log_msg("%s: no terminal slot left, output is dropped", c->name);
-  }
   uint8_t p[8 + 8 * PHASE_COUNT];
   put_u32(p, (uint32_t)c->pid);
   put_u32(p + 4, PHASE_COUNT);
@@ -292,10 +325,127 @@ struct container *start_container(struct run_opts *o, struct link *link, uint32_
     at += snprintf(split + at, sizeof split - at, " %s %.1f", phase_names[i], (c->phases[i] - c->phases[i - 1]) / 1e6);
   log_msg("started %s (%s) pid %d in %.1f ms:%s", c->name, c->cid, (int)c->pid,
           (c->phases[PHASE_EXEC] - c->phases[PHASE_RECEIVED]) / 1e6, split);
+}
+
+struct container *start_container(struct run_opts *o, struct link *link, uint32_t channel, uint64_t received,
+                                  char *err, size_t errlen, int *exit_code) {
+  struct container *c = container_new(o, received, err, errlen, exit_code);
+  if (!c) return NULL;
+  int master = -1;
+  int rc = container_start(c, take_warm(), &master, err, errlen);
+  if (rc < 0) {
+    *exit_code = start_exit_code(rc);
+    container_free(c);
+    return NULL;
+  }
+  struct term *t = term_add(link, channel, master, c->pid, c, false);
+  if (!t) {
+    close(master);
+    log_msg("%s: no terminal slot left, output is dropped", c->name);
+  }
+  announce_started(c, link, channel);
   return c;
 }
 
+/* The oldest RUN waiting to start, if any. */
+static struct term *next_queued(void) {
+  struct term *first = NULL;
+  for (int i = 0; i < MAX_TERMS; i++) {
+    struct term *t = D.terms[i];
+    if (t && t->queued && (!first || t->received < first->received)) first = t;
+  }
+  return first;
+}
+
+/* A RUN on a terminal failed before its container ran: say why, free the terminal. */
+static void term_start_failed(struct term *t, int code, const char *err) {
+  send_error(t->link, t->channel, code == 125 ? ENOENT : code, "%s", err);
+  if (t->queued) {
+    run_opts_free(t->queued);
+    free(t->queued);
+    t->queued = NULL;
+  }
+  t->c = NULL;
+  term_free(t);
+}
+
+/* Begin the start of a queued RUN: the rest happens in steps from the loop (start_stepped). */
+static void start_queued(struct term *t) {
+  char err[1024] = "";
+  int code;
+  struct container *c = container_new(t->queued, t->received, err, sizeof err, &code);
+  free(t->queued);
+  t->queued = NULL;
+  if (!c) {
+    term_start_failed(t, code, err);
+    return;
+  }
+  t->began = now_ns();
+  int rc = container_start_begin(c, take_warm(), err, sizeof err);
+  if (rc < 0) {
+    container_free(c);
+    term_start_failed(t, start_exit_code(rc), err);
+    return;
+  }
+  t->c = c;
+}
+
+/* The child of a starting container reported: take the next step; announce it once it runs. */
+static void start_stepped(struct term *t) {
+  char err[1024] = "";
+  struct container *c = t->c;
+  int master = -1;
+  int rc = container_start_step(c, &master, err, sizeof err);
+  if (rc == 0) return;
+  if (rc < 0) {
+    container_free(c);
+    term_start_failed(t, start_exit_code(rc), err);
+    return;
+  }
+  t->master = master;
+  t->pid = c->pid;
+  if (t->size.set) {
+    struct winsize ws = {.ws_col = t->size.cols, .ws_row = t->size.rows};
+    ioctl(master, TIOCSWINSZ, &ws);
+  }
+  announce_started(c, t->link, t->channel);
+  term_flush_input(t);
+}
+
+static bool term_starting(const struct term *t) {
+  return t->c && t->c->state == STATE_CREATED && t->c->start.stage != START_DONE && t->c->start.p.report_rd >= 0;
+}
+
+/* One start at a time gets the (single, in the guest) CPU: the first of twelve requested together
+ * reaches its prompt as fast as it would alone, the next begins as it execs, and every started
+ * container's output flows meanwhile. A start still going after START_ALONE_NS (a child stuck in
+ * a mount) no longer holds the queue. Returns whether the next may begin now; if not, *wait_ms
+ * says when to look again. */
+#define START_ALONE_NS (1000 * 1000000ull)
+static bool may_begin_start(uint64_t now, int *wait_ms) {
+  *wait_ms = -1;
+  for (int i = 0; i < MAX_TERMS; i++) {
+    struct term *t = D.terms[i];
+    if (!t || !term_starting(t) || now - t->began >= START_ALONE_NS) continue;
+    int ms = (int)((t->began + START_ALONE_NS - now) / 1000000) + 1;
+    if (*wait_ms < 0 || ms < *wait_ms) *wait_ms = ms;
+  }
+  return *wait_ms < 0;
+}
+
+/* A container is going away: its terminals keep draining, but without it. */
+static void terms_forget(const struct container *c) {
+  for (int i = 0; i < MAX_TERMS; i++) {
+    struct term *t = D.terms[i];
+    if (!t || t->c != c) continue;
+    if (c->state == STATE_CREATED) term_start_failed(t, 125, "the container was removed while it started");
+    else t->c = NULL;
+  }
+}
+
 void remove_container(struct container *c) {
+  if (c->state == STATE_CREATED) container_start_abort(c);
+  terms_forget(c);
   container_cleanup(c);
   container_free(c);
 }
@@ -317,15 +467,28 @@ void request_stop(struct container *c, int grace_s, struct link *link, uint32_t 
   }
 }
 
-/* A terminal's process is gone: flush what it wrote, tell the host how it ended, free it. */
-static void term_finish(struct term *t, int status) {
-  if (!t) return;
-  if (t->master >= 0) term_pump(t, true);
+/* Tell the host how the terminal's process ended, and free it. */
+static void term_send_exit(struct term *t) {
   uint8_t p[4];
-  put_u32(p, (uint32_t)status);
+  put_u32(p, (uint32_t)t->status);
   send_frame(t->link, W_EXIT, t->channel, p, 4);
   term_free(t);
 }
+
+/* A terminal's process is gone. EXIT goes out only after everything it wrote: while the host's
+ * credit holds the rest back, the terminal stays (`exited`) and the loop keeps pumping it. */
+static void term_finish(struct term *t, int status) {
+  if (!t) return;
+  t->exited = true;
+  t->status = status;
+  if (t->master >= 0) {
+    enum pump r = term_pump(t);
+    while (r == PUMP_MORE && (!t->link || t->credit > 0)) r = term_pump(t);
+    if (r == PUMP_MORE) return; /* waiting for credit */
+  }
+  term_send_exit(t);
+}
+
 
 static void container_exited(struct container *c, int status) {
   int slot = container_slot(c);
@@ -343,7 +506,7 @@ static void container_exited(struct container *c, int status) {
   for (int i = 0; i < MAX_PENDING; i++) {
     if (!pend[i].link) continue;
     autofree char *text = xasprintf("%s\n", name);
-    reply_result(pend[i].link, pend[i].channel, 0, text);
+    reply_result(pend[i].link, pend[i].channel, 0, text, strlen(text));
   }
   free(name);
 }
@@ -381,16 +544,25 @@ static void handle_run(struct link *l, const struct wire_frame *f, uint64_t rece
   }
   char **argv;
   int argc;
-  if (split_args((const char *)f->payload, f->length, 256, &argv, &argc) < 0) {
+  if (split_args((const char *)f->payload, f->length, WIRE_MAX_PAYLOAD, &argv, &argc) < 0) {
     send_error(l, f->channel, EINVAL, "RUN payload must be NUL-terminated arguments");
     return;
   }
   struct run_opts o;
   if (parse_run(argc, argv, &o, err, sizeof err) < 0) {
     send_error(l, f->channel, EINVAL, "%s", err);
-  } else if (!start_container(&o, l, f->channel, received, err, sizeof err)) {
-    send_error(l, f->channel, ENOENT, "%s", err);
-    run_opts_free(&o);
+  } else {
+    /* Queued: the loop starts it in steps, one start at a time (may_begin_start), serving every
+     * terminal in between, so requests that come together never hold back each other's output. */
+    struct term *t = term_add(l, f->channel, -1, 0, NULL, false);
+    if (!t) {
+      send_error(l, f->channel, EMFILE, "too many terminals (%d)", MAX_TERMS);
+      run_opts_free(&o);
+    } else {
+      t->queued = xcalloc(1, sizeof *t->queued);
+      *t->queued = o;
+      t->received = received;
+    }
   }
   free_args(argv);
 }
@@ -403,7 +575,7 @@ static void handle_exec(struct link *l, const struct wire_frame *f) {
   }
   char **argv = NULL;
   int argc = 0;
-  if (f->length < 5 || split_args((const char *)f->payload + 4, f->length - 4, 256, &argv, &argc) < 0) {
+  if (f->length < 5 || split_args((const char *)f->payload + 4, f->length - 4, WIRE_MAX_PAYLOAD, &argv, &argc) < 0) {
     send_error(l, f->channel, EINVAL, "EXEC payload: u32 target terminal, then NUL-terminated arguments");
     return;
   }
@@ -419,15 +591,18 @@ static void handle_exec(struct link *l, const struct wire_frame *f) {
       goto out;
     }
   } else {
-    /* From the CLI: [-i] [-t] NAME CMD… */
-    tty = false;
-    for (; first < argc && argv[first][0] == '-'; first++) {
-      if (strchr(argv[first], 't')) tty = true;
-      if (strspn(argv[first] + 1, "it") != strlen(argv[first] + 1)) {
-        send_error(l, f->channel, EINVAL, "unknown flag: %s", argv[first]);
-        goto out;
-      }
+    /* From the CLI: [OPTIONS] CONTAINER CMD…, the options parsed as the CLI parses them. */
+    struct verb_args a;
+    if (parse_verb("exec", argc, argv, &a, err, sizeof err) < 0) {
+      send_error(l, f->channel, EINVAL, "%s", err);
+      goto out;
     }
+    tty = flag_on(&a, O_TTY);
+    /* The operands point into argv: the first is the container, the command follows it. */
+    first = argc;
+    for (int i = 0; a.noperands && i < argc; i++)
+      if (argv[i] == a.operands[0]) first = i;
+    verb_args_free(&a);
     if (first >= argc || !(c = container_find(argv[first]))) {
       send_error(l, f->channel, ENOENT, "No such container: %s", first < argc ? argv[first] : "(none)");
       goto out;
@@ -440,8 +615,9 @@ static void handle_exec(struct link *l, const struct wire_frame *f) {
   }
   int master;
   pid_t pid;
-  if (container_exec(c, argv + first, tty, &master, &pid, err, sizeof err) < 0) {
-    send_error(l, f->channel, EINVAL, "%s", err);
+  int rc = container_exec(c, argv + first, tty, &master, &pid, err, sizeof err);
+  if (rc < 0) {
+    send_error(l, f->channel, start_exit_code(rc) == 125 ? EINVAL : start_exit_code(rc), "%s", err);
     goto out;
   }
   if (!term_add(l, f->channel, master, pid, c, true)) {
@@ -492,22 +668,23 @@ static void handle_frame(void *ctx, const struct wire_frame *f) {
   case W_CMD: {
     char **argv;
     int argc;
-    if (split_args((const char *)f->payload, f->length, 256, &argv, &argc) < 0) {
+    if (split_args((const char *)f->payload, f->length, WIRE_MAX_PAYLOAD, &argv, &argc) < 0) {
       send_error(l, f->channel, EINVAL, "CMD payload must be NUL-terminated arguments");
       return;
     }
-    struct buf out = {0};
-    buf_append(&out, "", 0);
-    int code = verb_run(l, f->channel, argc, argv, &out);
-    if (code >= 0) reply_result(l, f->channel, code, out.data);
+    struct buf out = {0}, notes = {0};
+    int code = verb_run(l, f->channel, argc, argv, &out, &notes);
+    if (code >= 0) reply_verb(l, f->channel, code, &out, &notes);
     buf_free(&out);
+    buf_free(&notes);
     free_args(argv);
     return;
   }
   case W_STATS:
     if (f->channel == 0) {
       for (int i = 0; i < MAX_TERMS; i++)
-        if (D.terms[i] && D.terms[i]->link == l && !D.terms[i]->is_exec) send_stats(l, D.terms[i]->channel, D.terms[i]->c);
+        if (D.terms[i] && D.terms[i]->link == l && !D.terms[i]->is_exec && D.terms[i]->c)
+          send_stats(l, D.terms[i]->channel, D.terms[i]->c);
       return;
     }
     if (!t || !t->c) break;
@@ -542,15 +719,22 @@ static void handle_frame(void *ctx, const struct wire_frame *f) {
     if (f->length != 4) break;
     struct winsize ws = {.ws_col = f->payload[0] | f->payload[1] << 8, .ws_row = f->payload[2] | f->payload[3] << 8};
     if (t->master >= 0) ioctl(t->master, TIOCSWINSZ, &ws);
+    else t->size = (struct winsize_req){ws.ws_col, ws.ws_row, true}; /* applied once the pty exists */
     return;
   }
   case W_SIGNAL:
     if (f->length != 1 || f->payload[0] == 0 || f->payload[0] >= 65) break;
-    kill(t->pid, f->payload[0]);
+    if (!t->exited && t->pid > 0) kill(t->pid, f->payload[0]);
     return;
   case W_REMOVE:
-    if (t->is_exec) {
-      kill(t->pid, SIGKILL);
+    if (t->queued) {
+      term_start_failed(t, 125, "removed before it started");
+    } else if (t->c && t->c->state == STATE_CREATED) {
+      remove_container(t->c); /* aborts the start; the terminal gets its ERROR */
+    } else if (!t->c) {
+      return; /* exited and its container already removed: only its last output is left */
+    } else if (t->is_exec) {
+      if (!t->exited) kill(t->pid, SIGKILL);
     } else if (t->c->state == STATE_RUNNING) {
       request_stop(t->c, 0, NULL, 0, true);
     } else {
@@ -561,6 +745,7 @@ static void handle_frame(void *ctx, const struct wire_frame *f) {
     if (f->length != 4) break;
     uint64_t credit = (uint64_t)t->credit + get_u32(f->payload);
     t->credit = credit > UINT32_MAX ? UINT32_MAX : (uint32_t)credit;
+    if (t->exited) term_finish(t, t->status); /* the rest of its output, then EXIT */
     return;
   }
   send_error(l, f->channel, EINVAL, "malformed payload for frame type 0x%02x (%u bytes)", f->type, f->length);
@@ -590,11 +775,12 @@ static void link_close(struct link *l) {
   for (int i = 0; i < MAX_TERMS; i++) {
     struct term *t = D.terms[i];
     if (!t || t->link != l) continue;
-    if (t->is_exec) {
+    if (t->is_exec && !t->exited) {
       /* An exec session dies with its client, like a shell losing its terminal. */
       kill(t->pid, SIGHUP);
     }
     t->link = NULL;
+    if (t->exited) term_finish(t, t->status); /* nobody to wait for: the rest goes to the log */
   }
   for (int s = 0; s < MAX_CONTAINERS; s++)
     for (int i = 0; i < MAX_PENDING; i++)
@@ -790,6 +976,8 @@ static void notify_ready(void) {
   close((int)fd);
 }
 
+static void serve(struct pollfd *pfd, void **who, int n, int first_term);
+
 int daemon_main(void) {
   config_load();
   if (setup() < 0) return 1;
@@ -814,16 +1002,28 @@ int daemon_main(void) {
       if (quiet) any_quiet = true;
     }
     int first_term = n;
+    bool queued = false;
     for (int i = 0; i < MAX_TERMS; i++) {
       struct term *t = D.terms[i];
+      if (t && t->queued) queued = true;
+      if (t && term_starting(t)) {
+        pfd[n] = (struct pollfd){.fd = t->c->start.p.report_rd, .events = POLLIN};
+        who[n++] = t;
+        continue;
+      }
       if (!t || t->master < 0) continue;
-      short ev = t->in.len ? POLLOUT : 0;
+      short ev = t->in.len && !t->exited ? POLLOUT : 0;
       if (!t->link || (t->credit > 0 && t->link->out.len < LINK_HIGH_WATER)) ev |= POLLIN;
+      /* Nothing to wait for (no credit): not polled, as a pty whose program has exited reports
+       * POLLHUP whatever is asked, and the loop would spin until the host sends credit. */
+      if (!ev) continue;
       pfd[n] = (struct pollfd){.fd = t->master, .events = ev};
       who[n++] = t;
     }
-    int timeout = idle_work || (cfg.warm && !D.have_warm && !D.warm_failed) ? 200 : any_quiet ? 1000 : -1;
     uint64_t now = now_ns();
+    int start_wait = -1;
+    bool may_begin = queued && may_begin_start(now, &start_wait);
+    int timeout = may_begin ? 0 : queued ? start_wait : idle_work || (cfg.warm && !D.have_warm && !D.warm_failed) ? 200 : any_quiet ? 1000 : -1;
     for (int i = 0; i < MAX_CONTAINERS; i++) {
       if (!D.stop_deadline[i]) continue;
       int ms = D.stop_deadline[i] <= now ? 0 : (int)((D.stop_deadline[i] - now) / 1000000 + 1);
@@ -840,43 +1040,56 @@ int daemon_main(void) {
       kill(D.containers[i]->pid, SIGKILL);
       D.stop_deadline[i] = 0;
     }
-    if (ready == 0 && idle_work) idle_work = unpack_one_layer();
-    else if (ready == 0) prepare_warm();
-    if (ready <= 0) continue;
-
-    if (pfd[0].revents) {
-      struct signalfd_siginfo si;
-      while (read(D.signal_fd, &si, sizeof si) == sizeof si) {}
-      reap_children();
-    }
-    if (pfd[1].revents & POLLIN) {
-      int fd = accept4(D.listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd >= 0 && !link_add(fd, false)) close(fd);
-    }
-    for (int i = 2; i < first_term; i++) {
-      struct link *l = who[i];
-      if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) link_read(l);
-    }
-    for (int i = first_term; i < n; i++) {
-      struct term *t = who[i];
-      /* A terminal may have been freed by a frame handled above. */
-      bool alive = false;
-      for (int k = 0; k < MAX_TERMS && !alive; k++) alive = D.terms[k] == t;
-      if (!alive || t->master < 0) continue;
-      if (pfd[i].revents & POLLOUT) term_flush_input(t);
-      if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) {
-        if (!term_pump(t, false)) {
-          /* Every holder of the slave is gone; the exit status follows via SIGCHLD. */
-          close(t->master);
-          t->master = -1;
-        }
-      }
-    }
+    if (ready == 0 && !queued && idle_work) idle_work = unpack_one_layer();
+    else if (ready == 0 && !queued) prepare_warm();
+    if (ready > 0) serve(pfd, who, n, first_term);
     for (int i = 0; i < MAX_LINKS; i++) {
       struct link *l = D.links[i];
       if (!l) continue;
       if (l->out.len) link_flush(l);
       if (l->closing) link_close(l);
+    }
+    /* After everything ready was served and sent: begin one waiting start, if it may. */
+    struct term *next = next_queued();
+    if (next && may_begin_start(now_ns(), &start_wait)) start_queued(next);
+  }
+}
+
+/* One turn's events: children, new clients, frames, start steps, pty input and output. */
+static void serve(struct pollfd *pfd, void **who, int n, int first_term) {
+  if (pfd[0].revents) {
+    struct signalfd_siginfo si;
+    while (read(D.signal_fd, &si, sizeof si) == sizeof si) {}
+    reap_children();
+  }
+  if (pfd[1].revents & POLLIN) {
+    int fd = accept4(D.listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0 && !link_add(fd, false)) close(fd);
+  }
+  for (int i = 2; i < first_term; i++) {
+    struct link *l = who[i];
+    if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) link_read(l);
+  }
+  for (int i = first_term; i < n; i++) {
+    struct term *t = who[i];
+    /* A terminal may have been freed by a frame handled above. */
+    bool alive = false;
+    for (int k = 0; k < MAX_TERMS && !alive; k++) alive = D.terms[k] == t;
+    if (!alive) continue;
+    if (term_starting(t)) {
+      if (pfd[i].fd == t->c->start.p.report_rd && pfd[i].revents) start_stepped(t);
+      continue;
+    }
+    if (t->master < 0 || pfd[i].fd != t->master) continue;
+    if (pfd[i].revents & POLLOUT) term_flush_input(t);
+    if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+      enum pump r = term_pump(t);
+      if (r == PUMP_EOF) {
+        /* Every holder of the slave is gone; the exit status follows via SIGCHLD. */
+        close(t->master);
+        t->master = -1;
+      }
+      if (t->exited && r != PUMP_MORE) term_send_exit(t); /* drained: now the exit */
     }
   }
 }

@@ -32,7 +32,15 @@ struct term {
   bool is_exec;
   uint32_t credit;
   bool seen_output;
+  bool exited;              /* its process is gone; EXIT follows once the pty is drained */
+  int status;               /* wait status, once exited */
   struct buf in;            /* input the pty could not take yet */
+  /* A RUN not started yet: its options, and when it came (queued in arrival order). While its
+   * container starts (c->state == STATE_CREATED) master is -1 and pid 0; input waits in `in`. */
+  struct run_opts *queued;
+  uint64_t received;
+  uint64_t began;           /* when its start was begun (monotonic ns) */
+  struct winsize_req { uint16_t cols, rows; bool set; } size; /* a RESIZE before the pty exists */
 };
 
 struct pending_reply {
@@ -67,12 +75,16 @@ struct container *container_find(const char *name_or_id);
 
 /* `box <verb> …` run inside boxd: returns the exit code and fills out. Verbs that finish
  * later (stop, rm of a running container) return -1 and reply themselves. */
-int verb_run(struct link *link, uint32_t channel, int argc, char **argv, struct buf *out);
-void reply_result(struct link *link, uint32_t channel, int code, const char *text);
+int verb_run(struct link *link, uint32_t channel, int argc, char **argv, struct buf *out, struct buf *notes);
+void reply_result(struct link *link, uint32_t channel, int code, const void *text, size_t len);
+/* A verb's answer: one RESULT with `out` when it fits and there are no notes; else `out` as
+ * OUTPUT frames on the request channel, then RESULT with the notes (stderr) (PROTOCOL.md). */
+void reply_verb(struct link *link, uint32_t channel, int code, const struct buf *out, const struct buf *notes);
 void send_frame(struct link *l, uint8_t type, uint32_t channel, const void *payload, size_t len);
 void send_error(struct link *l, uint32_t channel, int code, const char *fmt, ...) PRINTF(4, 5);
-/* Start a container from parsed options; attach its terminal to (link, channel) if link. */
+/* Start a container from parsed options; attach its terminal to (link, channel) if link.
+ * On failure NULL, err set and *exit_code Docker's: 125 (the runtime), 126 or 127 (the command). */
 struct container *start_container(struct run_opts *o, struct link *link, uint32_t channel, uint64_t received,
-                                  char *err, size_t errlen);
+                                  char *err, size_t errlen, int *exit_code);
 void request_stop(struct container *c, int grace_s, struct link *link, uint32_t channel, bool remove);
 void remove_container(struct container *c);

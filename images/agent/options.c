@@ -1,10 +1,177 @@
 #include "options.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
+
+enum opt_kind { BOOL, VALUE };
+
+struct opt_spec {
+  enum opt_id id;
+  char short_name;   /* 0 = none */
+  const char *longs; /* names separated by '|', the first canonical, the rest Docker's aliases */
+  enum opt_kind kind;
+};
+
+struct verb_spec {
+  const char *verb;
+  bool interspersed; /* flags may follow operands (false: the first operand ends the options) */
+  struct opt_spec opts[10];
+};
+
+/* Every verb's options. run and exec stop at the image / container, as `docker run` does. */
+static const struct verb_spec verbs[] = {
+    {"run", false,
+     {{O_DETACH, 'd', "detach", BOOL},
+      {O_INTERACTIVE, 'i', "interactive", BOOL},
+      {O_TTY, 't', "tty", BOOL},
+      {O_NAME, 0, "name", VALUE},
+      {O_HOSTNAME, 'h', "hostname", VALUE},
+      {O_MEMORY, 'm', "memory", VALUE},
+      {O_PIDS, 0, "pids-limit|pids", VALUE},
+      {O_CPUS, 0, "cpus", VALUE},
+      {O_PRIVILEGED, 0, "privileged", BOOL}}},
+    {"exec", false, {{O_INTERACTIVE, 'i', "interactive", BOOL}, {O_TTY, 't', "tty", BOOL}}},
+    {"ps", true, {{O_ALL, 'a', "all", BOOL}, {O_QUIET, 'q', "quiet", BOOL}}},
+    {"stop", true, {{O_TIME, 't', "timeout|time", VALUE}}},
+    {"rm", true, {{O_FORCE, 'f', "force", BOOL}}},
+    {"stats", true, {{O_NO_STREAM, 0, "no-stream", BOOL}}}, /* box stats always answers once */
+    {"images", true, {{0}}},
+    {"inspect", true, {{0}}},
+    {"logs", true, {{0}}},
+    {"diff", true, {{0}}},
+    {"version", true, {{0}}},
+};
+
+static const struct verb_spec *verb_spec(const char *verb) {
+  for (size_t i = 0; i < N_ELEMENTS(verbs); i++)
+    if (!strcmp(verbs[i].verb, verb)) return &verbs[i];
+  return NULL;
+}
+
+/* Does `name` (length n) match one of the '|'-separated names? */
+static bool long_matches(const char *longs, const char *name, size_t n) {
+  for (const char *p = longs; p && *p;) {
+    const char *bar = strchr(p, '|');
+    size_t len = bar ? (size_t)(bar - p) : strlen(p);
+    if (len == n && !strncmp(p, name, n)) return true;
+    p = bar ? bar + 1 : NULL;
+  }
+  return false;
+}
+
+const char *opt_long_name(enum opt_id id) {
+  static char names[O_COUNT][24];
+  for (size_t v = 0; v < N_ELEMENTS(verbs); v++)
+    for (const struct opt_spec *o = verbs[v].opts; o->longs; o++)
+      if (o->id == id) {
+        snprintf(names[id], sizeof names[id], "--%.*s", (int)strcspn(o->longs, "|"), o->longs);
+        return names[id];
+      }
+  return "--?";
+}
+
+/* Go's strconv.ParseBool, which pflag uses for `--flag=VALUE` on a boolean. */
+static const char *parse_bool(const char *v) {
+  static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"}, *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
+  for (size_t i = 0; i < N_ELEMENTS(yes); i++)
+    if (!strcmp(v, yes[i])) return "true";
+  for (size_t i = 0; i < N_ELEMENTS(no); i++)
+    if (!strcmp(v, no[i])) return "false";
+  return NULL;
+}
+
+int parse_verb(const char *verb, int argc, char **argv, struct verb_args *a, char *err, size_t errlen) {
+  memset(a, 0, sizeof *a);
+  const struct verb_spec *vs = verb_spec(verb);
+  if (!vs) return set_err(err, errlen, 0, "'%s' is not a box command", verb);
+  a->operands = xcalloc(argc + 1, sizeof *a->operands);
+  bool only_operands = false;
+  for (int i = 0; i < argc; i++) {
+    char *arg = argv[i];
+    if (only_operands || arg[0] != '-' || !arg[1]) {
+      a->operands[a->noperands++] = arg;
+      if (!vs->interspersed) only_operands = true;
+      continue;
+    }
+    if (!strcmp(arg, "--")) {
+      only_operands = true;
+      continue;
+    }
+    if (arg[1] == '-') {
+      const char *name = arg + 2, *eq = strchr(name, '=');
+      size_t n = eq ? (size_t)(eq - name) : strlen(name);
+      const struct opt_spec *o = vs->opts;
+      while (o->longs && !long_matches(o->longs, name, n)) o++;
+      if (!o->longs) {
+        verb_args_free(a);
+        return set_err(err, errlen, 0, "unknown flag: --%.*s", (int)n, name);
+      }
+      const char *value = eq ? eq + 1 : NULL;
+      if (o->kind == VALUE && !value) {
+        if (i + 1 >= argc) {
+          verb_args_free(a);
+          return set_err(err, errlen, 0, "flag needs an argument: --%.*s", (int)n, name);
+        }
+        value = argv[++i];
+      } else if (o->kind == BOOL) {
+        const char *b = value ? parse_bool(value) : "true";
+        if (!b) {
+          verb_args_free(a);
+          return set_err(err, errlen, 0, "invalid argument \"%s\" for \"--%.*s\" flag: true or false", value, (int)n, name);
+        }
+        value = b;
+      }
+      a->set[o->id] = true;
+      a->value[o->id] = value;
+      continue;
+    }
+    /* Shorthands: booleans combine (-dit); one taking a value takes the rest of the word or the next. */
+    for (const char *c = arg + 1; *c; c++) {
+      const struct opt_spec *o = vs->opts;
+      while (o->longs && o->short_name != *c) o++;
+      if (!o->longs) {
+        verb_args_free(a);
+        return set_err(err, errlen, 0, "unknown shorthand flag: '%c' in %s", *c, arg);
+      }
+      const char *value;
+      if (o->kind == BOOL) {
+        value = "true";
+        if (c[1] == '=') {
+          if (!(value = parse_bool(c + 2))) {
+            verb_args_free(a);
+            return set_err(err, errlen, 0, "invalid argument \"%s\" for \"-%c\" flag: true or false", c + 2, *c);
+          }
+          c += strlen(c) - 1;
+        }
+      } else {
+        if (c[1]) {
+          value = c[1] == '=' ? c + 2 : c + 1;
+        } else if (i + 1 < argc) {
+          value = argv[++i];
+        } else {
+          verb_args_free(a);
+          return set_err(err, errlen, 0, "flag needs an argument: '%c' in %s", *c, arg);
+        }
+        a->set[o->id] = true;
+        a->value[o->id] = value;
+        break;
+      }
+      a->set[o->id] = true;
+      a->value[o->id] = value;
+    }
+  }
+  return 0;
+}
+
+void verb_args_free(struct verb_args *a) {
+  free(a->operands);
+  memset(a, 0, sizeof *a);
+}
 
 static bool valid_name(const char *s) {
   size_t n = strlen(s);
@@ -17,96 +184,84 @@ static bool valid_name(const char *s) {
   return true;
 }
 
+int cpus_online(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (int)n : 1;
+}
+
 int parse_run(int argc, char **argv, struct run_opts *o, char *err, size_t errlen) {
   memset(o, 0, sizeof *o);
-  int i = 0;
-  for (; i < argc && argv[i][0] == '-'; i++) {
-    const char *a = argv[i];
-    const char *val = NULL;
-    char *eq = strchr(a, '=');
-    char flag[32];
-    size_t flen = eq ? (size_t)(eq - a) : strlen(a);
-    if (flen >= sizeof flag) goto bad_flag;
-    memcpy(flag, a, flen);
-    flag[flen] = 0;
-    if (eq) val = eq + 1;
-    bool takes_value = !strcmp(flag, "--name") || !strcmp(flag, "--hostname") || !strcmp(flag, "-h") ||
-                       !strcmp(flag, "--memory") || !strcmp(flag, "-m") || !strcmp(flag, "--pids") ||
-                       !strcmp(flag, "--pids-limit") || !strcmp(flag, "--cpus");
-    if (takes_value && !val) {
-      if (i + 1 >= argc) {
-        run_opts_free(o);
-        return set_err(err, errlen, 0, "flag needs an argument: %s", flag);
-      }
-      val = argv[++i];
-    } else if (!takes_value && val) {
-      goto bad_flag;
+  struct verb_args a;
+  if (parse_verb("run", argc, argv, &a, err, errlen) < 0) return -EINVAL;
+  int rc = -EINVAL;
+  o->detach = flag_on(&a, O_DETACH);
+  o->interactive = flag_on(&a, O_INTERACTIVE);
+  o->tty = flag_on(&a, O_TTY);
+  o->privileged = flag_on(&a, O_PRIVILEGED);
+  const char *val;
+  if ((val = a.value[O_NAME])) {
+    if (!valid_name(val)) {
+      set_err(err, errlen, 0, "invalid container name '%s': use [a-zA-Z0-9][a-zA-Z0-9_.-], at most 63", val);
+      goto out;
     }
-    if (!strcmp(flag, "-d") || !strcmp(flag, "--detach")) o->detach = true;
-    else if (!strcmp(flag, "-i") || !strcmp(flag, "--interactive")) o->interactive = true;
-    else if (!strcmp(flag, "-t") || !strcmp(flag, "--tty")) o->tty = true;
-    else if (!strcmp(flag, "-it") || !strcmp(flag, "-ti")) o->interactive = o->tty = true;
-    else if (!strcmp(flag, "-dit") || !strcmp(flag, "-itd") || !strcmp(flag, "-dt") || !strcmp(flag, "-td"))
-      o->detach = o->tty = o->interactive = true;
-    else if (!strcmp(flag, "--privileged")) o->privileged = true;
-    else if (!strcmp(flag, "--name")) {
-      if (!valid_name(val)) {
-        run_opts_free(o);
-        return set_err(err, errlen, 0, "invalid container name '%s': use [a-zA-Z0-9][a-zA-Z0-9_.-], at most 63", val);
-      }
-      free(o->name);
-      o->name = xstrdup(val);
-    } else if (!strcmp(flag, "--hostname") || !strcmp(flag, "-h")) {
-      if (!valid_name(val)) {
-        run_opts_free(o);
-        return set_err(err, errlen, 0, "invalid hostname '%s'", val);
-      }
-      free(o->hostname);
-      o->hostname = xstrdup(val);
-    } else if (!strcmp(flag, "--memory") || !strcmp(flag, "-m")) {
-      o->memory = parse_size(val);
-      if (o->memory < 0) {
-        run_opts_free(o);
-        return set_err(err, errlen, 0, "invalid --memory '%s': bytes, or a number with k, m or g", val);
-      }
-      if (o->memory && o->memory < 4 << 20) {
-        run_opts_free(o);
-        return set_err(err, errlen, 0, "--memory %s is below the minimum of 4m", val);
-      }
-    } else if (!strcmp(flag, "--pids") || !strcmp(flag, "--pids-limit")) {
-      char *end;
-      errno = 0;
-      long long n = strtoll(val, &end, 10);
-      if (errno || *end || end == val || n < 1 || n > 4194304) {
-        run_opts_free(o);
-        return set_err(err, errlen, 0, "invalid --pids '%s': a number from 1 to 4194304", val);
-      }
-      o->pids = n;
-    } else if (!strcmp(flag, "--cpus")) {
-      char *end;
-      errno = 0;
-      double f = strtod(val, &end);
-      if (errno || *end || end == val || !(f >= 0.01 && f <= 64)) {
-        run_opts_free(o);
-        return set_err(err, errlen, 0, "invalid --cpus '%s': a number from 0.01 to 64", val);
-      }
-      o->cpus = f;
-    } else {
-      goto bad_flag;
+    o->name = xstrdup(val);
+  }
+  if ((val = a.value[O_HOSTNAME])) {
+    if (!valid_name(val)) {
+      set_err(err, errlen, 0, "invalid hostname '%s'", val);
+      goto out;
+    }
+    o->hostname = xstrdup(val);
+  }
+  if ((val = a.value[O_MEMORY])) {
+    o->memory = parse_size(val);
+    if (o->memory < 0) {
+      set_err(err, errlen, 0, "invalid --memory '%s': bytes, or a number with k, m or g", val);
+      goto out;
+    }
+    if (o->memory && o->memory < 4 << 20) {
+      set_err(err, errlen, 0, "--memory %s is below the minimum of 4m", val);
+      goto out;
     }
   }
-  if (i >= argc) {
-    run_opts_free(o);
-    return set_err(err, errlen, 0, "\"box run\" requires an image: box run [OPTIONS] IMAGE [COMMAND] [ARG...]");
+  if ((val = a.value[O_PIDS])) {
+    char *end;
+    errno = 0;
+    long long n = strtoll(val, &end, 10);
+    if (errno || *end || end == val || n > 4194304) {
+      set_err(err, errlen, 0, "invalid --pids-limit '%s': a number up to 4194304, or -1 for unlimited", val);
+      goto out;
+    }
+    o->pids = n > 0 ? n : -1; /* Docker: 0 or below is unlimited */
   }
-  o->image = xstrdup(argv[i++]);
-  o->argv = xcalloc(argc - i + 1, sizeof *o->argv);
-  for (int k = 0; i < argc; i++, k++) o->argv[k] = xstrdup(argv[i]);
-  return 0;
-bad_flag:
-  set_err(err, errlen, 0, "unknown flag: %s", argv[i]);
-  run_opts_free(o);
-  return -EINVAL;
+  if ((val = a.value[O_CPUS])) {
+    char *end;
+    errno = 0;
+    double f = strtod(val, &end);
+    int ncpu = cpus_online();
+    if (errno || *end || end == val || f != f) {
+      set_err(err, errlen, 0, "invalid argument \"%s\" for \"--cpus\" flag: a number", val);
+      goto out;
+    }
+    if (f != 0 && !(f >= 0.01 && f <= ncpu)) {
+      /* Docker's words: a limit above the CPUs there are would limit nothing. */
+      set_err(err, errlen, 0, "Range of CPUs is from 0.01 to %d.00, as there are only %d CPUs available", ncpu, ncpu);
+      goto out;
+    }
+    o->cpus = f;
+  }
+  if (a.noperands < 1) {
+    set_err(err, errlen, 0, "\"box run\" requires at least 1 argument: box run [OPTIONS] IMAGE [COMMAND] [ARG...]");
+    goto out;
+  }
+  o->image = xstrdup(a.operands[0]);
+  o->argv = xcalloc(a.noperands, sizeof *o->argv);
+  for (int k = 1; k < a.noperands; k++) o->argv[k - 1] = xstrdup(a.operands[k]);
+  rc = 0;
+out:
+  verb_args_free(&a);
+  if (rc < 0) run_opts_free(o);
+  return rc;
 }
 
 void run_opts_free(struct run_opts *o) {

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,7 @@ void cleanup_closep(int *fd) {
   if (*fd >= 0) close(*fd);
 }
 
-static void vreport(const char *fmt, va_list ap, int err) {
+static void vreport_kind(char kind, const char *fmt, va_list ap, int err) {
   char msg[1024];
   int n = vsnprintf(msg, sizeof msg, fmt, ap);
   if (n < 0) n = 0;
@@ -27,13 +28,32 @@ static void vreport(const char *fmt, va_list ap, int err) {
   if (err) n += snprintf(msg + n, sizeof msg - n, ": %s", strerror(err));
   if ((size_t)n >= sizeof msg) n = sizeof msg - 1;
   if (die_fd >= 0) {
-    char kind = 'E';
     (void)!write(die_fd, &kind, 1);
     (void)!write(die_fd, msg, n);
   }
   msg[n++] = '\n';
   (void)!write(2, "box: ", 5);
   (void)!write(2, msg, n);
+}
+
+static void vreport(const char *fmt, va_list ap, int err) { vreport_kind('E', fmt, ap, err); }
+
+void die_exec(int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vreport_kind(code == 126 ? 'N' : 'X', fmt, ap, 0);
+  va_end(ap);
+  _exit(code);
+}
+
+void reset_signals(void) {
+  struct sigaction dfl = {.sa_handler = SIG_DFL};
+  sigemptyset(&dfl.sa_mask);
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, NULL); /* EINVAL for the few libc keeps: fine */
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 void die_with_error(const char *fmt, ...) {

@@ -20,6 +20,13 @@ void cleanup_closep(int *fd);
 extern int die_fd;
 void die_with_error(const char *fmt, ...) PRINTF(1, 2) __attribute__((noreturn));
 void die(const char *fmt, ...) PRINTF(1, 2) __attribute__((noreturn));
+/* The command itself could not be run: report Docker's exit code for it (126 cannot be
+ * invoked, 127 not found) with the message, as an 'X' record on die_fd, and _exit(code). */
+void die_exec(int code, const char *fmt, ...) PRINTF(2, 3) __attribute__((noreturn));
+/* Every signal back to its default disposition and an empty mask: what a container's
+ * processes start with, whatever boxd inherited (init's `&` ignores SIGINT and SIGQUIT)
+ * or set up for itself (SIGCHLD blocked for its signalfd, SIGPIPE ignored). */
+void reset_signals(void);
 void log_msg(const char *fmt, ...) PRINTF(1, 2);
 
 uint64_t now_ns(void); /* CLOCK_MONOTONIC */

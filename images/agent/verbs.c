@@ -66,16 +66,11 @@ static void command_text(const struct container *c, char *out, size_t n) {
   buf_free(&b);
 }
 
-static int verb_ps(int argc, char **argv, struct buf *out) {
-  bool all = false, quiet = false;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "-a") || !strcmp(argv[i], "--all")) all = true;
-    else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) quiet = true;
-    else if (!strcmp(argv[i], "-aq") || !strcmp(argv[i], "-qa")) all = quiet = true;
-    else {
-      buf_printf(out, "unknown flag: %s\n", argv[i]);
-      return 125;
-    }
+static int verb_ps(const struct verb_args *a, struct buf *out) {
+  bool all = flag_on(a, O_ALL), quiet = flag_on(a, O_QUIET);
+  if (a->noperands) {
+    buf_printf(out, "\"box ps\" accepts no arguments\n");
+    return 125;
   }
   if (!quiet) buf_printf(out, "%-14s %-10s %-22s %-8s %-26s %-14s %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "PID", "STATUS", "IP", "NAMES");
   for (int i = 0; i < MAX_CONTAINERS; i++) {
@@ -106,13 +101,13 @@ static int verb_images(struct buf *out) {
   return 0;
 }
 
-static int verb_stats(int argc, char **argv, struct buf *out) {
+static int verb_stats(const struct verb_args *a, struct buf *out) {
   buf_printf(out, "%-14s %-16s %-10s %-22s %-8s %s\n", "CONTAINER ID", "NAME", "CPU TIME", "MEM USAGE / LIMIT", "PIDS", "OOM KILLS");
   for (int i = 0; i < MAX_CONTAINERS; i++) {
     struct container *c = D.containers[i];
     if (!c || c->state != STATE_RUNNING) continue;
-    bool wanted = argc <= 1;
-    for (int k = 1; k < argc && !wanted; k++) wanted = container_find(argv[k]) == c;
+    bool wanted = a->noperands == 0;
+    for (int k = 0; k < a->noperands && !wanted; k++) wanted = container_find(a->operands[k]) == c;
     if (!wanted) continue;
     struct cgroup_stats st;
     cgroup_read_stats(c->name, &st);
@@ -185,7 +180,8 @@ static void inspect_one(struct buf *b, struct container *c) {
              (unsigned long long)c->prewarmed[0], (unsigned long long)c->prewarmed[1]);
 }
 
-static int verb_inspect(int argc, char **argv, struct buf *out) {
+static int verb_inspect(const struct verb_args *va, struct buf *out) {
+  int argc = va->noperands + 1;
   if (argc < 2) {
     buf_printf(out, "\"box inspect\" requires at least 1 argument\n");
     return 125;
@@ -194,7 +190,7 @@ static int verb_inspect(int argc, char **argv, struct buf *out) {
   buf_append(&b, "[\n", 2);
   int found = 0, code = 0;
   for (int i = 1; i < argc; i++) {
-    struct container *c = container_find(argv[i]);
+    struct container *c = container_find(va->operands[i - 1]);
     if (!c) {
       code = 1;
       continue;
@@ -205,7 +201,7 @@ static int verb_inspect(int argc, char **argv, struct buf *out) {
   buf_append(&b, "\n]\n", 3);
   buf_append(out, b.data, b.len);
   for (int i = 1; i < argc; i++)
-    if (!container_find(argv[i])) buf_printf(out, "Error: No such container: %s\n", argv[i]);
+    if (!container_find(va->operands[i - 1])) buf_printf(out, "Error: No such container: %s\n", va->operands[i - 1]);
   buf_free(&b);
   return code;
 }
@@ -264,14 +260,15 @@ static int cmp_lines(const void *a, const void *b) {
   return strcmp(*(char *const *)a + 2, *(char *const *)b + 2);
 }
 
-static int verb_diff(int argc, char **argv, struct buf *out) {
+static int verb_diff(const struct verb_args *va, struct buf *out) {
+  int argc = va->noperands + 1;
   if (argc != 2) {
     buf_printf(out, "usage: box diff CONTAINER\n");
     return 125;
   }
-  struct container *c = container_find(argv[1]);
+  struct container *c = container_find(va->operands[0]);
   if (!c) {
-    buf_printf(out, "Error: No such container: %s\n", argv[1]);
+    buf_printf(out, "Error: No such container: %s\n", va->operands[0]);
     return 1;
   }
   autofree char *upper = container_upper(c);
@@ -288,39 +285,40 @@ static int verb_diff(int argc, char **argv, struct buf *out) {
 
 /* ------------------------------------------------------------------ lifecycle verbs */
 
-static int verb_logs(int argc, char **argv, struct buf *out) {
-  struct container *c = argc == 2 ? container_find(argv[1]) : NULL;
+static int verb_logs(const struct verb_args *va, struct buf *out, struct buf *notes) {
+  int argc = va->noperands + 1;
+  struct container *c = argc == 2 ? container_find(va->operands[0]) : NULL;
   if (!c) {
-    buf_printf(out, argc == 2 ? "Error: No such container: %s\n" : "usage: box logs CONTAINER\n", argc == 2 ? argv[1] : "");
+    buf_printf(out, argc == 2 ? "Error: No such container: %s\n" : "usage: box logs CONTAINER\n", argc == 2 ? va->operands[0] : "");
     return 1;
   }
+  /* The newest bytes are kept; that older ones are gone is said on stderr, never silently. */
+  if (c->log_dropped)
+    buf_printf(notes, "box: logs of %s: the first %llu bytes are no longer kept (boxd keeps the last %d)\n", c->name,
+               (unsigned long long)c->log_dropped, LOG_KEEP);
   buf_append(out, c->log.data, c->log.len);
   return 0;
 }
 
-static int verb_stop_rm(struct link *link, uint32_t channel, int argc, char **argv, struct buf *out, bool rm) {
+static int verb_stop_rm(struct link *link, uint32_t channel, const struct verb_args *a, struct buf *out, bool rm) {
   int grace = 10;
-  bool force = false;
-  int i = 1;
-  for (; i < argc && argv[i][0] == '-'; i++) {
-    if (!rm && (!strcmp(argv[i], "-t") || !strcmp(argv[i], "--time")) && i + 1 < argc) {
-      char *end;
-      grace = (int)strtol(argv[++i], &end, 10);
-      if (*end || grace < 0 || grace > 3600) {
-        buf_printf(out, "invalid --time: %s\n", argv[i]);
-        return 125;
-      }
-    } else if (rm && (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--force"))) {
-      force = true;
-    } else {
-      buf_printf(out, "unknown flag: %s\n", argv[i]);
+  bool force = flag_on(a, O_FORCE);
+  if (a->value[O_TIME]) {
+    char *end;
+    errno = 0;
+    long t = strtol(a->value[O_TIME], &end, 10);
+    if (errno || *end || end == a->value[O_TIME] || t < -1 || t > 3600) {
+      buf_printf(out, "invalid argument \"%s\" for \"-t, --timeout\" flag: seconds, -1 to wait for ever, at most 3600\n", a->value[O_TIME]);
       return 125;
     }
+    grace = t < 0 ? 3600 : (int)t;
   }
-  if (i + 1 != argc) {
+  if (a->noperands != 1) {
     buf_printf(out, "usage: box %s [OPTIONS] CONTAINER (one per request)\n", rm ? "rm" : "stop");
     return 125;
   }
+  int i = 0;
+  char **argv = a->operands;
   struct container *c = container_find(argv[i]);
   if (!c) {
     buf_printf(out, "Error: No such container: %s\n", argv[i]);
@@ -342,36 +340,48 @@ static int verb_stop_rm(struct link *link, uint32_t channel, int argc, char **ar
 static int verb_run_detached(int argc, char **argv, struct buf *out) {
   char err[1024] = "";
   struct run_opts o;
-  if (parse_run(argc - 1, argv + 1, &o, err, sizeof err) < 0) {
+  if (parse_run(argc, argv, &o, err, sizeof err) < 0) {
     buf_printf(out, "box: %s\n", err);
     return 125;
   }
   o.detach = true;
-  struct container *c = start_container(&o, NULL, 0, now_ns(), err, sizeof err);
+  int code;
+  struct container *c = start_container(&o, NULL, 0, now_ns(), err, sizeof err, &code);
   if (!c) {
     run_opts_free(&o);
     buf_printf(out, "box: %s\n", err);
-    return 125;
+    return code;
   }
   buf_printf(out, "%s\n", c->cid);
   return 0;
 }
 
-int verb_run(struct link *link, uint32_t channel, int argc, char **argv, struct buf *out) {
+int verb_run(struct link *link, uint32_t channel, int argc, char **argv, struct buf *out, struct buf *notes) {
   const char *v = argv[0];
-  if (!strcmp(v, "ps")) return verb_ps(argc, argv, out);
-  if (!strcmp(v, "images")) return verb_images(out);
-  if (!strcmp(v, "stats")) return verb_stats(argc, argv, out);
-  if (!strcmp(v, "inspect")) return verb_inspect(argc, argv, out);
-  if (!strcmp(v, "logs")) return verb_logs(argc, argv, out);
-  if (!strcmp(v, "diff")) return verb_diff(argc, argv, out);
-  if (!strcmp(v, "stop")) return verb_stop_rm(link, channel, argc, argv, out, false);
-  if (!strcmp(v, "rm")) return verb_stop_rm(link, channel, argc, argv, out, true);
-  if (!strcmp(v, "run")) return verb_run_detached(argc, argv, out);
-  if (!strcmp(v, "version")) {
-    buf_printf(out, "boxd: box 0.1, mux protocol v1\n");
-    return 0;
+  if (!strcmp(v, "run")) return verb_run_detached(argc - 1, argv + 1, out);
+  char err[1024];
+  struct verb_args a;
+  if (parse_verb(v, argc - 1, argv + 1, &a, err, sizeof err) < 0) {
+    if (strstr(err, "is not a box command")) {
+      buf_printf(out, "box: '%s' is not a box command (run, ps, exec, stop, rm, images, stats, inspect, logs, diff)\n", v);
+      return 127;
+    }
+    buf_printf(out, "box %s: %s\n", v, err);
+    return 125;
   }
-  buf_printf(out, "box: '%s' is not a box command (run, ps, exec, stop, rm, images, stats, inspect, logs, diff)\n", v);
-  return 127;
+  int code = 127;
+  if (!strcmp(v, "ps")) code = verb_ps(&a, out);
+  else if (!strcmp(v, "images")) code = verb_images(out);
+  else if (!strcmp(v, "stats")) code = verb_stats(&a, out);
+  else if (!strcmp(v, "inspect")) code = verb_inspect(&a, out);
+  else if (!strcmp(v, "logs")) code = verb_logs(&a, out, notes);
+  else if (!strcmp(v, "diff")) code = verb_diff(&a, out);
+  else if (!strcmp(v, "stop")) code = verb_stop_rm(link, channel, &a, out, false);
+  else if (!strcmp(v, "rm")) code = verb_stop_rm(link, channel, &a, out, true);
+  else if (!strcmp(v, "version")) {
+    buf_printf(out, "boxd: box 0.1, mux protocol v1\n");
+    code = 0;
+  } else buf_printf(out, "box: '%s' cannot be asked for this way\n", v); /* exec: a frame of its own */
+  verb_args_free(&a);
+  return code;
 }

@@ -1,8 +1,9 @@
-// npm run bench:containers [-- --runs N] [-- --idle N] — boot the container host once in Node,
-// start containers over the box mux and print medians: request → first prompt byte (guest
+// npm run bench:containers [-- --runs N] [-- --idle N] [-- --burst N] — boot the container host once in
+// Node, start containers over the box mux and print medians: request → first prompt byte (guest
 // CLOCK_MONOTONIC from boxd's STARTED / FIRST_OUTPUT, host wall time, guest instructions), the phase split,
 // for "warm" starts (boxd had idle time to prepare namespaces) and "cold" ones (started
-// back to back, so it had none); then N idle shells and their memory.current.
+// back to back, so it had none); then a burst of N requested at once (first and last prompt: one
+// start must not hold back another's prompt); then idle shells and their memory.current.
 import { Machine } from '../boot/harness.ts';
 import { MARKERS } from '../../src/core/markers.ts';
 import { encodeFrame, FrameType as T, MuxDecoder, type Frame } from '../../src/core/mux/frames.ts';
@@ -12,6 +13,7 @@ const argv = process.argv.slice(2);
 const opt = (name: string, fallback: number) => Number(argv[argv.indexOf(name) + 1]) || fallback;
 const runs = opt('--runs', 7);
 const idle = opt('--idle', 50);
+const burst = opt('--burst', 12);
 
 const PHASES = ['received', 'layers', 'namespaces', 'mounts', 'cgroup', 'network', 'exec'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -94,7 +96,26 @@ try {
   report('warm (namespaces prepared while idle)', warm);
   report('cold (back to back, nothing prepared)', cold);
 
-  for (let i = 2 * runs; i < idle; i++) await start();
+  // A burst, as a race starts its containers: all requests in one go, after idle time.
+  await sleep(3000);
+  const i0 = m.instructions();
+  const chans = Array.from({ length: burst }, () => ++channel);
+  for (const ch of chans) send(T.RUN, ch, args('-it', 'busybox', 'sh'));
+  const firsts = [];
+  let t0 = Infinity;
+  for (const ch of chans) {
+    const started = await waitFrame((f) => f.channel === ch && (f.type === T.STARTED || f.type === T.ERROR), `burst STARTED ${ch}`);
+    if (started.type === T.ERROR) throw new Error(new TextDecoder().decode(started.payload.subarray(4)));
+    t0 = Math.min(t0, u64(started, 8));
+    firsts.push(await waitFrame((f) => f.channel === ch && f.type === T.FIRST_OUTPUT, `burst FIRST_OUTPUT ${ch}`));
+  }
+  const promptMs = firsts.map((f) => (u64(f, 0) - t0) / 1e6).sort((a, b) => a - b);
+  const promptMinstr = firsts.map((f) => (f.instructions - i0) / 1e6).sort((a, b) => a - b);
+  console.log(`\n${burst} at once: request → first prompt byte`);
+  console.log(`  first ${promptMs[0]!.toFixed(1)} ms, median ${median(promptMs).toFixed(1)} ms, last ${promptMs.at(-1)!.toFixed(1)} ms guest clock`);
+  console.log(`  first ${promptMinstr[0]!.toFixed(1)} M, last ${promptMinstr.at(-1)!.toFixed(1)} M guest instructions (load-independent)`);
+
+  for (let i = 2 * runs + burst; i < idle; i++) await start();
   await sleep(2000);
   const from = frames.length;
   send(T.STATS, 0);

@@ -8,6 +8,8 @@ import { V86 } from 'v86';
 import { ARTIFACTS } from '../../src/core/artifacts.ts';
 import { LazyDisk } from '../../src/core/lazy-disk.ts';
 import { PROFILES, v86Options, type MachineKind, type ResolvedMedia } from '../../src/core/machine/profiles.ts';
+import { encodeFrame, FrameType as T, MuxDecoder, type Frame } from '../../src/core/mux/frames.ts';
+import { virtioConsoleQueue, virtioQueueEnabled } from '../../src/core/mux/v86-port.ts';
 import { connectNicToSwitch, setNicMac, type EthernetSwitch, type NicCable, type SwitchPort } from '../../src/core/lan/index.ts';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -84,6 +86,14 @@ export class Machine {
   /** Resolves at power-on. */
   readonly started: Promise<void>;
   private waiters: { re: RegExp; from: number; resolve: (m: Mark) => void; name: string }[] = [];
+  /** Serial bytes not yet joined into the log (joined when someone reads it: once, not per byte). */
+  private incoming: string[] = [];
+  /** The last complete line and the current one: all a new byte can complete a match in. */
+  private window = '';
+  /** Offset of `window` in the log. */
+  private windowStart = 0;
+  /** Characters the waiters' patterns were run over: stays proportional to the output (not its square). */
+  scannedChars = 0;
   private seq = 0;
   readonly marks: Mark[] = [];
 
@@ -107,13 +117,26 @@ export class Machine {
       });
     });
     this.emulator.add_listener('serial0-output-byte', (byte: number) => {
-      this.log += String.fromCharCode(byte);
-      this.checkWaiters();
+      const ch = String.fromCharCode(byte);
+      this.incoming.push(ch);
+      this.window += ch;
+      if (ch === '\n') {
+        const cut = this.window.lastIndexOf('\n', this.window.length - 2) + 1;
+        this.window = this.window.slice(cut);
+        this.windowStart += cut;
+      }
+      if (this.waiters.length) this.checkWaiters();
     });
   }
 
+  /** Everything the guest wrote on ttyS0 so far. */
   get serial(): string {
+    this.takeIncoming();
     return this.log;
+  }
+
+  private takeIncoming() {
+    if (this.incoming.length) this.log += this.incoming.splice(0).join('');
   }
 
   elapsedMs(): number {
@@ -124,14 +147,24 @@ export class Machine {
     return this.emulator.get_instruction_counter?.() ?? 0;
   }
 
+  /**
+   * On every byte, as before, but each waiter looks only at the line this byte ends or continues
+   * and the one before it (so a marker followed by its line break still matches): patterns are
+   * line-sized, and a command printing 100 KB costs matching over short lines, not over 100 KB per byte.
+   */
   private checkWaiters() {
     for (const w of [...this.waiters]) {
-      if (w.re.test(this.log.slice(w.from))) {
-        this.waiters.splice(this.waiters.indexOf(w), 1);
-        const mark = { name: w.name, wallMs: this.elapsedMs(), instructions: this.instructions() };
-        w.resolve(mark);
-      }
+      const at = Math.max(w.from, this.windowStart) - this.windowStart;
+      if (at >= this.window.length) continue;
+      const text = at ? this.window.slice(at) : this.window;
+      this.scannedChars += text.length;
+      if (w.re.test(text)) this.settle(w);
     }
+  }
+
+  private settle(w: (typeof this.waiters)[number]) {
+    this.waiters.splice(this.waiters.indexOf(w), 1);
+    w.resolve({ name: w.name, wallMs: this.elapsedMs(), instructions: this.instructions() });
   }
 
   /** Wait until `re` appears in serial output after position `from` (default: anywhere). */
@@ -139,15 +172,19 @@ export class Machine {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w.resolve !== done);
-        reject(new Error(`${this.kind}: timed out after ${timeoutMs} ms waiting for ${re}\n--- serial log (last 3000 chars) ---\n${this.log.slice(-3000)}\n---`));
+        reject(new Error(`${this.kind}: timed out after ${timeoutMs} ms waiting for ${re}\n--- serial log (last 3000 chars) ---\n${this.serial.slice(-3000)}\n---`));
       }, timeoutMs);
       const done = (m: Mark) => {
         clearTimeout(timer);
         this.marks.push(m);
         resolve(m);
       };
-      this.waiters.push({ re, from, resolve: done, name });
-      this.checkWaiters();
+      // A waiter made now looks at everything after `from` once, then only at what is new.
+      const w = { re, from, resolve: done, name };
+      this.waiters.push(w);
+      const earlier = this.serial.slice(from);
+      this.scannedChars += earlier.length;
+      if (re.test(earlier)) this.settle(w);
     });
   }
 
@@ -158,11 +195,11 @@ export class Machine {
   /** Run a shell command on the serial console and return what it printed. */
   async run(cmd: string, timeoutMs = 20_000): Promise<string> {
     const n = ++this.seq;
-    const from = this.log.length;
+    const from = this.serial.length;
     // The quotes keep the typed command's echo from matching the end marker.
     this.type(`${cmd}; echo "@@"done-${n}\n`);
     await this.waitFor(new RegExp(`@@done-${n}\\r?\\n`), timeoutMs, `run ${cmd}`, from);
-    const out = this.log.slice(from);
+    const out = this.serial.slice(from);
     const lines = out.split(/\r?\n/);
     // Drop the echoed command line and the marker line.
     const body = lines.slice(1, lines.findIndex((l) => l.startsWith(`@@done-${n}`)));
@@ -179,4 +216,122 @@ export class Machine {
 
 export async function boot(kind: GuestKind, opts: BootOptions = {}): Promise<Machine> {
   return new Machine(kind, opts);
+}
+
+// ---------------------------------------------------------------- the mux, host side
+export const text = new TextEncoder();
+export const utf8 = new TextDecoder();
+export const args = (...a: string[]) => text.encode(a.map((s) => `${s}\0`).join(''));
+
+/** boxd's port: queues input until the guest posts a buffer, decodes output frames. */
+export class MuxPort {
+  readonly frames: Frame[] = [];
+  /** Anything boxd sent that did not decode: must stay empty. */
+  readonly errors: string[] = [];
+  readonly output = new Map<number, string>();
+  private pending: Uint8Array[] = [];
+  private waiters: (() => void)[] = [];
+  private timer: ReturnType<typeof setInterval>;
+
+  /** Bytes of OUTPUT per channel, whatever they are (`output` holds them decoded as text). */
+  readonly bytes = new Map<number, number>();
+  /** Give OUTPUT back as CREDIT at once (the page's terminal does once it rendered); off = a reader that stalls. */
+  autoCredit = true;
+
+  constructor(private readonly m: Machine) {
+    m.emulator.add_listener('virtio-console1-output-bytes', (bytes: Uint8Array) => this.receive(bytes));
+    this.timer = setInterval(() => this.pump(), 2);
+  }
+
+  private readonly decoder = new MuxDecoder({
+    frame: (f) => {
+      this.frames.push(f);
+      if (f.type === T.OUTPUT) {
+        this.output.set(f.channel, (this.output.get(f.channel) ?? '') + utf8.decode(f.payload));
+        this.bytes.set(f.channel, (this.bytes.get(f.channel) ?? 0) + f.payload.length);
+        if (this.autoCredit) this.credit(f.channel, f.payload.length);
+      }
+    },
+    error: (kind) => this.errors.push(kind),
+  });
+
+  private receive(bytes: Uint8Array) {
+    this.decoder.feed(bytes);
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** v86 drops input when the guest has no receive buffer posted: push only when it has one. */
+  private pump() {
+    const queue = virtioConsoleQueue(this.m.emulator, 1);
+    // Not powered on yet, or the guest driver has not enabled the queue (has_request() would read address 0).
+    if (!queue || !virtioQueueEnabled(queue)) return;
+    while (this.pending.length && queue.has_request()) {
+      this.m.emulator.bus.send('virtio-console1-input-bytes', this.pending.shift());
+    }
+  }
+
+  send(type: number, channel: number, payload?: Uint8Array) {
+    const f = encodeFrame(type, channel, payload);
+    for (let i = 0; i < f.length; i += 4096) this.pending.push(f.slice(i, i + 4096));
+  }
+
+  credit(channel: number, n: number) {
+    this.send(T.CREDIT, channel, new Uint8Array(new Uint32Array([n]).buffer));
+  }
+
+  sendRaw(bytes: Uint8Array) {
+    this.pending.push(bytes);
+  }
+
+  /** Wait for a frame matching `pred` received at index ≥ from. */
+  async waitFrame(pred: (f: Frame) => boolean, timeoutMs: number, what: string, from = 0): Promise<Frame> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const found = this.frames.slice(from).find(pred);
+      if (found) return found;
+      if (performance.now() > deadline) {
+        throw new Error(`mux: timed out after ${timeoutMs} ms waiting for ${what}\n--- serial (last 2000) ---\n${this.m.serial.slice(-2000)}`);
+      }
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        setTimeout(r, 50);
+      });
+    }
+  }
+
+  async cmd(channel: number, ...argv: string[]): Promise<{ code: number; text: string }> {
+    const from = this.frames.length;
+    this.send(T.CMD, channel, args(...argv));
+    const f = await this.waitFrame((f) => f.channel === channel && (f.type === T.RESULT || f.type === T.ERROR), 30_000, `RESULT of ${argv.join(' ')}`, from);
+    const v = new DataView(f.payload.buffer, f.payload.byteOffset);
+    return { code: v.getInt32(0, true), text: utf8.decode(f.payload.subarray(4)) };
+  }
+
+  close() {
+    clearInterval(this.timer);
+  }
+}
+
+/** A container terminal on one mux channel, driven like the harness drives the serial shell. */
+export class Terminal {
+  private seq = 0;
+  constructor(private readonly port: MuxPort, readonly channel: number) {}
+
+  get screen(): string {
+    return this.port.output.get(this.channel) ?? '';
+  }
+
+  async run(cmd: string, timeoutMs = 30_000): Promise<string> {
+    const n = ++this.seq;
+    const from = this.screen.length;
+    this.port.send(T.INPUT, this.channel, text.encode(`${cmd}; echo "@@"end-${n}\n`));
+    const marker = new RegExp(`^@@end-${n}\\r?$`, 'm');
+    const deadline = performance.now() + timeoutMs;
+    while (!marker.test(this.screen.slice(from))) {
+      if (performance.now() > deadline) throw new Error(`terminal ${this.channel}: timed out on ${cmd}\n${this.screen.slice(-1500)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const lines = this.screen.slice(from).split(/\r?\n/);
+    return lines.slice(1, lines.findIndex((l) => marker.test(l))).join('\n');
+  }
 }

@@ -5,13 +5,15 @@
 
 static int tap_n, tap_failed;
 
+/* The condition is evaluated once: it may have side effects (a parse, a read). */
 #define CHECK(cond, ...)                                  \
   do {                                                    \
+    int ok_ = !!(cond);                                   \
     tap_n++;                                              \
-    if (!(cond)) tap_failed++;                            \
-    printf("%s %d - ", (cond) ? "ok" : "not ok", tap_n);  \
+    if (!ok_) tap_failed++;                               \
+    printf("%s %d - ", ok_ ? "ok" : "not ok", tap_n);     \
     printf(__VA_ARGS__);                                  \
-    printf("%s\n", (cond) ? "" : "  # failed: " #cond);   \
+    printf("%s\n", ok_ ? "" : "  # failed: " #cond);      \
   } while (0)
 
 #define CHECK_STR(got, want, name)                                                        \

@@ -1,4 +1,5 @@
 /* `box run` flag parsing, frame argument lists and sizes. */
+#include <errno.h>
 #include <stdlib.h>
 
 #include "options.h"
@@ -34,11 +35,11 @@ int main(void) {
       {{"--name"}, "missing value"},
       {{"--memory", "lots", "busybox"}, "malformed size"},
       {{"--memory", "100k", "busybox"}, "memory below the minimum"},
-      {{"--pids", "0", "busybox"}, "zero pids"},
+      {{"--pids-limit", "x", "busybox"}, "pids not a number"},
       {{"--cpus", "-1", "busybox"}, "negative cpus"},
       {{"--name", "../x", "busybox"}, "name with a slash"},
       {{"-d"}, "no image"},
-      {{"-d=1", "busybox"}, "value on a boolean flag"},
+      {{"-d=yes", "busybox"}, "a boolean flag given something other than true or false"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     err[0] = 0;
@@ -51,7 +52,9 @@ int main(void) {
   free_args(argv);
   CHECK(split_args("ps", 2, 8, &argv, &argc) < 0, "split_args wants a final NUL");
   CHECK(split_args("", 0, 8, &argv, &argc) < 0, "split_args rejects empty");
-  CHECK(split_args("a\0b\0c\0", 6, 2, &argv, &argc) < 0, "split_args limits the count");
+  CHECK(split_args("a\0b\0c\0", 6, 2, &argv, &argc) == -E2BIG, "split_args limits the count");
+  CHECK(split_args("a\0b\0", 4, 2, &argv, &argc) == 0 && argc == 2, "split_args at its limit");
+  free_args(argv);
 
   CHECK(parse_size("1048576") == 1048576 && parse_size("1k") == 1024 && parse_size("2G") == 2LL << 30 &&
             parse_size("1.5m") == 3 << 19 && parse_size("8mb") == 8 << 20,

@@ -133,6 +133,20 @@ describe('MuxHost', () => {
     g.host.close();
   });
 
+  it('cmd: a reply longer than one frame comes as OUTPUT frames then RESULT, and arrives whole', async () => {
+    const g = new FakeGuest();
+    g.posted = 1e6;
+    const long = 'x'.repeat(65536) + 'y'.repeat(65536) + 'end\n';
+    g.answer = (f) => {
+      if (f.type !== FrameType.CMD) return;
+      const bytes = new TextEncoder().encode(long);
+      for (let at = 0; at < bytes.length; at += 65536) g.say(FrameType.OUTPUT, f.channel, bytes.subarray(at, at + 65536));
+      g.say(FrameType.RESULT, f.channel, P.encodeResult({ code: 0, text: 'a note\n' }));
+    };
+    await expect(g.host.cmd(['logs', 'c1'])).resolves.toEqual({ code: 0, text: long, stderr: 'a note\n' });
+    g.host.close();
+  });
+
   it('run: STARTED with named phases, output to the listener, exit; ERROR rejects and frees the channel', async () => {
     const g = new FakeGuest();
     g.posted = 1e6;

@@ -3,7 +3,7 @@
 // posted (v86 drops input otherwise), at most `maxPush` bytes at a time, retrying on a timer.
 import { encodeFrame, FrameType, MuxDecoder, MUX_INITIAL_CREDIT, MUX_MAX_PAYLOAD, type DecodeErrorKind, type Frame } from './frames.ts';
 import * as P from './payloads.ts';
-import { clearTimer, setTimer, utf8Encoder, type TimerId } from './platform.ts';
+import { clearTimer, setTimer, utf8Decoder, utf8Encoder, type TimerId } from './platform.ts';
 
 export interface MuxTransport {
   /** Hand bytes to the guest. Called only after canWrite() returned true, with ≤ maxPush bytes. */
@@ -164,11 +164,17 @@ export class MuxHost {
     this.listeners.delete(channel);
   }
 
-  /** Run a `box` verb; resolves with its RESULT, rejects on ERROR or timeout. */
+  /**
+   * Run a `box` verb; resolves with its RESULT, rejects on ERROR or timeout. A reply too long for one
+   * frame (or one with notes) comes as OUTPUT frames, then RESULT with the notes (PROTOCOL.md): `text`
+   * is then the OUTPUT bytes and `stderr` the notes.
+   */
   cmd(argv: readonly string[], timeoutMs = this.opts.requestTimeoutMs): Promise<P.Result> {
     const channel = this.allocChannel();
+    const streamed: Uint8Array[] = [];
     const done = this.awaitReply<P.Result>(channel, timeoutMs, `box ${argv.join(' ')}`, (settle) => ({
-      result: (r) => settle(r),
+      output: (b) => void streamed.push(b.slice()),
+      result: (r) => settle(streamed.length ? { code: r.code, text: utf8Decoder.decode(concatBytes(streamed)), stderr: r.text } : r),
     }));
     this.send(FrameType.CMD, channel, P.encodeArgv(argv));
     return done.finally(() => this.release(channel));
@@ -390,4 +396,11 @@ export class MuxHost {
       this.transport.write(chunk);
     }
   }
+}
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) (all.set(p, at), (at += p.length));
+  return all;
 }

@@ -189,6 +189,8 @@ export function encodeError(e: MuxErrorReply): Uint8Array {
 export interface Result {
   code: number;
   text: string;
+  /** Only for a reply that came as OUTPUT frames first (MuxHost.cmd): the verb's notes, its stderr. */
+  stderr?: string;
 }
 
 export function decodeResult(p: Uint8Array): Result {
