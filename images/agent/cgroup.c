@@ -96,7 +96,12 @@ int cgroup_read_stats(const char *name, struct cgroup_stats *st) {
   autofree char *dir = cgroup_path(name);
   memset(st, 0, sizeof *st);
   if (access(dir, F_OK) < 0) return -errno;
-  st->memory_current = read_u64(dir, "memory.current");
+  /* What `docker stats` calls usage on cgroup v2: memory.current without inactive_file, the page
+   * cache nobody is using. The first container to read a file from the image store is charged
+   * for its cache (about 2 MB of busybox), which is not memory the container holds. */
+  uint64_t current = read_u64(dir, "memory.current");
+  uint64_t inactive_file = read_keyed(dir, "memory.stat", "inactive_file");
+  st->memory_current = current > inactive_file ? current - inactive_file : 0;
   st->memory_max = read_u64(dir, "memory.max"); /* "max" reads as 0 */
   st->cpu_usage_usec = read_keyed(dir, "cpu.stat", "usage_usec");
   st->pids_current = (uint32_t)read_u64(dir, "pids.current");

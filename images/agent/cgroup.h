@@ -6,7 +6,8 @@
 #include <sys/types.h>
 
 struct cgroup_stats {
-  uint64_t memory_current, memory_max; /* max 0 = no limit */
+  /* memory_current: memory.current − inactive_file, as `docker stats` counts; max 0 = no limit */
+  uint64_t memory_current, memory_max;
   uint64_t cpu_usage_usec;
   uint32_t pids_current;
   uint64_t oom_kills;

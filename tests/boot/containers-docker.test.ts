@@ -3,26 +3,16 @@
 // containers asked for at once do not wait for each other. Each row is one input from a public bug
 // report, run for real: the host's `box` CLI on its serial console, or the page's mux.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { args, boot, DIST, Machine, MuxPort, Terminal, utf8, text } from './harness.ts';
-import { ARTIFACTS } from '../../src/core/artifacts.ts';
+import { args, boot, hostHasContainerImages, Machine, MuxPort, Terminal, utf8, text } from './harness.ts';
 import { MARKERS } from '../../src/core/markers.ts';
 import { FrameType as T, MUX_MAX_PAYLOAD, type Frame } from '../../src/core/mux/frames.ts';
 
-function initramfsHasBox(): boolean {
-  try {
-    const cpio = readFileSync(`${DIST}/${ARTIFACTS.hostInitrd}`);
-    return cpio.includes('usr/bin/boxd') && cpio.includes('var/lib/box/oci/index.json');
-  } catch {
-    return false;
-  }
-}
 
 const u32 = (f: Frame, at = 0) => new DataView(f.payload.buffer, f.payload.byteOffset).getUint32(at, true);
 const u64 = (f: Frame, at: number) => new DataView(f.payload.buffer, f.payload.byteOffset).getBigUint64(at, true);
 const PHASE_EXEC = 6;
 
-describe.skipIf(!initramfsHasBox())('box behaves like Docker: signals, exit codes, every byte, concurrent starts', () => {
+describe.skipIf(!hostHasContainerImages())('box behaves like Docker: signals, exit codes, every byte, concurrent starts', () => {
   let m: Machine;
   let mux: MuxPort;
   let channel = 200;

@@ -2,22 +2,11 @@
 // over the box mux on virtio-console port 1, and check from inside and outside that they
 // are namespaced processes of one kernel, with cgroup limits, a bridge, and layers shared.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { args, boot, DIST, Machine, MuxPort, Terminal, utf8, text } from './harness.ts';
-import { ARTIFACTS } from '../../src/core/artifacts.ts';
+import { args, boot, hostHasContainerImages, Machine, MuxPort, Terminal, utf8, text } from './harness.ts';
 import { MARKERS } from '../../src/core/markers.ts';
 import { encodeFrame, FrameType as T, type Frame } from '../../src/core/mux/frames.ts';
 
 // ---------------------------------------------------------------- the test
-/** The committed initramfs must carry boxd, and the image store the OCI images (images/build.sh initramfs). */
-function initramfsHasBox(): boolean {
-  try {
-    const cpio = readFileSync(`${DIST}/${ARTIFACTS.hostInitrd}`);
-    return cpio.includes('usr/bin/boxd') && readFileSync(`${DIST}/${ARTIFACTS.hostStore}`).includes('index.json');
-  } catch {
-    return false;
-  }
-}
 
 const phases = (f: Frame) => {
   const v = new DataView(f.payload.buffer, f.payload.byteOffset);
@@ -25,7 +14,7 @@ const phases = (f: Frame) => {
   return { pid: v.getUint32(0, true), ns: Array.from({ length: n }, (_, i) => v.getBigUint64(8 + 8 * i, true)) };
 };
 
-describe.skipIf(!initramfsHasBox())('containers on one kernel: box over the mux in v86', () => {
+describe.skipIf(!hostHasContainerImages())('containers on one kernel: box over the mux in v86', () => {
   let m: Machine;
   let mux: MuxPort;
   const term: Record<string, Terminal> = {};

@@ -335,3 +335,17 @@ export class Terminal {
     return lines.slice(1, lines.findIndex((l) => marker.test(l))).join('\n');
   }
 }
+
+/**
+ * The committed host images can run containers: the initramfs carries boxd and the image store
+ * the OCI layout (images/build.sh initramfs). Container tests skip without them, never silently
+ * on a stale rule: this is the one place that knows where each lives.
+ */
+export function hostHasContainerImages(): boolean {
+  try {
+    const cpio = readFileSync(join(DIST, ARTIFACTS.hostInitrd));
+    return cpio.includes('usr/bin/boxd') && readFileSync(join(DIST, ARTIFACTS.hostStore)).includes('index.json');
+  } catch {
+    return false;
+  }
+}

@@ -147,7 +147,7 @@ export interface ContainerStart {
 }
 
 export interface ContainerStats {
-  /** cgroup memory.current of the container. */
+  /** The container's memory in use: cgroup memory.current − inactive_file (as docker stats counts). */
   memoryBytes: number;
   cpuUsec: number;
   pids: number;

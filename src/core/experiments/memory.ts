@@ -45,7 +45,7 @@ export const memory: Experiment = {
       await settle(lab, [host], 2, 30_000);
       const after = usedBytes(await meminfo(host));
       const perContainer = (after - before) / n;
-      lab.figure('container', 'container.memoryCurrent', 'idle shell: cgroup memory.current (median)', median(currents), 'bytes', { how: `box STATS of ${n} idle busybox shells` });
+      lab.figure('container', 'container.memoryCurrent', 'idle shell: memory in use (median)', median(currents), 'bytes', { how: `box STATS of ${n} idle busybox shells: cgroup memory.current − inactive_file, as docker stats counts` });
       lab.figure('container', 'container.hostDelta', 'host RAM used per container started', perContainer, 'bytes', {
         how: `(host MemTotal − MemAvailable after ${n} containers − before) / ${n}; includes kernel objects (namespaces, veth, overlay) not charged to the cgroup`,
       });
