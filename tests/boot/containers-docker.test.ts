@@ -3,8 +3,7 @@
 // containers asked for at once do not wait for each other. Each row is one input from a public bug
 // report, run for real: the host's `box` CLI on its serial console, or the page's mux.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { args, boot, hostHasContainerImages, Machine, MuxPort, Terminal, utf8, text } from './harness.ts';
-import { MARKERS } from '../../src/core/markers.ts';
+import { args, hostHasContainerImages, hostWithMux, Machine, MuxPort, Terminal, utf8, text } from './harness.ts';
 import { FrameType as T, MUX_MAX_PAYLOAD, type Frame } from '../../src/core/mux/frames.ts';
 
 
@@ -41,11 +40,7 @@ describe.skipIf(!hostHasContainerImages())('box behaves like Docker: signals, ex
   }
 
   beforeAll(async () => {
-    m = await boot('host');
-    mux = new MuxPort(m);
-    await m.waitFor(MARKERS.hostReady, 90_000, 'host ready');
-    m.type('\n');
-    await m.waitFor(/# $/m, 20_000, 'host shell');
+    ({ m, mux } = await hostWithMux());
     // A long-running container for exec.
     expect((await sh('box run -d --name keep busybox sleep 100000 >/dev/null')).code).toBe(0);
   }, 120_000);

@@ -2,7 +2,7 @@
 // over the box mux on virtio-console port 1, and check from inside and outside that they
 // are namespaced processes of one kernel, with cgroup limits, a bridge, and layers shared.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { args, boot, hostHasContainerImages, Machine, MuxPort, Terminal, utf8, text } from './harness.ts';
+import { args, hostHasContainerImages, hostWithMux, Machine, MuxPort, Terminal, utf8, text } from './harness.ts';
 import { MARKERS } from '../../src/core/markers.ts';
 import { encodeFrame, FrameType as T, type Frame } from '../../src/core/mux/frames.ts';
 
@@ -34,11 +34,7 @@ describe.skipIf(!hostHasContainerImages())('containers on one kernel: box over t
   const hostAnswers = async () => expect(await m.run('echo host-$((40+2))', 60_000)).toMatch(/^host-42$/m);
 
   beforeAll(async () => {
-    m = await boot('host');
-    mux = new MuxPort(m);
-    await m.waitFor(MARKERS.hostReady, 90_000, 'host ready');
-    m.type('\n');
-    await m.waitFor(/# $/m, 20_000, 'host shell');
+    ({ m, mux } = await hostWithMux());
   }, 120_000);
 
   afterAll(async () => {

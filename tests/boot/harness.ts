@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { V86 } from 'v86';
 import { ARTIFACTS } from '../../src/core/artifacts.ts';
 import { LazyDisk } from '../../src/core/lazy-disk.ts';
+import { MARKERS } from '../../src/core/markers.ts';
 import { PROFILES, v86Options, type MachineKind, type ResolvedMedia } from '../../src/core/machine/profiles.ts';
 import { encodeFrame, FrameType as T, MuxDecoder, type Frame } from '../../src/core/mux/frames.ts';
 import { virtioConsoleQueue, virtioQueueEnabled } from '../../src/core/mux/v86-port.ts';
@@ -334,6 +335,19 @@ export class Terminal {
     const lines = this.screen.slice(from).split(/\r?\n/);
     return lines.slice(1, lines.findIndex((l) => marker.test(l))).join('\n');
   }
+}
+
+/**
+ * A booted container host with the page's side of the box mux attached, at its root shell:
+ * what every container test starts from. The caller closes the mux and stops the machine.
+ */
+export async function hostWithMux(): Promise<{ m: Machine; mux: MuxPort }> {
+  const m = await boot('host');
+  const mux = new MuxPort(m);
+  await m.waitFor(MARKERS.hostReady, 90_000, 'host ready');
+  m.type('\n');
+  await m.waitFor(/# $/m, 20_000, 'host shell');
+  return { m, mux };
 }
 
 /**
