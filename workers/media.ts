@@ -202,7 +202,7 @@ export class MediaLoader {
    * The build's own disk: fixed-size chunk files named by their sha256 beside the image, so any
    * static host serves them (no Range requests) and each chunk is checked as it arrives. The first
    * chunk (MBR, SYSLINUX; the store's superblock) is fetched now, so a server that lacks the chunks
- * fails a VM at load, clearly.
+   * fails a VM at load, clearly.
    */
   private async openChunkedDisk(url: string, index: DiskChunkIndex, what: string): Promise<LazyDisk> {
     const disk = new LazyDisk(
