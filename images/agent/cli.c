@@ -28,10 +28,10 @@ static const char usage[] =
     "usage: box COMMAND\n"
     "\n"
     "  run [-d] [-it] [--name N] [-h|--hostname H] [-m|--memory BYTES] [--pids-limit N] [--cpus F] [--privileged]\n"
-    "      IMAGE [CMD…]\n"
+    "      [-p|--publish [IP:]HOSTPORT:PORT]… IMAGE [CMD…]\n"
     "  exec [-it] CONTAINER CMD…\n"
     "  ps [-a] [-q]        images        stats [--no-stream] [CONTAINER…]       inspect CONTAINER…\n"
-    "  logs CONTAINER      diff CONTAINER      stop [-t|--timeout SECONDS] CONTAINER…      rm [-f] CONTAINER…\n"
+    "  logs CONTAINER      diff CONTAINER      port CONTAINER      stop [-t|--timeout SECONDS] CONTAINER…      rm [-f] CONTAINER…\n"
     "  daemon              (run boxd in the foreground; also when called as boxd)\n";
 
 struct client {

@@ -24,6 +24,7 @@
 #include "config.h"
 #include "mounts.h"
 #include "netlink.h"
+#include "publish.h"
 #include "pty.h"
 
 const char *const phase_names[PHASE_COUNT] = {"received", "layers", "namespaces", "mounts", "cgroup", "network", "exec"};
@@ -358,6 +359,10 @@ int container_start_begin(struct container *c, struct prepared *warm, char *err,
   }
   opts = overlay_options(c);
   c->phases[PHASE_LAYERS] = now_ns();
+  /* Published ports are bound first: a port already taken fails the start before anything is made. */
+  if ((rc = publish_ports(c->opts.ports, c->opts.nports, cfg.network ? htonl(BRIDGE_IP + c->id) : 0, err, errlen)) < 0)
+    goto fail_dir;
+  c->proxy = rc;
 
   if ((rc = cgroup_create(c->name, c->opts.memory, c->opts.pids, c->opts.cpus, err, errlen)) < 0) goto fail_dir;
   if (!warm && namespaces_prepare(&st->p, c->id, false, err, errlen) < 0) goto fail_cgroup;
@@ -379,6 +384,8 @@ int container_start_begin(struct container *c, struct prepared *warm, char *err,
 fail_cgroup:
   cgroup_remove(c->name);
 fail_dir:
+  unpublish_ports(c->proxy);
+  c->proxy = 0;
   namespaces_discard(&st->p);
   rm_rf(dir);
   c->ip = 0;
@@ -440,6 +447,8 @@ void container_start_abort(struct container *c) {
   if (st->master >= 0) close(st->master);
   st->master = -1;
   namespaces_discard(&st->p);
+  unpublish_ports(c->proxy);
+  c->proxy = 0;
   cgroup_remove(c->name);
   autofree char *dir = container_dir(c);
   rm_rf(dir);
@@ -541,6 +550,8 @@ out:
 }
 
 void container_cleanup(struct container *c) {
+  unpublish_ports(c->proxy);
+  c->proxy = 0;
   if (cgroup_remove(c->name) < 0) log_msg("%s: cgroup not removed: %s", c->name, strerror(errno));
   autofree char *dir = container_dir(c);
   rm_rf(dir);

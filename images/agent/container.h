@@ -52,6 +52,7 @@ struct container {
   uint64_t first_output_ns;
   uint64_t prewarmed[2]; /* when its namespaces and veth were made ahead of the request; 0 = cold */
   uint32_t ip;     /* network order, 0 without network */
+  pid_t proxy;     /* the port proxy while it has published ports (publish.h), else 0 */
   char veth[16];
   struct buf log;  /* the last LOG_KEEP bytes of its terminal */
   uint64_t log_dropped; /* bytes before those, no longer kept (`logs` says so) */

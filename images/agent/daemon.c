@@ -495,6 +495,8 @@ static void container_exited(struct container *c, int status) {
   c->state = STATE_EXITED;
   c->status = status;
   c->finished = time(NULL);
+  unpublish_ports(c->proxy); /* as Docker: a stopped container's ports are free again */
+  c->proxy = 0;
   D.stop_deadline[slot] = 0;
   term_finish(term_of_container(c), status);
   log_msg("%s exited, status 0x%x", c->name, status);

@@ -8,7 +8,7 @@
 
 #include "util.h"
 
-enum opt_kind { BOOL, VALUE };
+enum opt_kind { BOOL, VALUE, LIST }; /* LIST: a value each time, all kept (Docker's slice flags) */
 
 struct opt_spec {
   enum opt_id id;
@@ -34,7 +34,8 @@ static const struct verb_spec verbs[] = {
       {O_MEMORY, 'm', "memory", VALUE},
       {O_PIDS, 0, "pids-limit|pids", VALUE},
       {O_CPUS, 0, "cpus", VALUE},
-      {O_PRIVILEGED, 0, "privileged", BOOL}}},
+      {O_PRIVILEGED, 0, "privileged", BOOL},
+      {O_PUBLISH, 'p', "publish", LIST}}},
     {"exec", false, {{O_INTERACTIVE, 'i', "interactive", BOOL}, {O_TTY, 't', "tty", BOOL}}},
     {"ps", true, {{O_ALL, 'a', "all", BOOL}, {O_QUIET, 'q', "quiet", BOOL}}},
     {"stop", true, {{O_TIME, 't', "timeout|time", VALUE}}},
@@ -44,6 +45,7 @@ static const struct verb_spec verbs[] = {
     {"inspect", true, {{0}}},
     {"logs", true, {{0}}},
     {"diff", true, {{0}}},
+    {"port", true, {{0}}},
     {"version", true, {{0}}},
 };
 
@@ -85,6 +87,17 @@ static const char *parse_bool(const char *v) {
   return NULL;
 }
 
+static void set_value(struct verb_args *a, const struct opt_spec *o, const char *value) {
+  a->set[o->id] = true;
+  a->value[o->id] = value;
+  if (o->kind == LIST) {
+    const char **l = realloc(a->list[o->id], (a->nlist[o->id] + 1) * sizeof *l);
+    if (!l) abort();
+    a->list[o->id] = l;
+    a->list[o->id][a->nlist[o->id]++] = value;
+  }
+}
+
 int parse_verb(const char *verb, int argc, char **argv, struct verb_args *a, char *err, size_t errlen) {
   memset(a, 0, sizeof *a);
   const struct verb_spec *vs = verb_spec(verb);
@@ -112,7 +125,7 @@ int parse_verb(const char *verb, int argc, char **argv, struct verb_args *a, cha
         return set_err(err, errlen, 0, "unknown flag: --%.*s", (int)n, name);
       }
       const char *value = eq ? eq + 1 : NULL;
-      if (o->kind == VALUE && !value) {
+      if (o->kind != BOOL && !value) {
         if (i + 1 >= argc) {
           verb_args_free(a);
           return set_err(err, errlen, 0, "flag needs an argument: --%.*s", (int)n, name);
@@ -126,8 +139,7 @@ int parse_verb(const char *verb, int argc, char **argv, struct verb_args *a, cha
         }
         value = b;
       }
-      a->set[o->id] = true;
-      a->value[o->id] = value;
+      set_value(a, o, value);
       continue;
     }
     /* Shorthands: booleans combine (-dit); one taking a value takes the rest of the word or the next. */
@@ -157,12 +169,10 @@ int parse_verb(const char *verb, int argc, char **argv, struct verb_args *a, cha
           verb_args_free(a);
           return set_err(err, errlen, 0, "flag needs an argument: '%c' in %s", *c, arg);
         }
-        a->set[o->id] = true;
-        a->value[o->id] = value;
+        set_value(a, o, value);
         break;
       }
-      a->set[o->id] = true;
-      a->value[o->id] = value;
+      set_value(a, o, value);
     }
   }
   return 0;
@@ -170,6 +180,7 @@ int parse_verb(const char *verb, int argc, char **argv, struct verb_args *a, cha
 
 void verb_args_free(struct verb_args *a) {
   free(a->operands);
+  for (int i = 0; i < O_COUNT; i++) free(a->list[i]);
   memset(a, 0, sizeof *a);
 }
 
@@ -250,6 +261,11 @@ int parse_run(int argc, char **argv, struct run_opts *o, char *err, size_t errle
     }
     o->cpus = f;
   }
+  if (a.nlist[O_PUBLISH]) {
+    o->ports = xcalloc(a.nlist[O_PUBLISH], sizeof *o->ports);
+    for (int k = 0; k < a.nlist[O_PUBLISH]; k++)
+      if (parse_port_binding(a.list[O_PUBLISH][k], &o->ports[o->nports++], err, errlen) < 0) goto out;
+  }
   if (a.noperands < 1) {
     set_err(err, errlen, 0, "\"box run\" requires at least 1 argument: box run [OPTIONS] IMAGE [COMMAND] [ARG...]");
     goto out;
@@ -268,6 +284,7 @@ void run_opts_free(struct run_opts *o) {
   free(o->name);
   free(o->hostname);
   free(o->image);
+  free(o->ports);
   free_args(o->argv);
   memset(o, 0, sizeof *o);
 }

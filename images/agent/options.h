@@ -7,15 +7,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "publish.h"
+
 enum opt_id {
   O_DETACH, O_INTERACTIVE, O_TTY, O_NAME, O_HOSTNAME, O_MEMORY, O_PIDS, O_CPUS, O_PRIVILEGED,
-  O_ALL, O_QUIET, O_TIME, O_FORCE, O_NO_STREAM, O_COUNT
+  O_ALL, O_QUIET, O_TIME, O_FORCE, O_NO_STREAM, O_PUBLISH, O_COUNT
 };
 
-/* What a verb was given: flags by id (the last value wins, as in Docker), operands in order. */
+/* What a verb was given: flags by id (the last value wins, as in Docker), operands in order.
+ * A flag Docker takes many times (`-p`) keeps every value, in order, in list/nlist. */
 struct verb_args {
   bool set[O_COUNT];
   const char *value[O_COUNT]; /* "true"/"false" for booleans; pointers into argv or static */
+  const char **list[O_COUNT]; /* repeatable flags: every value (malloc'd array of argv pointers) */
+  int nlist[O_COUNT];
   char **operands;            /* pointers into argv, NULL-terminated (malloc'd array) */
   int noperands;
 };
@@ -38,6 +43,8 @@ struct run_opts {
   int64_t pids;   /* 0 = not set (no limit), -1 = explicitly unlimited ("max"), else the limit */
   double cpus;    /* 0 = no limit */
   char **argv;    /* command, NULL-terminated; empty = the image's Cmd */
+  struct port_binding *ports; /* -p, in order (host ports the kernel chose are written back) */
+  int nports;
 };
 
 /* argv without "box run". 0, or -EINVAL with err set. Strings are copied. */

@@ -72,7 +72,7 @@ static int verb_ps(const struct verb_args *a, struct buf *out) {
     buf_printf(out, "\"box ps\" accepts no arguments\n");
     return 125;
   }
-  if (!quiet) buf_printf(out, "%-14s %-10s %-22s %-8s %-26s %-14s %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "PID", "STATUS", "IP", "NAMES");
+  if (!quiet) buf_printf(out, "%-14s %-10s %-22s %-8s %-26s %-14s %-22s %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "PID", "STATUS", "IP", "PORTS", "NAMES");
   for (int i = 0; i < MAX_CONTAINERS; i++) {
     struct container *c = D.containers[i];
     if (!c || (!all && c->state != STATE_RUNNING)) continue;
@@ -80,11 +80,31 @@ static int verb_ps(const struct verb_args *a, struct buf *out) {
       buf_printf(out, "%s\n", c->cid);
       continue;
     }
-    char cmd[64], st[96], ip[32] = "-";
+    char cmd[64], st[96], ip[32] = "-", ports[256] = "";
     command_text(c, cmd, sizeof cmd);
     status_text(c, st, sizeof st);
     if (c->ip) inet_ntop(AF_INET, &c->ip, ip, sizeof ip);
-    buf_printf(out, "%-14s %-10s %-22s %-8d %-26s %-14s %s\n", c->cid, c->image->name, cmd, (int)c->pid, st, ip, c->name);
+    if (c->proxy) format_port_bindings(c->opts.ports, c->opts.nports, ports, sizeof ports); /* Docker: only while running */
+    buf_printf(out, "%-14s %-10s %-22s %-8d %-26s %-14s %-22s %s\n", c->cid, c->image->name, cmd, (int)c->pid, st, ip, ports, c->name);
+  }
+  return 0;
+}
+
+/* `box port CONTAINER`: its published ports, as `docker port` prints them. */
+static int verb_port(const struct verb_args *a, struct buf *out) {
+  if (a->noperands != 1) {
+    buf_printf(out, "\"box port\" requires exactly 1 argument: box port CONTAINER\n");
+    return 125;
+  }
+  struct container *c = container_find(a->operands[0]);
+  if (!c) {
+    buf_printf(out, "Error: No such container: %s\n", a->operands[0]);
+    return 1;
+  }
+  for (int i = 0; c->proxy && i < c->opts.nports; i++) {
+    char hip[INET_ADDRSTRLEN] = "0.0.0.0";
+    if (c->opts.ports[i].host_ip) inet_ntop(AF_INET, &c->opts.ports[i].host_ip, hip, sizeof hip);
+    buf_printf(out, "%u/tcp -> %s:%u\n", c->opts.ports[i].container_port, hip, c->opts.ports[i].host_port);
   }
   return 0;
 }
@@ -166,8 +186,16 @@ static void inspect_one(struct buf *b, struct container *c) {
   }
   buf_printf(b, "\", \"UpperDir\": ");
   buf_json_string(b, upper);
-  buf_printf(b, "}},\n    \"NetworkSettings\": {\"Bridge\": \"%s\", \"IPAddress\": \"%s\", \"IPPrefixLen\": %d, \"Gateway\": \"%s\", \"HostVeth\": \"%s\"},\n",
+  buf_printf(b, "}},\n    \"NetworkSettings\": {\"Bridge\": \"%s\", \"IPAddress\": \"%s\", \"IPPrefixLen\": %d, \"Gateway\": \"%s\", \"HostVeth\": \"%s\", \"Ports\": {",
              c->ip ? cfg.bridge : "", ip, c->ip ? 16 : 0, c->ip ? "10.88.0.1" : "", c->veth);
+  /* Docker's shape: "80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}], while published. */
+  for (int i = 0; c->proxy && i < c->opts.nports; i++) {
+    char hip[INET_ADDRSTRLEN] = "0.0.0.0";
+    if (c->opts.ports[i].host_ip) inet_ntop(AF_INET, &c->opts.ports[i].host_ip, hip, sizeof hip);
+    buf_printf(b, "%s\"%u/tcp\": [{\"HostIp\": \"%s\", \"HostPort\": \"%u\"}]", i ? ", " : "", c->opts.ports[i].container_port, hip,
+               c->opts.ports[i].host_port);
+  }
+  buf_printf(b, "}},\n");
   buf_printf(b, "    \"Cgroup\": ");
   autofree char *cg = cgroup_path(c->name);
   buf_json_string(b, cg);
@@ -363,7 +391,7 @@ int verb_run(struct link *link, uint32_t channel, int argc, char **argv, struct 
   struct verb_args a;
   if (parse_verb(v, argc - 1, argv + 1, &a, err, sizeof err) < 0) {
     if (strstr(err, "is not a box command")) {
-      buf_printf(out, "box: '%s' is not a box command (run, ps, exec, stop, rm, images, stats, inspect, logs, diff)\n", v);
+      buf_printf(out, "box: '%s' is not a box command (run, ps, exec, stop, rm, images, stats, inspect, logs, diff, port)\n", v);
       return 127;
     }
     buf_printf(out, "box %s: %s\n", v, err);
@@ -376,6 +404,7 @@ int verb_run(struct link *link, uint32_t channel, int argc, char **argv, struct 
   else if (!strcmp(v, "inspect")) code = verb_inspect(&a, out);
   else if (!strcmp(v, "logs")) code = verb_logs(&a, out, notes);
   else if (!strcmp(v, "diff")) code = verb_diff(&a, out);
+  else if (!strcmp(v, "port")) code = verb_port(&a, out);
   else if (!strcmp(v, "stop")) code = verb_stop_rm(link, channel, &a, out, false);
   else if (!strcmp(v, "rm")) code = verb_stop_rm(link, channel, &a, out, true);
   else if (!strcmp(v, "version")) {

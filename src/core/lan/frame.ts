@@ -58,6 +58,15 @@ export function lanMac(lanTag: number, index: number): string {
   return formatMac(Uint8Array.of(0x02, 0x86, tag >> 8, tag & 0xff, 0x00, index));
 }
 
+/**
+ * The container host's address on the page's LAN (images/host/rootfs/init): fixed, outside the VMs'
+ * 10.86.0.10-209, and the VMs' route to the containers' 10.88.0.0/16 (images/vm/rootfs network).
+ */
+export const HOST_LAN_ADDRESS = '10.86.0.2';
+
+/** The containers' subnet behind the host's bridge box0 (images/agent/container.c BRIDGE_IP). */
+export const CONTAINER_SUBNET = '10.88.0.0/16';
+
 /** The address the VM's rc script gives eth0 for this MAC: 10.86.0.(last octet % 200 + 10). */
 export function vmAddressForMac(mac: string): string {
   const last = parseMac(mac)[5]!;

@@ -15,15 +15,18 @@ export class Lab {
 
   add(kind: MachineKind, diskUrl?: string): MachineSession {
     const n = ++this.serial[kind];
+    const id = kind === 'vm' ? `vm${n}` : `host${n === 1 ? '' : n}`;
+    // Every lab machine has a NIC on this page's LAN (src/ui/lan): the VMs ping each other, and the
+    // host (10.86.0.2) routes them to its containers and back.
+    const options = { network: pageLan.nic(id) };
     const session = new MachineSession(
       kind === 'vm'
-        ? // Every lab VM has a NIC on this page's LAN (src/ui/lan): they can ping each other.
-          { id: `vm${n}`, name: `VM ${n}`, kind, urls: machineUrls({ vmDisk: diskUrl }), options: { network: pageLan.nic(`vm${n}`) } }
-        : { id: `host${n === 1 ? '' : n}`, name: 'Container host', kind, urls: machineUrls() },
+        ? { id, name: `VM ${n}`, kind, urls: machineUrls({ vmDisk: diskUrl }), options }
+        : { id, name: 'Container host', kind, urls: machineUrls(), options },
     );
     this.sessions = [...this.sessions, session];
     // Plugged before power-on, so the guest's driver finds the NIC's MAC; a failed plug shows on power-on.
-    const plugged = kind === 'vm' ? pageLan.plug(session).catch(() => {}) : Promise.resolve();
+    const plugged = pageLan.plug(session).catch(() => {});
     void plugged.then(() => session.powerOn());
     return session;
   }
