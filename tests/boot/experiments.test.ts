@@ -45,6 +45,13 @@ const CHECKS: Record<string, (r: ExperimentResult) => void | Promise<void>> = {
   hybrid: (r) => {
     const manifest = JSON.parse(readFileSync(join(DIST, 'manifest.json'), 'utf8'));
     expect(value(r, 'host.kernel')).toBe(manifest.kernels.host);
+    // Measured, not quoted: a container's pings reached the VM through the host, and the VM got a
+    // container's page through the published port.
+    expect(num(r, 'hybrid.rtt.median')).toBeGreaterThan(0);
+    expect(num(r, 'hybrid.ping.lost')).toBe(0);
+    expect(num(r, 'hybrid.http.bytes')).toBeGreaterThan(100);
+    expect(num(r, 'hybrid.http.guestMs')).toBeGreaterThanOrEqual(0);
+    expect(r.evidence.some((e) => /0\.0\.0\.0:8080->80\/tcp/.test(e.text))).toBe(true);
   },
   size: async (r) => {
     const size = (p: string) => statSync(join(DIST, p)).size;

@@ -99,7 +99,7 @@ test('size and OS support run from their rows, a second Run is queued, figures m
 });
 
 test('a failing experiment shows what failed on its row; the page keeps working', async ({ page }, info) => {
-  test.setTimeout(180_000);
+  test.setTimeout(300_000);
   await page.goto('./?page=compare');
   // The VM disk cannot be fetched: its boot fails, and says so.
   await page.route(/\/images\/vm\/disk\.img\.chunks\//, (route) => route.abort());
@@ -112,8 +112,9 @@ test('a failing experiment shows what failed on its row; the page keeps working'
   // Another experiment still runs.
   await page.unrouteAll();
   await row(page, 'hybrid').getByTestId('run').click();
-  await waitDone(page, 'hybrid', 60_000);
+  await waitDone(page, 'hybrid', 150_000); // boots a VM and the container host on the page's LAN
   expect(await figure(page, 'hybrid', 'host.kernel')).toBe(manifest.kernels.host);
+  expect(Number(await figure(page, 'hybrid', 'hybrid.rtt.median'))).toBeGreaterThan(0);
   await expect(row(page, 'size')).toHaveAttribute('data-status', 'failed');
 
   // Stop: the running experiment ends and its machines are powered off.
