@@ -1,18 +1,24 @@
-// npm run bench:boot [-- --runs N] [-- --qemu] [-- --host|--vm] — boot each guest N times in Node
+// npm run bench:boot [-- --runs N] [-- --qemu] [-- --host|--vm] [-- --lan] — boot each guest N times in Node
 // and print, per stage, the median and spread of wall ms and guest instructions (v86
 // get_instruction_counter), then the CPU an idle booted guest takes. Stages are read off the serial
 // log with src/core/markers.ts. With --qemu the same files also boot in qemu-system-i386 (TCG),
 // run for run alternating with v86 so both see the same load, and the table gains QEMU's medians
 // and the v86/QEMU ratio. The summary compares VM login: with host ready from the same run.
+// With --lan each guest boots with a virtio NIC on a switch, as in the lab (the host then configures
+// eth0 and forwarding: what joining the page's LAN costs its boot).
 import { cpus, loadavg } from 'node:os';
 import { Machine, type GuestKind } from '../boot/harness.ts';
 import { MARKERS, type MarkerName } from '../../src/core/markers.ts';
+import { EthernetSwitch, lanMac } from '../../src/core/lan/index.ts';
 import { bootInQemu, ensureQemu } from './qemu-peer.ts';
 
 const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1]) || 5;
 const only = args.includes('--vm') ? ['vm'] : args.includes('--host') ? ['host'] : ['host', 'vm'];
 const withQemu = args.includes('--qemu');
+const withLan = args.includes('--lan');
+/** A NIC on a fresh switch when --lan: the same device the lab gives each machine. */
+const lanOptions = () => (withLan ? { lan: { switch: new EthernetSwitch(), mac: lanMac(9, 1), nic: 'virtio' as const } } : {});
 
 const STAGES: Record<GuestKind, MarkerName[]> = {
   vm: ['bootloader', 'kernel', 'init', 'services', 'login'],
@@ -25,7 +31,7 @@ interface Sample {
 }
 
 async function bootOnce(kind: GuestKind): Promise<Record<string, Sample>> {
-  const m = new Machine(kind);
+  const m = new Machine(kind, lanOptions());
   const marks: Record<string, Sample> = {};
   try {
     // Wait for every stage in parallel; each resolves when its line first appears.
@@ -72,7 +78,7 @@ const spread = (xs: number[]) => Math.max(...xs) - Math.min(...xs);
 const fmt = (n: number, d = 0) => n.toFixed(d).padStart(9);
 
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
-console.log(`stacklab boot benchmark: ${runs} runs per guest, ${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, load ${load()}`);
+console.log(`stacklab boot benchmark: ${runs} runs per guest${withLan ? ', each with a virtio NIC on a switch' : ''}, ${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, load ${load()}`);
 if (withQemu) console.log(`peer: ${ensureQemu()} (TCG), same files; its wall ms include QEMU's own start-up`);
 console.log('');
 const finals: Partial<Record<GuestKind, number>> = {};
