@@ -20,7 +20,7 @@ struct opt_spec {
 struct verb_spec {
   const char *verb;
   bool interspersed; /* flags may follow operands (false: the first operand ends the options) */
-  struct opt_spec opts[10];
+  struct opt_spec opts[16]; /* ends at the first entry without a name: keep one spare */
 };
 
 /* Every verb's options. run and exec stop at the image / container, as `docker run` does. */
@@ -48,6 +48,13 @@ static const struct verb_spec verbs[] = {
     {"port", true, {{0}}},
     {"version", true, {{0}}},
 };
+
+int options_table_check(char *err, size_t errlen) {
+  for (size_t v = 0; v < N_ELEMENTS(verbs); v++)
+    if (verbs[v].opts[N_ELEMENTS(verbs[v].opts) - 1].longs)
+      return set_err(err, errlen, 0, "box %s has no room left for the table's end: grow opts[]", verbs[v].verb);
+  return 0;
+}
 
 static const struct verb_spec *verb_spec(const char *verb) {
   for (size_t i = 0; i < N_ELEMENTS(verbs); i++)

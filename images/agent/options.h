@@ -33,6 +33,9 @@ void verb_args_free(struct verb_args *a);
 static inline bool flag_on(const struct verb_args *a, enum opt_id id) {
   return a->set[id] && a->value[id] && a->value[id][0] == 't';
 }
+/* Every verb's option list ends with an empty entry inside its array (parse_verb scans to it):
+ * 0, or -EINVAL naming the verb whose list is full. A unit test runs it. */
+int options_table_check(char *err, size_t errlen);
 /* The canonical spelling of an option id (`--time`), for a request the CLI rebuilds. */
 const char *opt_long_name(enum opt_id id);
 
