@@ -39,10 +39,17 @@ export function ensureQemu(): string {
   return v;
 }
 
+const dist = (p: string) => join(DIST, p);
+const commonArgs = (kind: MachineKind) => ['-accel', 'tcg', '-m', String(PROFILES[kind].memoryMb), '-bios', dist(ARTIFACTS.seabios), '-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-net', 'none', '-no-reboot', '-snapshot'];
+
+/** QEMU booting `diskPath` as a VM's IDE disk, serial on stdio, nothing written to the file (-snapshot). */
+export function qemuVmArgs(diskPath: string): string[] {
+  return [...commonArgs('vm'), '-drive', `file=${diskPath},format=raw,if=ide`];
+}
+
 function qemuArgs(kind: MachineKind): string[] {
-  const dist = (p: string) => join(DIST, p);
-  const common = ['-accel', 'tcg', '-m', String(PROFILES[kind].memoryMb), '-bios', dist(ARTIFACTS.seabios), '-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-net', 'none', '-no-reboot', '-snapshot'];
-  if (kind === 'vm') return [...common, '-drive', `file=${dist(ARTIFACTS.vmDisk)},format=raw,if=ide`];
+  const common = commonArgs(kind);
+  if (kind === 'vm') return qemuVmArgs(dist(ARTIFACTS.vmDisk));
   return [
     ...common,
     '-kernel', dist(ARTIFACTS.hostKernel),

@@ -1,0 +1,66 @@
+// "Take it elsewhere" (issue 13, item 5), the VM side: a student writes a file in a VM in the page,
+// clicks "Download disk", and the file they get is a real PC disk: qemu-system-i386 boots it to
+// login: and the file is there. Needs Debian's qemu-system-x86 (.ci/run installs it).
+import { test, expect } from '@playwright/test';
+import { spawn, spawnSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { card, hasImages, shot, waitForTerminal } from './helpers.ts';
+import { QEMU, qemuVmArgs } from '../bench/qemu-peer.ts';
+
+const haveQemu = spawnSync(QEMU, ['--version']).status === 0;
+test.skip(!hasImages('vm/disk.img', 'bios/seabios.bin'), 'guest images not built (npm run images)');
+test.skip(!haveQemu, `${QEMU} is not installed (apt-get install qemu-system-x86)`);
+
+/** Boot the disk in QEMU, log in as root, run `cmd`; the serial text after it. */
+function runInQemu(disk: string, cmd: string, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(QEMU, qemuVmArgs(disk), { stdio: ['pipe', 'pipe', 'pipe'] });
+    let serial = '';
+    let step: 'login' | 'shell' | 'answer' = 'login';
+    let mark = 0;
+    const finish = (err?: Error) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      if (err) reject(err);
+      else resolve(serial.slice(mark));
+    };
+    const timer = setTimeout(() => finish(new Error(`QEMU: no ${step} within ${timeoutMs} ms\n${serial.slice(-1500)}`)), timeoutMs);
+    child.stdout!.on('data', (b: Buffer) => {
+      serial += b.toString('latin1');
+      if (step === 'login' && /login: $/m.test(serial)) {
+        step = 'shell';
+        child.stdin!.write('root\n');
+      } else if (step === 'shell' && /# $/.test(serial)) {
+        step = 'answer';
+        mark = serial.length;
+        child.stdin!.write(`${cmd}; echo @@done\n`);
+      } else if (step === 'answer' && /\n@@done/.test(serial.slice(mark))) finish();
+    });
+    child.on('error', (e) => finish(e));
+  });
+}
+
+test('Download disk hands over the VM disk with the guest’s writes, and QEMU boots it', async ({ page }, info) => {
+  test.setTimeout(300_000);
+  await page.goto('./?vms=1&containers=0&autostart=1');
+  await expect(card(page, 'vm1').getByTestId('flag')).toBeVisible({ timeout: 120_000 });
+  await card(page, 'vm1').getByTestId('open-terminal').click();
+  await page.keyboard.type('root\n');
+  await waitForTerminal(page, 'vm1', /# $/m, 30_000);
+  const stamp = `made-in-the-page-${Date.now()}`;
+  await page.keyboard.type(`echo ${stamp} > /root/from-the-page; sync; echo synced-$((6*7))\n`);
+  await waitForTerminal(page, 'vm1', /^synced-42$/m, 30_000);
+  await page.keyboard.press('Shift+Escape'); // closes the terminal drawer
+
+  const downloading = page.waitForEvent('download');
+  await card(page, 'vm1').getByTestId('download-disk').click();
+  const download = await downloading;
+  expect(download.suggestedFilename()).toBe('stacklab-vm1-disk.img');
+  const file = info.outputPath('stacklab-vm1-disk.img');
+  await download.saveAs(file);
+  expect(statSync(file).size).toBe(statSync(new URL('../../images/dist/vm/disk.img', import.meta.url)).size);
+  await shot(page, info, 'disk-downloaded');
+
+  const answer = await runInQemu(file, 'cat /root/from-the-page', 240_000);
+  expect(answer).toContain(stamp);
+});
