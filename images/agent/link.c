@@ -36,7 +36,7 @@ void send_error(struct link *l, uint32_t channel, int code, const char *fmt, ...
 void reply_result(struct link *link, uint32_t channel, int code, const void *text, size_t n) {
   uint8_t *p = xcalloc(1, 4 + n);
   put_u32(p, (uint32_t)code);
-  memcpy(p + 4, text, n);
+  if (n) memcpy(p + 4, text, n); /* an empty buf's data is NULL, which memcpy may not be given */
   send_frame(link, W_RESULT, channel, p, 4 + n);
   free(p);
 }

@@ -90,6 +90,7 @@ static struct term *oldest_queued(void) {
 static void begin_queued(struct term *t) {
   char err[1024] = "";
   struct container *c = container_create(t->queued, t->received, next_id(), err, sizeof err);
+  run_opts_free(t->queued); /* what container_create did not take (all of it, if it failed) */
   free(t->queued);
   t->queued = NULL;
   if (!c) {
