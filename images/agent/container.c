@@ -345,7 +345,7 @@ int container_start_begin(struct container *c, struct prepared *warm, char *err,
   st->p.pid = 0;
   st->p.report_rd = st->p.go_wr = -1;
   if (warm) {
-    /* Namespaces and veth were made ahead of time (see daemon.c): this start owns them now. */
+    /* Namespaces and veth were made ahead of time (see starts.c): this start owns them now. */
     st->p = *warm;
     c->prewarmed[0] = warm->namespaces_ns;
     c->prewarmed[1] = warm->network_ns;
@@ -457,7 +457,7 @@ void container_start_abort(struct container *c) {
   st->stage = START_DONE;
 }
 
-int container_start(struct container *c, struct prepared *warm, int *master, char *err, size_t errlen) {
+int container_start_blocking(struct container *c, struct prepared *warm, int *master, char *err, size_t errlen) {
   int rc = container_start_begin(c, warm, err, errlen);
   while (rc == 0) {
     struct pollfd pfd = {.fd = c->start.p.report_rd, .events = POLLIN};

@@ -17,6 +17,9 @@ extern const char *const phase_names[PHASE_COUNT];
 enum container_state { STATE_CREATED, STATE_RUNNING, STATE_EXITED };
 
 #define LOG_KEEP (64 * 1024)
+#define MAX_PENDING 8 /* stop/rm requests that may wait for one container's exit */
+
+struct link;
 
 /* A child already in new pid/mount/uts/ipc/net namespaces (optionally with its veth),
  * waiting for the container it will become: made ahead of time, it takes namespace
@@ -57,6 +60,11 @@ struct container {
   struct buf log;  /* the last LOG_KEEP bytes of its terminal */
   uint64_t log_dropped; /* bytes before those, no longer kept (`logs` says so) */
   struct start_state start; /* while STATE_CREATED: how far its start is */
+  /* A stop under way (registry.c): when SIGTERM turns into SIGKILL (monotonic ns; 0 = none),
+   * whether it goes once exited (`rm -f`, REMOVE), and who waits for its exit (a RESULT each). */
+  uint64_t stop_deadline;
+  bool remove_on_exit;
+  struct pending_reply { struct link *link; uint32_t channel; } pending[MAX_PENDING];
 };
 
 /* The directory with upper/ and work/ for a container (malloc'd). */
@@ -65,7 +73,7 @@ char *container_upper(const struct container *c);
 int namespaces_prepare(struct prepared *p, int id, bool with_network, char *err, size_t errlen);
 void namespaces_discard(struct prepared *p);
 
-/* What container_start and container_exec return when the runtime worked but the command
+/* What container_start_blocking and container_exec return when the runtime worked but the command
  * could not be run: Docker's exit codes 127 (not found) and 126 (cannot be invoked), negated.
  * Any other negative return is a runtime failure (Docker's 125). */
 #define START_NOT_FOUND (-127)
@@ -75,7 +83,7 @@ int exec_failure_code(int err);
 
 /* Start PID 1, in `warm` if given, else in namespaces made now. On success c->pid,
  * c->phases and *master (the pty) are set. Blocks until it runs (or fails). */
-int container_start(struct container *c, struct prepared *warm, int *master, char *err, size_t errlen);
+int container_start_blocking(struct container *c, struct prepared *warm, int *master, char *err, size_t errlen);
 /* The same in steps, for the daemon's loop: begin (0, or < 0 with nothing left behind), then
  * step whenever c->start.p.report_rd is readable: 0 = more to come, 1 = running (*master set),
  * < 0 = failed (cleaned up; START_NOT_FOUND / START_CANNOT_INVOKE for the command).
@@ -85,7 +93,7 @@ int container_start_step(struct container *c, int *master, char *err, size_t err
 void container_start_abort(struct container *c);
 /* Run argv inside a running container with its own pty. */
 int container_exec(const struct container *c, char **argv, bool tty, int *master, pid_t *pid, char *err, size_t errlen);
-/* Remove what container_start left on the host (veth goes with the netns; cgroup, upper dir). */
+/* Remove what a start left on the host (veth goes with the netns; cgroup, upper dir). */
 void container_cleanup(struct container *c);
 void log_append(struct container *c, const void *data, size_t len);
 

@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "json.h"
+#include "options.h"
 #include "util.h"
 
 int digest_hex(const char *digest, char hex[65]) {
@@ -91,6 +92,23 @@ out:
   return rc;
 }
 
+static void image_free(struct image *im) {
+  free(im->name);
+  free(im->digest);
+  for (int i = 0; i < im->nlayers; i++) free(im->layers[i]);
+  free_args(im->cmd);
+  free_args(im->env);
+  free(im->workdir);
+  free(im->created);
+  memset(im, 0, sizeof *im);
+}
+
+void image_list_free(struct image_list *images) {
+  for (int i = 0; i < images->n; i++) image_free(&images->v[i]);
+  free(images->v);
+  *images = (struct image_list){0};
+}
+
 int oci_load(const char *dir, struct image_list *out, char *err, size_t errlen) {
   autofree char *path = xasprintf("%s/index.json", dir);
   autofree char *text = read_file(path, NULL);
@@ -110,7 +128,10 @@ int oci_load(const char *dir, struct image_list *out, char *err, size_t errlen) 
     memset(im, 0, sizeof *im);
     im->name = xstrdup(name ? name : "");
     im->digest = xstrdup(json_get_string(e, "digest"));
-    if ((rc = load_manifest(dir, im, err, errlen)) < 0) break;
+    if ((rc = load_manifest(dir, im, err, errlen)) < 0) {
+      image_free(im); /* the images before it stay loaded */
+      break;
+    }
     out->n++;
   }
   json_free(index);

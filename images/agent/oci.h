@@ -24,7 +24,10 @@ struct image_list {
   int n;
 };
 
+/* Read the layout at dir into out (overwritten). 0, or < 0 with err set: then out holds the
+ * images read before the first bad one. */
 int oci_load(const char *dir, struct image_list *out, char *err, size_t errlen);
+void image_list_free(struct image_list *images);
 struct image *image_find(const struct image_list *images, const char *ref); /* "web" or "web:latest" */
 int digest_hex(const char *digest, char hex[65]); /* "sha256:<64 hex>" → hex; -EINVAL otherwise */
 

@@ -1,6 +1,7 @@
-/* The `box` verbs answered with text (RESULT): ps, images, stats, inspect, logs, diff,
- * stop, rm, and run -d. Output follows docker's columns where docker has the verb. */
+/* The text verbs. Output follows docker's columns where docker has the verb. */
 #define _GNU_SOURCE
+#include "verbs.h"
+
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -16,7 +17,8 @@
 
 #include "cgroup.h"
 #include "config.h"
-#include "daemon.h"
+#include "registry.h"
+#include "starts.h"
 
 static void human_age(char *out, size_t n, time_t since) {
   long s = (long)(time(NULL) - since);
@@ -73,9 +75,9 @@ static int verb_ps(const struct verb_args *a, struct buf *out) {
     return 125;
   }
   if (!quiet) buf_printf(out, "%-14s %-10s %-22s %-8s %-26s %-14s %-22s %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "PID", "STATUS", "IP", "PORTS", "NAMES");
-  for (int i = 0; i < MAX_CONTAINERS; i++) {
-    struct container *c = D.containers[i];
-    if (!c || (!all && c->state != STATE_RUNNING)) continue;
+  struct container *c;
+  for (int at = 0; (c = container_next(&at));) {
+    if (!all && c->state != STATE_RUNNING) continue;
     if (quiet) {
       buf_printf(out, "%s\n", c->cid);
       continue;
@@ -111,8 +113,9 @@ static int verb_port(const struct verb_args *a, struct buf *out) {
 
 static int verb_images(struct buf *out) {
   buf_printf(out, "%-12s %-8s %-14s %-8s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "LAYERS", "SIZE");
-  for (int i = 0; i < D.images.n; i++) {
-    struct image *im = &D.images.v[i];
+  const struct image_list *images = registry_images();
+  for (int i = 0; i < images->n; i++) {
+    const struct image *im = &images->v[i];
     char size[32];
     human_bytes(size, sizeof size, (double)im->size);
     const char *id = im->digest && strlen(im->digest) > 19 ? im->digest + 7 : "?";
@@ -123,9 +126,9 @@ static int verb_images(struct buf *out) {
 
 static int verb_stats(const struct verb_args *a, struct buf *out) {
   buf_printf(out, "%-14s %-16s %-10s %-22s %-8s %s\n", "CONTAINER ID", "NAME", "CPU TIME", "MEM USAGE / LIMIT", "PIDS", "OOM KILLS");
-  for (int i = 0; i < MAX_CONTAINERS; i++) {
-    struct container *c = D.containers[i];
-    if (!c || c->state != STATE_RUNNING) continue;
+  struct container *c;
+  for (int at = 0; (c = container_next(&at));) {
+    if (c->state != STATE_RUNNING) continue;
     bool wanted = a->noperands == 0;
     for (int k = 0; k < a->noperands && !wanted; k++) wanted = container_find(a->operands[k]) == c;
     if (!wanted) continue;
@@ -354,14 +357,14 @@ static int verb_stop_rm(struct link *link, uint32_t channel, const struct verb_a
   }
   if (c->state != STATE_RUNNING) {
     buf_printf(out, "%s\n", argv[i]);
-    if (rm) remove_container(c);
+    if (rm) container_remove(c);
     return 0;
   }
   if (rm && !force) {
     buf_printf(out, "Error: cannot remove container \"%s\": container is running: stop the container before removing or force remove\n", c->name);
     return 1;
   }
-  request_stop(c, rm ? 0 : grace, link, channel, rm);
+  container_stop(c, rm ? 0 : grace, link, channel, rm);
   return -1; /* replied when it has exited */
 }
 
@@ -374,7 +377,7 @@ static int verb_run_detached(int argc, char **argv, struct buf *out) {
   }
   o.detach = true;
   int code;
-  struct container *c = start_container(&o, NULL, 0, now_ns(), err, sizeof err, &code);
+  struct container *c = start_detached(&o, err, sizeof err, &code);
   if (!c) {
     run_opts_free(&o);
     buf_printf(out, "box: %s\n", err);
@@ -384,7 +387,7 @@ static int verb_run_detached(int argc, char **argv, struct buf *out) {
   return 0;
 }
 
-int verb_run(struct link *link, uint32_t channel, int argc, char **argv, struct buf *out, struct buf *notes) {
+int answer_verb(struct link *link, uint32_t channel, int argc, char **argv, struct buf *out, struct buf *notes) {
   const char *v = argv[0];
   if (!strcmp(v, "run")) return verb_run_detached(argc - 1, argv + 1, out);
   char err[1024];

@@ -16,11 +16,13 @@ static int tap_n, tap_failed;
     printf("%s\n", ok_ ? "" : "  # failed: " #cond);      \
   } while (0)
 
-#define CHECK_STR(got, want, name)                                                        \
-  do {                                                                                    \
-    const char *g_ = (got), *w_ = (want);                                                 \
-    CHECK(g_ && !strcmp(g_, w_), "%s", name);                                             \
-    if (!g_ || strcmp(g_, w_)) printf("#   got '%s', want '%s'\n", g_ ? g_ : "(null)", w_); \
+/* got and want are evaluated once each; on a mismatch both are printed. */
+#define CHECK_STR(got, want, name)                                               \
+  do {                                                                           \
+    const char *g_ = (got), *w_ = (want);                                        \
+    int same_ = g_ && !strcmp(g_, w_);                                           \
+    CHECK(same_, "%s", name);                                                    \
+    if (!same_) printf("#   got '%s', want '%s'\n", g_ ? g_ : "(null)", w_);      \
   } while (0)
 
 static inline int tap_done(void) {

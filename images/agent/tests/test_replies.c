@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon.h"
+#include "link.h"
 #include "tap.h"
 #include "wire.h"
 

@@ -1,0 +1,218 @@
+#define _GNU_SOURCE
+#include "registry.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "publish.h"
+#include "terminal.h"
+
+static struct container *containers[MAX_CONTAINERS];
+static struct image_list images;
+
+int registry_load_images(const char *dir, char *err, size_t errlen) { return oci_load(dir, &images, err, errlen); }
+
+const struct image_list *registry_images(void) { return &images; }
+
+struct container *container_next(int *cursor) {
+  for (; *cursor < MAX_CONTAINERS; (*cursor)++)
+    if (containers[*cursor]) return containers[(*cursor)++];
+  return NULL;
+}
+
+struct container *container_find(const char *key) {
+  for (int i = 0; i < MAX_CONTAINERS; i++) {
+    struct container *c = containers[i];
+    if (c && !strcmp(c->name, key)) return c;
+  }
+  size_t n = strlen(key);
+  for (int i = 0; n >= 3 && i < MAX_CONTAINERS; i++) {
+    struct container *c = containers[i];
+    if (c && !strncmp(c->cid, key, n)) return c;
+  }
+  return NULL;
+}
+
+struct container *container_running_pid(pid_t pid) {
+  for (int i = 0; i < MAX_CONTAINERS; i++)
+    if (containers[i] && containers[i]->pid == pid && containers[i]->state == STATE_RUNNING) return containers[i];
+  return NULL;
+}
+
+int container_free_id(void) {
+  for (int id = 1;; id++) {
+    bool used = false;
+    for (int i = 0; i < MAX_CONTAINERS && !used; i++) used = containers[i] && containers[i]->id == id;
+    if (!used) return id;
+  }
+}
+
+static void make_cid(char cid[13]) {
+  static const char hex[] = "0123456789abcdef";
+  uint8_t r[6];
+  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || read_all(fd, r, sizeof r) != sizeof r) {
+    uint64_t t = now_ns() ^ (uint64_t)getpid() << 32;
+    memcpy(r, &t, sizeof r);
+  }
+  if (fd >= 0) close(fd);
+  for (int i = 0; i < 6; i++) {
+    cid[2 * i] = hex[r[i] >> 4];
+    cid[2 * i + 1] = hex[r[i] & 15];
+  }
+  cid[12] = 0;
+}
+
+/* The image's environment, with docker's defaults: PATH if the image has none, HOSTNAME, TERM. */
+static char **container_env(const struct container *c) {
+  int n = 0;
+  for (char **e = c->image->env; e && *e; e++) n++;
+  char **env = xcalloc(n + 4, sizeof *env);
+  int k = 0;
+  bool has_path = false;
+  for (char **e = c->image->env; e && *e; e++) {
+    has_path |= !strncmp(*e, "PATH=", 5);
+    env[k++] = xstrdup(*e);
+  }
+  if (!has_path) env[k++] = xstrdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  env[k++] = xasprintf("HOSTNAME=%s", c->hostname);
+  env[k++] = xstrdup("TERM=xterm");
+  return env;
+}
+
+/* The command run: the request's, else the image's (Entrypoint + Cmd), else sh. */
+static char **container_argv(char **requested, char **image_cmd) {
+  char **from = requested && requested[0] ? requested : image_cmd;
+  int n = 0;
+  while (from && from[n]) n++;
+  char **argv = xcalloc(n + 2, sizeof *argv);
+  for (int i = 0; i < n; i++) argv[i] = xstrdup(from[i]);
+  if (n == 0) argv[0] = xstrdup("sh");
+  return argv;
+}
+
+struct container *container_create(struct run_opts *o, uint64_t received, int id, char *err, size_t errlen) {
+  struct image *im = image_find(&images, o->image);
+  if (!im) {
+    set_err(err, errlen, 0, "Unable to find image '%s' (images: %d in %s)", o->image, images.n, cfg.oci);
+    return NULL;
+  }
+  if (o->name && container_find(o->name) && !strcmp(container_find(o->name)->name, o->name)) {
+    set_err(err, errlen, 0, "Conflict. The container name \"%s\" is already in use", o->name);
+    return NULL;
+  }
+  int slot = -1;
+  for (int i = 0; i < MAX_CONTAINERS && slot < 0; i++)
+    if (!containers[i]) slot = i;
+  if (slot < 0) {
+    set_err(err, errlen, 0, "too many containers (%d)", MAX_CONTAINERS);
+    return NULL;
+  }
+  struct container *c = xcalloc(1, sizeof *c);
+  c->id = id;
+  make_cid(c->cid);
+  c->opts = *o;
+  memset(o, 0, sizeof *o);
+  c->name = c->opts.name ? xstrdup(c->opts.name) : xasprintf("%s-%d", im->name, c->id);
+  for (int k = 2; !c->opts.name && container_find(c->name); k++) {
+    free(c->name);
+    c->name = xasprintf("%s-%d-%d", im->name, c->id, k);
+  }
+  c->hostname = xstrdup(c->opts.hostname ? c->opts.hostname : c->cid);
+  c->image = im;
+  c->argv = container_argv(c->opts.argv, im->cmd);
+  c->env = container_env(c);
+  c->created = time(NULL);
+  c->phases[PHASE_RECEIVED] = received;
+  containers[slot] = c;
+  return c;
+}
+
+void container_free(struct container *c) {
+  for (int i = 0; i < MAX_CONTAINERS; i++)
+    if (containers[i] == c) containers[i] = NULL;
+  free(c->name);
+  free(c->hostname);
+  run_opts_free(&c->opts);
+  free_args(c->argv);
+  free_args(c->env);
+  buf_free(&c->log);
+  free(c);
+}
+
+void container_remove(struct container *c) {
+  if (c->state == STATE_CREATED) container_start_abort(c);
+  terms_forget_container(c);
+  container_cleanup(c);
+  container_free(c);
+}
+
+void container_stop(struct container *c, int grace_s, struct link *link, uint32_t channel, bool remove) {
+  if (remove) c->remove_on_exit = true;
+  for (int i = 0; link && i < MAX_PENDING; i++) {
+    if (c->pending[i].link) continue;
+    c->pending[i] = (struct pending_reply){link, channel};
+    break;
+  }
+  if (grace_s <= 0) {
+    kill(c->pid, SIGKILL);
+  } else {
+    kill(c->pid, SIGTERM);
+    uint64_t deadline = now_ns() + (uint64_t)grace_s * 1000000000u;
+    if (!c->stop_deadline || deadline < c->stop_deadline) c->stop_deadline = deadline;
+  }
+}
+
+void container_exited(struct container *c, int status) {
+  c->state = STATE_EXITED;
+  c->status = status;
+  c->finished = time(NULL);
+  c->stop_deadline = 0;
+  unpublish_ports(c->proxy); /* as Docker: a stopped container's ports are free again */
+  c->proxy = 0;
+  term_finish(term_of_container(c), status);
+  log_msg("%s exited, status 0x%x", c->name, status);
+  struct pending_reply pending[MAX_PENDING];
+  memcpy(pending, c->pending, sizeof pending);
+  memset(c->pending, 0, sizeof c->pending);
+  char *name = xstrdup(c->name);
+  if (c->remove_on_exit) container_remove(c);
+  for (int i = 0; i < MAX_PENDING; i++) {
+    if (!pending[i].link) continue;
+    autofree char *text = xasprintf("%s\n", name);
+    reply_result(pending[i].link, pending[i].channel, 0, text, strlen(text));
+  }
+  free(name);
+}
+
+int stop_deadline_wait_ms(uint64_t now) {
+  int wait = -1;
+  for (int i = 0; i < MAX_CONTAINERS; i++) {
+    struct container *c = containers[i];
+    if (!c || !c->stop_deadline) continue;
+    int ms = c->stop_deadline <= now ? 0 : (int)((c->stop_deadline - now) / 1000000 + 1);
+    if (wait < 0 || ms < wait) wait = ms;
+  }
+  return wait;
+}
+
+void stop_deadlines_enforce(uint64_t now) {
+  for (int i = 0; i < MAX_CONTAINERS; i++) {
+    struct container *c = containers[i];
+    if (!c || !c->stop_deadline || c->stop_deadline > now) continue;
+    kill(c->pid, SIGKILL);
+    c->stop_deadline = 0;
+  }
+}
+
+void containers_forget_link(const struct link *l) {
+  for (int s = 0; s < MAX_CONTAINERS; s++)
+    for (int i = 0; containers[s] && i < MAX_PENDING; i++)
+      if (containers[s]->pending[i].link == l) containers[s]->pending[i].link = NULL;
+}
