@@ -42,15 +42,17 @@ function runInQemu(disk: string, cmd: string, timeoutMs: number): Promise<string
 
 test('Download disk hands over the VM disk with the guest’s writes, and QEMU boots it', async ({ page }, info) => {
   test.setTimeout(300_000);
-  await page.goto('./?vms=1&containers=0&autostart=1');
+  await page.goto('./?page=lab&vms=1&containers=0');
   await expect(card(page, 'vm1').getByTestId('flag')).toBeVisible({ timeout: 120_000 });
-  await card(page, 'vm1').getByTestId('open-terminal').click();
-  await page.keyboard.type('root\n');
+  const typeInto = async (text: string) => {
+    await card(page, 'vm1').locator('.xterm').click();
+    await page.keyboard.type(text);
+  };
+  await typeInto('root\n');
   await waitForTerminal(page, 'vm1', /# $/m, 30_000);
   const stamp = `made-in-the-page-${Date.now()}`;
-  await page.keyboard.type(`echo ${stamp} > /root/from-the-page; sync; echo synced-$((6*7))\n`);
+  await typeInto(`echo ${stamp} > /root/from-the-page; sync; echo synced-$((6*7))\n`);
   await waitForTerminal(page, 'vm1', /^synced-42$/m, 30_000);
-  await page.keyboard.press('Shift+Escape'); // closes the terminal drawer
 
   const downloading = page.waitForEvent('download');
   await card(page, 'vm1').getByTestId('download-disk').click();
