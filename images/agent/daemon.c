@@ -22,6 +22,7 @@
 
 #include "cgroup.h"
 #include "config.h"
+#include "store.h"
 
 #define BOX_VERSION "box 0.1 (mux v1)"
 #define LINK_HIGH_WATER (256 * 1024) /* stop reading ptys for a link whose output is this far behind */
@@ -257,6 +258,7 @@ static int free_id(void) {
 /* A container record for `o` (taken over), registered but not started. */
 static struct container *container_new(struct run_opts *o, uint64_t received, char *err, size_t errlen, int *exit_code) {
   *exit_code = 125;
+  store_refresh(cfg.oci, &D.images, D.containers, MAX_CONTAINERS); /* images `box build`/`load` added */
   struct image *im = image_find(&D.images, o->image);
   if (!im) {
     set_err(err, errlen, 0, "Unable to find image '%s' (images: %d in %s)", o->image, D.images.n, cfg.oci);
@@ -511,6 +513,22 @@ static void container_exited(struct container *c, int status) {
   free(name);
 }
 
+/* A command that exits at once (`true`, a build's RUN) can be reaped before its start's last step
+ * ran (the exec report and the exit come in the same poll round): take the remaining steps now (the
+ * reports are already there), then record the exit, or the container would stay "Up" for ever. */
+static bool finish_start_of_exited(pid_t pid, int status) {
+  for (int i = 0; i < MAX_CONTAINERS; i++) {
+    struct container *c = D.containers[i];
+    if (!c || c->state != STATE_CREATED || c->start.p.pid != pid) continue;
+    struct term *t;
+    while (D.containers[i] == c && c->state == STATE_CREATED && (t = term_of_container(c)) && term_starting(t))
+      start_stepped(t); /* frees c (and t) if the start failed */
+    if (D.containers[i] == c && c->state == STATE_RUNNING) container_exited(c, status);
+    return true;
+  }
+  return false;
+}
+
 static void reap_children(void) {
   for (;;) {
     int status;
@@ -523,6 +541,7 @@ static void reap_children(void) {
       container_exited(c, status);
       continue;
     }
+    if (finish_start_of_exited(pid, status)) continue;
     if (D.have_warm && pid == D.warm.pid) {
       log_msg("the prepared namespaces died (status 0x%x)", status);
       D.warm.pid = 0;

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,13 +118,46 @@ int oci_load(const char *dir, struct image_list *out, char *err, size_t errlen) 
   return rc;
 }
 
+/* An image ID as Docker takes one: "sha256:<hex>" or a prefix of at least 12 of the hex digits. */
+static struct image *image_by_id(const struct image_list *images, const char *ref) {
+  const char *hex = !strncmp(ref, "sha256:", 7) ? ref + 7 : ref;
+  size_t n = strlen(hex);
+  if (n < 12 || n > 64 || strspn(hex, "0123456789abcdef") != n) return NULL;
+  struct image *found = NULL;
+  for (int i = 0; i < images->n; i++) {
+    const char *d = images->v[i].digest;
+    if (!d || strncmp(d, "sha256:", 7) || strncmp(d + 7, hex, n)) continue;
+    if (found && strcmp(found->digest, d)) return NULL; /* ambiguous */
+    if (!found || (!*found->name && *images->v[i].name)) found = &images->v[i];
+  }
+  return found;
+}
+
 struct image *image_find(const struct image_list *images, const char *ref) {
   size_t len = strlen(ref);
   const char *tag = strrchr(ref, ':');
   if (tag && !strcmp(tag, ":latest")) len = tag - ref;
   for (int i = 0; i < images->n; i++)
-    if (strlen(images->v[i].name) == len && !strncmp(images->v[i].name, ref, len)) return &images->v[i];
-  return NULL;
+    if (*images->v[i].name && strlen(images->v[i].name) == len && !strncmp(images->v[i].name, ref, len)) return &images->v[i];
+  return image_by_id(images, ref);
+}
+
+void oci_images_free(struct image_list *images) {
+  for (int i = 0; i < images->n; i++) {
+    struct image *im = &images->v[i];
+    free(im->name);
+    free(im->digest);
+    for (int k = 0; k < im->nlayers; k++) free(im->layers[k]);
+    for (char **a = im->cmd; a && *a; a++) free(*a);
+    free(im->cmd);
+    for (char **a = im->env; a && *a; a++) free(*a);
+    free(im->env);
+    free(im->workdir);
+    free(im->created);
+  }
+  free(images->v);
+  images->v = NULL;
+  images->n = 0;
 }
 
 char *layer_dir(const char *hex) { return xasprintf("%s/layers/%s", cfg.state, hex); }
@@ -175,7 +209,13 @@ int layer_ensure(const char *hex, char *err, size_t errlen) {
   if (pid == 0) {
     int null = open("/dev/null", O_RDWR);
     if (null >= 0) dup2(null, 0);
-    execl(cfg.tar, "tar", "-xzf", blob, "-C", tmp, (char *)NULL);
+    /* Layers are gzip'd tars (the images we ship) or plain ones (application/vnd.oci.image.layer.v1.tar,
+     * what `box build` writes): the magic number says which. */
+    unsigned char magic[2] = {0};
+    int fd = open(blob, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) (void)!read(fd, magic, 2), close(fd);
+    bool gzip = magic[0] == 0x1f && magic[1] == 0x8b;
+    execl(cfg.tar, "tar", gzip ? "-xzf" : "-xf", blob, "-C", tmp, (char *)NULL);
     die_with_error("exec %s", cfg.tar);
   }
   int status;

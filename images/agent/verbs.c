@@ -17,6 +17,7 @@
 #include "cgroup.h"
 #include "config.h"
 #include "daemon.h"
+#include "store.h"
 
 static void human_age(char *out, size_t n, time_t since) {
   long s = (long)(time(NULL) - since);
@@ -90,13 +91,17 @@ static int verb_ps(const struct verb_args *a, struct buf *out) {
 }
 
 static int verb_images(struct buf *out) {
-  buf_printf(out, "%-12s %-8s %-14s %-8s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "LAYERS", "SIZE");
+  store_refresh(cfg.oci, &D.images, D.containers, MAX_CONTAINERS);
+  /* SHARED SIZE: bytes of its layers another named image uses too (docker system df -v). */
+  buf_printf(out, "%-12s %-8s %-14s %-8s %-10s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "LAYERS", "SIZE", "SHARED SIZE");
   for (int i = 0; i < D.images.n; i++) {
     struct image *im = &D.images.v[i];
-    char size[32];
+    if (!*im->name) continue; /* a build step's image (docker images hides these too) */
+    char size[32], shared[32];
     human_bytes(size, sizeof size, (double)im->size);
+    human_bytes(shared, sizeof shared, (double)image_shared_bytes(&D.images, im));
     const char *id = im->digest && strlen(im->digest) > 19 ? im->digest + 7 : "?";
-    buf_printf(out, "%-12s %-8s %-14.12s %-8d %s\n", im->name, "latest", id, im->nlayers, size);
+    buf_printf(out, "%-12s %-8s %-14.12s %-8d %-10s %s\n", im->name, "latest", id, im->nlayers, size, shared);
   }
   return 0;
 }
