@@ -42,52 +42,10 @@ static int save_blob(struct tar_writer *w, const char *hex, struct saved **done,
   return 0;
 }
 
-int save_main(int argc, char **argv) {
-  config_load();
-  struct verb_args a;
-  char err[1024] = "";
-  if (parse_verb("save", argc, argv, &a, err, sizeof err) < 0 || a.noperands < 1) {
-    fprintf(stderr, "box save: %s\n", *err ? err : "requires at least 1 argument: box save IMAGE… -o FILE");
-    verb_args_free(&a);
-    return 125;
-  }
-  const char *out = a.value[O_OUTPUT];
-  if (!out && isatty(1)) {
-    fprintf(stderr, "box save: cowardly refusing to save to a terminal. Use the -o flag or redirect\n");
-    verb_args_free(&a);
-    return 1;
-  }
-  struct image_list images = {0};
-  if (oci_load(cfg.oci, &images, err, sizeof err) < 0) {
-    fprintf(stderr, "box save: %s\n", err);
-    verb_args_free(&a);
-    return 1;
-  }
-  int code = 0;
-  struct image *chosen[OCI_MAX_LAYERS];
-  int n = 0;
-  for (int i = 0; i < a.noperands && !code; i++) {
-    if (n == (int)N_ELEMENTS(chosen)) code = 1, fprintf(stderr, "box save: at most %d images at once\n", n);
-    else if (!(chosen[n++] = image_find(&images, a.operands[i])))
-      code = 1, fprintf(stderr, "Error response from daemon: No such image: %s\n", a.operands[i]);
-  }
-  autofree char *tmp = NULL;
-  int fd = 1;
-  if (!code && out && strcmp(out, "-")) {
-    tmp = xasprintf("%s.tmp-%d", out, (int)getpid());
-    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
-      code = 1, fprintf(stderr, "box save: %s: %s\n", out, strerror(errno));
-  }
-  if (code) {
-    oci_images_free(&images);
-    verb_args_free(&a);
-    return code;
-  }
-  struct tar_writer w;
-  tar_writer_init(&w, fd);
+int archive_write(struct tar_writer *w, struct image *const *chosen, int n, char *err, size_t errlen) {
   struct tar_entry e = {.type = TAR_FILE, .mode = 0644};
   snprintf(e.path, sizeof e.path, "oci-layout");
-  tar_write_bytes(&w, &e, OCI_LAYOUT, strlen(OCI_LAYOUT));
+  tar_write_bytes(w, &e, OCI_LAYOUT, strlen(OCI_LAYOUT));
   /* index.json: one entry per image, named as Docker's and containerd's OCI exports name them. */
   struct buf index = {0};
   buf_printf(&index, "{\"schemaVersion\":2,\"mediaType\":\"" MT_INDEX "\",\"manifests\":[");
@@ -95,10 +53,12 @@ int save_main(int argc, char **argv) {
     char hex[65];
     digest_hex(chosen[i]->digest, hex);
     autofree char *mpath = xasprintf("%s/blobs/sha256/%s", cfg.oci, hex);
-    struct stat st;
+    struct stat st = {0};
     stat(mpath, &st);
-    autofree char *ref = *chosen[i]->name ? (strchr(chosen[i]->name, ':') ? xstrdup(chosen[i]->name) : xasprintf("%s:latest", chosen[i]->name)) : NULL;
-    buf_printf(&index, "%s{\"mediaType\":\"" MT_MANIFEST "\",\"digest\":\"%s\",\"size\":%lld", i ? "," : "", chosen[i]->digest, (long long)st.st_size);
+    const char *name = chosen[i]->name;
+    autofree char *ref = *name ? (strchr(name, ':') ? xstrdup(name) : xasprintf("%s:latest", name)) : NULL;
+    buf_printf(&index, "%s{\"mediaType\":\"" MT_MANIFEST "\",\"digest\":\"%s\",\"size\":%lld", i ? "," : "",
+               chosen[i]->digest, (long long)st.st_size);
     if (ref) {
       buf_printf(&index, ",\"annotations\":{\"io.containerd.image.name\":");
       buf_json_string(&index, ref);
@@ -110,47 +70,111 @@ int save_main(int argc, char **argv) {
   }
   buf_printf(&index, "]}");
   snprintf(e.path, sizeof e.path, "index.json");
-  tar_write_bytes(&w, &e, index.data, index.len);
+  tar_write_bytes(w, &e, index.data, index.len);
   buf_free(&index);
   struct tar_entry d = {.type = TAR_DIR, .mode = 0755};
   snprintf(d.path, sizeof d.path, "blobs");
-  tar_write_header(&w, &d);
+  tar_write_header(w, &d);
   snprintf(d.path, sizeof d.path, "blobs/sha256");
-  tar_write_header(&w, &d);
+  tar_write_header(w, &d);
   struct saved *done = NULL;
-  int ndone = 0;
-  for (int i = 0; i < n && !code; i++) {
-    char hex[65];
+  int ndone = 0, rc = 0;
+  for (int i = 0; i < n && !rc; i++) {
+    char hex[65], chex[65];
     struct image_config c;
     digest_hex(chosen[i]->digest, hex);
-    if (store_read_image(cfg.oci, hex, &c, err, sizeof err) < 0) {
-      code = 1;
-      break;
-    }
-    autofree char *mtext = xasprintf("%s/blobs/sha256/%s", cfg.oci, hex);
-    autofree char *mjson = read_file(mtext, NULL);
+    if ((rc = store_read_image(cfg.oci, hex, &c, err, errlen)) < 0) break;
+    autofree char *mpath = xasprintf("%s/blobs/sha256/%s", cfg.oci, hex);
+    autofree char *mjson = read_file(mpath, NULL);
     struct json *m = mjson ? json_parse(mjson) : NULL;
-    char chex[65];
-    if (!m || digest_hex(json_get_string(json_get(m, "config"), "digest"), chex) < 0) {
-      code = 1;
-      set_err(err, sizeof err, 0, "image %s: unreadable manifest", chosen[i]->name);
-    }
+    if (!m || digest_hex(json_get_string(json_get(m, "config"), "digest"), chex) < 0)
+      rc = set_err(err, errlen, 0, "image %s: unreadable manifest", chosen[i]->name);
     json_free(m);
-    if (!code && save_blob(&w, hex, &done, &ndone, err, sizeof err) < 0) code = 1;
-    if (!code && save_blob(&w, chex, &done, &ndone, err, sizeof err) < 0) code = 1;
-    for (int k = 0; k < c.nlayers && !code; k++)
-      if (save_blob(&w, c.layers[k].hex, &done, &ndone, err, sizeof err) < 0) code = 1;
+    if (!rc) rc = save_blob(w, hex, &done, &ndone, err, errlen);
+    if (!rc) rc = save_blob(w, chex, &done, &ndone, err, errlen);
+    for (int k = 0; k < c.nlayers && !rc; k++) rc = save_blob(w, c.layers[k].hex, &done, &ndone, err, errlen);
     image_config_free(&c);
   }
   free(done);
   char hex[65];
-  if (!code && tar_finish(&w, hex) < 0) code = 1, set_err(err, sizeof err, -w.error, "writing %s", out ? out : "stdout");
-  if (tmp) {
-    if (close(fd) < 0 && !code) code = 1, set_err(err, sizeof err, errno, "writing %s", out);
-    if (!code && rename(tmp, out) < 0) code = 1, set_err(err, sizeof err, errno, "%s", out);
-    if (code) unlink(tmp);
+  if (!rc && tar_finish(w, hex) < 0) rc = set_err(err, errlen, -w->error, "writing the archive");
+  return rc;
+}
+
+/* The images named by operands, or -1 with the first unknown one in out. */
+static int choose(const struct image_list *images, char **names, int nnames, struct image **chosen, int max, struct buf *out) {
+  if (nnames > max) {
+    buf_printf(out, "box save: at most %d images at once\n", max);
+    return -1;
   }
-  if (code) fprintf(stderr, "box save: %s\n", err);
+  for (int i = 0; i < nnames; i++)
+    if (!(chosen[i] = image_find(images, names[i]))) {
+      buf_printf(out, "Error response from daemon: No such image: %s\n", names[i]);
+      return -1;
+    }
+  return nnames;
+}
+
+int save_verb(const struct image_list *images, const struct verb_args *a, struct buf *out, struct buf *notes) {
+  struct image *chosen[16];
+  if (a->noperands < 1 || a->value[O_OUTPUT]) {
+    buf_printf(notes, "usage over the mux: save IMAGE... (the archive is the answer; -o is the CLI's)\n");
+    return 125;
+  }
+  int n = choose(images, a->operands, a->noperands, chosen, N_ELEMENTS(chosen), notes);
+  if (n < 0) return 1;
+  struct tar_writer w;
+  tar_writer_init_buf(&w, out);
+  char err[1024];
+  if (archive_write(&w, chosen, n, err, sizeof err) < 0) {
+    out->len = 0;
+    buf_printf(notes, "box save: %s\n", err);
+    return 1;
+  }
+  return 0;
+}
+
+int save_main(int argc, char **argv) {
+  config_load();
+  struct verb_args a;
+  char err[1024] = "";
+  if (parse_verb("save", argc, argv, &a, err, sizeof err) < 0 || a.noperands < 1) {
+    fprintf(stderr, "box save: %s\n", *err ? err : "requires at least 1 argument: box save IMAGE... -o FILE");
+    verb_args_free(&a);
+    return 125;
+  }
+  const char *out = a.value[O_OUTPUT];
+  if (!out && isatty(1)) {
+    fprintf(stderr, "box save: cowardly refusing to save to a terminal. Use the -o flag or redirect\n");
+    verb_args_free(&a);
+    return 1;
+  }
+  struct image_list images = {0};
+  struct image *chosen[16];
+  struct buf msg = {0};
+  int code = 0, n = 0;
+  if (oci_load(cfg.oci, &images, err, sizeof err) < 0) code = 1, buf_printf(&msg, "box save: %s\n", err);
+  else if ((n = choose(&images, a.operands, a.noperands, chosen, N_ELEMENTS(chosen), &msg)) < 0) code = 1;
+  autofree char *tmp = NULL;
+  int fd = 1;
+  if (!code && out && strcmp(out, "-")) {
+    tmp = xasprintf("%s.tmp-%d", out, (int)getpid());
+    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+      code = 1, buf_printf(&msg, "box save: %s: %s\n", out, strerror(errno));
+  }
+  if (!code) {
+    struct tar_writer w;
+    tar_writer_init(&w, fd);
+    if (archive_write(&w, chosen, n, err, sizeof err) < 0) code = 1;
+    if (tmp) {
+      if (close(fd) < 0 && !code) code = 1, set_err(err, sizeof err, errno, "writing %s", out);
+      if (!code && rename(tmp, out) < 0) code = 1, set_err(err, sizeof err, errno, "%s", out);
+      if (code) unlink(tmp);
+    }
+    if (code) buf_printf(&msg, "box save: %s\n", err);
+  }
+  if (msg.len) fwrite(msg.data, 1, msg.len, stderr);
+  buf_free(&msg);
   oci_images_free(&images);
   verb_args_free(&a);
   return code;
@@ -211,7 +235,7 @@ static int stage(struct tar_reader *r, struct staged *s, char *err, size_t errle
     if (k < 0) return (int)k;
     char got[65];
     sha256_finish_hex(&sha, got);
-    if (strcmp(got, hex)) return set_err(err, errlen, 0, "blob sha256:%.12s… does not match its digest (its bytes hash to sha256:%.12s…)", hex, got);
+    if (strcmp(got, hex)) return set_err(err, errlen, 0, "blob sha256:%.12s does not match its digest (its bytes hash to sha256:%.12s)", hex, got);
     s->blobs = realloc(s->blobs, (s->nblobs + 1) * sizeof *s->blobs);
     if (!s->blobs) abort();
     memcpy(s->blobs[s->nblobs++], hex, 65);
@@ -224,10 +248,10 @@ static int check_blob(const struct staged *s, const struct json *desc, const cha
   if (digest_hex(json_get_string(desc, "digest"), hex) < 0) return set_err(err, errlen, 0, "%s: bad or missing digest", what);
   autofree char *path = staged_has(s, hex) ? xasprintf("%s/%s", s->dir, hex) : xasprintf("%s/blobs/sha256/%s", cfg.oci, hex);
   struct stat st;
-  if (stat(path, &st) < 0) return set_err(err, errlen, 0, "%s sha256:%.12s… is missing from the archive", what, hex);
+  if (stat(path, &st) < 0) return set_err(err, errlen, 0, "%s sha256:%.12s is missing from the archive", what, hex);
   struct json *size = json_get(desc, "size");
   if (!size || size->type != JSON_NUMBER || (uint64_t)size->number != (uint64_t)st.st_size)
-    return set_err(err, errlen, 0, "%s sha256:%.12s…: size %lld, the descriptor says otherwise", what, hex, (long long)st.st_size);
+    return set_err(err, errlen, 0, "%s sha256:%.12s: size %lld, the descriptor says otherwise", what, hex, (long long)st.st_size);
   return 0;
 }
 
@@ -291,7 +315,7 @@ int load_main(int argc, char **argv) {
       struct json *man = text ? json_parse(text) : NULL;
       struct json *layers = json_get(man, "layers");
       if (!man || !layers || layers->type != JSON_ARRAY || json_length(layers) > OCI_MAX_LAYERS)
-        rc = set_err(err, sizeof err, 0, "manifest sha256:%.12s…: malformed (or more than %d layers)", mhex, OCI_MAX_LAYERS);
+        rc = set_err(err, sizeof err, 0, "manifest sha256:%.12s: malformed (or more than %d layers)", mhex, OCI_MAX_LAYERS);
       else rc = check_blob(&s, json_get(man, "config"), "config", hex, err, sizeof err);
       for (struct json *l = layers ? layers->child : NULL; l && !rc; l = l->next) rc = check_blob(&s, l, "layer", hex, err, sizeof err);
       json_free(man);

@@ -162,6 +162,21 @@ void oci_images_free(struct image_list *images) {
 
 char *layer_dir(const char *hex) { return xasprintf("%s/layers/%s", cfg.state, hex); }
 
+/* Where the layer store is itself on an overlay (the container host's), overlayfs refuses to create
+ * 0/0 devices; since Linux 6.7 an "xattr whiteout" says the same in a lower layer: an empty file with
+ * trusted.overlay.whiteout in a directory with trusted.overlay.opaque=x (kernel
+ * Documentation/filesystems/overlayfs.rst, "Whiteouts and opaque directories", "Nesting overlayfs
+ * mounts"). Set through the host's overlay, the xattrs are stored escaped and seen as such by the
+ * container's overlay. */
+static int xattr_whiteout(int dirfd, const char *name) {
+  int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  int rc = fsetxattr(fd, "trusted.overlay.whiteout", "", 0, 0) < 0 || fsetxattr(dirfd, "trusted.overlay.opaque", "x", 1, 0) < 0 ? -errno : 0;
+  close(fd);
+  if (rc < 0) errno = -rc;
+  return rc;
+}
+
 static int whiteouts_at(int dirfd) {
   DIR *d = fdopendir(dirfd);
   if (!d) {
@@ -170,6 +185,8 @@ static int whiteouts_at(int dirfd) {
   }
   int rc = 0;
   struct dirent *e;
+  /* In an opaque directory whiteouts serve no purpose (overlayfs.rst): they are only removed. */
+  bool opaque = faccessat(dirfd, ".wh..wh..opq", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
   while ((e = readdir(d))) {
     const char *n = e->d_name;
     if (!strcmp(n, ".") || !strcmp(n, "..")) continue;
@@ -178,7 +195,9 @@ static int whiteouts_at(int dirfd) {
       if (unlinkat(dirfd, n, 0) < 0 || fsetxattr(dirfd, "trusted.overlay.opaque", "y", 1, 0) < 0) rc = -errno;
     } else if (!strncmp(n, ".wh.", 4)) {
       /* Deleted file: overlayfs wants a 0/0 character device of the same name. */
-      if (unlinkat(dirfd, n, 0) < 0 || mknodat(dirfd, n + 4, S_IFCHR | 0, makedev(0, 0)) < 0) rc = -errno;
+      if (unlinkat(dirfd, n, 0) < 0) rc = -errno;
+      else if (!opaque && mknodat(dirfd, n + 4, S_IFCHR | 0, makedev(0, 0)) < 0 && (errno != EPERM || xattr_whiteout(dirfd, n + 4) < 0))
+        rc = -errno;
     } else if (e->d_type == DT_DIR) {
       int sub = openat(dirfd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       int r = sub < 0 ? -errno : whiteouts_at(sub);

@@ -39,9 +39,17 @@ void tar_writer_init(struct tar_writer *w, int fd) {
   sha256_init(&w->sha);
 }
 
+void tar_writer_init_buf(struct tar_writer *w, struct buf *sink) {
+  tar_writer_init(w, -1);
+  w->sink = sink;
+}
+
 static int emit(struct tar_writer *w, const void *data, size_t n) {
   if (w->error) return w->error;
-  int rc = write_all(w->fd, data, n);
+  if (n == 0) return 0;
+  int rc = 0;
+  if (w->sink) buf_append(w->sink, data, n);
+  else rc = write_all(w->fd, data, n);
   if (rc < 0) return w->error = rc;
   sha256_update(&w->sha, n, data);
   w->bytes += n;

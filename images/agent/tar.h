@@ -30,12 +30,15 @@ struct tar_entry {
 /* A tar being written to fd, hashed as it goes (the layer digest is the sha256 of these bytes). */
 struct tar_writer {
   int fd;
+  struct buf *sink;             /* instead of fd when set (tar_writer_init_buf) */
   uint64_t bytes;               /* written so far */
   struct sha256_ctx sha;
   int error;                    /* first -errno, sticky */
 };
 
 void tar_writer_init(struct tar_writer *w, int fd);
+struct buf;
+void tar_writer_init_buf(struct tar_writer *w, struct buf *sink); /* the tar into memory */
 /* Header (pax 'x' record first when a name does not fit ustar); then size bytes with tar_write_data. */
 int tar_write_header(struct tar_writer *w, const struct tar_entry *e);
 int tar_write_data(struct tar_writer *w, const void *data, size_t n);

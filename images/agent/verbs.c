@@ -16,6 +16,7 @@
 
 #include "cgroup.h"
 #include "config.h"
+#include "build.h"
 #include "daemon.h"
 #include "store.h"
 
@@ -381,6 +382,10 @@ int verb_run(struct link *link, uint32_t channel, int argc, char **argv, struct 
   else if (!strcmp(v, "inspect")) code = verb_inspect(&a, out);
   else if (!strcmp(v, "logs")) code = verb_logs(&a, out, notes);
   else if (!strcmp(v, "diff")) code = verb_diff(&a, out);
+  else if (!strcmp(v, "save")) {
+    store_refresh(cfg.oci, &D.images, D.containers, MAX_CONTAINERS);
+    code = save_verb(&D.images, &a, out, notes);
+  }
   else if (!strcmp(v, "stop")) code = verb_stop_rm(link, channel, &a, out, false);
   else if (!strcmp(v, "rm")) code = verb_stop_rm(link, channel, &a, out, true);
   else if (!strcmp(v, "version")) {
