@@ -50,12 +50,13 @@ FILES=(
   "/usr/src/linux-source-$VM_KERNEL_SERIES.tar.xz:linux-source-$VM_KERNEL_SERIES"
   "/usr/include/openssl/opensslv.h:libssl-dev" "/usr/include/libelf.h:libelf-dev"
   "/usr/lib32/libc.a:libc6-dev-i386" "/usr/lib/gcc/x86_64-linux-gnu/12/32/libgcc.a:gcc-multilib"
+  "/usr/include/nettle/sha2.h:nettle-dev" "/usr/lib/i386-linux-gnu/libnettle.a:nettle-dev:i386"
 )
 
 step_tools() {
   local missing=() entry
   for entry in "${TOOLS[@]}"; do command -v "${entry%%:*}" >/dev/null || missing+=("${entry##*:}"); done
-  for entry in "${FILES[@]}"; do [[ -e ${entry%%:*} ]] || missing+=("${entry##*:}"); done
+  for entry in "${FILES[@]}"; do [[ -e ${entry%%:*} ]] || missing+=("${entry#*:}"); done
   if ((${#missing[@]})); then
     mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
     if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
@@ -69,7 +70,7 @@ step_tools() {
     fi
   fi
   for entry in "${TOOLS[@]}"; do command -v "${entry%%:*}" >/dev/null || die "missing tool ${entry%%:*} (package ${entry##*:})"; done
-  for entry in "${FILES[@]}"; do [[ -e ${entry%%:*} ]] || die "missing ${entry%%:*} (package ${entry##*:})"; done
+  for entry in "${FILES[@]}"; do [[ -e ${entry%%:*} ]] || die "missing ${entry%%:*} (package ${entry#*:})"; done
 }
 
 pkg_version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || die "package $1 is not installed"; }

@@ -17,6 +17,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "build.h"
 #include "config.h"
 #include "options.h"
 #include "util.h"
@@ -32,6 +33,7 @@ static const char usage[] =
     "  exec [-it] CONTAINER CMD…\n"
     "  ps [-a] [-q]        images        stats [--no-stream] [CONTAINER…]       inspect CONTAINER…\n"
     "  logs CONTAINER      diff CONTAINER      port CONTAINER      stop [-t|--timeout SECONDS] CONTAINER…      rm [-f] CONTAINER…\n"
+    "  build [-t NAME] [-f FILE] [--no-cache] DIR      history IMAGE      save IMAGE… -o FILE      load -i FILE\n"
     "  daemon              (run boxd in the foreground; also when called as boxd)\n";
 
 struct client {
@@ -203,6 +205,11 @@ int cli_main(int argc, char **argv) {
     fputs(usage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 125 : 0;
   }
+  /* Image verbs the CLI runs itself on boxd's store (build.h). */
+  static const struct { const char *verb; int (*run)(int, char **); } on_store[] = {
+      {"build", build_main}, {"history", history_main}, {"save", save_main}, {"load", load_main}};
+  for (size_t i = 0; i < N_ELEMENTS(on_store); i++)
+    if (!strcmp(argv[1], on_store[i].verb)) return on_store[i].run(argc - 2, argv + 2);
   struct client cl = {.fd = connect_boxd(), .dec = wire_decoder_new()};
   const char *verb = argv[1];
   if (!strcmp(verb, "run")) {

@@ -79,6 +79,8 @@ static void __attribute__((noreturn)) exec_command(char **argv);
 static void child_exec(char **argv, char **env, const char *workdir, bool privileged, int report_fd) {
   clearenv();
   for (char **e = env; e && *e; e++) putenv(*e);
+  /* A WorkingDir the image lacks is made, as runc does (`box build`'s WORKDIR relies on it). */
+  if (workdir && *workdir && mkdir_p(workdir, 0755) < 0 && errno != EEXIST) die_with_error("mkdir %s", workdir);
   if (workdir && *workdir && chdir(workdir) < 0) die_with_error("chdir %s", workdir);
   if (!privileged) caps_drop_to(caps_default_mask());
   report_time(report_fd);

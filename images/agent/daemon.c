@@ -36,6 +36,19 @@ static struct link *links[MAX_LINKS];
 static int listen_fd, signal_fd;
 static int unpacked; /* layers pre-unpacked while idle */
 
+/* A command that exits at once (`true`, a build's RUN) can be reaped before its start's last step
+ * ran (the exec report and the exit come in the same poll round): take the remaining steps now (the
+ * reports are already there), then record the exit, or the container would stay "Up" for ever. */
+static bool finish_start_of_exited(pid_t pid, int status) {
+  struct container *c = container_starting_pid(pid);
+  if (!c) return false;
+  struct term *t;
+  while ((c = container_starting_pid(pid)) && (t = term_of_container(c)) && start_in_progress(t))
+    start_stepped(t); /* frees c (and t) if the start failed */
+  if ((c = container_running_pid(pid))) container_exited(c, status);
+  return true;
+}
+
 static void reap_children(void) {
   for (;;) {
     int status;
@@ -43,6 +56,7 @@ static void reap_children(void) {
     if (pid <= 0) return;
     struct container *c = container_running_pid(pid);
     if (c) container_exited(c, status);
+    else if (finish_start_of_exited(pid, status)) continue;
     else if (!prepared_namespaces_died(pid, status)) term_finish(term_of_pid(pid), status);
   }
 }

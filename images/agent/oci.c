@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,16 +139,47 @@ int oci_load(const char *dir, struct image_list *out, char *err, size_t errlen) 
   return rc;
 }
 
+/* An image ID as Docker takes one: "sha256:<hex>" or a prefix of at least 12 of the hex digits. */
+static struct image *image_by_id(const struct image_list *images, const char *ref) {
+  const char *hex = !strncmp(ref, "sha256:", 7) ? ref + 7 : ref;
+  size_t n = strlen(hex);
+  if (n < 12 || n > 64 || strspn(hex, "0123456789abcdef") != n) return NULL;
+  struct image *found = NULL;
+  for (int i = 0; i < images->n; i++) {
+    const char *d = images->v[i].digest;
+    if (!d || strncmp(d, "sha256:", 7) || strncmp(d + 7, hex, n)) continue;
+    if (found && strcmp(found->digest, d)) return NULL; /* ambiguous */
+    if (!found || (!*found->name && *images->v[i].name)) found = &images->v[i];
+  }
+  return found;
+}
+
 struct image *image_find(const struct image_list *images, const char *ref) {
   size_t len = strlen(ref);
   const char *tag = strrchr(ref, ':');
   if (tag && !strcmp(tag, ":latest")) len = tag - ref;
   for (int i = 0; i < images->n; i++)
-    if (strlen(images->v[i].name) == len && !strncmp(images->v[i].name, ref, len)) return &images->v[i];
-  return NULL;
+    if (*images->v[i].name && strlen(images->v[i].name) == len && !strncmp(images->v[i].name, ref, len)) return &images->v[i];
+  return image_by_id(images, ref);
 }
 
+
 char *layer_dir(const char *hex) { return xasprintf("%s/layers/%s", cfg.state, hex); }
+
+/* Where the layer store is itself on an overlay (the container host's), overlayfs refuses to create
+ * 0/0 devices; since Linux 6.7 an "xattr whiteout" says the same in a lower layer: an empty file with
+ * trusted.overlay.whiteout in a directory with trusted.overlay.opaque=x (kernel
+ * Documentation/filesystems/overlayfs.rst, "Whiteouts and opaque directories", "Nesting overlayfs
+ * mounts"). Set through the host's overlay, the xattrs are stored escaped and seen as such by the
+ * container's overlay. */
+static int xattr_whiteout(int dirfd, const char *name) {
+  int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  int rc = fsetxattr(fd, "trusted.overlay.whiteout", "", 0, 0) < 0 || fsetxattr(dirfd, "trusted.overlay.opaque", "x", 1, 0) < 0 ? -errno : 0;
+  close(fd);
+  if (rc < 0) errno = -rc;
+  return rc;
+}
 
 static int whiteouts_at(int dirfd) {
   DIR *d = fdopendir(dirfd);
@@ -157,6 +189,8 @@ static int whiteouts_at(int dirfd) {
   }
   int rc = 0;
   struct dirent *e;
+  /* In an opaque directory whiteouts serve no purpose (overlayfs.rst): they are only removed. */
+  bool opaque = faccessat(dirfd, ".wh..wh..opq", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
   while ((e = readdir(d))) {
     const char *n = e->d_name;
     if (!strcmp(n, ".") || !strcmp(n, "..")) continue;
@@ -165,7 +199,9 @@ static int whiteouts_at(int dirfd) {
       if (unlinkat(dirfd, n, 0) < 0 || fsetxattr(dirfd, "trusted.overlay.opaque", "y", 1, 0) < 0) rc = -errno;
     } else if (!strncmp(n, ".wh.", 4)) {
       /* Deleted file: overlayfs wants a 0/0 character device of the same name. */
-      if (unlinkat(dirfd, n, 0) < 0 || mknodat(dirfd, n + 4, S_IFCHR | 0, makedev(0, 0)) < 0) rc = -errno;
+      if (unlinkat(dirfd, n, 0) < 0) rc = -errno;
+      else if (!opaque && mknodat(dirfd, n + 4, S_IFCHR | 0, makedev(0, 0)) < 0 && (errno != EPERM || xattr_whiteout(dirfd, n + 4) < 0))
+        rc = -errno;
     } else if (e->d_type == DT_DIR) {
       int sub = openat(dirfd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       int r = sub < 0 ? -errno : whiteouts_at(sub);
@@ -196,7 +232,13 @@ int layer_ensure(const char *hex, char *err, size_t errlen) {
   if (pid == 0) {
     int null = open("/dev/null", O_RDWR);
     if (null >= 0) dup2(null, 0);
-    execl(cfg.tar, "tar", "-xzf", blob, "-C", tmp, (char *)NULL);
+    /* Layers are gzip'd tars (the images we ship) or plain ones (application/vnd.oci.image.layer.v1.tar,
+     * what `box build` writes): the magic number says which. */
+    unsigned char magic[2] = {0};
+    int fd = open(blob, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) (void)!read(fd, magic, 2), close(fd);
+    bool gzip = magic[0] == 0x1f && magic[1] == 0x8b;
+    execl(cfg.tar, "tar", gzip ? "-xzf" : "-xf", blob, "-C", tmp, (char *)NULL);
     die_with_error("exec %s", cfg.tar);
   }
   int status;

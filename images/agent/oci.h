@@ -28,7 +28,8 @@ struct image_list {
  * images read before the first bad one. */
 int oci_load(const char *dir, struct image_list *out, char *err, size_t errlen);
 void image_list_free(struct image_list *images);
-struct image *image_find(const struct image_list *images, const char *ref); /* "web" or "web:latest" */
+/* "web", "web:latest", or an image ID ("sha256:<hex>", or at least 12 hex digits of it). */
+struct image *image_find(const struct image_list *images, const char *ref);
 int digest_hex(const char *digest, char hex[65]); /* "sha256:<64 hex>" → hex; -EINVAL otherwise */
 
 /* Path of an unpacked layer (malloc'd). */

@@ -47,6 +47,11 @@ static const struct verb_spec verbs[] = {
     {"diff", true, {{0}}},
     {"port", true, {{0}}},
     {"version", true, {{0}}},
+    /* Image verbs the CLI runs itself on the store (build.c, archive.c). */
+    {"build", true, {{O_TAG, 't', "tag", VALUE}, {O_FILE, 'f', "file", VALUE}, {O_NO_CACHE, 0, "no-cache", BOOL}}},
+    {"history", true, {{O_QUIET, 'q', "quiet", BOOL}}},
+    {"save", true, {{O_OUTPUT, 'o', "output", VALUE}}},
+    {"load", true, {{O_INPUT, 'i', "input", VALUE}, {O_QUIET, 'q', "quiet", BOOL}}},
 };
 
 int options_table_check(char *err, size_t errlen) {

@@ -11,7 +11,9 @@
 
 enum opt_id {
   O_DETACH, O_INTERACTIVE, O_TTY, O_NAME, O_HOSTNAME, O_MEMORY, O_PIDS, O_CPUS, O_PRIVILEGED,
-  O_ALL, O_QUIET, O_TIME, O_FORCE, O_NO_STREAM, O_PUBLISH, O_COUNT
+  O_ALL, O_QUIET, O_TIME, O_FORCE, O_NO_STREAM, O_PUBLISH,
+  O_TAG, O_FILE, O_NO_CACHE, O_OUTPUT, O_INPUT, /* build, save, load (images.c) */
+  O_COUNT
 };
 
 /* What a verb was given: flags by id (the last value wins, as in Docker), operands in order.

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "publish.h"
+#include "store.h"
 #include "terminal.h"
 
 static struct container *containers[MAX_CONTAINERS];
@@ -44,6 +45,14 @@ struct container *container_running_pid(pid_t pid) {
     if (containers[i] && containers[i]->pid == pid && containers[i]->state == STATE_RUNNING) return containers[i];
   return NULL;
 }
+
+struct container *container_starting_pid(pid_t pid) {
+  for (int i = 0; i < MAX_CONTAINERS; i++)
+    if (containers[i] && containers[i]->state == STATE_CREATED && containers[i]->start.p.pid == pid) return containers[i];
+  return NULL;
+}
+
+void registry_refresh_images(void) { store_refresh(cfg.oci, &images, containers, MAX_CONTAINERS); }
 
 int container_free_id(void) {
   for (int id = 1;; id++) {
@@ -98,6 +107,7 @@ static char **container_argv(char **requested, char **image_cmd) {
 }
 
 struct container *container_create(struct run_opts *o, uint64_t received, int id, char *err, size_t errlen) {
+  registry_refresh_images(); /* images `box build`/`box load` added */
   struct image *im = image_find(&images, o->image);
   if (!im) {
     set_err(err, errlen, 0, "Unable to find image '%s' (images: %d in %s)", o->image, images.n, cfg.oci);

@@ -22,6 +22,10 @@ struct container *container_next(int *cursor);
 /* By name, else by a prefix (3 characters at least) of its id, as docker does; NULL if none. */
 struct container *container_find(const char *name_or_id);
 struct container *container_running_pid(pid_t pid); /* the running container whose PID 1 this is */
+struct container *container_starting_pid(pid_t pid); /* the container being started in this child */
+/* Reread the OCI layout when `box build`/`box load` changed it (store_refresh): every container's
+ * image pointer stays valid. */
+void registry_refresh_images(void);
 /* The smallest id no container holds: it names the veth and picks the address, so ids come
  * back after `rm` and stay inside 10.88/16. */
 int container_free_id(void);

@@ -17,8 +17,10 @@
 
 #include "cgroup.h"
 #include "config.h"
+#include "build.h"
 #include "registry.h"
 #include "starts.h"
+#include "store.h"
 
 static void human_age(char *out, size_t n, time_t since) {
   long s = (long)(time(NULL) - since);
@@ -112,14 +114,18 @@ static int verb_port(const struct verb_args *a, struct buf *out) {
 }
 
 static int verb_images(struct buf *out) {
-  buf_printf(out, "%-12s %-8s %-14s %-8s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "LAYERS", "SIZE");
+  registry_refresh_images();
+  /* SHARED SIZE: bytes of its layers another named image uses too (docker system df -v). */
+  buf_printf(out, "%-12s %-8s %-14s %-8s %-10s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "LAYERS", "SIZE", "SHARED SIZE");
   const struct image_list *images = registry_images();
   for (int i = 0; i < images->n; i++) {
     const struct image *im = &images->v[i];
-    char size[32];
+    if (!*im->name) continue; /* a build step's image (docker images hides these too) */
+    char size[32], shared[32];
     human_bytes(size, sizeof size, (double)im->size);
+    human_bytes(shared, sizeof shared, (double)image_shared_bytes(images, im));
     const char *id = im->digest && strlen(im->digest) > 19 ? im->digest + 7 : "?";
-    buf_printf(out, "%-12s %-8s %-14.12s %-8d %s\n", im->name, "latest", id, im->nlayers, size);
+    buf_printf(out, "%-12s %-8s %-14.12s %-8d %-10s %s\n", im->name, "latest", id, im->nlayers, size, shared);
   }
   return 0;
 }
@@ -408,6 +414,10 @@ int answer_verb(struct link *link, uint32_t channel, int argc, char **argv, stru
   else if (!strcmp(v, "logs")) code = verb_logs(&a, out, notes);
   else if (!strcmp(v, "diff")) code = verb_diff(&a, out);
   else if (!strcmp(v, "port")) code = verb_port(&a, out);
+  else if (!strcmp(v, "save")) {
+    registry_refresh_images();
+    code = save_verb(registry_images(), &a, out, notes);
+  }
   else if (!strcmp(v, "stop")) code = verb_stop_rm(link, channel, &a, out, false);
   else if (!strcmp(v, "rm")) code = verb_stop_rm(link, channel, &a, out, true);
   else if (!strcmp(v, "version")) {

@@ -3,7 +3,7 @@
 // containers asked for at once do not wait for each other. Each row is one input from a public bug
 // report, run for real: the host's `box` CLI on its serial console, or the page's mux.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { args, hostHasContainerImages, hostWithMux, Machine, MuxPort, Terminal, utf8, text } from './harness.ts';
+import { args, hostHasContainerImages, hostWithMux, Machine, MuxPort, shStatus, Terminal, utf8, text } from './harness.ts';
 import { FrameType as T, MUX_MAX_PAYLOAD, type Frame } from '../../src/core/mux/frames.ts';
 
 
@@ -16,16 +16,8 @@ describe.skipIf(!hostHasContainerImages())('box behaves like Docker: signals, ex
   let mux: MuxPort;
   let channel = 200;
 
-  /**
-   * A host shell command's output and its exit status (`box` writes to the serial console). The
-   * output is what comes between two markers the shell prints: the echo of a long command wraps.
-   */
-  async function sh(cmd: string, timeoutMs = 60_000): Promise<{ out: string; code: number }> {
-    const out = await m.run(`echo "@@"start; ${cmd}; echo "@@"rc=$?`, timeoutMs);
-    const found = /^@@start\r?\n([\s\S]*?)^@@rc=(\d+)/m.exec(out);
-    if (!found) throw new Error(`no markers in the output of ${cmd}:\n${out}`);
-    return { out: found[1]!.replace(/\r/g, ''), code: Number(found[2]) };
-  }
+  /** A host shell command's output and its exit status (`box` writes to the serial console). */
+  const sh = (cmd: string, timeoutMs = 60_000) => shStatus(m, cmd, timeoutMs);
 
   /** `box run -it busybox sh` over the mux, as the page starts a container. */
   async function startShell(): Promise<Terminal> {

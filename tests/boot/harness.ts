@@ -351,6 +351,17 @@ export async function hostWithMux(): Promise<{ m: Machine; mux: MuxPort }> {
 }
 
 /**
+ * A shell command on the machine's serial console: its output (CRs dropped) and exit status. The
+ * output is what comes between two markers the shell prints: the echo of a long command wraps.
+ */
+export async function shStatus(m: Machine, cmd: string, timeoutMs = 60_000): Promise<{ out: string; code: number }> {
+  const out = await m.run(`echo "@@"start; ${cmd}; echo "@@"rc=$?`, timeoutMs);
+  const found = /^@@start\r?\n([\s\S]*?)^@@rc=(\d+)/m.exec(out);
+  if (!found) throw new Error(`no markers in the output of ${cmd}:\n${out}`);
+  return { out: found[1]!.replace(/\r/g, ''), code: Number(found[2]) };
+}
+
+/**
  * The committed host images can run containers: the initramfs carries boxd and the image store
  * the OCI layout (images/build.sh initramfs). Container tests skip without them, never silently
  * on a stale rule: this is the one place that knows where each lives.

@@ -54,29 +54,7 @@ static void run_one(const uint8_t *data, size_t len) {
   if (whole.hash != pieces.hash || whole.items != pieces.items) abort();
 }
 
-#ifdef __AFL_FUZZ_TESTCASE_LEN
-__AFL_FUZZ_INIT();
-int main(void) {
-  __AFL_INIT();
-  wire_decoder_free(wire_decoder_new()); /* fill wire.c's lazy CRC table now, so every run takes the same path */
-  unsigned char *buf = __AFL_FUZZ_TESTCASE_BUF;
-  while (__AFL_LOOP(10000)) run_one(buf, __AFL_FUZZ_TESTCASE_LEN);
-  return 0;
-}
-#else
-int main(int argc, char **argv) {
-  static uint8_t buf[1 << 20];
-  int files = 0;
-  for (int i = 1; i < argc; i++) {
-    FILE *f = fopen(argv[i], "rb");
-    if (!f) continue;
-    size_t n = fread(buf, 1, sizeof buf, f);
-    fclose(f);
-    run_one(buf, n);
-    files++;
-  }
-  if (argc == 1) run_one(buf, fread(buf, 1, sizeof buf, stdin)), files++;
-  printf("replayed %d inputs\n", files);
-  return 0;
-}
-#endif
+/* Fill wire.c's lazy CRC table first, so every run takes the same path. */
+static void fuzz_setup(void) { wire_decoder_free(wire_decoder_new()); }
+
+#include "fuzz_main.h"
