@@ -81,7 +81,7 @@ describe(`mux decoder fuzz (MUX_FUZZ_SEED=${SEED})`, () => {
     expect(got).toEqual(want);
     expect(errors).toBeGreaterThan(0);
     expect(maxBuffered).toBeLessThanOrEqual(MUX_HEADER + MUX_MAX_PAYLOAD);
-  });
+  }, 60_000); // a ceiling, not a speed check: ~2 s alone, 8–12 s on a loaded 2-core machine
 
   it('decodes mutated streams the same whole and in random pieces', () => {
     const r = rng(SEED ^ 0x5eed);
@@ -108,5 +108,5 @@ describe(`mux decoder fuzz (MUX_FUZZ_SEED=${SEED})`, () => {
       expect(run(() => 1 + r.int(64))).toEqual(whole);
     }
     expect(streams).toBe(3000);
-  });
+  }, 60_000); // a ceiling, not a speed check: ~2 s alone, 8–12 s on a loaded 2-core machine
 });
