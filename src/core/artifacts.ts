@@ -3,6 +3,8 @@
  * The page resolves them against its base URL, Node against the repo root.
  * `images/dist/manifest.json` lists the same files with sizes and sha256.
  */
+import type { MachineUrls } from './machine/api.ts';
+
 export const ARTIFACTS = {
   seabios: 'bios/seabios.bin',
   vgabios: 'bios/vgabios.bin',
@@ -17,6 +19,24 @@ export const ARTIFACTS = {
 } as const;
 
 export type ArtifactName = keyof typeof ARTIFACTS;
+
+/**
+ * Every URL a machine loads (MachineUrls), from where the artifacts are (`at`: an artifact path
+ * under images/dist → its absolute URL) and v86's wasm: the one place they are spelled, for the
+ * page (src/ui/machines/urls.ts) and Node (src/node/dist.ts).
+ */
+export function machineUrlsAt(at: (path: string) => string, wasm: string): MachineUrls {
+  return {
+    wasm,
+    seabios: at(ARTIFACTS.seabios),
+    vgabios: at(ARTIFACTS.vgabios),
+    hostKernel: at(ARTIFACTS.hostKernel),
+    hostInitrd: at(ARTIFACTS.hostInitrd),
+    hostCmdline: at('host/cmdline.txt'),
+    hostStore: at(ARTIFACTS.hostStore),
+    vmDisk: at(ARTIFACTS.vmDisk),
+  };
+}
 
 /** The artifacts that are disks, read lazily chunk by chunk: the VM's disk and the host's image store. */
 export const DISK_ARTIFACTS = [ARTIFACTS.vmDisk, ARTIFACTS.hostStore] as const;

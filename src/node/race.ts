@@ -5,11 +5,8 @@
  * core's, the same as the page's (src/core/machine/race.ts).
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { ARTIFACTS } from '../core/artifacts.ts';
-import { rankRace, raceLineup, runRaceSequence, type LabConfig, type MachineResult, type MachineUrls, type RankedResult } from '../core/machine/index.ts';
+import { rankRace, raceLineup, runRaceSequence, type LabConfig, type MachineResult, type RankedResult } from '../core/machine/index.ts';
+import { distUrls } from './dist.ts';
 import { HeadlessMachine, type HeadlessContainer } from './machine.ts';
 
 export interface RaceOptions {
@@ -35,21 +32,6 @@ export interface RaceOutcome {
   unfinished: Unfinished[];
   machines: HeadlessMachine[];
   containers: HeadlessContainer[];
-}
-
-export function distUrls(dist: string, vmDisk?: string): MachineUrls {
-  const file = (p: string) => pathToFileURL(join(dist, p)).href;
-  const wasm = createRequire(import.meta.url).resolve('v86/build/v86.wasm');
-  return {
-    wasm: pathToFileURL(wasm).href,
-    seabios: file(ARTIFACTS.seabios),
-    vgabios: file(ARTIFACTS.vgabios),
-    hostKernel: file(ARTIFACTS.hostKernel),
-    hostInitrd: file(ARTIFACTS.hostInitrd),
-    hostCmdline: file('host/cmdline.txt'),
-    hostStore: file(ARTIFACTS.hostStore),
-    vmDisk: vmDisk ? pathToFileURL(resolve(vmDisk)).href : file(ARTIFACTS.vmDisk),
-  };
 }
 
 type Racer = HeadlessMachine | HeadlessContainer;

@@ -1,5 +1,5 @@
 // Node module hooks for the `virtual:` modules Vite provides to the page's bundle.
-//   virtual:stacklab/images — the sha256 of every artifact, which workers/media.ts checks each
+//   virtual:stacklab/images — the sha256 of every artifact, which src/runtime/media.ts checks each
 //   download against. Here it comes from the manifest of the images folder the race reads
 //   ($STACKLAB_DIST or images/dist), with that folder as the exact base of the artifacts' file:
 //   URLs. The disks (VM disk, host store) have no chunk index in Node: they are read by byte ranges, as any disk the build

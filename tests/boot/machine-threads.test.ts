@@ -5,7 +5,7 @@
 //  - A thread that dies mid-boot fails only its own machine, with a message saying so.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { distUrls } from '../../src/node/race.ts';
+import { distUrls } from '../../src/node/dist.ts';
 import { HeadlessMachine } from '../../src/node/machine.ts';
 import type { MachineUrls } from '../../src/core/machine/index.ts';
 import { DIST } from './harness.ts';

@@ -1,7 +1,7 @@
 /**
  * The Vite side of hosting and offline use:
  * - `virtual:stacklab/images`: the sha256 of every committed artifact and of every disk chunk,
- *   embedded in the page and worker bundles so each download is checked (workers/media.ts);
+ *   embedded in the page and worker bundles so each download is checked (src/runtime/media.ts);
  * - dev: serves the disks' chunk files from memory;
  * - build: copies images/dist to dist/images, writes each disk as sha256-named chunk files, the
  *   header files for common hosts, and sw.js with the list of files to keep offline.

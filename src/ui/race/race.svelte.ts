@@ -61,7 +61,7 @@ export class Race {
     this.mode = mode;
     const lineup = raceLineup(this.config);
     const vmSessions = lineup.vms.map((vm) => new MachineSession({ ...vm, urls: machineUrls({ vmDisk: this.config.vmDisks[vm.number] }) }));
-    // Warm: the first warm race boots the host and keeps its state (workers/snapshot.ts); later ones resume it.
+    // Warm: the first warm race boots the host and keeps its state (src/runtime/snapshot.ts); later ones resume it.
     const host = lineup.host ? new MachineSession({ ...lineup.host, urls: machineUrls(), ...(mode === 'warm' ? { options: { snapshots: { warm: true } } } : {}) }) : undefined;
     // The whole lineup is on the board from the start (VMs idle, containers waiting): laid out
     // once while the page is quiet, not when the race starts and every emulator wants the CPU.

@@ -7,7 +7,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { EXPERIMENTS, formatValue, median, type ExperimentResult, type Figure } from '../../../src/core/experiments/index.ts';
 import { REPO } from '../../boot/harness.ts';
-import { NodeDriver } from './node-driver.ts';
+import { NodeDriver } from '../../../src/node/driver.ts';
 
 const argv = process.argv.slice(2);
 const values = (name: string) => argv.flatMap((a, i) => (a === name && argv[i + 1] ? [argv[i + 1]!] : []));
