@@ -344,7 +344,7 @@ export class MachineRuntime implements MachineApi {
     const d = this.media.lazyDisk;
     if (!d) return undefined;
     const s = d.stats();
-    return { size: d.byteLength, bytesFetched: s.bytesFetched, bytesWritten: s.bytesWritten };
+    return { size: d.byteLength, bytesFetched: s.bytesFetched, bytesWritten: s.bytesWritten, chunkBytes: d.chunkSize };
   }
 
   async readDisk(start: number, length: number) {

@@ -2,7 +2,7 @@
  * Snapshots inside a machine worker: the configuration this machine booted from (hashes of the
  * very bytes it loaded), taking a state (quiesced: emulator stopped, no disk read in flight),
  * and reading one back for a restore — refused before any emulator sees it when the configuration
- * differs. Storage is workers/snapshot-store.ts (OPFS or IndexedDB), shared with the page.
+ * differs. Storage is snapshot-store.ts (OPFS or IndexedDB), shared with the page.
  */
 import type { V86 } from 'v86';
 import v86Package from 'v86/package.json';

@@ -255,7 +255,7 @@ class DrivenVm extends DrivenMachine implements VmHandle {
   async disk(): Promise<DiskStats> {
     const d = await this.control.diskStats();
     if (!d) throw new Error(`${this.label}: no disk opened`);
-    return d;
+    return { size: d.size, bytesFetched: d.bytesFetched, bytesWritten: d.bytesWritten };
   }
 
   readDisk(start: number, length: number): Promise<Uint8Array> {

@@ -240,8 +240,8 @@ export interface MachineApi {
   dropContainer(channel: number): Promise<void>;
   /** A box verb over the mux (`['diff', 'c1']`): its text and code. */
   boxCmd(argv: string[], timeoutMs: number): Promise<{ code: number; text: string }>;
-  /** VM: the disk's size, bytes fetched and bytes the guest wrote. */
-  diskStats(): Promise<{ size: number; bytesFetched: number; bytesWritten: number } | undefined>;
+  /** The lazily read disk (VM: its disk; host: its image store): size, bytes fetched, bytes the guest wrote, chunk size. */
+  diskStats(): Promise<{ size: number; bytesFetched: number; bytesWritten: number; chunkBytes: number } | undefined>;
   readDisk(start: number, length: number): Promise<Uint8Array>;
   /**
    * The running machine's state as a snapshot file (src/core/snapshot/format.ts: its configuration,

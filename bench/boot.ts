@@ -5,8 +5,8 @@
 // run for run alternating with v86 so both see the same load, and the table gains QEMU's medians
 // and the v86/QEMU ratio. The summary compares VM login: with host ready from the same run.
 import { cpus, loadavg } from 'node:os';
-import { Machine, type GuestKind } from '../boot/harness.ts';
-import { MARKERS, type MarkerName } from '../../src/core/markers.ts';
+import { Machine, type GuestKind } from '../tests/boot/harness.ts';
+import { MARKERS, type MarkerName } from '../src/core/markers.ts';
 import { bootInQemu, ensureQemu } from './qemu-peer.ts';
 
 const args = process.argv.slice(2);

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ARTIFACTS, DISK_ARTIFACTS, type DiskChunkIndex, type ImageIntegrity } from '../../core/artifacts.ts';
+import { ARTIFACTS, DISK_ARTIFACTS, type DiskChunkIndex, type ImageIntegrity } from '../../src/core/artifacts.ts';
 
 /** Must match LazyDisk's default chunk size: one guest read miss = one chunk file. */
 export const CHUNK_BYTES = 64 * 1024;
