@@ -69,6 +69,22 @@ export interface DiskChunkIndex {
   chunks: string[];
 }
 
+/** images/dist/manifest.json, as far as integrity is concerned. */
+export interface ImageManifest {
+  artifacts: { file: string; bytes: number; sha256: string }[];
+}
+
+/**
+ * The integrity the page's build embeds and Node's machine threads are given (the one place it is
+ * made from the manifest): the sha256 of every artifact a machine may fetch (the OCI layout travels
+ * inside the host's image store and is never fetched alone), the disks' chunk indexes when the
+ * caller cut them (the page's build; Node reads disks by byte ranges), and the exact base when known.
+ */
+export function integrityFromManifest(manifest: ImageManifest, disks: Record<string, DiskChunkIndex> = {}, base?: string): ImageIntegrity {
+  const files = Object.fromEntries(manifest.artifacts.filter((a) => !a.file.startsWith('oci/')).map((a) => [a.file, a.sha256]));
+  return base === undefined ? { files, disks } : { files, disks, base };
+}
+
 /** Where chunk files live, relative to the disk image's own URL. */
 export const diskChunkPath = (diskFile: string, sha256: string) => `${diskFile.split('/').pop()}.chunks/${sha256}.bin`;
 

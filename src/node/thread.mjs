@@ -3,6 +3,7 @@
 import { register } from 'node:module';
 import { register as registerTsx } from 'tsx/esm/api';
 
-register('./virtual-modules.mjs', import.meta.url);
 registerTsx();
+// After tsx, so the hooks module is TypeScript too (it builds the integrity with core's function).
+register('./virtual-modules.ts', import.meta.url);
 await import('./thread.ts');
