@@ -1,6 +1,6 @@
 // The lab is a static site: `vite build` writes dist/ with the app, v86's wasm, a copy of
 // images/dist under dist/images/, the VM disk as sha256-named chunk files, header files for common
-// hosts and a service worker (src/sw/build/plugin.ts), so any static host can serve it, offline too.
+// hosts and a service worker (tools/site/plugin.ts), so any static host can serve it, offline too.
 // A disk URL the build does not know is read with HTTP Range requests: the dev middleware below
 // and `vite preview` (sirv) answer them.
 import { defineConfig, type Plugin } from 'vite';
@@ -8,7 +8,7 @@ import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { join, normalize, resolve } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { stacklabSite } from './src/sw/build/plugin.ts';
+import { stacklabSite } from './tools/site/plugin.ts';
 
 const IMAGES = resolve(import.meta.dirname, 'images/dist');
 const site = stacklabSite(IMAGES);
@@ -42,7 +42,7 @@ function serveImages(req: IncomingMessage, res: ServerResponse, next: () => void
   createReadStream(file, { start, end }).pipe(res);
 }
 
-/** Dev only: images/dist at /images/ (the build copies it, src/sw/build/plugin.ts). */
+/** Dev only: images/dist at /images/ (the build copies it, tools/site/plugin.ts). */
 function guestImages(): Plugin {
   return {
     name: 'stacklab-guest-images',

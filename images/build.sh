@@ -324,7 +324,7 @@ step_manifest() {
 step_measure() {
   if [[ -d $ROOT/node_modules/v86 ]]; then
     say "booting the VM once to measure what a boot reads from its disk"
-    (cd "$ROOT" && npx --no-install tsx tests/tools/measure-boot-reads.ts)
+    (cd "$ROOT" && npx --no-install tsx images/measure-boot-reads.ts)
   else
     say "skipping the boot measurement: run npm ci first"
   fi

@@ -3,6 +3,8 @@
  * The page resolves them against its base URL, Node against the repo root.
  * `images/dist/manifest.json` lists the same files with sizes and sha256.
  */
+import type { MachineUrls } from './machine/api.ts';
+
 export const ARTIFACTS = {
   seabios: 'bios/seabios.bin',
   vgabios: 'bios/vgabios.bin',
@@ -17,6 +19,24 @@ export const ARTIFACTS = {
 } as const;
 
 export type ArtifactName = keyof typeof ARTIFACTS;
+
+/**
+ * Every URL a machine loads (MachineUrls), from where the artifacts are (`at`: an artifact path
+ * under images/dist → its absolute URL) and v86's wasm: the one place they are spelled, for the
+ * page (src/ui/machines/urls.ts) and Node (src/node/dist.ts).
+ */
+export function machineUrlsAt(at: (path: string) => string, wasm: string): MachineUrls {
+  return {
+    wasm,
+    seabios: at(ARTIFACTS.seabios),
+    vgabios: at(ARTIFACTS.vgabios),
+    hostKernel: at(ARTIFACTS.hostKernel),
+    hostInitrd: at(ARTIFACTS.hostInitrd),
+    hostCmdline: at('host/cmdline.txt'),
+    hostStore: at(ARTIFACTS.hostStore),
+    vmDisk: at(ARTIFACTS.vmDisk),
+  };
+}
 
 /** The artifacts that are disks, read lazily chunk by chunk: the VM's disk and the host's image store. */
 export const DISK_ARTIFACTS = [ARTIFACTS.vmDisk, ARTIFACTS.hostStore] as const;
@@ -47,6 +67,22 @@ export interface DiskChunkIndex {
   chunkBytes: number;
   /** sha256 of each chunk in disk order; the chunk file is `<file>.chunks/<sha256>.bin`. */
   chunks: string[];
+}
+
+/** images/dist/manifest.json, as far as integrity is concerned. */
+export interface ImageManifest {
+  artifacts: { file: string; bytes: number; sha256: string }[];
+}
+
+/**
+ * The integrity the page's build embeds and Node's machine threads are given (the one place it is
+ * made from the manifest): the sha256 of every artifact a machine may fetch (the OCI layout travels
+ * inside the host's image store and is never fetched alone), the disks' chunk indexes when the
+ * caller cut them (the page's build; Node reads disks by byte ranges), and the exact base when known.
+ */
+export function integrityFromManifest(manifest: ImageManifest, disks: Record<string, DiskChunkIndex> = {}, base?: string): ImageIntegrity {
+  const files = Object.fromEntries(manifest.artifacts.filter((a) => !a.file.startsWith('oci/')).map((a) => [a.file, a.sha256]));
+  return base === undefined ? { files, disks } : { files, disks, base };
 }
 
 /** Where chunk files live, relative to the disk image's own URL. */

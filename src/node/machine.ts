@@ -1,21 +1,24 @@
 /**
- * The headless race's handle on one machine: a worker thread running workers/machine.worker.ts
+ * The headless race's handle on one machine: a worker thread running src/runtime/machine.worker.ts
  * (through thread.ts), driven with the same comlink API and console port as the page's
  * MachineSession, keeping what a results row needs and the console's last lines.
  */
 import { MessageChannel, Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import {
   applyContainerUpdate,
+  applyMachineEvent,
+  applyWorkerCrash,
   containerResult,
   machineResult,
-  containerFor,
-  powerOnMarks,
   requestContainerStart,
   stripAnsi,
   type ConsolePortLike,
   type ContainerProgress,
   type ContainerUpdate,
+  type DownloadProgress,
+  type MachineView,
   type MachineConfig,
   type MachineError,
   type MachineEvent,
@@ -23,7 +26,7 @@ import {
   type MachineState,
   type MachineStats,
   type MachineUrls,
-  type MachineWorkerApi,
+  type MachineApi,
   type PagePortMessage,
   type PanicInfo,
   type PhaseMark,
@@ -33,28 +36,6 @@ import {
 } from '../core/machine/index.ts';
 
 const THREAD = new URL('./thread.mjs', import.meta.url);
-
-/** A worker_threads Worker as the comlink endpoint a Web Worker is (Node emits data, not events). */
-function endpoint(worker: Worker): Comlink.Endpoint {
-  const wrapped = new Map<object, (data: unknown) => void>();
-  return {
-    postMessage: (message: unknown, transfer?: Transferable[]) => worker.postMessage(message, transfer as never),
-    addEventListener(_type: string, listener: EventListenerOrEventListenerObject) {
-      const fn = (data: unknown) => {
-        const event = { data } as MessageEvent;
-        if (typeof listener === 'function') listener(event);
-        else listener.handleEvent(event);
-      };
-      wrapped.set(listener, fn);
-      worker.on('message', fn);
-    },
-    removeEventListener(_type: string, listener: EventListenerOrEventListenerObject) {
-      const fn = wrapped.get(listener);
-      if (fn) worker.off('message', fn);
-      wrapped.delete(listener);
-    },
-  };
-}
 
 /** The last bytes of a console, decoded to lines for a report. */
 class ConsoleTail {
@@ -126,10 +107,13 @@ export class HeadlessContainer implements ContainerProgress {
   }
 }
 
-export class HeadlessMachine {
+export class HeadlessMachine implements MachineView {
   state: MachineState | 'crashed' = 'idle';
+  throttled = false;
   marks: PhaseMark[] = [];
   finish: PhaseMark | undefined;
+  powerOnEpoch: number | undefined;
+  progress: Record<string, DownloadProgress> = {};
   panic: PanicInfo | undefined;
   error: MachineError | undefined;
   /** Not fatal: the host runs without its image store (see the `warning` event). */
@@ -137,6 +121,7 @@ export class HeadlessMachine {
   loadMs: number | undefined;
   /** The worker's last stats report (every 250 ms while powered on). */
   stats: MachineStats | undefined;
+  boxd: string | undefined;
   /** Filled by the identity check after the race (identity.ts). */
   hostname: string | undefined;
   kernel: string | undefined;
@@ -144,7 +129,7 @@ export class HeadlessMachine {
   readonly console = new ConsoleTail();
   readonly finished = new FinishLine<PhaseMark>();
   private worker: Worker | undefined;
-  private api: Comlink.Remote<MachineWorkerApi> | undefined;
+  private api: Comlink.Remote<MachineApi> | undefined;
   private port: import('node:worker_threads').MessagePort | undefined;
   private disposed = false;
 
@@ -152,7 +137,24 @@ export class HeadlessMachine {
     readonly spec: RacerSpec,
     private readonly urls: MachineUrls,
     private readonly wasmModule: WebAssembly.Module,
+    /** Guest RAM and NIC, when not the profile's (the experiments' driver sets them). */
+    private readonly options: Pick<MachineConfig, 'memoryMb' | 'network'> = {},
   ) {}
+
+  /** The worker's MachineApi once spawned (the experiments' driver, src/node/driver.ts). */
+  get control(): Comlink.Remote<MachineApi> | undefined {
+    return this.api;
+  }
+
+  /** Spawn the thread without powering on. */
+  async prepare(): Promise<void> {
+    if (!this.api) await this.spawn();
+  }
+
+  /** Resolves at the finish marker; rejects with the reason it will not come. */
+  whenFinished(): Promise<PhaseMark> {
+    return this.finished.promise;
+  }
 
   get id() {
     return this.spec.id;
@@ -180,12 +182,12 @@ export class HeadlessMachine {
     channel.port1.on('message', (msg: WorkerPortMessage) => this.onPort(msg));
     this.worker = worker;
     this.port = channel.port1;
-    this.api = Comlink.wrap<MachineWorkerApi>(endpoint(worker));
+    this.api = Comlink.wrap<MachineApi>(nodeEndpoint(worker));
     // v86's own yield in Node is setImmediate, which is what the page's 'channel' scheme emulates in a
     // browser. The channel scheme itself stalls under Node 20: a port that posts to itself is served
     // 1000 messages per turn, and once a disk read was pending the 1001st never arrived (VM stuck
     // after SYSLINUX's first read; seen in src/node with the page's worker, reproduced outside it).
-    const config: MachineConfig = { id: this.id, kind: this.kind, urls: this.urls, wasmModule: this.wasmModule, scheduler: 'v86' };
+    const config: MachineConfig = { id: this.id, kind: this.kind, urls: this.urls, wasmModule: this.wasmModule, scheduler: 'v86', ...this.options };
     const port = channel.port2 as unknown as ConsolePortLike & Transferable;
     await this.api.init(config, Comlink.transfer(port, [port]));
   }
@@ -206,9 +208,15 @@ export class HeadlessMachine {
 
   /** Container start, as MachineSession.startContainer: cold times count from the host's power-on. */
   startContainer(id: string, name: string, mode: RaceMode): HeadlessContainer {
+    const c = this.trackContainer(id, name, mode);
+    requestContainerStart(this.api, c, name);
+    return c;
+  }
+
+  /** A record for a container someone else starts on this host (the experiments' driver). */
+  trackContainer(id: string, name: string, mode: RaceMode): HeadlessContainer {
     const c = new HeadlessContainer(id, name, mode);
     this.containers.push(c);
-    requestContainerStart(this.api, c, name);
     return c;
   }
 
@@ -233,10 +241,7 @@ export class HeadlessMachine {
   private crashed(message: string) {
     if (this.disposed) return;
     this.disposed = true;
-    this.error = { kind: 'worker', message };
-    this.state = 'crashed';
-    this.finished.reject(message);
-    for (const c of this.containers) c.fail(`the container host's worker crashed`);
+    applyWorkerCrash(this, message, { unfinished: (why) => this.finished.reject(why) });
   }
 
   private post(msg: PagePortMessage, transfer: ArrayBuffer[] = []) {
@@ -253,49 +258,10 @@ export class HeadlessMachine {
   }
 
   private onEvent(ev: MachineEvent) {
-    switch (ev.name) {
-      case 'state':
-        if (ev.data !== 'paused' && this.state !== 'panic') this.state = ev.data;
-        break;
-      case 'stats':
-        this.stats = ev.data;
-        break;
-      case 'loaded':
-        this.loadMs = ev.data.loadMs;
-        break;
-      case 'power-on':
-        this.finish = undefined;
-        this.marks = powerOnMarks(this.kind, ev.data.resumed);
-        break;
-      case 'phase':
-        this.marks.push(ev.data);
-        break;
-      case 'finish':
-        this.finish = ev.data;
-        this.finished.resolve(ev.data);
-        break;
-      case 'panic':
-        this.panic = ev.data;
-        this.state = 'panic'; // also sent as a state event; a panic is final whatever else happens
-        this.finished.reject(`kernel panic: ${ev.data.line}`);
-        for (const c of this.containers) c.fail('the container host panicked');
-        break;
-      case 'tail':
-        if (this.panic) this.panic = { ...this.panic, tail: ev.data };
-        break;
-      case 'error':
-        this.error = ev.data;
-        this.finished.reject(ev.data.message);
-        for (const c of this.containers) c.fail(`the container host failed: ${ev.data.message}`);
-        break;
-      case 'warning':
-        this.warning = ev.data;
-        break;
-      case 'container': {
-        const u = ev.data;
-        containerFor(this.containers, u)?.update(u);
-        break;
-      }
-    }
+    applyMachineEvent(this, ev, {
+      finished: (mark) => this.finished.resolve(mark),
+      // A power-off is no verdict for a race: the machine may be powered on again and finish then.
+      unfinished: (why, cause) => cause !== 'stopped' && this.finished.reject(why),
+    });
   }
 }

@@ -4,14 +4,13 @@
  * Exit codes: 0 every machine finished, 1 some did not (each is reported on its row), 2 bad arguments.
  */
 import { cpus, loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { formatConfig, toJSON } from '../core/machine/index.ts';
 import { parseArgs, UsageError, USAGE, type RaceArgs } from './args.ts';
 import { identify } from './identity.ts';
 import { runRace } from './race.ts';
+import { DIST } from './dist.ts';
 import { resultsTable, unfinishedReport } from './table.ts';
 
-const DIST = process.env.STACKLAB_DIST ?? fileURLToPath(new URL('../../images/dist', import.meta.url));
 
 function environment(): string {
   const load = loadavg().map((l) => l.toFixed(2)).join(' ');

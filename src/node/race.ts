@@ -5,11 +5,8 @@
  * core's, the same as the page's (src/core/machine/race.ts).
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { ARTIFACTS } from '../core/artifacts.ts';
-import { rankRace, raceLineup, runRaceSequence, type LabConfig, type MachineResult, type MachineUrls, type RankedResult } from '../core/machine/index.ts';
+import { failureOf, noContainersMessage, raceMachines, rankRace, runRaceSequence, type LabConfig, type MachineResult, type RankedResult } from '../core/machine/index.ts';
+import { distUrls } from './dist.ts';
 import { HeadlessMachine, type HeadlessContainer } from './machine.ts';
 
 export interface RaceOptions {
@@ -37,21 +34,6 @@ export interface RaceOutcome {
   containers: HeadlessContainer[];
 }
 
-export function distUrls(dist: string, vmDisk?: string): MachineUrls {
-  const file = (p: string) => pathToFileURL(join(dist, p)).href;
-  const wasm = createRequire(import.meta.url).resolve('v86/build/v86.wasm');
-  return {
-    wasm: pathToFileURL(wasm).href,
-    seabios: file(ARTIFACTS.seabios),
-    vgabios: file(ARTIFACTS.vgabios),
-    hostKernel: file(ARTIFACTS.hostKernel),
-    hostInitrd: file(ARTIFACTS.hostInitrd),
-    hostCmdline: file('host/cmdline.txt'),
-    hostStore: file(ARTIFACTS.hostStore),
-    vmDisk: vmDisk ? pathToFileURL(resolve(vmDisk)).href : file(ARTIFACTS.vmDisk),
-  };
-}
-
 type Racer = HeadlessMachine | HeadlessContainer;
 
 /** Resolves true when the racer finished, false when it failed or ran out of time. */
@@ -73,12 +55,10 @@ function deadline(r: Racer, ms: number, timedOut: Set<Racer>): Promise<boolean> 
 export async function runRace(opts: RaceOptions): Promise<RaceOutcome> {
   const { config, timeoutMs } = opts;
   const log = opts.log ?? (() => {});
-  const lineup = raceLineup(config);
-  const wasmUrls = distUrls(opts.dist);
   // Compiled once and handed to every thread, as the page does (emulator-module.ts).
-  const wasmModule = await WebAssembly.compile(readFileSync(new URL(wasmUrls.wasm)));
-  const vms = lineup.vms.map((vm) => new HeadlessMachine(vm, distUrls(opts.dist, config.vmDisks[vm.number]), wasmModule));
-  const host = lineup.host ? new HeadlessMachine(lineup.host, wasmUrls, wasmModule) : undefined;
+  const wasmModule = await WebAssembly.compile(readFileSync(new URL(distUrls(opts.dist).wasm)));
+  // No warm start in Node (no browser storage for its saved boot): the host boots.
+  const { lineup, vms, host } = raceMachines(config, (spec, { vmDisk }) => new HeadlessMachine(spec, distUrls(opts.dist, vmDisk), wasmModule));
   const machines = host ? [...vms, host] : vms;
   const timedOut = new Set<Racer>();
   const waits: Promise<boolean>[] = [];
@@ -110,10 +90,9 @@ export async function runRace(opts: RaceOptions): Promise<RaceOutcome> {
   const startContainers = (mode: 'cold' | 'warm') => {
     for (const c of lineup.containers) watch(host!.startContainer(c.id, c.name, mode));
   };
-  const hostFailure = (h: HeadlessMachine) =>
-    timedOut.has(h) ? `it was not ready within ${timeoutMs / 1000} s` : (h.error?.message ?? (h.panic ? `kernel panic: ${h.panic.line}` : 'it stopped'));
+  const hostFailure = (h: HeadlessMachine) => (timedOut.has(h) ? `it was not ready within ${timeoutMs / 1000} s` : failureOf(h));
   const noContainers = (h: HeadlessMachine) => {
-    for (const c of lineup.containers) h.startContainer(c.id, c.name, config.mode).fail(`no containers: the container host did not boot (${hostFailure(h)})`);
+    for (const c of lineup.containers) h.startContainer(c.id, c.name, config.mode).fail(noContainersMessage(hostFailure(h)));
   };
 
   if (host && config.mode === 'warm') log('warm race: booting the container host first (its own row, paid once, not ranked)');
@@ -152,7 +131,7 @@ export async function runRace(opts: RaceOptions): Promise<RaceOutcome> {
   const unfinished: Unfinished[] = [];
   for (const m of machines) {
     if (m.finish) continue;
-    const why = late(m) ? `no prompt within ${timeoutMs / 1000} s` : (m.error?.message ?? (m.panic ? `kernel panic: ${m.panic.line}` : 'did not finish'));
+    const why = late(m) ? `no prompt within ${timeoutMs / 1000} s` : failureOf(m, 'did not finish');
     unfinished.push({ name: m.name, why: `${why} (${m.whereabouts()})`, tail: m.panic?.tail.length ? m.panic.tail : m.console.lines(20) });
   }
   for (const c of containers) {

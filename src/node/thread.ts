@@ -1,28 +1,19 @@
 /**
- * Inside a worker thread: give workers/machine.worker.ts the few web-worker globals it uses, then
- * run it unchanged, so the headless race drives the very code the page's Web Workers run.
- *   - `self`, `postMessage`, `addEventListener('message')`: the parent port, as comlink expects;
- *   - `addEventListener('error' | 'unhandledrejection')`: Node's uncaught exception/rejection;
- *   - `fetch` of `file:` URLs (Node's fetch has none): the images read from disk, with Range
- *     requests for the VM disk, so the worker's MediaLoader and LazyDisk run as in the page.
+ * Inside a worker thread: the page's MachineRuntime, exposed with comlink on the parent port
+ * (comlink's own nodeEndpoint), so `npm run race` and `npm run bench` drive the very code the page's
+ * Web Workers run. Node's uncaught exceptions and rejections are reported on the machine's row as
+ * the worker's `error` and `unhandledrejection` events are in a browser. `fetch` of `file:` URLs
+ * (Node's fetch has none) reads the images from disk, with Range requests for the disks, so the
+ * runtime's MediaLoader and LazyDisk run as in the page.
  */
 import { parentPort } from 'node:worker_threads';
 import { open, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import * as Comlink from 'comlink';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { MachineRuntime } from '../runtime/machine-runtime.ts';
 
 if (!parentPort) throw new Error('src/node/thread.ts runs in a worker thread');
-const parent = parentPort;
-
-type Listener = (event: unknown) => void;
-const g = globalThis as unknown as Record<string, unknown>;
-
-g.self = globalThis;
-g.postMessage = (message: unknown, transfer?: readonly unknown[]) => parent.postMessage(message, (transfer ?? []) as never);
-g.addEventListener = (type: string, fn: Listener) => {
-  if (type === 'message') parent.on('message', (data: unknown) => fn({ data }));
-  else if (type === 'error') process.on('uncaughtException', (err) => fn({ message: err.message, error: err }));
-  else if (type === 'unhandledrejection') process.on('unhandledRejection', (reason) => fn({ reason }));
-};
 
 const webFetch = globalThis.fetch;
 
@@ -46,6 +37,9 @@ async function fileFetch(input: string | URL | Request, init?: RequestInit): Pro
     await file.close();
   }
 }
-g.fetch = fileFetch;
+(globalThis as { fetch: typeof fetch }).fetch = fileFetch;
 
-await import('../../workers/machine.worker.ts');
+const runtime = new MachineRuntime();
+process.on('uncaughtException', (err) => runtime.crashed(err, 'crashed'));
+process.on('unhandledRejection', (reason) => runtime.crashed(reason, 'failed'));
+Comlink.expose(runtime, nodeEndpoint(parentPort));

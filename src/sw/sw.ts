@@ -3,7 +3,7 @@
  * stacklab's service worker: after the first visit the whole lab (app, v86's wasm, BIOS, host kernel
  * and initramfs, the VM disk's chunk files) is served from one cache per build, so it runs offline.
  *
- * The build (src/sw/build/plugin.ts) prepends `BUILD`: every file of dist/ with the first hex digits
+ * The build (tools/site/plugin.ts) prepends `BUILD`: every file of dist/ with the first hex digits
  * of its sha256. A file is stored under its path plus that revision, so a new build downloads only
  * what changed, and each download is checked against the revision before it is kept.
  * A new build waits until the page asks for it (the "reload to update" banner): never mid-race.

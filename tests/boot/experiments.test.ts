@@ -10,7 +10,7 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DIST } from './harness.ts';
-import { NodeDriver } from '../bench/experiments/node-driver.ts';
+import { NodeDriver } from '../../src/node/driver.ts';
 import { EXPERIMENTS, type ExperimentResult, type Figure } from '../../src/core/experiments/index.ts';
 import { readOciImages } from '../../src/core/experiments/size.ts';
 

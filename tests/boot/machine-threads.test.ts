@@ -5,7 +5,7 @@
 //  - A thread that dies mid-boot fails only its own machine, with a message saying so.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { distUrls } from '../../src/node/race.ts';
+import { distUrls } from '../../src/node/dist.ts';
 import { HeadlessMachine } from '../../src/node/machine.ts';
 import type { MachineUrls } from '../../src/core/machine/index.ts';
 import { DIST } from './harness.ts';
@@ -13,9 +13,9 @@ import { DIST } from './harness.ts';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let wasm: WebAssembly.Module | undefined;
-async function vmNamed(id: string, urls: MachineUrls = distUrls(DIST)): Promise<HeadlessMachine> {
+async function vmNamed(id: string, urls: MachineUrls = distUrls(DIST), memoryMb?: number): Promise<HeadlessMachine> {
   wasm ??= await WebAssembly.compile(readFileSync(new URL(urls.wasm)));
-  return new HeadlessMachine({ id, name: id.toUpperCase(), kind: 'vm' }, urls, wasm);
+  return new HeadlessMachine({ id, name: id.toUpperCase(), kind: 'vm' }, urls, wasm, { memoryMb });
 }
 
 describe('machines in worker threads', () => {
@@ -56,6 +56,30 @@ describe('machines in worker threads', () => {
       expect(other.result().status).toBe('finished');
     } finally {
       await Promise.all([doomed.dispose(), other.dispose()]);
+    }
+  }, 120_000);
+
+  it("the driver's saved state is checked like a stored snapshot: another configuration is refused, its own resumes", async () => {
+    const [source, other, copy] = [await vmNamed('vm1'), await vmNamed('vm2', distUrls(DIST), 32), await vmNamed('vm3')];
+    try {
+      await source.powerOn();
+      await source.finished.promise;
+      const saved = await source.control!.saveState();
+      expect(saved.rawBytes).toBeGreaterThan(1 << 20);
+      await other.prepare();
+      await other.control!.restoreOnPowerOn(saved.file);
+      await other.powerOn();
+      await expect.poll(() => other.error?.message, { timeout: 20_000 }).toMatch(/could not resume the snapshot: .*memory/i);
+      expect(other.marks, 'nothing was restored').toEqual([]);
+      await copy.prepare();
+      await copy.control!.restoreOnPowerOn(saved.file);
+      await copy.powerOn();
+      expect((await copy.finished.promise).phase).toBe('login');
+      // Saved at its login prompt: the resumed guest answers there.
+      const reply = await copy.control!.expect(0, '\n', 'login:', 20_000);
+      expect(reply.printed).toContain('login:');
+    } finally {
+      await Promise.all([source.dispose(), other.dispose(), copy.dispose()]);
     }
   }, 120_000);
 });

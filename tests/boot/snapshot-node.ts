@@ -1,6 +1,6 @@
 // Snapshots of real guests in Node: the configuration a machine was booted from (hashed from the
 // same files the harness boots), save_state → the stacklab snapshot file, and a restore into a
-// freshly built emulator. Shared by tests/boot/snapshot.test.ts and tests/bench/snapshot-bench.ts.
+// freshly built emulator. Shared by tests/boot/snapshot.test.ts and bench/snapshot.ts.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve } from 'node:path';
 import type { AddressInfo, Socket } from 'node:net';
-import { headersFor, parseHeadersFile } from '../../src/sw/build/headers.ts';
+import { headersFor, parseHeadersFile } from '../../tools/site/headers.ts';
 import { card, hasContainerImages, hasImages, shot } from './helpers.ts';
 
 // playwright.config.ts blocks service workers for every other test.

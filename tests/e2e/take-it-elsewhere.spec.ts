@@ -5,7 +5,7 @@ import { test, expect } from '@playwright/test';
 import { spawn, spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { card, hasImages, shot, waitForTerminal } from './helpers.ts';
-import { QEMU, qemuVmArgs } from '../bench/qemu-peer.ts';
+import { QEMU, qemuVmArgs } from '../../bench/qemu-peer.ts';
 
 const haveQemu = spawnSync(QEMU, ['--version']).status === 0;
 test.skip(!hasImages('vm/disk.img', 'bios/seabios.bin'), 'guest images not built (npm run images)');

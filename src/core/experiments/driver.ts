@@ -1,7 +1,8 @@
 /**
  * The Driver: everything an experiment needs from the outside world, so the same experiment code
- * runs in Node (tests/bench/experiments/node-driver.ts: v86 on the main thread, files from disk)
- * and in the page (a browser driver over the machine workers).
+ * runs in the page and in Node. There is one implementation, machine-driver.ts (MachineDriver over
+ * the machine workers' MachineApi), with a platform for the page (src/ui/compare/browser-driver.ts)
+ * and one for Node (src/node/driver.ts: worker threads, files from disk).
  *
  * How to implement one:
  * - `bootVm` / `bootHost` power on a real v86 machine and resolve once it is usable: the VM logged
@@ -170,8 +171,8 @@ export interface ContainerHandle {
   run(cmd: string, opts?: RunOptions): Promise<RunResult>;
   /** Type on its terminal without waiting. */
   type(text: string): void;
-  /** Everything its terminal printed so far. */
-  output(): string;
+  /** Everything its terminal printed so far (its last 256 KiB, kept by the machine worker). */
+  output(): Promise<string>;
   /** Set once its process exited (a command that is not a shell, a crash, a kill). */
   readonly exit: ContainerExit | undefined;
   /** Resolves when it exits (never for a shell that keeps running, unless `timeoutMs` rejects first). */

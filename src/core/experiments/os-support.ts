@@ -40,7 +40,7 @@ export const osSupport: Experiment = {
       try {
         const c = await lab.container(host, 'amd64-hello', { name: 'os-amd64', command: [] });
         const exit = await c.waitExit(20_000).catch(() => undefined);
-        foreign = `started (exit ${exit?.code ?? '?'}): ${c.output().trim()}`;
+        foreign = `started (exit ${exit?.code ?? '?'}): ${(await c.output()).trim()}`;
       } catch (e) {
         foreign = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
       }

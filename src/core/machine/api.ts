@@ -172,8 +172,13 @@ export interface ConsolePortLike {
   postMessage(message: unknown, transfer: unknown[]): void;
 }
 
-/** The control API a machine worker exposes with comlink. */
-export interface MachineWorkerApi {
+/**
+ * The one API of a machine (src/runtime/machine-runtime.ts MachineRuntime), as its worker exposes it
+ * with comlink to the page (MachineSession) and to Node (src/node/machine.ts): power and snapshots
+ * for the cards and races, then the calls the experiments' Driver makes (consoles read as text with
+ * a deadline, containers with any `box run` argv, box verbs, disk counters, checked saved states).
+ */
+export interface MachineApi {
   /** Take the console port (transferred) and the machine's description; downloads start on powerOn. */
   init(config: MachineConfig, port: ConsolePortLike): Promise<void>;
   /** Download what is missing, build the emulator, start it. Resolves once the guest runs. */
@@ -209,6 +214,61 @@ export interface MachineWorkerApi {
    * Container host: boxd's containers keep running and come back as `container` updates.
    */
   resumeSnapshot(key: string): Promise<SnapshotReport>;
+
+  // ---- for the experiments' Driver (src/core/experiments/driver.ts)
+
+  /**
+   * Type `text` on a console (channel 0: the serial console; else a container terminal) and resolve
+   * with everything printed after it up to the first match of `pattern` (a RegExp source). Rejects
+   * after `timeoutMs` with the console's tail, and at once on a kernel panic (serial).
+   */
+  expect(channel: number, text: string, pattern: string, timeoutMs: number, flags?: string): Promise<ExpectReply>;
+  /** Type on a console (0: serial; else a container terminal) without waiting for anything. */
+  type(channel: number, text: string): Promise<void>;
+  /** Everything a container started by runContainer printed (its last 256 KiB). */
+  consoleText(channel: number): Promise<string>;
+  /**
+   * Container host: `box run` of `request` (containerArgv) over the mux, recorded like any container
+   * (a save keeps it); its output is acknowledged by the worker, not by a terminal. Resolves after
+   * STARTED and the first output or the exit; rejects with boxd's ERROR or after `timeoutMs`.
+   */
+  runContainer(request: ContainerRequest, timeoutMs: number): Promise<ContainerRun>;
+  /** Resolves with the exit of a container's process; rejects after `timeoutMs`. */
+  waitContainerExit(channel: number, timeoutMs: number): Promise<{ code: number | null; signal: number | null }>;
+  containerStats(channel: number, timeoutMs: number): Promise<{ memoryBytes: number; cpuUsec: number; pids: number; pid1: number }>;
+  /** `box rm -f`: remove it, wait for its exit (up to 20 s), free the channel. */
+  dropContainer(channel: number): Promise<void>;
+  /** A box verb over the mux (`['diff', 'c1']`): its text and code. */
+  boxCmd(argv: string[], timeoutMs: number): Promise<{ code: number; text: string }>;
+  /** The lazily read disk (VM: its disk; host: its image store): size, bytes fetched, bytes the guest wrote, chunk size. */
+  diskStats(): Promise<{ size: number; bytesFetched: number; bytesWritten: number; chunkBytes: number } | undefined>;
+  readDisk(start: number, length: number): Promise<Uint8Array>;
+  /**
+   * The running machine's state as a snapshot file (src/core/snapshot/format.ts: its configuration,
+   * quiesced like saveSnapshot, not stored anywhere). `rawBytes`: v86's state before compression.
+   */
+  saveState(): Promise<{ file: Uint8Array; rawBytes: number }>;
+  /**
+   * The next power-on resumes this snapshot file instead of booting, through the same checked path
+   * as resumeSnapshot: a file of another configuration fails that power-on with the difference.
+   */
+  restoreOnPowerOn(file: Uint8Array | undefined): Promise<void>;
+  /** Wall ms and instructions since power-on. */
+  stamp(): Promise<Stamp>;
+}
+
+/** A container to start: `box run -it --name <name> --hostname <name> [flags] <image> [command, default sh]`. */
+export interface ContainerRequest {
+  name: string;
+  image: string;
+  /** Extra `box run` flags before the image (`--privileged`, `--memory 32m`). */
+  flags?: readonly string[];
+  command?: readonly string[];
+}
+
+/** The `box run` argv of a request (the one place it is spelled). */
+export function containerArgv(r: ContainerRequest): string[] {
+  return ['-it', '--name', r.name, '--hostname', r.name, ...(r.flags ?? []), r.image, ...(r.command ?? ['sh'])];
 }
 
 /** What `expect` saw: the text printed after the call, up to and including the match, and when. */
@@ -230,40 +290,4 @@ export interface ContainerRun {
   instructions: number;
   /** Set when the process already ended (a command that is not a shell). */
   exit?: { code: number | null; signal: number | null };
-}
-
-/**
- * Extra control calls for the experiments' browser driver (src/ui/compare/browser-driver.ts), on
- * top of MachineWorkerApi: consoles read as text with a deadline, containers with any argv, box
- * verbs, disk counters and saved states. Implemented by workers/driver-ops.ts.
- */
-export interface MachineDriverApi {
-  /**
-   * Type `text` on a console (channel 0: the serial console; else a container terminal) and resolve
-   * with everything printed after it up to the first match of `pattern` (a RegExp source). Rejects
-   * after `timeoutMs` with the console's tail, and at once on a kernel panic (serial).
-   */
-  expect(channel: number, text: string, pattern: string, timeoutMs: number, flags?: string): Promise<ExpectReply>;
-  /** Type on a console (0: serial; else a container terminal) without waiting for anything. */
-  type(channel: number, text: string): Promise<void>;
-  /** Everything a container terminal printed (its last 256 KiB). */
-  consoleText(channel: number): Promise<string>;
-  /** Container host: `box run <argv>` over the mux; resolves after STARTED and the first output or the exit. */
-  runContainer(argv: string[], timeoutMs: number): Promise<ContainerRun>;
-  /** Resolves with the exit of a container's process; rejects after `timeoutMs`. */
-  waitContainerExit(channel: number, timeoutMs: number): Promise<{ code: number | null; signal: number | null }>;
-  containerStats(channel: number, timeoutMs: number): Promise<{ memoryBytes: number; cpuUsec: number; pids: number; pid1: number }>;
-  /** `box rm -f`: remove it, wait for its exit (up to 20 s), free the channel. */
-  dropContainer(channel: number): Promise<void>;
-  /** A box verb over the mux (`['diff', 'c1']`): its text and code. */
-  boxCmd(argv: string[], timeoutMs: number): Promise<{ code: number; text: string }>;
-  /** VM: the disk's size, bytes fetched and bytes the guest wrote. */
-  diskStats(): Promise<{ size: number; bytesFetched: number; bytesWritten: number } | undefined>;
-  readDisk(start: number, length: number): Promise<Uint8Array>;
-  /** v86 save_state() of the running machine. */
-  saveState(): Promise<ArrayBuffer>;
-  /** The next power-on resumes this state instead of booting (a warm start). */
-  restoreOnPowerOn(state: ArrayBuffer | undefined): Promise<void>;
-  /** Wall ms and instructions since power-on. */
-  stamp(): Promise<Stamp>;
 }

@@ -8,3 +8,4 @@ export * from './url-config.ts';
 export * from './container-phases.ts';
 export * from './race.ts';
 export * from './throttle.ts';
+export * from './machine-view.ts';

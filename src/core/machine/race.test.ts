@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyContainerUpdate, containerFor, ownStartMs, runRaceSequence, type RaceStage, containerInstructions, containerResult, containerTimeline, machineResult, machineStatus, powerOnMarks, raceLineup, rankRace, requestContainerStart, type ContainerProgress } from './race.ts';
+import { applyContainerUpdate, failureOf, noContainersMessage, raceMachines, containerFor, ownStartMs, runRaceSequence, type RaceStage, containerInstructions, containerResult, containerTimeline, machineResult, machineStatus, powerOnMarks, raceLineup, rankRace, requestContainerStart, type ContainerProgress } from './race.ts';
 import type { ContainerUpdate } from './api.ts';
 import type { MachineResult } from './results.ts';
 
@@ -167,5 +167,25 @@ describe('race rules', () => {
       await st;
       expect(stopped.log).toEqual(['on host']);
     });
+  });
+});
+
+describe('raceMachines, failureOf', () => {
+  it('makes each VM with its own disk and asks a warm race’s host to start warm', () => {
+    const made: string[] = [];
+    const { vms, host, lineup } = raceMachines({ vms: 2, containers: 1, mode: 'warm', vmDisks: { 2: 'other.img' } } as never, (spec, o) => {
+      made.push(`${spec.id}:${o.vmDisk ?? '-'}:${o.warm}`);
+      return spec.id;
+    });
+    expect(made).toEqual(['vm1:-:false', 'vm2:other.img:false', 'host:-:true']);
+    expect([vms, host, lineup.containers.map((c) => c.name)]).toEqual([['vm1', 'vm2'], 'host', ['c1']]);
+    expect(raceMachines({ vms: 1, containers: 0, mode: 'cold', vmDisks: {} } as never, (s) => s.id).host).toBeUndefined();
+  });
+
+  it('names why a machine will not finish: its error, then its panic', () => {
+    expect(failureOf({ error: { kind: 'download', message: '404' }, panic: { line: 'Kernel panic', wallMs: 1, instructions: 1, tail: [] } })).toBe('404');
+    expect(failureOf({ panic: { line: 'Kernel panic - x', wallMs: 1, instructions: 1, tail: [] } })).toBe('kernel panic: Kernel panic - x');
+    expect(failureOf({}, 'did not finish')).toBe('did not finish');
+    expect(noContainersMessage('it stopped')).toBe('no containers: the container host did not boot (it stopped)');
   });
 });

@@ -31,6 +31,26 @@ export function raceLineup(config: Pick<LabConfig, 'vms' | 'containers'>): RaceL
 }
 
 /**
+ * The race's machines, made by where it runs (`make`: a page session, a worker thread) from the
+ * lineup: each VM with its own disk when the setup names one (`vmN.disk`), the host asked to start
+ * warm (resume its saved boot) in a warm race.
+ */
+export function raceMachines<M>(config: LabConfig, make: (spec: RacerSpec, opts: { vmDisk?: string; warm: boolean }) => M): { lineup: RaceLineup; vms: M[]; host: M | undefined } {
+  const lineup = raceLineup(config);
+  const vms = lineup.vms.map((vm) => make(vm, { vmDisk: config.vmDisks[vm.number], warm: false }));
+  const host = lineup.host ? make(lineup.host, { warm: config.mode === 'warm' }) : undefined;
+  return { lineup, vms, host };
+}
+
+/** Why a machine will not finish, in one sentence: its error, its kernel panic, or `otherwise`. */
+export function failureOf(m: { readonly error?: MachineError; readonly panic?: PanicInfo }, otherwise = 'it stopped'): string {
+  return m.error?.message ?? (m.panic ? `kernel panic: ${m.panic.line}` : otherwise);
+}
+
+/** What each container of a race says when its host did not boot. */
+export const noContainersMessage = (why: string) => `no containers: the container host did not boot (${why})`;
+
+/**
  * Rank a race's rows and add the figures that need the whole race: each container's time
  * including its host's boot (`withHostBootMs`). Cold: everything powered on together, so every row
  * is ranked by its time from power-on (a container's includes the host's boot). Warm: the host

@@ -4,9 +4,9 @@
  */
 import * as Comlink from 'comlink';
 import {
-  containerFor,
+  applyMachineEvent,
+  applyWorkerCrash,
   phasesOf,
-  powerOnMarks,
   requestContainerStart,
   PROFILES,
   machineResult,
@@ -19,12 +19,12 @@ import {
   type MachineState,
   type MachineStats,
   type MachineUrls,
-  type MachineWorkerApi,
-  type MachineDriverApi,
+  type MachineApi,
   type PagePortMessage,
   type PanicInfo,
   type PhaseDef,
   type PhaseMark,
+  type MachineView,
   type WorkerPortMessage,
 } from '../../core/machine/index.ts';
 import { TerminalSession } from '../terminal/terminal-session.ts';
@@ -51,7 +51,7 @@ export const WORKER_SILENCE_MS = 6000;
 /** After the silence, a ping left unanswered this long declares the worker crashed. */
 export const WORKER_PING_GRACE_MS = 4000;
 
-export class MachineSession {
+export class MachineSession implements MachineView {
   readonly id: string;
   readonly name: string;
   readonly kind: MachineKind;
@@ -81,7 +81,7 @@ export class MachineSession {
 
   private finishWaiters: { resolve: (m: PhaseMark) => void; reject: (e: Error) => void }[] = [];
   private worker: Worker | undefined;
-  private api: Comlink.Remote<MachineWorkerApi> | undefined;
+  private api: Comlink.Remote<MachineApi> | undefined;
   private port: MessagePort | undefined;
   /** performance.now() of the worker's last message; the watchdog compares against it. */
   private lastSign = 0;
@@ -192,9 +192,9 @@ export class MachineSession {
     return mode === 'cold' && this.powerOnEpoch !== undefined ? this.powerOnEpoch : epochNow();
   }
 
-  /** The worker's control calls, driver calls included (src/ui/compare/browser-driver.ts); set once spawned. */
-  get control(): Comlink.Remote<MachineWorkerApi & MachineDriverApi> | undefined {
-    return this.api as Comlink.Remote<MachineWorkerApi & MachineDriverApi> | undefined;
+  /** The worker's MachineApi, driver calls included (src/ui/compare/browser-driver.ts); set once spawned. */
+  get control(): Comlink.Remote<MachineApi> | undefined {
+    return this.api;
   }
 
   /** Spawn the worker without powering on, so a driver can prepare it (e.g. a state to resume). */
@@ -255,24 +255,21 @@ export class MachineSession {
   }
 
   private async spawn() {
-    const worker = new Worker(new URL('../../../workers/machine.worker.ts', import.meta.url), { type: 'module', name: this.id });
+    const worker = new Worker(new URL('../../runtime/machine.worker.ts', import.meta.url), { type: 'module', name: this.id });
     // A worker that dies (script error, out of memory) takes only this card down.
     worker.addEventListener('error', (e) => this.crashed(`the machine's worker crashed${e.message ? `: ${e.message}` : ''}`));
     const channel = new MessageChannel();
     channel.port1.onmessage = (e: MessageEvent<WorkerPortMessage>) => this.onPort(e.data);
     this.worker = worker;
     this.port = channel.port1;
-    this.api = Comlink.wrap<MachineWorkerApi>(worker);
+    this.api = Comlink.wrap<MachineApi>(worker);
     const config: MachineConfig = { id: this.id, kind: this.kind, urls: this.spec.urls, wasmModule: await emulatorModule(), ...this.spec.options };
     await this.api.init(config, Comlink.transfer(channel.port2, [channel.port2]));
   }
 
   private crashed(message: string) {
     this.stopWatchdog();
-    this.error = { kind: 'worker', message };
-    this.state = 'crashed';
-    for (const c of this.containers) if (!c.finish && !c.error) c.fail(`its container host stopped: ${message}`);
-    this.settleFinish(undefined, message);
+    applyWorkerCrash(this, message, { unfinished: (why) => this.settleFinish(undefined, why) });
   }
 
   /** While the guest runs, the worker must keep talking; a terminated worker just goes quiet. */
@@ -317,57 +314,10 @@ export class MachineSession {
   }
 
   private onEvent(ev: MachineEvent) {
-    switch (ev.name) {
-      case 'state':
-        this.throttled = ev.data === 'paused';
-        if (ev.data !== 'paused') this.state = ev.data;
-        // Powered off before its finish marker: whoever waits for the finish waits no more.
-        if (ev.data === 'stopped' && !this.finish) this.settleFinish(undefined, 'the machine was powered off');
-        break;
-      case 'progress':
-        this.progress = { ...this.progress, [ev.data.file]: ev.data };
-        break;
-      case 'loaded':
-        this.loadMs = ev.data.loadMs;
-        break;
-      case 'power-on':
-        this.startWatchdog();
-        this.marks = [];
-        this.finish = undefined;
-        this.powerOnEpoch = ev.data.epochMs;
-        this.marks = powerOnMarks(this.kind, ev.data.resumed);
-        break;
-      case 'phase':
-        this.marks = [...this.marks, ev.data];
-        break;
-      case 'finish':
-        this.finish = ev.data;
-        this.settleFinish(ev.data);
-        break;
-      case 'panic':
-        this.panic = ev.data;
-        this.settleFinish(undefined, ev.data.line);
-        break;
-      case 'tail':
-        if (this.panic) this.panic = { ...this.panic, tail: ev.data };
-        break;
-      case 'error':
-        this.error = ev.data;
-        this.settleFinish(undefined, ev.data.message);
-        break;
-      case 'warning':
-        this.warning = ev.data;
-        break;
-      case 'stats':
-        this.stats = ev.data;
-        break;
-      case 'mux-ready':
-        this.boxd = ev.data.version;
-        break;
-      case 'container': {
-        containerFor(this.containers, ev.data)?.update(ev.data);
-        break;
-      }
-    }
+    applyMachineEvent(this, ev, {
+      finished: (mark) => this.settleFinish(mark),
+      unfinished: (why) => this.settleFinish(undefined, why),
+      poweredOn: () => this.startWatchdog(),
+    });
   }
 }

@@ -2,7 +2,7 @@
  * A race: a set of machines powered on at the same moment, and their ranked results.
  * Machines are created fresh for every start so each race measures cold boots.
  */
-import { boardScaleMs, formatConfig, rankRace, raceLineup, runRaceSequence, toCSV, toJSON, type LabConfig, type RaceMode, type RankedResult } from '../../core/machine/index.ts';
+import { boardScaleMs, failureOf, formatConfig, noContainersMessage, raceMachines, rankRace, runRaceSequence, toCSV, toJSON, type LabConfig, type RaceMode, type RankedResult } from '../../core/machine/index.ts';
 import { MachineSession, machineUrls, type ContainerSession } from '../machines/index.ts';
 import { epochNow } from '../shared/index.ts';
 
@@ -59,16 +59,15 @@ export class Race {
     this.containerError = undefined;
     const { mode } = this.config;
     this.mode = mode;
-    const lineup = raceLineup(this.config);
-    const vmSessions = lineup.vms.map((vm) => new MachineSession({ ...vm, urls: machineUrls({ vmDisk: this.config.vmDisks[vm.number] }) }));
-    // Warm: the first warm race boots the host and keeps its state (workers/snapshot.ts); later ones resume it.
-    const host = lineup.host ? new MachineSession({ ...lineup.host, urls: machineUrls(), ...(mode === 'warm' ? { options: { snapshots: { warm: true } } } : {}) }) : undefined;
+    // Warm: the first warm race boots the host and keeps its state (src/runtime/snapshot.ts); later ones resume it.
+    const { lineup, vms: vmSessions, host } = raceMachines(this.config, (spec, { vmDisk, warm }) =>
+      new MachineSession({ ...spec, urls: machineUrls({ vmDisk }), ...(warm ? { options: { snapshots: { warm: true } } } : {}) }),
+    );
     // The whole lineup is on the board from the start (VMs idle, containers waiting): laid out
     // once while the page is quiet, not when the race starts and every emulator wants the CPU.
     for (const c of host ? lineup.containers : []) host!.prepareContainer(c.id, c.name, mode);
     this.sessions = host ? [...vmSessions, host] : vmSessions;
     this.warming = !!host && mode === 'warm';
-    const failures = new Map<MachineSession, string>();
     const ours = () => this.sessions.includes(vmSessions[0] ?? host!);
     // The order of events is core's (runRaceSequence), the same as in `npm run race`.
     await runRaceSequence<MachineSession>({
@@ -79,7 +78,7 @@ export class Race {
       ready: (m) =>
         m.whenFinished().then(
           () => true,
-          (err: Error) => (failures.set(m, err.message), false),
+          () => false,
         ),
       // Stopped meanwhile (Race again, another page): this race is over and the board is another's.
       hostBooted: () => {
@@ -89,7 +88,7 @@ export class Race {
       },
       racing: () => (this.startedEpoch = epochNow()),
       startContainers: (m) => ours() && lineup.containers.forEach((c) => host!.startContainer(c.id, c.name, m)),
-      noContainers: (h) => ours() && this.noContainers(h, `no containers: the container host did not boot (${failures.get(h) ?? 'it stopped'})`),
+      noContainers: (h) => ours() && this.noContainers(h, noContainersMessage(failureOf(h))),
     });
   }
 

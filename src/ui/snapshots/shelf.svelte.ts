@@ -3,7 +3,7 @@
  * uses, whether the browser keeps it persistently. One shelf per page, refreshed after each save.
  */
 import { listSnapshots, parseKey, resumeKey, type ListedSnapshot } from '../../core/snapshot/index.ts';
-import { openSnapshotStore, storageUse, type StorageUse } from '../../../workers/snapshot-store.ts';
+import { openSnapshotStore, storageUse, type StorageUse } from '../../runtime/snapshot-store.ts';
 import type { MachineSession } from '../machines/index.ts';
 
 export class SnapshotShelf {

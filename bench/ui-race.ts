@@ -36,7 +36,7 @@ const { values: args } = parseArgs({
   },
 });
 
-const ROOT = resolve(import.meta.dirname, '../..');
+const ROOT = resolve(import.meta.dirname, '..');
 const rounds = Number(args.rounds);
 const query = `?vms=${args.vms}&containers=${args.containers}${args.mode ? `&mode=${args.mode}` : ''}&autostart=1`;
 

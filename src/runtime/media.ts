@@ -6,10 +6,10 @@
  * cycles. Failures become MachineFailure with a sentence for the card. Works in a worker or a page.
  */
 import integrity from 'virtual:stacklab/images';
-import { LazyDisk } from '../src/core/lazy-disk.ts';
-import { artifactPath, diskChunkPath, toHex, type DiskChunkIndex } from '../src/core/artifacts.ts';
-import { sha256 } from '../src/core/sha256.ts';
-import { PROFILES, type DownloadProgress, type MachineConfig, type MachineError, type ResolvedMedia } from '../src/core/machine/index.ts';
+import { LazyDisk } from '../core/lazy-disk.ts';
+import { artifactPath, diskChunkPath, toHex, type DiskChunkIndex } from '../core/artifacts.ts';
+import { sha256 } from '../core/sha256.ts';
+import { PROFILES, type DownloadProgress, type MachineConfig, type MachineError, type ResolvedMedia } from '../core/machine/index.ts';
 
 /** A failure with a message meant for the machine's card. */
 export class MachineFailure extends Error {

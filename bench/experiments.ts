@@ -5,10 +5,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { EXPERIMENTS, formatValue, median, type ExperimentResult, type Figure } from '../../../src/core/experiments/index.ts';
-import { REPO } from '../../boot/harness.ts';
-import { NodeDriver } from './node-driver.ts';
+import { fileURLToPath } from 'node:url';
+import { EXPERIMENTS, formatValue, median, type ExperimentResult, type Figure } from '../src/core/experiments/index.ts';
+import { NodeDriver } from '../src/node/driver.ts';
 
+const REPO = fileURLToPath(new URL('..', import.meta.url));
 const argv = process.argv.slice(2);
 const values = (name: string) => argv.flatMap((a, i) => (a === name && argv[i + 1] ? [argv[i + 1]!] : []));
 const runs = Math.max(1, Number(values('--runs')[0] ?? 3) || 3);

@@ -14,10 +14,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { ARTIFACTS } from '../../src/core/artifacts.ts';
-import { PROFILES, type MachineKind } from '../../src/core/machine/profiles.ts';
-import { MARKERS, type MarkerName } from '../../src/core/markers.ts';
-import { DIST, hostCmdline } from '../boot/harness.ts';
+import { ARTIFACTS } from '../src/core/artifacts.ts';
+import { PROFILES, type MachineKind } from '../src/core/machine/profiles.ts';
+import { MARKERS, type MarkerName } from '../src/core/markers.ts';
+import { DIST, hostCmdline } from '../tests/boot/harness.ts';
 
 export const QEMU = 'qemu-system-i386';
 

@@ -4,10 +4,10 @@
 // for "warm" starts (boxd had idle time to prepare namespaces) and "cold" ones (started
 // back to back, so it had none); then a burst of N requested at once (first and last prompt: one
 // start must not hold back another's prompt); then idle shells and their memory.current.
-import { Machine } from '../boot/harness.ts';
-import { MARKERS } from '../../src/core/markers.ts';
-import { encodeFrame, FrameType as T, MuxDecoder, type Frame } from '../../src/core/mux/frames.ts';
-import { virtioConsoleQueue, virtioQueueEnabled } from '../../src/core/mux/v86-port.ts';
+import { Machine } from '../tests/boot/harness.ts';
+import { MARKERS } from '../src/core/markers.ts';
+import { encodeFrame, FrameType as T, MuxDecoder, type Frame } from '../src/core/mux/frames.ts';
+import { virtioConsoleQueue, virtioQueueEnabled } from '../src/core/mux/v86-port.ts';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, fallback: number) => Number(argv[argv.indexOf(name) + 1]) || fallback;

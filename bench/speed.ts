@@ -12,12 +12,12 @@ import {
   v86Options,
   type MachineConfig,
   type MachineKind,
-  type MachineWorkerApi,
+  type MachineApi,
   type WorkerPortMessage,
-} from '../core/machine/index.ts';
-import { MediaLoader } from '../../workers/media.ts';
-import { useChannelYield } from '../../workers/scheduler.ts';
-import { machineUrls } from '../ui/machines/urls.ts';
+} from '../src/core/machine/index.ts';
+import { MediaLoader } from '../src/runtime/media.ts';
+import { useChannelYield } from '../src/runtime/scheduler.ts';
+import { machineUrls } from '../src/ui/machines/urls.ts';
 
 interface BenchResult {
   where: string;
@@ -35,8 +35,8 @@ const kind: MachineKind = q.get('kind') === 'host' ? 'host' : 'vm';
 const config: MachineConfig = { id: 'bench', kind, urls: machineUrls(), scheduler };
 
 function inWorker(): Promise<{ wallMs: number; instructions: number }> {
-  const worker = new Worker(new URL('../../workers/machine.worker.ts', import.meta.url), { type: 'module' });
-  const api = Comlink.wrap<MachineWorkerApi>(worker);
+  const worker = new Worker(new URL('../src/runtime/machine.worker.ts', import.meta.url), { type: 'module' });
+  const api = Comlink.wrap<MachineApi>(worker);
   const { port1, port2 } = new MessageChannel();
   return new Promise((resolve, reject) => {
     port1.onmessage = (e: MessageEvent<WorkerPortMessage>) => {

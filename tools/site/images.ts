@@ -7,14 +7,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ARTIFACTS, DISK_ARTIFACTS, type DiskChunkIndex, type ImageIntegrity } from '../../core/artifacts.ts';
+import { ARTIFACTS, DISK_ARTIFACTS, integrityFromManifest, type DiskChunkIndex, type ImageIntegrity, type ImageManifest } from '../../src/core/artifacts.ts';
 
 /** Must match LazyDisk's default chunk size: one guest read miss = one chunk file. */
 export const CHUNK_BYTES = 64 * 1024;
-
-interface Manifest {
-  artifacts: { file: string; bytes: number; sha256: string }[];
-}
 
 export interface BuiltImages {
   integrity: ImageIntegrity;
@@ -25,16 +21,13 @@ export interface BuiltImages {
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 export function buildImages(imagesDir: string): BuiltImages {
-  const manifest = JSON.parse(readFileSync(join(imagesDir, ARTIFACTS.manifest), 'utf8')) as Manifest;
-  const files: Record<string, string> = {};
-  for (const a of manifest.artifacts) {
-    // The OCI layout travels inside the host's image store; the page never fetches it alone.
-    if (a.file.startsWith('oci/')) continue;
-    const path = join(imagesDir, a.file);
-    if (!existsSync(path)) throw new Error(`images/dist/${a.file} is listed in manifest.json but missing (npm run images)`);
+  const manifest = JSON.parse(readFileSync(join(imagesDir, ARTIFACTS.manifest), 'utf8')) as ImageManifest;
+  const { files } = integrityFromManifest(manifest);
+  for (const [file, expected] of Object.entries(files)) {
+    const path = join(imagesDir, file);
+    if (!existsSync(path)) throw new Error(`images/dist/${file} is listed in manifest.json but missing (npm run images)`);
     const actual = sha256(readFileSync(path));
-    if (actual !== a.sha256) throw new Error(`images/dist/${a.file} does not match manifest.json (sha256 ${actual}, manifest ${a.sha256}): run node images/manifest.mjs check`);
-    files[a.file] = a.sha256;
+    if (actual !== expected) throw new Error(`images/dist/${file} does not match manifest.json (sha256 ${actual}, manifest ${expected}): run node images/manifest.mjs check`);
   }
   const chunks = new Map<string, Buffer>();
   const disks: Record<string, DiskChunkIndex> = {};
@@ -50,5 +43,5 @@ export function buildImages(imagesDir: string): BuiltImages {
     }
     disks[diskFile] = { file: diskFile, bytes: disk.length, chunkBytes: CHUNK_BYTES, chunks: order };
   }
-  return { integrity: { files, disks }, chunks };
+  return { integrity: integrityFromManifest(manifest, disks), chunks };
 }

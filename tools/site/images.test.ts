@@ -4,10 +4,10 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildImages, CHUNK_BYTES } from './images.ts';
-import { LazyDisk } from '../../core/lazy-disk.ts';
-import { DISK_ARTIFACTS, diskChunkPath } from '../../core/artifacts.ts';
+import { LazyDisk } from '../../src/core/lazy-disk.ts';
+import { DISK_ARTIFACTS, diskChunkPath } from '../../src/core/artifacts.ts';
 
-const IMAGES = join(import.meta.dirname, '../../../images/dist');
+const IMAGES = join(import.meta.dirname, '../../images/dist');
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 describe.skipIf(!existsSync(join(IMAGES, 'vm/disk.img')))('build-time image integrity', () => {

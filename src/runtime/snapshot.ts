@@ -2,12 +2,12 @@
  * Snapshots inside a machine worker: the configuration this machine booted from (hashes of the
  * very bytes it loaded), taking a state (quiesced: emulator stopped, no disk read in flight),
  * and reading one back for a restore — refused before any emulator sees it when the configuration
- * differs. Storage is workers/snapshot-store.ts (OPFS or IndexedDB), shared with the page.
+ * differs. Storage is snapshot-store.ts (OPFS or IndexedDB), shared with the page.
  */
 import type { V86 } from 'v86';
 import v86Package from 'v86/package.json';
-import type { LazyDisk } from '../src/core/lazy-disk.ts';
-import { PROFILES, type MachineConfig, type ResolvedMedia, type SnapshotReport } from '../src/core/machine/index.ts';
+import type { LazyDisk } from '../core/lazy-disk.ts';
+import { PROFILES, type MachineConfig, type ResolvedMedia, type SnapshotReport } from '../core/machine/index.ts';
 import {
   assertConfigMatches,
   decodeHeader,
@@ -18,7 +18,7 @@ import {
   type SnapshotConfig,
   type SnapshotExtra,
   type SnapshotHeader,
-} from '../src/core/snapshot/index.ts';
+} from '../core/snapshot/index.ts';
 import { openSnapshotStore } from './snapshot-store.ts';
 
 export const V86_VERSION: string = v86Package.version;
@@ -99,6 +99,14 @@ export async function snapshotHeader(key: string): Promise<SnapshotHeader | unde
 export async function readSnapshot(key: string, config: SnapshotConfig): Promise<{ header: SnapshotHeader; state: Uint8Array }> {
   const bytes = await (await openSnapshotStore()).get(key);
   if (!bytes) throw new Error(`there is no saved snapshot "${key}" in this browser`);
+  return openSnapshot(bytes, config);
+}
+
+/**
+ * A snapshot file for `config`, stored or handed over (the experiments' saved states): refused
+ * (SnapshotMismatchError) before it is inflated if it does not fit. The one check every restore passes.
+ */
+export async function openSnapshot(bytes: Uint8Array, config: SnapshotConfig): Promise<{ header: SnapshotHeader; state: Uint8Array }> {
   assertConfigMatches(decodeHeader(bytes).header.config, config);
   return decodeSnapshot(bytes);
 }

@@ -4,11 +4,11 @@
 // raw and compressed, with the shipped command line (init_on_free=1) and without init_on_free.
 // Wall times depend on the machine's load (print `uptime` next to them); sizes do not.
 import { execSync } from 'node:child_process';
-import { boot, hostCmdline, type Machine } from '../boot/harness.ts';
-import { MARKERS } from '../../src/core/markers.ts';
-import { v86VirtioPort } from '../../src/core/mux/index.ts';
-import { compress } from '../../src/core/snapshot/index.ts';
-import { nodeConfig, restoreMachine, saveMachine } from '../boot/snapshot-node.ts';
+import { boot, hostCmdline, type Machine } from '../tests/boot/harness.ts';
+import { MARKERS } from '../src/core/markers.ts';
+import { v86VirtioPort } from '../src/core/mux/index.ts';
+import { compress } from '../src/core/snapshot/index.ts';
+import { nodeConfig, restoreMachine, saveMachine } from '../tests/boot/snapshot-node.ts';
 
 const RUNS = Number(process.env.RUNS ?? 5);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -7,9 +7,9 @@
 // With --lan each guest boots with a virtio NIC on a switch, as in the lab (the host then configures
 // eth0 and forwarding: what joining the page's LAN costs its boot).
 import { cpus, loadavg } from 'node:os';
-import { Machine, type GuestKind } from '../boot/harness.ts';
-import { MARKERS, type MarkerName } from '../../src/core/markers.ts';
-import { EthernetSwitch, lanMac } from '../../src/core/lan/index.ts';
+import { Machine, type GuestKind } from '../tests/boot/harness.ts';
+import { MARKERS, type MarkerName } from '../src/core/markers.ts';
+import { EthernetSwitch, lanMac } from '../src/core/lan/index.ts';
 import { bootInQemu, ensureQemu } from './qemu-peer.ts';
 
 const args = process.argv.slice(2);

@@ -6,7 +6,7 @@
  *    write is aborted, and a file that did not exist before is removed again.
  *  - IndexedDB: one put() per transaction; a quota error aborts the transaction.
  */
-import { SNAPSHOT_DIR, type SnapshotStore, type StoredEntry } from '../src/core/snapshot/index.ts';
+import { SNAPSHOT_DIR, type SnapshotStore, type StoredEntry } from '../core/snapshot/index.ts';
 
 /** Bytes per OPFS write(); see put(). */
 const WRITE_SLICE = 64 * 1024;

@@ -1,7 +1,7 @@
 /**
  * The Vite side of hosting and offline use:
  * - `virtual:stacklab/images`: the sha256 of every committed artifact and of every disk chunk,
- *   embedded in the page and worker bundles so each download is checked (workers/media.ts);
+ *   embedded in the page and worker bundles so each download is checked (src/runtime/media.ts);
  * - dev: serves the disks' chunk files from memory;
  * - build: copies images/dist to dist/images, writes each disk as sha256-named chunk files, the
  *   header files for common hosts, and sw.js with the list of files to keep offline.
@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { transformWithOxc, type Plugin } from 'vite';
-import { diskChunkPath } from '../../core/artifacts.ts';
+import { diskChunkPath } from '../../src/core/artifacts.ts';
 import { buildImages, type BuiltImages } from './images.ts';
 import { htaccess, netlifyHeaders, nginxSnippet } from './headers.ts';
 
@@ -90,7 +90,7 @@ export function stacklabSite(imagesDir: string): { plugins: Plugin[]; workerPlug
       const files = filesUnder(outDir)
         .filter((f) => !NOT_OFFLINE.some((re) => re.test(f)))
         .map((f): [string, string] => [f, createHash('sha256').update(readFileSync(join(outDir, f))).digest('hex').slice(0, REV_DIGITS)]);
-      const source = readFileSync(join(import.meta.dirname, '..', 'sw.ts'), 'utf8');
+      const source = readFileSync(join(import.meta.dirname, '../../src/sw/sw.ts'), 'utf8');
       const { code: module } = await transformWithOxc(source, 'sw.ts', { lang: 'ts' });
       // A classic script (module service workers are not everywhere yet): drop the type-only export.
       const code = module.replace(/^export\s*\{\s*\};?\s*$/m, '');
