@@ -9,6 +9,7 @@ import * as Comlink from 'comlink';
 import { V86 } from 'v86';
 import { MachineFailure, MediaLoader } from './media.ts';
 import { useChannelYield } from './scheduler.ts';
+import { LessonChecks } from './lesson-checks.ts';
 import { BoxLink } from './box-link.ts';
 import { connectNicToPort, setNicMac, type LanPortLike, type NicCable } from '../src/core/lan/index.ts';
 import { DriverOps } from './driver-ops.ts';
@@ -236,7 +237,11 @@ function buildEmulator(cfg: MachineConfig, resolved: ResolvedMedia): Promise<V86
   });
 }
 
+/** Lesson checks on side channels (workers/lesson-checks.ts). */
+const lessonChecks = new LessonChecks(() => box?.host);
+
 function attach(emu: V86) {
+  if (config?.kind === 'vm') lessonChecks.attachVm(emu);
   emu.add_listener('serial0-output-byte', (byte: number) => {
     output.pushByte(byte);
     detector?.pushByte(byte);
@@ -427,6 +432,7 @@ const api = {
     stopStats();
     box?.close();
     box = undefined;
+    lessonChecks.detach();
     const emu = emulator;
     emulator = undefined;
     detector = undefined;
@@ -481,6 +487,10 @@ const api = {
 
   async ping() {
     return 'pong' as const;
+  },
+
+  async lessonScript(machine: string, source: string) {
+    return lessonChecks.run(machine, source);
   },
 
   async attachLan(p: ConsolePortLike) {

@@ -22,6 +22,7 @@
 
 #include "cgroup.h"
 #include "config.h"
+#include "host_exec.h"
 
 #define BOX_VERSION "box 0.1 (mux v1)"
 #define LINK_HIGH_WATER (256 * 1024) /* stop reading ptys for a link whose output is this far behind */
@@ -636,6 +637,32 @@ out:
   free_args(argv);
 }
 
+/* HOST_EXEC: argv run in the host itself (host_exec.c); its output and exit come back as an
+ * exec terminal's do (OUTPUT…, EXIT), on a pipe instead of a pty. */
+static void handle_host_exec(struct link *l, const struct wire_frame *f) {
+  char err[1024] = "", **argv = NULL;
+  int argc = 0, out;
+  pid_t pid;
+  if (f->channel == 0 || term_find(l, f->channel)) {
+    send_error(l, f->channel, EBUSY, "channel %u is 0 or already in use", f->channel);
+  } else if (split_args((const char *)f->payload, f->length, WIRE_MAX_PAYLOAD, &argv, &argc) < 0 || argc < 1) {
+    send_error(l, f->channel, EINVAL, "HOST_EXEC payload: NUL-terminated arguments, at least one");
+  } else if (host_exec(argv, &out, &pid, err, sizeof err) < 0) {
+    send_error(l, f->channel, EINVAL, "%s", err);
+  } else if (!term_add(l, f->channel, out, pid, NULL, true)) {
+    close(out);
+    kill(pid, SIGKILL);
+    send_error(l, f->channel, EMFILE, "too many terminals");
+  } else {
+    uint8_t p[8 + 8];
+    put_u32(p, (uint32_t)pid);
+    put_u32(p + 4, 1);
+    put_u64(p + 8, now_ns());
+    send_frame(l, W_STARTED, f->channel, p, sizeof p);
+  }
+  free_args(argv);
+}
+
 static void send_stats(struct link *l, uint32_t channel, struct container *c) {
   struct cgroup_stats st;
   cgroup_read_stats(c->name, &st);
@@ -664,6 +691,9 @@ static void handle_frame(void *ctx, const struct wire_frame *f) {
     return;
   case W_EXEC:
     handle_exec(l, f);
+    return;
+  case W_HOST_EXEC:
+    handle_host_exec(l, f);
     return;
   case W_CMD: {
     char **argv;
