@@ -4,7 +4,7 @@
 import { boot, type Machine } from '../boot/harness.ts';
 import { MARKERS } from '../../src/core/markers.ts';
 import { v86VirtioPort, type V86VirtioPort } from '../../src/core/mux/v86-port.ts';
-import { machineRole, runOnBoxd, VmAgentClient, type Lesson, type PageFacts, type ScriptResult, type ScriptRunner } from '../../src/core/lessons/index.ts';
+import { machineRole, runOnBoxd, VmAgentClient, type PageAction, type Lesson, type PageFacts, type ScriptResult, type ScriptRunner } from '../../src/core/lessons/index.ts';
 
 export class NodeLessonLab implements ScriptRunner {
   private readonly vms = new Map<string, { m: Machine; agent: VmAgentClient }>();
@@ -22,15 +22,17 @@ export class NodeLessonLab implements ScriptRunner {
     for (const name of lesson.machines.filter((n) => machineRole(n) === 'container')) await this.startContainer(name);
   }
 
-  private async bootVm(name: string): Promise<void> {
+  /** Boot a VM, log in as root; resolves with power-on → login: in wall ms. */
+  private async bootVm(name: string): Promise<number> {
     const m = await boot('vm');
     const agent = new VmAgentClient((t) => m.emulator.serial_send_bytes(1, new TextEncoder().encode(t)));
     m.emulator.add_listener('serial1-output-byte', (b: number) => agent.receiveByte(b));
-    await m.waitFor(MARKERS.login, 90_000, `${name} login`);
+    const login = await m.waitFor(MARKERS.login, 90_000, `${name} login`);
     const from = m.serial.length;
     m.type('root\n');
     await m.waitFor(/# $/m, 20_000, `${name} shell`, from);
     this.vms.set(name, { m, agent });
+    return login.wallMs;
   }
 
   private async bootHost(): Promise<void> {
@@ -41,11 +43,31 @@ export class NodeLessonLab implements ScriptRunner {
     await m.waitFor(/# $/m, 20_000, 'host shell');
     await port.host.ready;
     this.host = { m, port };
+    // Right after ready boxd unpacks layers and prepares namespaces while idle: wait until it answers.
+    await runOnBoxd(port.host, 'host', 'true', 120_000);
+  }
+
+  /** A `solve page` action, as the page does it: facts set, or a timed race (a VM power-cycled, a new container). */
+  async act(a: PageAction): Promise<void> {
+    if (a.verb === 'set') {
+      this.facts.set(a.fact, a.value);
+      return;
+    }
+    const old = this.vms.get(a.vm);
+    if (old) {
+      old.agent.close();
+      await old.m.stop();
+      this.vms.delete(a.vm);
+    }
+    const [vmMs, containerMs] = await Promise.all([this.bootVm(a.vm), this.startContainer(`race${this.facts.size}`)]);
+    this.facts.set('race.vm-ms', String(Math.round(vmMs)));
+    this.facts.set('race.container-ms', String(Math.round(containerMs)));
   }
 
   /** A container as the lab starts one (`box run -it --name N --hostname N busybox sh`), its output acknowledged as a terminal would. */
-  private async startContainer(name: string): Promise<void> {
+  private async startContainer(name: string): Promise<number> {
     const mux = this.host!.port.host;
+    const t0 = performance.now();
     let prompt: () => void;
     const seen = new Promise<void>((r) => (prompt = r));
     const h = mux.run(['-it', '--name', name, '--hostname', name, 'busybox', 'sh'], {
@@ -57,13 +79,20 @@ export class NodeLessonLab implements ScriptRunner {
     await h.started;
     await seen;
     this.containers.set(name, h.channel);
+    return performance.now() - t0;
   }
 
-  run(machine: string, source: string): Promise<ScriptResult> {
+  /** Guest instructions each check took on the machine that ran it, in the order they ran. */
+  readonly instructions: number[] = [];
+
+  async run(machine: string, source: string): Promise<ScriptResult> {
     const vm = this.vms.get(machine);
-    if (vm) return vm.agent.run(source);
-    if (!this.host) return Promise.reject(new Error(`no machine ${machine}`));
-    return runOnBoxd(this.host.port.host, machine, source);
+    const m = vm?.m ?? this.host?.m;
+    if (!m) throw new Error(`no machine ${machine}`);
+    const i0 = m.instructions();
+    const r = await (vm ? vm.agent.run(source) : runOnBoxd(this.host!.port.host, machine, source));
+    this.instructions.push(m.instructions() - i0);
+    return r;
   }
 
   /** Type `text` into `machine`'s terminal, as "Show me" does. */

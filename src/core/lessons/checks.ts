@@ -74,3 +74,37 @@ export async function verifyStep(step: LessonStep, runner: ScriptRunner, facts: 
 export function solveText(step: LessonStep): { machine: MachineName; text: string }[] {
   return step.scripts.filter((s) => s.phase === 'solve' && s.machine !== 'page').map((s) => ({ machine: s.machine, text: s.source.endsWith('\n') ? s.source : `${s.source}\n` }));
 }
+
+/**
+ * A `solve page` block: what "Show me" does on the page itself, one action per line:
+ *   `set <fact> <value>`    fill in a fact (e.g. a sample prediction)
+ *   `race <vm>`             power-cycle that VM and start a new container on the host, both timed:
+ *                           facts `race.vm-ms` (power-on → login:) and `race.container-ms` (request → prompt)
+ */
+export type PageAction = { verb: 'set'; fact: string; value: string } | { verb: 'race'; vm: string };
+
+/** The page actions of a step's `solve page` blocks; a line that is not one is an error naming it. */
+export function pageActions(step: LessonStep): PageAction[] {
+  const out: PageAction[] = [];
+  for (const s of step.scripts.filter((x) => x.phase === 'solve' && x.machine === 'page'))
+    for (const line of s.source.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))) {
+      const [verb, a, ...rest] = line.split(/\s+/);
+      if (verb === 'set' && a && rest.length) out.push({ verb, fact: a, value: rest.join(' ') });
+      else if (verb === 'race' && a && !rest.length) out.push({ verb, vm: a });
+      else throw new Error(`${step.file}: "${line}" is not a page action (set <fact> <value>, race <vm>)`);
+    }
+  return out;
+}
+
+/** Replace `{{fact}}` in a step's Markdown with the fact's value, or "…" while it is unknown. */
+export function fillFacts(markdown: string, facts: PageFacts): string {
+  return markdown.replace(/\{\{\s*([a-z0-9.-]+)\s*\}\}/gi, (_, name: string) => facts.get(name) ?? '…');
+}
+
+/** The `guess.*` facts a step's page check asks for: the page shows a box for each. */
+export function guessesAsked(step: LessonStep): string[] {
+  return step.scripts
+    .filter((s) => s.phase === 'verify' && s.machine === 'page')
+    .flatMap((s) => s.source.split('\n').map((l) => l.trim()))
+    .filter((l) => l.startsWith('guess.'));
+}
