@@ -12,7 +12,14 @@ export class NodeLessonLab implements ScriptRunner {
   /** Container name → its terminal's mux channel. */
   private readonly containers = new Map<string, number>();
   readonly facts = new Map<string, string>();
-  readonly pageFacts: PageFacts = { get: (n) => this.facts.get(n) };
+  /** As on the page: `vmN.panicked` live from that VM's console, the rest as set. */
+  readonly pageFacts: PageFacts = {
+    get: (n) => {
+      const m = /^(vm\d)\.panicked$/.exec(n);
+      if (m) return /Kernel panic/.test(this.vms.get(m[1])?.m.serial ?? '') ? 'yes' : undefined;
+      return this.facts.get(n);
+    },
+  };
 
   /** Boot every machine the lesson lists: VMs logged in as root, the host at its shell, containers at theirs. */
   async start(lesson: Lesson): Promise<void> {

@@ -4,3 +4,4 @@ export * from './checks.ts';
 export * from './vm-agent.ts';
 export * from './mux-runner.ts';
 export * from './progress.ts';
+export * from './results.ts';

@@ -4,6 +4,7 @@
  *                                             the containers on a host that is already running)
  *   ?page=lab                                 (free play)
  *   ?page=compare                             (the containers-vs-VMs table, one experiment per row)
+ *   ?page=class                               (the class board: students' exported lesson results side by side)
  *   ?lesson=one-kernel&step=2                 (the lab with a lesson's panel, at a step; src/lessons)
  *   &vm2.disk=/images/vm/other.img            (a different disk for one VM, e.g. to show a bad URL)
  * Parsing never throws: bad values fall back to the default and come back as readable errors.
@@ -17,7 +18,7 @@ export const LIMITS = { vms: { min: 0, max: 6 }, containers: { min: 0, max: 12 }
  * 'cold': the host powers on with the VMs and the containers start when it is ready.
  */
 export type RaceMode = 'cold' | 'warm';
-export type PageName = 'race' | 'lab' | 'compare';
+export type PageName = 'race' | 'lab' | 'compare' | 'class';
 
 export interface LabConfig {
   page: PageName;
@@ -98,7 +99,7 @@ export function parseConfig(search: string): { config: LabConfig; errors: Config
   const errors: ConfigError[] = [];
   const params = new Query(search, errors);
   const config: LabConfig = {
-    page: oneOf(params, 'page', ['race', 'lab', 'compare'] as const, DEFAULT_CONFIG.page, errors),
+    page: oneOf(params, 'page', ['race', 'lab', 'compare', 'class'] as const, DEFAULT_CONFIG.page, errors),
     vms: intParam(params, 'vms', errors, DEFAULT_CONFIG.vms),
     containers: intParam(params, 'containers', errors, DEFAULT_CONFIG.containers),
     mode: oneOf(params, 'mode', ['cold', 'warm'] as const, DEFAULT_CONFIG.mode, errors),

@@ -24,5 +24,11 @@ export async function raceFacts(vm: MachineSession | undefined, host: MachineSes
   await waitFor(() => !!c.finish || !!c.error, 60_000, `${c.name}'s prompt`);
   if (c.error) throw new Error(`${c.name}: ${c.error.message}`);
   const mark = await booted;
-  return { 'race.vm-ms': String(Math.round(mark.wallMs)), 'race.container-ms': String(Math.round(c.finish!.wallMs)) };
+  return {
+    'race.vm-ms': String(Math.round(mark.wallMs)),
+    'race.container-ms': String(Math.round(c.finish!.wallMs)),
+    // Guest instructions compare laptops fairly: a slow one takes longer for the same count.
+    'race.vm-instructions': String(mark.instructions),
+    ...(c.instructions !== undefined ? { 'race.container-instructions': String(c.instructions) } : {}),
+  };
 }
