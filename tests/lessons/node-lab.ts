@@ -4,6 +4,7 @@
 import { boot, type Machine } from '../boot/harness.ts';
 import { MARKERS } from '../../src/core/markers.ts';
 import { v86VirtioPort, type V86VirtioPort } from '../../src/core/mux/v86-port.ts';
+import { EthernetSwitch, lanMac } from '../../src/core/lan/index.ts';
 import { machineRole, runOnBoxd, VmAgentClient, type PageAction, type Lesson, type PageFacts, type ScriptResult, type ScriptRunner } from '../../src/core/lessons/index.ts';
 
 export class NodeLessonLab implements ScriptRunner {
@@ -12,6 +13,8 @@ export class NodeLessonLab implements ScriptRunner {
   /** Container name → its terminal's mux channel. */
   private readonly containers = new Map<string, number>();
   readonly facts = new Map<string, string>();
+  /** The page's LAN: vmN gets the MAC (so the address, 10.86.0.(10+N)) the lab gives the Nth VM. */
+  private readonly lan = new EthernetSwitch();
   /** As on the page: `vmN.panicked` live from that VM's console, the rest as set. */
   readonly pageFacts: PageFacts = {
     get: (n) => {
@@ -31,7 +34,7 @@ export class NodeLessonLab implements ScriptRunner {
 
   /** Boot a VM, log in as root; resolves with power-on → login: in wall ms. */
   private async bootVm(name: string): Promise<number> {
-    const m = await boot('vm');
+    const m = await boot('vm', { lan: { switch: this.lan, mac: lanMac(1, Number(name.slice(2))), nic: 'virtio' } });
     const agent = new VmAgentClient((t) => m.emulator.serial_send_bytes(1, new TextEncoder().encode(t)));
     m.emulator.add_listener('serial1-output-byte', (b: number) => agent.receiveByte(b));
     const login = await m.waitFor(MARKERS.login, 90_000, `${name} login`);
