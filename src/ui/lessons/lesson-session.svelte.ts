@@ -20,6 +20,8 @@ export class LessonSession {
   runs = $state<ScriptRun[]>([]);
   /** A setup or "Show me" that could not run, in one sentence. */
   problem = $state('');
+  /** Steps whose setup ran without a problem in this page (setup runs when a step opens, or before its first check). */
+  private setUp = new Set<number>();
 
   constructor(
     readonly lesson: Lesson,
@@ -49,19 +51,29 @@ export class LessonSession {
     this.hint = this.problem = '';
     this.runs = [];
     this.save();
+    void this.setup();
   }
 
-  /** Run the step's setup scripts (when it opens and its machines are up). */
-  async setup(): Promise<void> {
-    const runs = await runPhase(this.current, 'setup', this.machines, this.facts);
+  /** Run the step's setup scripts once its machines answer; false (with `problem` set) if one failed. */
+  async setup(): Promise<boolean> {
+    const step = this.current;
+    if (this.setUp.has(step.index) || !step.scripts.some((s) => s.phase === 'setup')) return true;
+    const runs = await runPhase(step, 'setup', this.machines, this.facts);
     const bad = runs.find((r) => r.code !== 0);
+    if (step !== this.current) return !bad;
     this.problem = bad ? `Setup on ${bad.machine} did not work: ${bad.output.trim().split('\n').pop() || `exit ${bad.code}`}` : '';
+    if (!bad) this.setUp.add(step.index);
+    return !bad;
   }
 
   /** The step's check, on side channels; a pass is remembered. */
   async check(): Promise<void> {
     const step = this.current;
     this.status = 'checking';
+    if (!(await this.setup())) {
+      this.status = 'idle';
+      return;
+    }
     const r = await verifyStep(step, this.machines, this.facts);
     if (step !== this.current) return; // the student moved on meanwhile
     this.runs = r.runs;
