@@ -85,7 +85,7 @@ export class NodeLessonLab implements ScriptRunner {
         mux.ack(h.channel, b.length);
         if (new TextDecoder().decode(b).includes('# ')) prompt();
       },
-    });
+    }, 120_000); // generous: a race starts it while a VM boots in the same Node thread
     await h.started;
     await seen;
     this.containers.set(name, h.channel);
