@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "host_exec.h"
 #include "registry.h"
 #include "starts.h"
 #include "terminal.h"
@@ -235,6 +236,33 @@ static int handle_credit(struct link *l UNUSED, const struct wire_frame *f, stru
   return 0;
 }
 
+/* HOST_EXEC: argv run in the host itself (host_exec.c), for a lesson's check; its output and exit
+ * come back as an exec terminal's do (OUTPUT…, EXIT), on a pipe instead of a pty. */
+static int handle_host_exec(struct link *l, const struct wire_frame *f, struct term *t UNUSED, uint64_t received UNUSED) {
+  char err[1024] = "", **argv = NULL;
+  int argc = 0, out;
+  pid_t pid;
+  if (f->channel == 0 || term_find(l, f->channel)) {
+    send_error(l, f->channel, EBUSY, "channel %u is 0 or already in use", f->channel);
+  } else if (split_args((const char *)f->payload, f->length, WIRE_MAX_PAYLOAD, &argv, &argc) < 0 || argc < 1) {
+    send_error(l, f->channel, EINVAL, "HOST_EXEC payload: NUL-terminated arguments, at least one");
+  } else if (host_exec(argv, &out, &pid, err, sizeof err) < 0) {
+    send_error(l, f->channel, EINVAL, "%s", err);
+  } else if (!term_add(l, f->channel, out, pid, NULL, true)) {
+    close(out);
+    kill(pid, SIGKILL);
+    send_error(l, f->channel, EMFILE, "too many terminals");
+  } else {
+    uint8_t p[8 + 8];
+    put_u32(p, (uint32_t)pid);
+    put_u32(p + 4, 1);
+    put_u64(p + 8, now_ns());
+    send_frame(l, W_STARTED, f->channel, p, sizeof p);
+  }
+  free_args(argv);
+  return 0;
+}
+
 #define ANY_LENGTH 0, WIRE_MAX_PAYLOAD
 
 /* The frames boxd takes (PROTOCOL.md). A frame for a terminal this link does not have gets
@@ -249,6 +277,7 @@ static const struct frame_rule {
     {W_HELLO, false, false, ANY_LENGTH, handle_hello},
     {W_RUN, false, false, ANY_LENGTH, handle_run},
     {W_EXEC, false, false, ANY_LENGTH, handle_exec},
+    {W_HOST_EXEC, false, false, ANY_LENGTH, handle_host_exec},
     {W_CMD, false, false, ANY_LENGTH, handle_cmd},
     {W_STATS, false, false, ANY_LENGTH, handle_stats},
     {W_INPUT, true, false, ANY_LENGTH, handle_input},

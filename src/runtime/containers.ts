@@ -76,6 +76,11 @@ export class ContainerHost {
     return this.mux.ready;
   }
 
+  /** The mux itself, for requests outside the registry (a lesson's check: src/runtime/lesson-checks.ts). */
+  get muxHost(): MuxHost {
+    return this.mux;
+  }
+
   /** A card's or race's container: resolves with its channel at once; progress comes as updates. */
   start(request: ContainerRequest): number {
     const { channel, started } = this.launch(request, false);

@@ -14,6 +14,7 @@ import { V86 } from 'v86';
 import { MachineFailure, MediaLoader } from './media.ts';
 import { useChannelYield } from './scheduler.ts';
 import { ContainerHost } from './containers.ts';
+import { LessonChecks } from './lesson-checks.ts';
 import { ConsoleWatch } from './console-watch.ts';
 import { captureState, openSnapshot, readSnapshot, snapshotConfigOf, snapshotHeader, writeSnapshot } from './snapshot.ts';
 import { v86VirtioPort } from '../core/mux/index.ts';
@@ -91,6 +92,8 @@ export class MachineRuntime implements MachineApi {
   private flowPaused = false;
   /** Container host only: the box mux to boxd and its containers. */
   private box: ContainerHost | undefined;
+  /** Lesson checks on side channels: a VM's COM2 agent, the host's boxd (src/runtime/lesson-checks.ts). */
+  private readonly lessonChecks = new LessonChecks(() => this.box?.muxHost);
   /**
    * Bumped by every power-off. A power-on still downloading or building when the user powers off
    * (the compare page's Stop, a lab power button) sees the change at its next step and gives up,
@@ -225,6 +228,7 @@ export class MachineRuntime implements MachineApi {
     this.stopStats();
     this.box?.close();
     this.box = undefined;
+    this.lessonChecks.detach();
     const emu = this.emulator;
     this.emulator = undefined;
     this.detector = undefined;
@@ -262,6 +266,10 @@ export class MachineRuntime implements MachineApi {
 
   async removeContainer(channel: number) {
     this.box?.remove(channel);
+  }
+
+  async lessonScript(machine: string, source: string) {
+    return this.lessonChecks.run(machine, source);
   }
 
   async ping() {
@@ -513,6 +521,7 @@ export class MachineRuntime implements MachineApi {
   }
 
   private attach(emu: V86) {
+    if (this.config?.kind === 'vm') this.lessonChecks.attachVm(emu);
     emu.add_listener('serial0-output-byte', (byte: number) => {
       this.output.pushByte(byte);
       this.detector?.pushByte(byte);

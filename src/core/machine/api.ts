@@ -198,6 +198,12 @@ export interface MachineApi {
   /** Liveness check: a hung worker does not answer. */
   ping(): Promise<'pong'>;
   /**
+   * Run a lesson's check script (sh) on a side channel, never on the student's terminal: a VM's
+   * lesson agent on COM2 (`machine` is ignored), or on a container host `host` (HOST_EXEC) or a
+   * container by name (EXEC). Resolves with exit code and output; rejects when it cannot be reached.
+   */
+  lessonScript(machine: string, source: string): Promise<{ code: number; output: string }>;
+  /**
    * Plug the NIC into the page's LAN: the machine end of a MessagePort (transferred) whose other end
    * is a port of the page's switch (src/core/lan connectPortToSwitch). Any time after init; the
    * cable stays plugged across power cycles.

@@ -94,8 +94,9 @@ export function v86Options(req: OptionsRequest, media: ResolvedMedia): Record<st
   };
   if (req.kind === 'vm') {
     if (!media.disk) throw new Error('a VM needs its disk image');
-    // HARDDISK first: SeaBIOS boots the MBR without trying CD or floppy.
-    return { ...common, hda: media.disk, boot_order: 0x132 };
+    // HARDDISK first: SeaBIOS boots the MBR without trying CD or floppy. A second UART (COM2, the
+    // guest's ttyS1) carries lesson checks to the VM's agent, away from the student's console.
+    return { ...common, hda: media.disk, boot_order: 0x132, uart1: true };
   }
   if (!media.kernel || !media.initrd) throw new Error('the container host needs its kernel and initramfs');
   return {

@@ -4,6 +4,8 @@
  *                                             the containers on a host that is already running)
  *   ?page=lab                                 (free play)
  *   ?page=compare                             (the containers-vs-VMs table, one experiment per row)
+ *   ?page=class                               (the class board: students' exported lesson results side by side)
+ *   ?lesson=one-kernel&step=2                 (the lab with a lesson's panel, at a step; src/lessons)
  *   &vm2.disk=/images/vm/other.img            (a different disk for one VM, e.g. to show a bad URL)
  * Parsing never throws: bad values fall back to the default and come back as readable errors.
  */
@@ -16,7 +18,7 @@ export const LIMITS = { vms: { min: 0, max: 6 }, containers: { min: 0, max: 12 }
  * 'cold': the host powers on with the VMs and the containers start when it is ready.
  */
 export type RaceMode = 'cold' | 'warm';
-export type PageName = 'race' | 'lab' | 'compare';
+export type PageName = 'race' | 'lab' | 'compare' | 'class';
 
 export interface LabConfig {
   page: PageName;
@@ -27,6 +29,9 @@ export interface LabConfig {
   vmDisks: Record<number, string>;
   /** Start the race as soon as the page loads (for shared links and tests). */
   autostart: boolean;
+  /** A lesson to open beside the lab's machines (its folder name in src/lessons), and the step (1-based) to open it at. */
+  lesson?: string;
+  step?: number;
 }
 
 export interface ConfigError {
@@ -88,13 +93,13 @@ function oneOf<T extends string>(params: Query, name: string, allowed: readonly 
   return fallback;
 }
 
-const KNOWN = new Set(['page', 'vms', 'containers', 'mode', 'autostart']);
+const KNOWN = new Set(['page', 'vms', 'containers', 'mode', 'autostart', 'lesson', 'step']);
 
 export function parseConfig(search: string): { config: LabConfig; errors: ConfigError[] } {
   const errors: ConfigError[] = [];
   const params = new Query(search, errors);
   const config: LabConfig = {
-    page: oneOf(params, 'page', ['race', 'lab', 'compare'] as const, DEFAULT_CONFIG.page, errors),
+    page: oneOf(params, 'page', ['race', 'lab', 'compare', 'class'] as const, DEFAULT_CONFIG.page, errors),
     vms: intParam(params, 'vms', errors, DEFAULT_CONFIG.vms),
     containers: intParam(params, 'containers', errors, DEFAULT_CONFIG.containers),
     mode: oneOf(params, 'mode', ['cold', 'warm'] as const, DEFAULT_CONFIG.mode, errors),
@@ -105,6 +110,20 @@ export function parseConfig(search: string): { config: LabConfig; errors: Config
   if (auto !== null) {
     if (auto === '' || auto === '1' || auto === 'true') config.autostart = true;
     else if (auto !== '0' && auto !== 'false') errors.push({ param: 'autostart', value: auto, message: `autostart must be 1 or 0, got "${auto}"` });
+  }
+  const lesson = params.get('lesson');
+  if (lesson !== null) {
+    // A lesson is taught in the lab, beside its machines.
+    if (params.get('page') === null) config.page = 'lab';
+    // A shipped lesson's name, or the URL of a lesson folder on another site (src/ui/lessons/load-lesson.ts).
+    if (/^[a-z0-9][a-z0-9-]{0,47}$/.test(lesson) || /^(https?:\/\/|\.{0,2}\/)\S+$/.test(lesson)) config.lesson = lesson;
+    else errors.push({ param: 'lesson', value: lesson, message: `lesson must be a lesson's name (lower-case letters, digits, "-") or a folder's URL, got "${lesson}"` });
+  }
+  const step = params.get('step');
+  if (step !== null) {
+    const n = Number(step);
+    if (Number.isInteger(n) && n >= 1 && n <= 99) config.step = n;
+    else errors.push({ param: 'step', value: step, message: `step must be a step number from 1, got "${step}"` });
   }
   for (const [key, value] of params.entries) {
     const disk = /^vm(\d+)\.disk$/.exec(key);
@@ -131,5 +150,7 @@ export function formatConfig(config: LabConfig): string {
   params.push(['vms', String(config.vms)], ['containers', String(config.containers)], ['mode', config.mode]);
   for (const [n, url] of Object.entries(config.vmDisks)) params.push([`vm${n}.disk`, url]);
   if (config.autostart) params.push(['autostart', '1']);
+  if (config.lesson) params.push(['lesson', config.lesson]);
+  if (config.lesson && config.step) params.push(['step', String(config.step)]);
   return '?' + params.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
 }

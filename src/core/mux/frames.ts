@@ -20,6 +20,7 @@ export const FrameType = {
   CREDIT: 0x16,
   EXEC: 0x17,
   CMD: 0x18,
+  HOST_EXEC: 0x19,
   READY: 0x80,
   OUTPUT: 0x81,
   EXIT: 0x82,

@@ -190,6 +190,11 @@ export class MuxHost {
     return this.openTerminal(FrameType.EXEC, P.encodeExec(target, argv), `exec ${argv.join(' ')}`, listener, timeoutMs);
   }
 
+  /** Run `argv` in the container host itself (HOST_EXEC: no container, no pty, stdout+stderr on one pipe), on a new terminal. */
+  hostExec(argv: readonly string[], listener: ChannelListener = {}, timeoutMs = this.opts.requestTimeoutMs): RunHandle {
+    return this.openTerminal(FrameType.HOST_EXEC, P.encodeArgv(argv), `host exec ${argv.join(' ')}`, listener, timeoutMs);
+  }
+
   input(channel: number, data: Uint8Array | string): void {
     const bytes = typeof data === 'string' ? utf8Encoder.encode(data) : data;
     for (let off = 0; off < bytes.length; off += MUX_MAX_PAYLOAD) this.send(FrameType.INPUT, channel, bytes.subarray(off, off + MUX_MAX_PAYLOAD));

@@ -46,6 +46,7 @@ ok('stats-all', 0x15, 0);
 ok('credit', 0x16, 1, u32(65536));
 ok('exec', 0x17, 2, u32(1) + argv('ps'));
 ok('cmd', 0x18, 100, argv('diff', 'c1'));
+ok('host-exec', 0x19, 3, argv('sh', '-c', 'test -f /root/x'));
 ok('ready', 0x80, 0, u64(123456789) + txt('boxd 1'));
 ok('output', 0x81, 1, txt('/ # '));
 ok('exit', 0x82, 1, i32(0x0900));

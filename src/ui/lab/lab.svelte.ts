@@ -33,8 +33,12 @@ export class Lab {
 
   private containerSerial = 0;
 
-  /** A new container on the host (warm start: its timer counts from the request). */
-  addContainer(host: MachineSession): void {
+  /** A new container on the host (warm start: its timer counts from the request), named `name` or the next free c<n>. */
+  addContainer(host: MachineSession, name?: string): void {
+    if (name) {
+      host.startContainer(name, name, 'warm');
+      return;
+    }
     let n = ++this.containerSerial;
     // Containers resumed from a snapshot keep their names: skip those.
     while (host.containers.some((c) => c.name === `c${n}`)) n = ++this.containerSerial;

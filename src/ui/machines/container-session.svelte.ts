@@ -44,7 +44,7 @@ export class ContainerSession implements ContainerProgress {
     readonly mode: ContainerStartMode,
     /** Host power-on (cold) or the request (warm), epoch ms. */
     startEpoch: number,
-    links: ContainerLinks,
+    private readonly links: ContainerLinks,
   ) {
     this.startEpoch = startEpoch;
     this.terminal = new TerminalSession({
@@ -52,6 +52,11 @@ export class ContainerSession implements ContainerProgress {
       credit: (bytes) => this.channel !== undefined && links.credit(this.channel, bytes),
       resize: (cols, rows) => this.channel !== undefined && links.resize(this.channel, cols, rows),
     });
+  }
+
+  /** Type into the container's terminal, as if on its keyboard (a lesson's "Show me"). */
+  type(text: string): void {
+    if (this.channel !== undefined) this.links.input(this.channel, new TextEncoder().encode(text));
   }
 
   get live(): boolean {

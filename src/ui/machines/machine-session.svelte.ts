@@ -157,6 +157,15 @@ export class MachineSession implements MachineView {
     for (const w of this.finishWaiters.splice(0)) mark ? w.resolve(mark) : w.reject(new Error(error ?? 'the machine stopped'));
   }
 
+  /**
+   * Run a lesson's check script on a side channel of this machine (never its console): a VM's
+   * lesson agent, or on a container host `host` or a container by name. Rejects when it is not running.
+   */
+  async lessonScript(machine: string, source: string): Promise<{ code: number; output: string }> {
+    if (!this.api || this.state === 'stopped' || this.state === 'idle') throw new Error(`${this.name} is not running`);
+    return this.api.lessonScript(machine, source);
+  }
+
   /** Type into the machine's console, as if on its keyboard. */
   type(text: string): void {
     const bytes = new TextEncoder().encode(text);

@@ -166,6 +166,13 @@ export class TerminalSession {
     this.term.dispose();
   }
 
+  /** Larger or smaller type (the presenter toggle); the terminal refits its columns and rows. */
+  setFontSize(px: number): void {
+    if (this.term.options.fontSize === px) return;
+    this.term.options.fontSize = px;
+    this.refit();
+  }
+
   private refit() {
     if (!this.host.isConnected || !this.host.clientWidth) return;
     try {

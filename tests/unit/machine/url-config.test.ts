@@ -61,4 +61,16 @@ describe('URL config', () => {
     expect(again.errors).toEqual([]);
     expect(again.config).toEqual(config);
   });
+
+  it('opens a lesson in the lab at a step, by name or by a folder URL, and refuses anything else', () => {
+    const { config, errors } = parseConfig('?lesson=one-kernel&step=2');
+    expect(errors).toEqual([]);
+    expect(config).toMatchObject({ page: 'lab', lesson: 'one-kernel', step: 2 });
+    expect(parseConfig(formatConfig(config)).config).toEqual(config);
+    expect(parseConfig('?lesson=https%3A%2F%2Fexample.org%2Flessons%2Fmine%2F').config.lesson).toBe('https://example.org/lessons/mine/');
+    const bad = parseConfig('?lesson=%3Cscript%3E&step=0');
+    expect(bad.config.lesson).toBeUndefined();
+    expect(bad.errors.map((e) => e.param)).toEqual(['lesson', 'step']);
+    expect(parseConfig('?page=class').config.page).toBe('class');
+  });
 });

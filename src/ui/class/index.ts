@@ -1,0 +1,1 @@
+export { default as ClassBoard } from './class-board.svelte';

@@ -1,0 +1,1 @@
+export { default as LessonView } from './lesson-view.svelte';

@@ -1,0 +1,29 @@
+/**
+ * A lesson's machine names mapped onto the lab's sessions: `vm1`… are the lab's VMs (same ids),
+ * `host` the container host, any other name one of its containers. Scripts go to the worker's
+ * side channels (MachineSession.lessonScript); "Show me" types into the terminals.
+ */
+import { machineRole } from '../../core/lessons/index.ts';
+import type { MachineSession } from '../machines/index.ts';
+import type { LessonMachines } from './lesson-session.svelte.ts';
+
+export function labMachines(sessions: () => readonly MachineSession[]): LessonMachines {
+  const host = () => sessions().find((s) => s.kind === 'host');
+  const find = (machine: string): MachineSession => {
+    const role = machineRole(machine);
+    const s = role === 'vm' ? sessions().find((x) => x.id === machine) : host();
+    if (!s) throw new Error(role === 'vm' ? `there is no ${machine.toUpperCase().replace('VM', 'VM ')} in the lab: add it (Start the lesson's machines)` : 'there is no container host in the lab: add it');
+    if (role === 'container' && !s.containers.some((c) => c.name === machine)) throw new Error(`there is no container ${machine} on the host: start it`);
+    return s;
+  };
+  return {
+    async run(machine, source) {
+      return find(machine).lessonScript(machine, source);
+    },
+    type(machine, text) {
+      const s = find(machine);
+      if (machineRole(machine) === 'container') s.containers.find((c) => c.name === machine)!.type(text);
+      else s.type(text);
+    },
+  };
+}
