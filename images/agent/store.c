@@ -334,6 +334,10 @@ int store_index_add(const char *oci, const char *manifest_hex, uint64_t size, co
     if (tag) untag(e, tag);
     if (d && !strcmp(d, digest) && !mine) mine = e;
   }
+  if (mine && !tag) {
+    json_free(index); /* already listed, nothing to name: index.json stays as it is */
+    return 0;
+  }
   if (!mine) {
     mine = new_node(JSON_OBJECT, NULL, NULL);
     append_child(mine, new_node(JSON_STRING, "mediaType", MT_MANIFEST));
