@@ -319,7 +319,8 @@ static bool cache_lookup(struct build *b, const char *key) {
   b->cur = next;
   memcpy(b->cur_hex, hex, 65);
   b->cur_size = size;
-  return true;
+  /* Listed in index.json, so a RUN after it can start on it (a no-op when it already is). */
+  return store_index_add(cfg.oci, hex, size, NULL, b->err, sizeof b->err) == 0;
 }
 
 static void cache_store(const struct build *b, const char *key) {

@@ -30,7 +30,7 @@ int digest_hex(const char *digest, char hex[65]) {
   return 0;
 }
 
-static struct json *read_blob(const char *dir, const char *digest, char *err, size_t errlen) {
+struct json *oci_read_json_blob(const char *dir, const char *digest, char *err, size_t errlen) {
   char hex[65];
   if (digest_hex(digest, hex) < 0) {
     set_err(err, errlen, 0, "bad digest '%s'", digest ? digest : "(none)");
@@ -60,7 +60,7 @@ static char **string_array(const struct json *a, char **prefix) {
 }
 
 static int load_manifest(const char *dir, struct image *im, char *err, size_t errlen) {
-  struct json *m = read_blob(dir, im->digest, err, errlen);
+  struct json *m = oci_read_json_blob(dir, im->digest, err, errlen);
   if (!m) return -EINVAL;
   int rc = -EINVAL;
   struct json *layers = json_get(m, "layers");
@@ -79,7 +79,7 @@ static int load_manifest(const char *dir, struct image *im, char *err, size_t er
     im->size += im->layer_sizes[im->nlayers];
     im->layers[im->nlayers++] = xstrdup(hex);
   }
-  struct json *config = read_blob(dir, json_get_string(json_get(m, "config"), "digest"), err, errlen);
+  struct json *config = oci_read_json_blob(dir, json_get_string(json_get(m, "config"), "digest"), err, errlen);
   if (!config) goto out;
   struct json *c = json_get(config, "config");
   im->cmd = string_array(json_get(c, "Cmd"), string_array(json_get(c, "Entrypoint"), NULL));

@@ -28,6 +28,9 @@ struct image_list {
  * images read before the first bad one. */
 int oci_load(const char *dir, struct image_list *out, char *err, size_t errlen);
 void image_list_free(struct image_list *images);
+/* A JSON blob (manifest, config) of the layout by its "sha256:…" digest; NULL with err set. */
+struct json;
+struct json *oci_read_json_blob(const char *dir, const char *digest, char *err, size_t errlen);
 /* "web", "web:latest", or an image ID ("sha256:<hex>", or at least 12 hex digits of it). */
 struct image *image_find(const struct image_list *images, const char *ref);
 int digest_hex(const char *digest, char hex[65]); /* "sha256:<64 hex>" → hex; -EINVAL otherwise */

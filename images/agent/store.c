@@ -135,23 +135,6 @@ void image_config_free(struct image_config *c) {
   memset(c, 0, sizeof *c);
 }
 
-static struct json *read_json_blob(const char *oci, const char *digest, char *err, size_t errlen) {
-  char hex[65];
-  if (digest_hex(digest, hex) < 0) {
-    set_err(err, errlen, 0, "bad digest '%s'", digest ? digest : "(none)");
-    return NULL;
-  }
-  autofree char *path = xasprintf("%s/blobs/sha256/%s", oci, hex);
-  autofree char *text = read_file(path, NULL);
-  if (!text) {
-    set_err(err, errlen, errno, "%s", path);
-    return NULL;
-  }
-  struct json *j = json_parse(text);
-  if (!j) set_err(err, errlen, 0, "%s: malformed JSON", path);
-  return j;
-}
-
 static char **object_keys(const struct json *o) {
   if (!o || o->type != JSON_OBJECT) return NULL;
   char **v = xcalloc(json_length(o) + 1, sizeof *v);
@@ -174,9 +157,9 @@ static char **object_pairs(const struct json *o) {
 int store_read_image(const char *oci, const char *manifest_hex, struct image_config *out, char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
   autofree char *digest = xasprintf("sha256:%s", manifest_hex);
-  struct json *m = read_json_blob(oci, digest, err, errlen);
+  struct json *m = oci_read_json_blob(oci, digest, err, errlen);
   if (!m) return -EINVAL;
-  struct json *cfgj = read_json_blob(oci, json_get_string(json_get(m, "config"), "digest"), err, errlen);
+  struct json *cfgj = oci_read_json_blob(oci, json_get_string(json_get(m, "config"), "digest"), err, errlen);
   int rc = -EINVAL;
   if (!cfgj) goto out;
   struct json *layers = json_get(m, "layers");
@@ -350,6 +333,10 @@ int store_index_add(const char *oci, const char *manifest_hex, uint64_t size, co
     const char *d = json_get_string(e, "digest");
     if (tag) untag(e, tag);
     if (d && !strcmp(d, digest) && !mine) mine = e;
+  }
+  if (mine && !tag) {
+    json_free(index); /* already listed, nothing to name: index.json stays as it is */
+    return 0;
   }
   if (!mine) {
     mine = new_node(JSON_OBJECT, NULL, NULL);

@@ -198,6 +198,14 @@ ssize_t tar_read_fd(void *ctx, void *buf, size_t n) {
   return rc;
 }
 
+ssize_t tar_read_mem(void *ctx, void *buf, size_t n) {
+  struct tar_mem *m = ctx;
+  if (n > m->len - m->pos) n = m->len - m->pos;
+  memcpy(buf, (const char *)m->data + m->pos, n);
+  m->pos += n;
+  return (ssize_t)n;
+}
+
 /* Exactly n bytes, or an error ("truncated" when the source ends first). */
 static int read_exact(struct tar_reader *r, void *buf, size_t n, char *err, size_t errlen) {
   size_t got = 0;

@@ -67,6 +67,11 @@ int tar_next(struct tar_reader *r, struct tar_entry *e, char *err, size_t errlen
 ssize_t tar_read(struct tar_reader *r, void *buf, size_t n, char *err, size_t errlen);
 
 ssize_t tar_read_fd(void *ctx, void *buf, size_t n); /* ctx: int * (a file descriptor) */
+struct tar_mem {
+  const void *data;
+  size_t len, pos;
+};
+ssize_t tar_read_mem(void *ctx, void *buf, size_t n); /* ctx: struct tar_mem * (bytes in memory) */
 
 /* "sha256:<hex>" helpers around nettle (Debian's libnettle, linked statically). */
 void sha256_hex(const void *data, size_t n, char hex[65]);

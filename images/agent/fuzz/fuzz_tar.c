@@ -9,18 +9,6 @@
 #include "tar.h"
 #include "util.h"
 
-struct mem {
-  const uint8_t *data;
-  size_t len, pos;
-};
-
-static ssize_t mem_read(void *ctx, void *buf, size_t n) {
-  struct mem *m = ctx;
-  if (n > m->len - m->pos) n = m->len - m->pos;
-  memcpy(buf, m->data + m->pos, n);
-  m->pos += n;
-  return (ssize_t)n;
-}
 
 #define MAX_ENTRIES 64
 
@@ -31,9 +19,9 @@ struct seen {
 
 /* Read an archive; with copy, write each known entry (and its data) into it. 0 ok, -1 refused. */
 static int read_all_entries(const uint8_t *data, size_t len, struct seen *seen, struct tar_writer *copy) {
-  struct mem m = {data, len, 0};
+  struct tar_mem m = {data, len, 0};
   struct tar_reader r;
-  tar_reader_init(&r, mem_read, &m);
+  tar_reader_init(&r, tar_read_mem, &m);
   char err[256];
   struct tar_entry e;
   int rc;

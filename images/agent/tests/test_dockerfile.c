@@ -72,19 +72,22 @@ int main(void) {
         "an array that is not all strings is the shell form (as Docker)");
   dockerfile_free(&df);
 
-  fails("FROM web\nFROBNICATE x\n", "Dockerfile line 2: unknown instruction: FROBNICATE", "unknown instruction");
-  fails("RUN true\n", "Dockerfile line 1: the first instruction must be FROM, not RUN", "FROM first");
-  fails("FROM a\nFROM b\n", "Dockerfile line 2: only one FROM is supported (no multi-stage builds)", "one FROM");
-  fails("# nothing\n\n", "Dockerfile: no instructions (the file is empty)", "empty");
-  fails("FROM\n", "Dockerfile line 1: FROM requires either one or three arguments", "FROM without image");
-  fails("FROM web\nCOPY onlyone\n", "Dockerfile line 2: COPY requires at least two arguments, but got fewer", "COPY one argument");
-  fails("FROM web\nCOPY --from=x a b\n", "Dockerfile line 2: COPY options (--from=x a b) are not supported", "COPY flags");
-  fails("FROM web\nENV A=\"open\n", "Dockerfile line 2: ENV requires at least one argument", "unterminated quote");
-  fails("FROM web\nENV ALONE\n", "Dockerfile line 2: ENV ALONE needs a value (ENV key value, or key=value)", "ENV without value");
-  fails("FROM web\nLABEL novalue\n", "Dockerfile line 2: LABEL names must be followed by = and a value (key=value)", "LABEL without =");
-  fails("FROM web\nEXPOSE 99999\n", "Dockerfile line 2: invalid containerPort: 99999", "EXPOSE range");
-  fails("FROM web\nRUN\n", "Dockerfile line 2: RUN requires at least one argument", "RUN empty");
-  fails("FROM web\n\\\n\\\n", "Dockerfile line 2: unknown instruction: ", "only continuations");
+  static const struct { const char *text, *want, *name; } faults[] = {
+      {"FROM web\nFROBNICATE x\n", "Dockerfile line 2: unknown instruction: FROBNICATE", "unknown instruction"},
+      {"RUN true\n", "Dockerfile line 1: the first instruction must be FROM, not RUN", "FROM first"},
+      {"FROM a\nFROM b\n", "Dockerfile line 2: only one FROM is supported (no multi-stage builds)", "one FROM"},
+      {"# nothing\n\n", "Dockerfile: no instructions (the file is empty)", "empty"},
+      {"FROM\n", "Dockerfile line 1: FROM requires either one or three arguments", "FROM without image"},
+      {"FROM web\nCOPY onlyone\n", "Dockerfile line 2: COPY requires at least two arguments, but got fewer", "COPY one argument"},
+      {"FROM web\nCOPY --from=x a b\n", "Dockerfile line 2: COPY options (--from=x a b) are not supported", "COPY flags"},
+      {"FROM web\nENV A=\"open\n", "Dockerfile line 2: ENV requires at least one argument", "unterminated quote"},
+      {"FROM web\nENV ALONE\n", "Dockerfile line 2: ENV ALONE needs a value (ENV key value, or key=value)", "ENV without value"},
+      {"FROM web\nLABEL novalue\n", "Dockerfile line 2: LABEL names must be followed by = and a value (key=value)", "LABEL without ="},
+      {"FROM web\nEXPOSE 99999\n", "Dockerfile line 2: invalid containerPort: 99999", "EXPOSE range"},
+      {"FROM web\nRUN\n", "Dockerfile line 2: RUN requires at least one argument", "RUN empty"},
+      {"FROM web\n\\\n\\\n", "Dockerfile line 2: unknown instruction: ", "only continuations"},
+  };
+  for (size_t i = 0; i < N_ELEMENTS(faults); i++) fails(faults[i].text, faults[i].want, faults[i].name);
   struct dockerfile nul;
   CHECK(dockerfile_parse("FROM a\0b", 8, &nul, err, sizeof err) < 0, "a NUL byte is refused");
   return tap_done();

@@ -10,18 +10,6 @@
 #include "tar.h"
 #include "util.h"
 
-struct mem {
-  const char *data;
-  size_t len, pos;
-};
-
-static ssize_t mem_read(void *ctx, void *buf, size_t n) {
-  struct mem *m = ctx;
-  if (n > m->len - m->pos) n = m->len - m->pos;
-  memcpy(buf, m->data + m->pos, n);
-  m->pos += n;
-  return (ssize_t)n;
-}
 
 static struct tar_entry entry(const char *path, enum tar_type type) {
   struct tar_entry e = {.type = type, .mode = 0644, .mtime = 1700000000};
@@ -68,9 +56,9 @@ int main(void) {
   sha256_hex("abc", 3, want);
   CHECK_STR(want, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "sha256(\"abc\") (FIPS 180-2 vector)");
 
-  struct mem m = {out.data, out.len, 0};
+  struct tar_mem m = {out.data, out.len, 0};
   struct tar_reader r;
-  tar_reader_init(&r, mem_read, &m);
+  tar_reader_init(&r, tar_read_mem, &m);
   char err[256] = "", data[16];
   const char *names[] = {"etc", "etc/hello.txt", "etc/link", long_split, long_pax, "dev/null", "www/.wh.index.html"};
   int n = 0, rc;
@@ -90,8 +78,8 @@ int main(void) {
 
   /* Truncated in the middle of the data, and at a header boundary without the end blocks. */
   for (size_t cut = 700; cut <= 1024; cut += 324) {
-    struct mem t = {out.data, cut, 0};
-    tar_reader_init(&r, mem_read, &t);
+    struct tar_mem t = {out.data, cut, 0};
+    tar_reader_init(&r, tar_read_mem, &t);
     err[0] = 0;
     while ((rc = tar_next(&r, &got, err, sizeof err)) == 1) {}
     CHECK(rc < 0 && strstr(err, "truncated"), "cut at %zu: truncated (%s)", cut, err);
@@ -100,8 +88,8 @@ int main(void) {
   char *bad = malloc(out.len);
   memcpy(bad, out.data, out.len);
   bad[10] ^= 1;
-  struct mem b = {bad, out.len, 0};
-  tar_reader_init(&r, mem_read, &b);
+  struct tar_mem b = {bad, out.len, 0};
+  tar_reader_init(&r, tar_read_mem, &b);
   CHECK(tar_next(&r, &got, err, sizeof err) < 0 && strstr(err, "checksum"), "bad checksum: %s", err);
   /* A size field that is not a number (checksum fixed up so only the number is wrong). */
   memcpy(bad, out.data, out.len);
@@ -111,7 +99,7 @@ int main(void) {
   for (int i = 0; i < 512; i++) sum += (unsigned char)bad[512 + i];
   snprintf(bad + 512 + 148, 8, "%06o", sum);
   b.pos = 0;
-  tar_reader_init(&r, mem_read, &b);
+  tar_reader_init(&r, tar_read_mem, &b);
   CHECK(tar_next(&r, &got, err, sizeof err) == 1 && tar_next(&r, &got, err, sizeof err) < 0 && strstr(err, "size"), "bad size field: %s", err);
   free(bad);
   buf_free(&out);
