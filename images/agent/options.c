@@ -8,7 +8,7 @@
 
 #include "util.h"
 
-enum opt_kind { BOOL, VALUE };
+enum opt_kind { BOOL, VALUE, LIST /* a value, and the flag may repeat: every value is kept */ };
 
 struct opt_spec {
   enum opt_id id;
@@ -20,7 +20,7 @@ struct opt_spec {
 struct verb_spec {
   const char *verb;
   bool interspersed; /* flags may follow operands (false: the first operand ends the options) */
-  struct opt_spec opts[10];
+  struct opt_spec opts[16];
 };
 
 /* Every verb's options. run and exec stop at the image / container, as `docker run` does. */
@@ -34,7 +34,11 @@ static const struct verb_spec verbs[] = {
       {O_MEMORY, 'm', "memory", VALUE},
       {O_PIDS, 0, "pids-limit|pids", VALUE},
       {O_CPUS, 0, "cpus", VALUE},
-      {O_PRIVILEGED, 0, "privileged", BOOL}}},
+      {O_PRIVILEGED, 0, "privileged", BOOL},
+      {O_ENV, 'e', "env", LIST},
+      {O_WORKDIR, 'w', "workdir", VALUE},
+      {O_RM, 0, "rm", BOOL},
+      {O_ENTRYPOINT, 0, "entrypoint", VALUE}}},
     {"exec", false, {{O_INTERACTIVE, 'i', "interactive", BOOL}, {O_TTY, 't', "tty", BOOL}}},
     {"ps", true, {{O_ALL, 'a', "all", BOOL}, {O_QUIET, 'q', "quiet", BOOL}}},
     {"stop", true, {{O_TIME, 't', "timeout|time", VALUE}}},
@@ -85,6 +89,19 @@ static const char *parse_bool(const char *v) {
   return NULL;
 }
 
+/* A flag's value: the last one wins; a LIST flag keeps every one too. */
+static void set_value(struct verb_args *a, const struct opt_spec *o, const char *value) {
+  a->set[o->id] = true;
+  a->value[o->id] = value;
+  if (o->kind != LIST) return;
+  size_t n = 0;
+  while (a->every[o->id] && a->every[o->id][n]) n++;
+  a->every[o->id] = realloc(a->every[o->id], (n + 2) * sizeof *a->every[o->id]);
+  if (!a->every[o->id]) abort();
+  a->every[o->id][n] = value;
+  a->every[o->id][n + 1] = NULL;
+}
+
 int parse_verb(const char *verb, int argc, char **argv, struct verb_args *a, char *err, size_t errlen) {
   memset(a, 0, sizeof *a);
   const struct verb_spec *vs = verb_spec(verb);
@@ -112,7 +129,7 @@ int parse_verb(const char *verb, int argc, char **argv, struct verb_args *a, cha
         return set_err(err, errlen, 0, "unknown flag: --%.*s", (int)n, name);
       }
       const char *value = eq ? eq + 1 : NULL;
-      if (o->kind == VALUE && !value) {
+      if (o->kind != BOOL && !value) {
         if (i + 1 >= argc) {
           verb_args_free(a);
           return set_err(err, errlen, 0, "flag needs an argument: --%.*s", (int)n, name);
@@ -126,8 +143,7 @@ int parse_verb(const char *verb, int argc, char **argv, struct verb_args *a, cha
         }
         value = b;
       }
-      a->set[o->id] = true;
-      a->value[o->id] = value;
+      set_value(a, o, value);
       continue;
     }
     /* Shorthands: booleans combine (-dit); one taking a value takes the rest of the word or the next. */
@@ -157,12 +173,10 @@ int parse_verb(const char *verb, int argc, char **argv, struct verb_args *a, cha
           verb_args_free(a);
           return set_err(err, errlen, 0, "flag needs an argument: '%c' in %s", *c, arg);
         }
-        a->set[o->id] = true;
-        a->value[o->id] = value;
+        set_value(a, o, value);
         break;
       }
-      a->set[o->id] = true;
-      a->value[o->id] = value;
+      set_value(a, o, value);
     }
   }
   return 0;
@@ -170,6 +184,7 @@ int parse_verb(const char *verb, int argc, char **argv, struct verb_args *a, cha
 
 void verb_args_free(struct verb_args *a) {
   free(a->operands);
+  for (int i = 0; i < O_COUNT; i++) free(a->every[i]);
   memset(a, 0, sizeof *a);
 }
 
@@ -250,6 +265,33 @@ int parse_run(int argc, char **argv, struct run_opts *o, char *err, size_t errle
     }
     o->cpus = f;
   }
+  for (const char **e = a.every[O_ENV]; e && *e; e++) {
+    /* Docker takes `-e NAME` from the client's environment; boxd cannot see the CLI's, so the
+     * value must be given. */
+    if (!strchr(*e, '=')) {
+      set_err(err, errlen, 0, "invalid environment variable: %s (give it a value: -e %s=VALUE)", *e, *e);
+      goto out;
+    }
+    if (**e == '=') {
+      set_err(err, errlen, 0, "invalid environment variable: %s", *e);
+      goto out;
+    }
+  }
+  if (a.every[O_ENV]) {
+    int n = 0;
+    while (a.every[O_ENV][n]) n++;
+    o->env = xcalloc(n + 1, sizeof *o->env);
+    for (int k = 0; k < n; k++) o->env[k] = xstrdup(a.every[O_ENV][k]);
+  }
+  if ((val = a.value[O_WORKDIR])) {
+    if (val[0] != '/') {
+      set_err(err, errlen, 0, "the working directory '%s' is invalid, it needs to be an absolute path", val);
+      goto out;
+    }
+    o->workdir = xstrdup(val);
+  }
+  if ((val = a.value[O_ENTRYPOINT])) o->entrypoint = xstrdup(val);
+  o->remove = flag_on(&a, O_RM);
   if (a.noperands < 1) {
     set_err(err, errlen, 0, "\"box run\" requires at least 1 argument: box run [OPTIONS] IMAGE [COMMAND] [ARG...]");
     goto out;
@@ -269,6 +311,9 @@ void run_opts_free(struct run_opts *o) {
   free(o->hostname);
   free(o->image);
   free_args(o->argv);
+  free_args(o->env);
+  free(o->workdir);
+  free(o->entrypoint);
   memset(o, 0, sizeof *o);
 }
 
