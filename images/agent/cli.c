@@ -28,8 +28,8 @@
 static const char usage[] =
     "usage: box COMMAND\n"
     "\n"
-    "  run [-d] [-it] [--name N] [-h|--hostname H] [-m|--memory BYTES] [--pids-limit N] [--cpus F] [--privileged]\n"
-    "      [-p|--publish [IP:]HOSTPORT:PORT]… IMAGE [CMD…]\n"
+    "  run [-d] [-it] [--rm] [--name N] [-h|--hostname H] [-e|--env K=V]… [-w|--workdir DIR] [--entrypoint CMD]\n"
+    "      [-m|--memory BYTES] [--pids-limit N] [--cpus F] [--privileged] [-p|--publish [IP:]HOSTPORT:PORT]… IMAGE [CMD…]\n"
     "  exec [-it] CONTAINER CMD…\n"
     "  ps [-a] [-q]        images        stats [--no-stream] [CONTAINER…]       inspect CONTAINER…\n"
     "  logs CONTAINER      diff CONTAINER      port CONTAINER      stop [-t|--timeout SECONDS] CONTAINER…      rm [-f] CONTAINER…\n"

@@ -60,7 +60,7 @@ int network_setup(char *err, size_t errlen) {
 
 /* ------------------------------------------------------------------ child side */
 
-/* What the child tells boxd on the report pipe: 'T' + u64 time when a phase is done,
+/* What the child tells boxd on the report socket: 'T' + u64 time when a phase is done,
  * 'E' + message when it dies (die_with_error writes it). EOF after exec. */
 static void report_time(int fd) {
   char rec[9] = {'T'};
@@ -140,7 +140,7 @@ static void spec_pack(struct buf *b, const struct container *c, const char *opts
   while (c->argv[n]) n++;
   snprintf(ip, sizeof ip, "%u", (unsigned)c->ip);
   snprintf(argc, sizeof argc, "%d", n);
-  const char *head[] = {opts, c->hostname, c->image->workdir ? c->image->workdir : "", ip, priv, tty, argc};
+  const char *head[] = {opts, c->hostname, c->workdir ? c->workdir : "", ip, priv, tty, argc};
   uint8_t len[4] = {0};
   buf_append(b, len, 4);
   for (size_t i = 0; i < N_ELEMENTS(head); i++) buf_append(b, head[i], strlen(head[i]) + 1);
@@ -180,7 +180,6 @@ static void __attribute__((noreturn)) container_child(int report_fd, int go_fd, 
   uint8_t len[4];
   int n = read_all(go_fd, len, 4);
   if (n == 0) _exit(0); /* boxd dropped a prepared child it no longer needs */
-  
   uint32_t size = len[0] | len[1] << 8 | len[2] << 16 | (uint32_t)len[3] << 24;
   if (n != 4 || size > 1 << 20) die("bad start request from boxd");
   char *blob = malloc(size ? size : 1);
@@ -208,6 +207,12 @@ static void __attribute__((noreturn)) container_child(int report_fd, int go_fd, 
   uint32_t ip = (uint32_t)strtoul(f[3], NULL, 10);
   if (ip) configure_container_net(ip);
   if (sethostname(f[1], strlen(f[1])) < 0) die_with_error("sethostname");
+  /* Docker makes the working directory when the image or -w names one it does not have. */
+  int made = f[2][0] ? mkdir_p(f[2], 0755) : 0;
+  if (made < 0) {
+    errno = -made;
+    die_with_error("creating the working directory %s", f[2]);
+  }
   child_exec(argv, env, f[2], privileged, report_fd);
   _exit(127);
 }
@@ -522,7 +527,7 @@ int container_exec(const struct container *c, char **argv, bool tty, int *master
       if (setns(fds[i], nss[i].type) < 0) die_with_error("setns %s", nss[i].name);
     if (chdir("/") < 0) die_with_error("chdir /");
     pty_open_in_child(tty, false, report[1]);
-    child_exec(argv, c->env, c->image->workdir, c->opts.privileged, report[1]);
+    child_exec(argv, c->env, c->workdir, c->opts.privileged, report[1]);
   }
   if (pid < 0) {
     rc = set_err(err, errlen, errno, "fork");

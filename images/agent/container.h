@@ -1,5 +1,5 @@
-/* One container: its record, and starting it (clone into new namespaces, mounts,
- * cgroup, veth, exec) or a second process inside it (box exec). */
+/* One container: its record (registry.c keeps them all), and starting it (clone into new
+ * namespaces, mounts, cgroup, veth, exec) or a second process inside it (box exec). */
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
@@ -46,6 +46,7 @@ struct container {
   struct run_opts opts;
   char **argv;     /* the command actually run */
   char **env;
+  const char *workdir; /* where the command starts: -w, else the image's (NULL = /); not owned */
   pid_t pid;       /* PID 1 of the container, host view */
   enum container_state state;
   int status;      /* wait status once exited */

@@ -8,7 +8,7 @@
 
 #include "util.h"
 
-enum opt_kind { BOOL, VALUE, LIST }; /* LIST: a value each time, all kept (Docker's slice flags) */
+enum opt_kind { BOOL, VALUE, LIST /* a value, and the flag may repeat: every value is kept */ };
 
 struct opt_spec {
   enum opt_id id;
@@ -35,7 +35,11 @@ static const struct verb_spec verbs[] = {
       {O_PIDS, 0, "pids-limit|pids", VALUE},
       {O_CPUS, 0, "cpus", VALUE},
       {O_PRIVILEGED, 0, "privileged", BOOL},
-      {O_PUBLISH, 'p', "publish", LIST}}},
+      {O_PUBLISH, 'p', "publish", LIST},
+      {O_ENV, 'e', "env", LIST},
+      {O_WORKDIR, 'w', "workdir", VALUE},
+      {O_RM, 0, "rm", BOOL},
+      {O_ENTRYPOINT, 0, "entrypoint", VALUE}}},
     {"exec", false, {{O_INTERACTIVE, 'i', "interactive", BOOL}, {O_TTY, 't', "tty", BOOL}}},
     {"ps", true, {{O_ALL, 'a', "all", BOOL}, {O_QUIET, 'q', "quiet", BOOL}}},
     {"stop", true, {{O_TIME, 't', "timeout|time", VALUE}}},
@@ -99,15 +103,17 @@ static const char *parse_bool(const char *v) {
   return NULL;
 }
 
+/* A flag's value: the last one wins; a LIST flag keeps every one too. */
 static void set_value(struct verb_args *a, const struct opt_spec *o, const char *value) {
   a->set[o->id] = true;
   a->value[o->id] = value;
-  if (o->kind == LIST) {
-    const char **l = realloc(a->list[o->id], (a->nlist[o->id] + 1) * sizeof *l);
-    if (!l) abort();
-    a->list[o->id] = l;
-    a->list[o->id][a->nlist[o->id]++] = value;
-  }
+  if (o->kind != LIST) return;
+  size_t n = 0;
+  while (a->every[o->id] && a->every[o->id][n]) n++;
+  a->every[o->id] = realloc(a->every[o->id], (n + 2) * sizeof *a->every[o->id]);
+  if (!a->every[o->id]) abort();
+  a->every[o->id][n] = value;
+  a->every[o->id][n + 1] = NULL;
 }
 
 int parse_verb(const char *verb, int argc, char **argv, struct verb_args *a, char *err, size_t errlen) {
@@ -192,7 +198,7 @@ int parse_verb(const char *verb, int argc, char **argv, struct verb_args *a, cha
 
 void verb_args_free(struct verb_args *a) {
   free(a->operands);
-  for (int i = 0; i < O_COUNT; i++) free(a->list[i]);
+  for (int i = 0; i < O_COUNT; i++) free(a->every[i]);
   memset(a, 0, sizeof *a);
 }
 
@@ -273,11 +279,38 @@ int parse_run(int argc, char **argv, struct run_opts *o, char *err, size_t errle
     }
     o->cpus = f;
   }
-  if (a.nlist[O_PUBLISH]) {
-    o->ports = xcalloc(a.nlist[O_PUBLISH], sizeof *o->ports);
-    for (int k = 0; k < a.nlist[O_PUBLISH]; k++)
-      if (parse_port_binding(a.list[O_PUBLISH][k], &o->ports[o->nports++], err, errlen) < 0) goto out;
+  for (const char **p = a.every[O_PUBLISH]; p && *p; p++) {
+    o->ports = realloc(o->ports, (o->nports + 1) * sizeof *o->ports);
+    if (!o->ports) abort();
+    if (parse_port_binding(*p, &o->ports[o->nports++], err, errlen) < 0) goto out;
   }
+  for (const char **e = a.every[O_ENV]; e && *e; e++) {
+    /* Docker takes `-e NAME` from the client's environment; boxd cannot see the CLI's, so the
+     * value must be given. */
+    if (!strchr(*e, '=')) {
+      set_err(err, errlen, 0, "invalid environment variable: %s (give it a value: -e %s=VALUE)", *e, *e);
+      goto out;
+    }
+    if (**e == '=') {
+      set_err(err, errlen, 0, "invalid environment variable: %s", *e);
+      goto out;
+    }
+  }
+  if (a.every[O_ENV]) {
+    int n = 0;
+    while (a.every[O_ENV][n]) n++;
+    o->env = xcalloc(n + 1, sizeof *o->env);
+    for (int k = 0; k < n; k++) o->env[k] = xstrdup(a.every[O_ENV][k]);
+  }
+  if ((val = a.value[O_WORKDIR])) {
+    if (val[0] != '/') {
+      set_err(err, errlen, 0, "the working directory '%s' is invalid, it needs to be an absolute path", val);
+      goto out;
+    }
+    o->workdir = xstrdup(val);
+  }
+  if ((val = a.value[O_ENTRYPOINT])) o->entrypoint = xstrdup(val);
+  o->remove = flag_on(&a, O_RM);
   if (a.noperands < 1) {
     set_err(err, errlen, 0, "\"box run\" requires at least 1 argument: box run [OPTIONS] IMAGE [COMMAND] [ARG...]");
     goto out;
@@ -298,6 +331,9 @@ void run_opts_free(struct run_opts *o) {
   free(o->image);
   free(o->ports);
   free_args(o->argv);
+  free_args(o->env);
+  free(o->workdir);
+  free(o->entrypoint);
   memset(o, 0, sizeof *o);
 }
 

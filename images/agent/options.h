@@ -11,20 +11,20 @@
 
 enum opt_id {
   O_DETACH, O_INTERACTIVE, O_TTY, O_NAME, O_HOSTNAME, O_MEMORY, O_PIDS, O_CPUS, O_PRIVILEGED,
-  O_ALL, O_QUIET, O_TIME, O_FORCE, O_NO_STREAM, O_PUBLISH,
+  O_ALL, O_QUIET, O_TIME, O_FORCE, O_NO_STREAM, O_PUBLISH, O_ENV, O_WORKDIR, O_RM, O_ENTRYPOINT,
   O_TAG, O_FILE, O_NO_CACHE, O_OUTPUT, O_INPUT, /* build, save, load (images.c) */
   O_COUNT
 };
 
-/* What a verb was given: flags by id (the last value wins, as in Docker), operands in order.
- * A flag Docker takes many times (`-p`) keeps every value, in order, in list/nlist. */
+/* What a verb was given: flags by id (the last value wins, as in Docker), operands in order. */
 struct verb_args {
   bool set[O_COUNT];
   const char *value[O_COUNT]; /* "true"/"false" for booleans; pointers into argv or static */
-  const char **list[O_COUNT]; /* repeatable flags: every value (malloc'd array of argv pointers) */
-  int nlist[O_COUNT];
   char **operands;            /* pointers into argv, NULL-terminated (malloc'd array) */
   int noperands;
+  /* Every value, in order, of a flag that may be given more than once (-e): NULL-terminated
+   * (malloc'd array of pointers into argv), NULL when not given. */
+  const char **every[O_COUNT];
 };
 
 /* argv without "box VERB". 0, or -EINVAL with one line in err naming the flag. For run and exec
@@ -50,6 +50,10 @@ struct run_opts {
   char **argv;    /* command, NULL-terminated; empty = the image's Cmd */
   struct port_binding *ports; /* -p, in order (host ports the kernel chose are written back) */
   int nports;
+  char **env;     /* -e K=V, in order, NULL-terminated; NULL = none (they override the image's Env) */
+  char *workdir;  /* -w: absolute; NULL = the image's WorkingDir */
+  char *entrypoint; /* --entrypoint: replaces the image's Entrypoint and Cmd ("" = none); NULL = the image's */
+  bool remove;    /* --rm: removed once it has exited */
 };
 
 /* argv without "box run". 0, or -EINVAL with err set. Strings are copied. */

@@ -78,11 +78,25 @@ static void make_cid(char cid[13]) {
   cid[12] = 0;
 }
 
-/* The image's environment, with docker's defaults: PATH if the image has none, HOSTNAME, TERM. */
+/* Set NAME=VALUE in env (n entries, room for one more): replaced where NAME is, else added. */
+static void env_set(char **env, int *n, char *entry) {
+  size_t name = strcspn(entry, "=");
+  for (int i = 0; i < *n; i++)
+    if (!strncmp(env[i], entry, name + 1)) {
+      free(env[i]);
+      env[i] = entry;
+      return;
+    }
+  env[(*n)++] = entry;
+}
+
+/* The image's environment with docker's defaults (PATH if the image has none, HOSTNAME, TERM),
+ * then the request's -e K=V, each replacing the same name. */
 static char **container_env(const struct container *c) {
-  int n = 0;
+  int n = 0, extra = 0;
   for (char **e = c->image->env; e && *e; e++) n++;
-  char **env = xcalloc(n + 4, sizeof *env);
+  for (char **e = c->opts.env; e && *e; e++) extra++;
+  char **env = xcalloc(n + extra + 4, sizeof *env);
   int k = 0;
   bool has_path = false;
   for (char **e = c->image->env; e && *e; e++) {
@@ -92,17 +106,20 @@ static char **container_env(const struct container *c) {
   if (!has_path) env[k++] = xstrdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
   env[k++] = xasprintf("HOSTNAME=%s", c->hostname);
   env[k++] = xstrdup("TERM=xterm");
+  for (char **e = c->opts.env; e && *e; e++) env_set(env, &k, xstrdup(*e));
   return env;
 }
 
-/* The command run: the request's, else the image's (Entrypoint + Cmd), else sh. */
-static char **container_argv(char **requested, char **image_cmd) {
-  char **from = requested && requested[0] ? requested : image_cmd;
-  int n = 0;
+/* The command run, as docker builds it: --entrypoint (if given, "" for none) and the request's
+ * arguments; else the request's arguments; else the image's (Entrypoint + Cmd); else sh. */
+static char **container_argv(const char *entrypoint, char **requested, char **image_cmd) {
+  int n = 0, k = 0;
+  char **from = requested && requested[0] ? requested : entrypoint ? NULL : image_cmd;
   while (from && from[n]) n++;
   char **argv = xcalloc(n + 2, sizeof *argv);
-  for (int i = 0; i < n; i++) argv[i] = xstrdup(from[i]);
-  if (n == 0) argv[0] = xstrdup("sh");
+  if (entrypoint && *entrypoint) argv[k++] = xstrdup(entrypoint);
+  for (int i = 0; i < n; i++) argv[k++] = xstrdup(from[i]);
+  if (k == 0 && !entrypoint) argv[k++] = xstrdup("sh");
   return argv;
 }
 
@@ -111,6 +128,10 @@ struct container *container_create(struct run_opts *o, uint64_t received, int id
   struct image *im = image_find(&images, o->image);
   if (!im) {
     set_err(err, errlen, 0, "Unable to find image '%s' (images: %d in %s)", o->image, images.n, cfg.oci);
+    return NULL;
+  }
+  if (o->entrypoint && !*o->entrypoint && !(o->argv && o->argv[0])) {
+    set_err(err, errlen, 0, "No command specified");
     return NULL;
   }
   if (o->name && container_find(o->name) && !strcmp(container_find(o->name)->name, o->name)) {
@@ -136,8 +157,10 @@ struct container *container_create(struct run_opts *o, uint64_t received, int id
   }
   c->hostname = xstrdup(c->opts.hostname ? c->opts.hostname : c->cid);
   c->image = im;
-  c->argv = container_argv(c->opts.argv, im->cmd);
+  c->argv = container_argv(c->opts.entrypoint, c->opts.argv, im->cmd);
   c->env = container_env(c);
+  c->workdir = c->opts.workdir ? c->opts.workdir : im->workdir;
+  c->remove_on_exit = c->opts.remove;
   c->created = time(NULL);
   c->phases[PHASE_RECEIVED] = received;
   containers[slot] = c;

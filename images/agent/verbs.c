@@ -183,10 +183,12 @@ static void inspect_one(struct buf *b, struct container *c) {
              c->state == STATE_EXITED ? exit_code(c->status) : 0, st.oom_kills ? "true" : "false");
   buf_printf(b, "    \"Config\": {\"Hostname\": ");
   buf_json_string(b, c->hostname);
-  buf_printf(b, ", \"Tty\": %s},\n", c->opts.tty ? "true" : "false");
-  buf_printf(b, "    \"HostConfig\": {\"Memory\": %lld, \"PidsLimit\": %lld, \"NanoCpus\": %lld, \"Privileged\": %s},\n",
+  buf_printf(b, ", \"Tty\": %s, \"WorkingDir\": ", c->opts.tty ? "true" : "false");
+  buf_json_string(b, c->workdir ? c->workdir : "");
+  buf_printf(b, "},\n");
+  buf_printf(b, "    \"HostConfig\": {\"Memory\": %lld, \"PidsLimit\": %lld, \"NanoCpus\": %lld, \"Privileged\": %s, \"AutoRemove\": %s},\n",
              (long long)c->opts.memory, (long long)c->opts.pids, (long long)(c->opts.cpus * 1e9),
-             c->opts.privileged ? "true" : "false");
+             c->opts.privileged ? "true" : "false", c->remove_on_exit ? "true" : "false");
   autofree char *upper = container_upper(c);
   buf_printf(b, "    \"GraphDriver\": {\"Name\": \"overlay\", \"Data\": {\"LowerDir\": \"");
   for (int i = c->image->nlayers - 1; i >= 0; i--) {

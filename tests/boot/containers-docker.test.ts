@@ -1,7 +1,8 @@
 // box behaves like Docker on the inputs people hit (issue 11): signals reach the program, exit codes
 // say who failed, every byte arrives whatever its value, the size or the reader's pace, and twelve
 // containers asked for at once do not wait for each other. Each row is one input from a public bug
-// report, run for real: the host's `box` CLI on its serial console, or the page's mux.
+// report, run for real: the host's `box` CLI on its serial console, or the page's mux. And the run
+// options Docker users reach for first (issue 13 item 2): -e, -w, --rm, --entrypoint.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { args, hostHasContainerImages, hostWithMux, Machine, MuxPort, shStatus, Terminal, utf8, text } from './harness.ts';
 import { FrameType as T, MUX_MAX_PAYLOAD, type Frame } from '../../src/core/mux/frames.ts';
@@ -262,7 +263,7 @@ describe.skipIf(!hostHasContainerImages())('box behaves like Docker: signals, ex
     { cmd: 'box stop --bogus o1', says: 'unknown flag: --bogus' },
     { cmd: 'box rm -fz o1', says: "unknown shorthand flag: 'z' in -fz" },
     { cmd: 'box exec -u root keep true', says: "unknown shorthand flag: 'u' in -u" },
-    { cmd: 'box run --rm busybox true', says: 'unknown flag: --rm' },
+    { cmd: 'box run --restart always busybox true', says: 'unknown flag: --restart' }, // --rm is known since issue 13
   ])('options: `$cmd` is refused in one line naming it (125)', async ({ cmd, says }) => {
     const r = await sh(`${cmd} 2>&1`);
     expect(r.code).toBe(125);
@@ -326,4 +327,69 @@ describe.skipIf(!hostHasContainerImages())('box behaves like Docker: signals, ex
     expect(idx(first[0]!)).toBeLessThan(Math.max(...started.map(idx)));
     for (const ch of chans) mux.send(T.REMOVE, ch);
   }, 240_000);
+
+  // ------------------------------------------------------------------ issue 13 item 2: run options
+  // -e, -w, --rm and --entrypoint take effect in a real container; their common mistakes get
+  // Docker's words and 125.
+  /** What of a container is left on the host: its `ps -a` row, its directory, its cgroup. */
+  async function leftOf(name: string): Promise<string> {
+    const r = await sh(`box ps -a | grep -w ${name}; ls /var/lib/box/run /sys/fs/cgroup/box | grep -x ${name}; true`);
+    return r.out.trim();
+  }
+
+  it('-e sets variables in order, replacing the same name from the image or an earlier -e', async () => {
+    const r = await sh(`box run -e GREETING=hi -e 'TWO=a b' --env GREETING=hello -e PATH=/bin:/sbin busybox sh -c 'echo "$GREETING|$TWO|$PATH"; env | grep -c ^GREETING='`);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^hello\|a b\|\/bin:\/sbin\n1$/m);
+  });
+
+  it.each([
+    { cmd: 'box run -e HOME busybox true', says: /invalid environment variable: HOME/ },
+    { cmd: 'box run -e =1 busybox true', says: /invalid environment variable: =1/ },
+    { cmd: 'box run -w srv busybox true', says: /the working directory 'srv' is invalid, it needs to be an absolute path/ },
+    { cmd: "box run --entrypoint '' busybox", says: /No command specified/ },
+  ])('refused with one line and 125: $cmd', async ({ cmd, says }) => {
+    const r = await sh(`${cmd} 2>&1`);
+    expect(r.code).toBe(125);
+    expect(r.out).toMatch(says);
+    expect(r.out.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('-w starts the command there, making the directory when the image has none', async () => {
+    const r = await sh(`box run -w /srv/app busybox sh -c 'pwd; ls -ld . | cut -c1'`);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^\/srv\/app\nd$/m);
+    const i = await sh(`box run -d --name wd -w /tmp busybox sleep 1000 >/dev/null; box inspect wd | grep -o '"WorkingDir": "[^"]*"'; box exec wd pwd; box rm -f wd >/dev/null`);
+    expect(i.out).toMatch(/^"WorkingDir": "\/tmp"\n\/tmp$/m); // box exec starts there too, as docker exec does
+  });
+
+  it('--entrypoint replaces the command; the arguments follow it', async () => {
+    const r = await sh(`box run --entrypoint echo busybox hello there`);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^hello there$/m);
+    const empty = await sh(`box run --entrypoint= busybox echo only args`);
+    expect(empty.out).toMatch(/^only args$/m);
+  });
+
+  it('--rm: nothing is left once the command has exited, and its exit code comes back', async () => {
+    const r = await sh(`box run --rm --name gone busybox sh -c 'echo bye; exit 3'`);
+    expect(r.code).toBe(3);
+    expect(r.out).toMatch(/^bye$/m);
+    expect(await leftOf('gone')).toBe('');
+    // Without --rm the same container stays (what the check above would see).
+    await sh(`box run --name kept busybox true`);
+    expect(await leftOf('kept')).toMatch(/kept/);
+    await sh('box rm kept >/dev/null');
+  });
+
+  it('--rm with -d: removed once it exits; inspect says AutoRemove', async () => {
+    const r = await sh(`box run -d --rm --name gone2 busybox sleep 2 >/dev/null; box inspect gone2 | grep -o '"AutoRemove": [a-z]*'`);
+    expect(r.out).toMatch(/"AutoRemove": true/);
+    let left = await leftOf('gone2');
+    for (let i = 0; i < 20 && left; i++) {
+      await new Promise((ok) => setTimeout(ok, 1000));
+      left = await leftOf('gone2');
+    }
+    expect(left).toBe('');
+  }, 90_000);
 });

@@ -18,7 +18,8 @@ struct row {
 };
 
 static const char *const names[O_COUNT] = {"detach", "interactive", "tty", "name", "hostname", "memory", "pids",
-                                           "cpus", "privileged", "all", "quiet", "time", "force", "no-stream"};
+                                           "cpus", "privileged", "all", "quiet", "time", "force", "no-stream",
+                                           "env", "workdir", "rm", "entrypoint"};
 
 /* What parse_verb understood, in the table's notation. */
 static void describe(const struct verb_args *a, char *out, size_t n) {
@@ -88,7 +89,15 @@ static const struct row rows[] = {
     {"run", {"--name", "n", "--cpus=0.5", "busybox"}, "name=n cpus=0.5 | busybox"},
     {"run", {"--", "busybox", "-d"}, "| busybox -d"},
     {"run", {"busybox", "ls", "--name", "x"}, "| busybox ls --name x"},
-    {"run", {"--rm", "busybox"}, NULL, "unknown flag: --rm"},
+    /* issue 13 item 2: -e (repeats), -w, --rm, --entrypoint. */
+    {"run", {"--rm", "busybox"}, "rm=true | busybox"},
+    {"run", {"--rm", "-it", "busybox"}, "interactive=true tty=true rm=true | busybox"},
+    {"run", {"-e", "A=1", "-e", "B=2", "busybox"}, "env=B=2 | busybox"},
+    {"run", {"-eA=1", "--env=B=2", "busybox"}, "env=B=2 | busybox"},
+    {"run", {"-w", "/srv", "busybox", "pwd"}, "workdir=/srv | busybox pwd"},
+    {"run", {"--workdir=/srv", "busybox"}, "workdir=/srv | busybox"},
+    {"run", {"--entrypoint", "echo", "busybox", "hi"}, "entrypoint=echo | busybox hi"},
+    {"run", {"-e"}, NULL, "flag needs an argument: 'e' in -e"},
     {"run", {"--name"}, NULL, "flag needs an argument: --name"},
     {"run", {"-m"}, NULL, "flag needs an argument: 'm' in -m"},
     /* stats, inspect, logs, diff, images */
@@ -123,6 +132,7 @@ int main(void) {
       if (rc == 0) verb_args_free(&a);
     } else {
       CHECK(rc < 0 && strstr(err, row->err_has) && !strchr(err, '\n'), "%s → refused: %s", line, err);
+      if (rc == 0) verb_args_free(&a);
     }
   }
 
@@ -152,6 +162,25 @@ int main(void) {
   CHECK(parse_run(3, cpus_low, &o, err, sizeof err) < 0 && !strcmp(err, range), "--cpus below 0.01 is refused naming the range");
   char *cpus_min[] = {"--cpus=0.01", "busybox", NULL};
   CHECK(parse_run(2, cpus_min, &o, err, sizeof err) == 0 && o.cpus == 0.01, "--cpus 0.01 is the minimum");
+  run_opts_free(&o);
+  /* Run options (issue 13 item 2): every -e kept in order, -w absolute, --entrypoint "" allowed. */
+  char *envs[] = {"-e", "A=1", "-itd", "--env", "B=x=y", "-e", "A=3", "--rm", "-w", "/srv/app", "busybox", "env", NULL};
+  CHECK(parse_run(12, envs, &o, err, sizeof err) == 0 && o.env && !strcmp(o.env[0], "A=1") && !strcmp(o.env[1], "B=x=y") &&
+            !strcmp(o.env[2], "A=3") && !o.env[3] && o.remove && o.detach && !strcmp(o.workdir, "/srv/app") && !o.entrypoint,
+        "-e given three times: all three in order; --rm; -w");
+  run_opts_free(&o);
+  char *env_bare[] = {"-e", "HOME", "busybox", NULL};
+  CHECK(parse_run(3, env_bare, &o, err, sizeof err) < 0 && strstr(err, "invalid environment variable: HOME"),
+        "-e NAME without a value is refused (boxd cannot see the CLI's environment): %s", err);
+  char *env_noname[] = {"-e", "=1", "busybox", NULL};
+  CHECK(parse_run(3, env_noname, &o, err, sizeof err) < 0 && !strcmp(err, "invalid environment variable: =1"), "-e =1 is refused");
+  char *workdir_rel[] = {"-w", "srv", "busybox", NULL};
+  CHECK(parse_run(3, workdir_rel, &o, err, sizeof err) < 0 &&
+            !strcmp(err, "the working directory 'srv' is invalid, it needs to be an absolute path"),
+        "-w relative is refused with Docker's words");
+  char *entry_empty[] = {"--entrypoint=", "busybox", "ls", NULL};
+  CHECK(parse_run(3, entry_empty, &o, err, sizeof err) == 0 && o.entrypoint && !*o.entrypoint && !strcmp(o.argv[0], "ls"),
+        "--entrypoint \"\" is kept as none");
   run_opts_free(&o);
   char *cpus_none[] = {"--cpus=0", "busybox", NULL};
   CHECK(parse_run(2, cpus_none, &o, err, sizeof err) == 0 && o.cpus == 0, "--cpus 0 is no limit");
