@@ -17,9 +17,13 @@ struct row {
   const char *err_has;  /* refused: the one line must name this */
 };
 
-static const char *const names[O_COUNT] = {"detach", "interactive", "tty", "name", "hostname", "memory", "pids",
-                                           "cpus", "privileged", "all", "quiet", "time", "force", "no-stream",
-                                           "env", "workdir", "rm", "entrypoint"};
+/* By id, so a new option in the enum cannot shift the names of the others. */
+static const char *const names[O_COUNT] = {
+    [O_DETACH] = "detach", [O_INTERACTIVE] = "interactive", [O_TTY] = "tty", [O_NAME] = "name", [O_HOSTNAME] = "hostname",
+    [O_MEMORY] = "memory", [O_PIDS] = "pids", [O_CPUS] = "cpus", [O_PRIVILEGED] = "privileged", [O_ALL] = "all",
+    [O_QUIET] = "quiet", [O_TIME] = "time", [O_FORCE] = "force", [O_NO_STREAM] = "no-stream", [O_PUBLISH] = "publish",
+    [O_ENV] = "env", [O_WORKDIR] = "workdir", [O_RM] = "rm", [O_ENTRYPOINT] = "entrypoint", [O_TAG] = "tag",
+    [O_FILE] = "file", [O_NO_CACHE] = "no-cache", [O_OUTPUT] = "output", [O_INPUT] = "input"};
 
 /* What parse_verb understood, in the table's notation. */
 static void describe(const struct verb_args *a, char *out, size_t n) {
