@@ -222,7 +222,7 @@ export class DriverOps {
           this.hooks.update({ channel: handle.channel, name, requestedAtMs, state: 'error', message });
           this.containers.delete(handle.channel);
           mux.release(handle.channel);
-          throw new Error(message);
+          throw new Error(message, { cause: err });
         }
         let timer: ReturnType<typeof setTimeout> | undefined;
         await Promise.race([

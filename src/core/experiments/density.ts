@@ -73,7 +73,7 @@ async function containerSide(lab: Lab, budgetMb: number) {
   const curve: SeriesPoint[] = [{ x: 0, y: first.used }];
   let count = 0;
   let available = first.available;
-  let bound = '';
+  let bound: string;
   for (;;) {
     if (available < reserveBytes) {
       bound = `the budget: the host had ${formatBytes(available)} available (< ${formatBytes(reserveBytes)} kept for the host)`;

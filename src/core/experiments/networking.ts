@@ -95,7 +95,7 @@ async function pingAndFetch(client: Shell, prefix: string, to: string, from: str
   try {
     ping = parsePing(pingRun.output);
   } catch (e) {
-    throw new Error(`${from} could not ping ${to} (are both machines on the same LAN?): ${e instanceof Error ? e.message : e}`);
+    throw new Error(`${from} could not ping ${to} (are both machines on the same LAN?): ${e instanceof Error ? e.message : e}`, { cause: e });
   }
   const t0 = p.now();
   const out = ok(await client.run(wrap(transferCommand(`http://${to}/blob`)), { timeoutMs: 180_000 }), 'wget');
