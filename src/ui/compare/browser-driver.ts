@@ -35,6 +35,7 @@ import { PROFILES, type MachineKind } from '../../core/machine/index.ts';
 import { MachineSession, machineUrls, type ContainerSession } from '../machines/index.ts';
 import { pageLan } from '../lan/index.ts';
 import type { TerminalSession } from '../terminal/index.ts';
+import { errorText } from '../../core/errors.ts';
 
 /** How the page learns about the machines an experiment uses (to show their cards and terminals). */
 export interface DriverObserver {
@@ -51,7 +52,7 @@ const endPattern = (n: number) => `@@end-${n}:\\d+\\r?\\n`;
 
 /** Errors cross the worker boundary as plain Errors: give timeouts their class back. */
 function rethrow(err: unknown, what: string): never {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorText(err);
   if (err instanceof Error && (err.name === 'TimeoutError' || /no answer within|within \d+ s/.test(message))) throw new TimeoutError(`${what}: ${message}`);
   throw new Error(`${what}: ${message}`);
 }
@@ -322,7 +323,7 @@ class BrowserHost extends BrowserMachine implements HostHandle {
     try {
       run = await this.controlFor(name).runContainer(argv, opts.timeoutMs ?? 60_000);
     } catch (err) {
-      card.fail(err instanceof Error ? err.message.replace(/^Error: /, '') : String(err));
+      card.fail(errorText(err));
       throw err instanceof Error ? err : new Error(String(err));
     }
     handle = new BrowserContainer(this, name, card, run.channel, run.pid, {

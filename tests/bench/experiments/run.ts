@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { EXPERIMENTS, formatValue, median, type ExperimentResult, type Figure } from '../../../src/core/experiments/index.ts';
 import { REPO } from '../../boot/harness.ts';
 import { NodeDriver } from './node-driver.ts';
+import { errorText } from '../../../src/core/errors.ts';
 
 const argv = process.argv.slice(2);
 const values = (name: string) => argv.flatMap((a, i) => (a === name && argv[i + 1] ? [argv[i + 1]!] : []));
@@ -99,7 +100,7 @@ for (const e of chosen) {
       entry.runs.push(r);
       process.stderr.write(`[bench] ${e.id} run ${i + 1}: ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      const message = errorText(err);
       entry.runs.push({ error: message });
       process.stderr.write(`[bench] ${e.id} run ${i + 1} FAILED: ${message.split('\n')[0]}\n`);
     } finally {
