@@ -16,8 +16,6 @@ export const ARTIFACTS = {
   manifest: 'manifest.json',
 } as const;
 
-export type ArtifactName = keyof typeof ARTIFACTS;
-
 /** The artifacts that are disks, read lazily chunk by chunk: the VM's disk and the host's image store. */
 export const DISK_ARTIFACTS = [ARTIFACTS.vmDisk, ARTIFACTS.hostStore] as const;
 

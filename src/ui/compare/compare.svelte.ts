@@ -167,4 +167,3 @@ export class Compare {
 }
 
 export const downloadName = (ext: string) => `stacklab-compare-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}.${ext}`;
-export { exportCsv, exportJson };
