@@ -19,6 +19,13 @@ import { MediaLoader } from '../src/runtime/media.ts';
 import { useChannelYield } from '../src/runtime/scheduler.ts';
 import { machineUrls } from '../src/ui/machines/urls.ts';
 
+declare global {
+  interface Window {
+    /** The measurement, read by tests/e2e/speed.spec.ts. */
+    benchResult?: BenchResult | { error: string };
+  }
+}
+
 interface BenchResult {
   where: string;
   scheduler: string;
@@ -78,11 +85,11 @@ const out = document.getElementById('out')!;
 (where === 'main' ? onMainThread() : inWorker()).then(
   ({ wallMs, instructions }) => {
     const result: BenchResult = { where, scheduler, kind, wallMs, instructions, mips: instructions / wallMs / 1000 };
-    (window as any).benchResult = result;
+    window.benchResult = result;
     out.textContent = JSON.stringify(result, null, 2);
   },
   (err) => {
-    (window as any).benchResult = { error: String(err) };
+    window.benchResult = { error: String(err) };
     out.textContent = `failed: ${err}`;
   },
 );

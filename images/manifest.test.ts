@@ -7,6 +7,9 @@ import { join } from 'node:path';
 // @ts-expect-error plain ESM tool without types
 import { checkManifest, readManifest, recipeHash, DIST_BUDGET_BYTES, IMAGES_DIR } from './manifest.mjs';
 
+/** One entry of manifest.json's artifacts (written by manifest.mjs). */
+interface Artifact { file: string; bytes: number; sha256: string }
+
 describe('images/dist manifest', () => {
   const manifest = readManifest();
 
@@ -15,10 +18,10 @@ describe('images/dist manifest', () => {
   });
 
   it('names a truncated or altered artifact', () => {
-    const a = manifest.artifacts.find((x: any) => x.file === 'host/bzImage');
-    const bad = { ...manifest, artifacts: manifest.artifacts.map((x: any) => (x === a ? { ...x, sha256: '0'.repeat(64) } : x)) };
+    const a = manifest.artifacts.find((x: Artifact) => x.file === 'host/bzImage');
+    const bad = { ...manifest, artifacts: manifest.artifacts.map((x: Artifact) => (x === a ? { ...x, sha256: '0'.repeat(64) } : x)) };
     expect(checkManifest(bad)).toContainEqual(expect.stringMatching(/^host\/bzImage: sha256 .* \(altered\)$/));
-    const short = { ...manifest, artifacts: manifest.artifacts.map((x: any) => (x === a ? { ...x, bytes: x.bytes + 1 } : x)) };
+    const short = { ...manifest, artifacts: manifest.artifacts.map((x: Artifact) => (x === a ? { ...x, bytes: x.bytes + 1 } : x)) };
     expect(checkManifest(short)).toContainEqual(expect.stringMatching(/^host\/bzImage: \d+ bytes, manifest says \d+ \(truncated or altered\)$/));
   });
 
@@ -41,14 +44,14 @@ describe('images/dist manifest', () => {
     for (const p of ['seabios', 'syslinux', 'busybox', 'linux-source-6.12', 'linux-source-6.1']) expect(manifest.packages[p]).toBeTruthy();
     expect(manifest.totalBytes).toBeLessThan(DIST_BUDGET_BYTES);
     for (const f of ['bios/seabios.bin', 'bios/vgabios.bin', 'host/bzImage', 'host/initramfs.cpio', 'host/store.img', 'vm/disk.img'])
-      expect(manifest.artifacts.map((a: any) => a.file)).toContain(f);
+      expect(manifest.artifacts.map((a: Artifact) => a.file)).toContain(f);
   });
 });
 
 describe('measured boot reads', () => {
   it('records what one VM boot fetched from this very disk, and it is a fraction of the disk', () => {
     const m = readManifest();
-    const disk = m.artifacts.find((a: any) => a.file === 'vm/disk.img');
+    const disk = m.artifacts.find((a: Artifact) => a.file === 'vm/disk.img');
     const fetch = m.measured?.vmBootDiskFetch;
     expect(fetch, 'run npm run images (measure step)').toBeTruthy();
     expect(fetch.diskSha256).toBe(disk.sha256);
@@ -58,7 +61,7 @@ describe('measured boot reads', () => {
 
   it("records what the host's boot and its first container read from this very image store: a fraction of it", () => {
     const m = readManifest();
-    const store = m.artifacts.find((a: any) => a.file === 'host/store.img');
+    const store = m.artifacts.find((a: Artifact) => a.file === 'host/store.img');
     const fetch = m.measured?.hostStoreFetch;
     expect(fetch, 'run npm run images (measure step)').toBeTruthy();
     expect(fetch.storeSha256).toBe(store.sha256);

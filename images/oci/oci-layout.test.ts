@@ -21,7 +21,10 @@ const MT = {
 interface Descriptor { mediaType: string; digest: string; size: number; annotations?: Record<string, string> }
 interface TarEntry { name: string; type: 'file' | 'dir' | 'symlink' | 'other'; mode: number; size: number; linkname: string; data: Buffer }
 interface Layer { digest: string; entries: Map<string, TarEntry> }
-interface Image { name: string; manifest: any; config: any; layers: Layer[] }
+/** The fields of an image manifest and its config that this test reads (OCI image-spec manifest.md, config.md). */
+interface ImageManifest { schemaVersion: number; mediaType: string; config: Descriptor; layers: Descriptor[] }
+interface ImageConfig { architecture: string; os: string; config: { Cmd?: string[] }; rootfs: { type: string; diff_ids: string[] } }
+interface Image { name: string; manifest: ImageManifest; config: ImageConfig; layers: Layer[] }
 
 const sha256 = (b: Buffer) => 'sha256:' + createHash('sha256').update(b).digest('hex');
 

@@ -63,10 +63,14 @@ class FinishLine<T> {
     this.promise.catch(() => {});
   }
   resolve(v: T) {
-    if (!this.settled) (this.settled = true), this.res(v);
+    if (this.settled) return;
+    this.settled = true;
+    this.res(v);
   }
   reject(message: string) {
-    if (!this.settled) (this.settled = true), this.rej(new Error(message));
+    if (this.settled) return;
+    this.settled = true;
+    this.rej(new Error(message));
   }
 }
 

@@ -3,19 +3,15 @@
  * start and its time including the host's boot, guest instructions, one line of why) with each row's phase split, the race summary, and the console tail of every
  * machine that did not finish.
  */
-import { CONTAINER_PHASES, phasesOf, formatInstructions, phaseDurations, raceSummary, type RaceMode, type RankedResult, type ResultKind } from '../core/machine/index.ts';
+import { phaseLabel, phasesOfKind, formatInstructions, phaseDurations, raceSummary, type RaceMode, type RankedResult, type ResultKind } from '../core/machine/index.ts';
 import type { Unfinished } from './race.ts';
 
 const KIND_LABEL: Record<ResultKind, string> = { vm: 'VM', host: 'container host', container: 'container' };
 
-function label(kind: ResultKind, phase: string): string {
-  return (kind === 'container' ? CONTAINER_PHASES : phasesOf(kind)).find((p) => p.name === phase)?.label ?? phase;
-}
-
 /** "BIOS 412 · Bootloader 230 · …" in ms, each phase from its start to the next reached one. */
 export function phaseSplit(r: RankedResult): string {
   return phaseDurations(r.marks)
-    .map((p) => `${label(r.kind, p.phase)} ${Math.round(p.wallMs)}`)
+    .map((p) => `${phaseLabel(phasesOfKind(r.kind), p.phase)} ${Math.round(p.wallMs)}`)
     .join(' · ');
 }
 

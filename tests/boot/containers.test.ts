@@ -204,7 +204,10 @@ describe.skipIf(!hostHasContainerImages())('containers on one kernel: box over t
     }
     const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
     let off = 0;
-    for (const p of parts) (all.set(p, off), (off += p.length));
+    for (const p of parts) {
+      all.set(p, off);
+      off += p.length;
+    }
     const from = mux.frames.length;
     const t0 = performance.now();
     for (let i = 0; i < all.length; i += 4096) mux.sendRaw(all.slice(i, i + 4096));

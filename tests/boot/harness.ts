@@ -78,6 +78,7 @@ export function fileDisk(path: string): LazyDisk {
 }
 
 export class Machine {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- v86's typings lack the internals these v86-level tests reach (bus, v86.cpu, virtio-console events)
   readonly emulator: any;
   private log = '';
   /** performance.now() at power-on; until then, at construction. */
@@ -106,7 +107,7 @@ export class Machine {
   constructor(readonly kind: GuestKind, opts: BootOptions = {}) {
     const options = nodeV86Options(kind, opts);
     this.disk = options.hda instanceof LazyDisk ? options.hda : undefined;
-    this.emulator = new V86(options as any);
+    this.emulator = new V86(options as ConstructorParameters<typeof V86>[0]);
     this.lan = opts.lan ? connectNicToSwitch(this.emulator, opts.lan.switch, kind) : undefined;
     this.started = new Promise((resolve) => {
       this.emulator.add_listener('emulator-loaded', () => {

@@ -74,7 +74,7 @@ test('terminal: the serial console tells the guest its size, follows a resize; f
   });
 
   // The page tells the shell its size at the idle prompt; stty size then reports it.
-  let size = await term();
+  const size = await term();
   await waitForTerminal(page, 'vm1', new RegExp(`stty rows ${size.rows} cols ${size.cols}`), 15_000);
   await waitForTerminal(page, 'vm1', /# $/m, 15_000);
   await page.keyboard.type('stty size\n');

@@ -1,9 +1,9 @@
 // Print each serial line with the wall ms and guest instruction count at which it arrived:
 // the quickest way to see where a boot spends its time.  tsx tests/tools/timeline.ts host|vm [extra cmdline]
-import { Machine } from '../boot/harness.ts';
+import { Machine, type BootOptions } from '../boot/harness.ts';
 const kind = (process.argv[2] ?? 'host') as 'host' | 'vm';
 const extra = process.argv[3];
-const opts: any = process.env.V86_EXTRA ? { extra: JSON.parse(process.env.V86_EXTRA) } : {};
+const opts: BootOptions = process.env.V86_EXTRA ? { extra: JSON.parse(process.env.V86_EXTRA) } : {};
 if (extra && kind === 'host') {
   const { hostCmdline } = await import('../boot/harness.ts');
   opts.extra = { ...opts.extra, cmdline: hostCmdline() + ' ' + extra };

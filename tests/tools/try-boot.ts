@@ -1,5 +1,5 @@
-import { boot } from '../boot/harness.ts';
-const kind = (process.argv[2] ?? 'host') as any;
+import { boot, type GuestKind } from '../boot/harness.ts';
+const kind = (process.argv[2] ?? 'host') as GuestKind;
 const m = await boot(kind);
 const re = kind === 'vm' ? /login: ?$/m : /\[stacklab\] host ready/;
 try {

@@ -168,10 +168,6 @@ export function formatValue(value: number | string | boolean, unit: Unit): strin
   }
 }
 
-export function formatFigure(f: Figure): string {
-  return formatValue(f.value, f.unit);
-}
-
 // ---------------------------------------------------------------- parsing what guests print
 
 /** /proc/meminfo as kB numbers. */

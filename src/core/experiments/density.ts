@@ -4,6 +4,7 @@
 import { formatBytes, ok, parseMeminfo, settle, usedBytes, withLab, type Lab } from './common.ts';
 import type { HostHandle, VmHandle } from './driver.ts';
 import type { Experiment, SeriesPoint } from './types.ts';
+import { errorText } from '../errors.ts';
 
 const MiB = 2 ** 20;
 
@@ -73,7 +74,7 @@ async function containerSide(lab: Lab, budgetMb: number) {
   const curve: SeriesPoint[] = [{ x: 0, y: first.used }];
   let count = 0;
   let available = first.available;
-  let bound = '';
+  let bound: string;
   for (;;) {
     if (available < reserveBytes) {
       bound = `the budget: the host had ${formatBytes(available)} available (< ${formatBytes(reserveBytes)} kept for the host)`;
@@ -88,7 +89,7 @@ async function containerSide(lab: Lab, budgetMb: number) {
       await lab.container(host, 'busybox', { name: `d${count + 1}`, timeoutMs: 60_000 });
       count++;
     } catch (e) {
-      bound = `boxd refusing a start: ${String(e instanceof Error ? e.message : e).split('\n')[0]}`;
+      bound = `boxd refusing a start: ${errorText(e).split('\n')[0]}`;
       break;
     }
     if (count % sampleEvery === 0) {

@@ -29,10 +29,6 @@ export const EXPERIMENTS: readonly Experiment[] = [
   hybrid,
 ];
 
-export function findExperiment(id: string): Experiment | undefined {
-  return EXPERIMENTS.find((e) => e.id === id);
-}
-
 export * from './types.ts';
 export * from './driver.ts';
-export { formatFigure, formatValue, formatBytes, median } from './common.ts';
+export { formatValue, formatBytes, median } from './common.ts';

@@ -4,6 +4,7 @@ import { median, ok, withLab } from './common.ts';
 import type { RunOptions, RunResult } from './driver.ts';
 import type { Experiment, Side } from './types.ts';
 import type { Lab } from './common.ts';
+import { errorText } from '../errors.ts';
 
 /** Anything that runs a shell command and reports its output and exit code (a driver handle, a test adapter). */
 export interface Shell {
@@ -95,7 +96,7 @@ async function pingAndFetch(client: Shell, prefix: string, to: string, from: str
   try {
     ping = parsePing(pingRun.output);
   } catch (e) {
-    throw new Error(`${from} could not ping ${to} (are both machines on the same LAN?): ${e instanceof Error ? e.message : e}`);
+    throw new Error(`${from} could not ping ${to} (are both machines on the same LAN?): ${errorText(e)}`, { cause: e });
   }
   const t0 = p.now();
   const out = ok(await client.run(wrap(transferCommand(`http://${to}/blob`)), { timeoutMs: 180_000 }), 'wget');

@@ -2,6 +2,7 @@
 // and a binary that kernel cannot execute (x86-64 on this 32-bit host) fails to start.
 import { ok, withLab } from './common.ts';
 import type { Experiment } from './types.ts';
+import { errorText } from '../errors.ts';
 
 export const osSupport: Experiment = {
   id: 'os',
@@ -42,7 +43,7 @@ export const osSupport: Experiment = {
         const exit = await c.waitExit(20_000).catch(() => undefined);
         foreign = `started (exit ${exit?.code ?? '?'}): ${(await c.output()).trim()}`;
       } catch (e) {
-        foreign = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
+        foreign = errorText(e).split('\n')[0]!;
       }
       const refused = /exec format error/i.test(foreign);
       lab.figure('container', 'container.amd64', 'x86-64 program in a container', refused ? 'Exec format error' : foreign, 'text');

@@ -1,7 +1,7 @@
 // Security: the blast radius of a kernel crash. One VM's kernel crashes → only that VM dies. A default
 // container is refused the crash; a --privileged container can do it, and it is the host's kernel it
 // crashes, taking every container with it.
-import { ok, withLab } from './common.ts';
+import { withLab } from './common.ts';
 import { MARKERS } from '../markers.ts';
 import type { Experiment } from './types.ts';
 

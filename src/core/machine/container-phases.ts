@@ -5,6 +5,7 @@
  * (RUN sent → first output received). The difference is the request's trip over the mux and back.
  */
 import type { PhaseDef, PhaseMark } from './phases.ts';
+import { START_PHASES } from '../mux/payloads.ts';
 
 export const CONTAINER_PHASES: readonly PhaseDef[] = [
   { name: 'host', label: 'Host boot', what: 'the shared kernel boots once (cold start only)' },
@@ -18,14 +19,11 @@ export const CONTAINER_PHASES: readonly PhaseDef[] = [
   { name: 'prompt', label: 'prompt', what: 'the container printed its first output' },
 ];
 
-/** Guest-side stamps, in PROTOCOL.md's order. */
-export const STARTED_STAMPS = ['received', 'layers', 'namespaces', 'mounts', 'cgroup', 'network', 'exec'] as const;
-
 /** What a STARTED frame carries (decoded by src/core/mux/payloads.ts), structurally. */
 export interface StartedInfo {
   /** PID 1 of the container as the host kernel sees it. */
   pid: number;
-  /** CLOCK_MONOTONIC ns per step, in STARTED_STAMPS order (a newer boxd may send more). */
+  /** CLOCK_MONOTONIC ns per step, in START_PHASES order (a newer boxd may send more). */
   phases: readonly { ns: bigint }[];
 }
 
@@ -60,7 +58,7 @@ export function containerMarks(t: ContainerTiming): PhaseMark[] {
   const base = host + requestMs;
   // Each stamp ends the phase of the same name: layers spans received → layers stamp, and so on.
   let prev = received;
-  STARTED_STAMPS.slice(1).forEach((name, i) => {
+  START_PHASES.slice(1).forEach((name, i) => {
     const end = rest[i];
     mark(name, base + nsToMs(prev - received));
     if (end !== undefined) prev = end;

@@ -45,6 +45,9 @@ export const RESUME_PHASE: PhaseDef = { name: 'resume', label: 'Resume', what: '
 /** A machine's phases for timelines and tables: its boot phases, and the resume segment. */
 export const phasesOf = (kind: MachineKind): readonly PhaseDef[] => [...PHASES[kind], RESUME_PHASE];
 
+/** The label of phase `name` among `phases`; the name itself for one they do not define. */
+export const phaseLabel = (phases: readonly PhaseDef[], name: string): string => phases.find((p) => p.name === name)?.label ?? name;
+
 /** Where a machine stood when something happened: wall ms and guest instructions since power-on. */
 export interface Stamp {
   wallMs: number;

@@ -2,7 +2,7 @@
  * Race results: what each machine measured, the ranking, a one-line "why" per row, and the
  * JSON/CSV a class exports. Only measured figures go in; a machine that did not finish says so.
  */
-import { phaseDurations, phasesOf, type PhaseMark } from './phases.ts';
+import { phaseDurations, phaseLabel, phasesOf, type PhaseDef, type PhaseMark } from './phases.ts';
 import { CONTAINER_PHASES } from './container-phases.ts';
 import type { MachineKind } from './profiles.ts';
 import { formatMs, formatInstructions } from './timers.ts';
@@ -63,10 +63,8 @@ export interface RaceExport {
   results: RankedResult[];
 }
 
-function phaseLabel(kind: ResultKind, phase: string): string {
-  const defs = kind === 'container' ? CONTAINER_PHASES : phasesOf(kind);
-  return defs.find((p) => p.name === phase)?.label ?? phase;
-}
+/** The phases a results row's marks name: a container's start phases, or a machine's boot phases and resume. */
+export const phasesOfKind = (kind: ResultKind): readonly PhaseDef[] => (kind === 'container' ? CONTAINER_PHASES : phasesOf(kind));
 
 /** The phase that took longest, with its share of the boot. */
 function dominantPhase(r: MachineResult) {
@@ -87,7 +85,7 @@ export function explain(r: MachineResult, fastest: MachineResult | undefined): s
       : r.kind === 'host'
         ? 'one kernel boots once; containers then share it'
         : 'no firmware and no kernel of its own: namespaces, mounts and exec on the shared kernel';
-  const topText = top ? `; longest phase ${phaseLabel(r.kind, top.phase)} ${formatMs(top.wallMs)} (${Math.round(top.share * 100)} %)` : '';
+  const topText = top ? `; longest phase ${phaseLabel(phasesOfKind(r.kind), top.phase)} ${formatMs(top.wallMs)} (${Math.round(top.share * 100)} %)` : '';
   const behind = fastest && fastest !== r && fastest.bootMs !== undefined ? `; ${(r.bootMs / Math.max(fastest.bootMs, 1)).toFixed(1)}× the winner` : '';
   return `${why}${topText}${behind}`;
 }

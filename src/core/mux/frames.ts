@@ -32,7 +32,6 @@ export const FrameType = {
 } as const;
 
 export type FrameTypeName = keyof typeof FrameType;
-export type KnownFrameType = (typeof FrameType)[FrameTypeName];
 
 const NAMES = new Map<number, FrameTypeName>(
   Object.entries(FrameType).map(([name, code]) => [code, name as FrameTypeName]),
@@ -43,20 +42,11 @@ export function frameTypeName(type: number): string {
   return NAMES.get(type) ?? `0x${type.toString(16).padStart(2, '0')}`;
 }
 
-/** A decoded frame of one known type: a tagged union keyed by `type`. */
-export type KnownFrame = {
-  [K in FrameTypeName]: { type: (typeof FrameType)[K]; channel: number; payload: Uint8Array };
-}[FrameTypeName];
-
 /** What the decoder hands out: types it does not know still arrive (the receiver answers ERROR). */
 export interface Frame {
   type: number;
   channel: number;
   payload: Uint8Array;
-}
-
-export function isKnown(f: Frame): f is KnownFrame {
-  return NAMES.has(f.type);
 }
 
 export type DecodeErrorKind = 'bad-magic' | 'bad-version' | 'too-long' | 'bad-crc';

@@ -92,7 +92,10 @@ describe(`mux decoder fuzz (MUX_FUZZ_SEED=${SEED})`, () => {
       const total = parts.reduce((n, p) => n + p.length, 0);
       const s = new Uint8Array(total);
       let o = 0;
-      for (const p of parts) (s.set(p, o), (o += p.length));
+      for (const p of parts) {
+        s.set(p, o);
+        o += p.length;
+      }
       for (let flips = r.int(4); flips > 0 && total > 0; flips--) s[r.int(total)] ^= 1 << r.int(8); // corrupt a few bits
       const run = (sizes: () => number) => {
         const out: string[] = [];

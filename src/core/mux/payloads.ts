@@ -137,7 +137,6 @@ export function encodeStats(s: Stats): Uint8Array {
 
 /** STARTED's phases, in the order boxd records them. */
 export const START_PHASES = ['received', 'layers', 'namespaces', 'mounts', 'cgroup', 'network', 'exec'] as const;
-export type StartPhase = (typeof START_PHASES)[number];
 
 export interface Started {
   /** PID 1 of the container as the host sees it. */

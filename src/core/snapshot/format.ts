@@ -11,6 +11,7 @@
 import type { SnapshotConfig } from './config.ts';
 import { compress, decompress, type Codec } from './platform.ts';
 import { utf8Decoder as dec, utf8Encoder as enc } from '../mux/platform.ts';
+import { errorText } from '../errors.ts';
 
 export const SNAPSHOT_MAGIC = [0x53, 0x54, 0x4b, 0x53, 0x4e, 0x41, 0x50] as const; // "STKSNAP"
 export const SNAPSHOT_FORMAT = 1;
@@ -90,7 +91,7 @@ export function decodeHeader(bytes: Uint8Array): { header: SnapshotHeader; bodyO
   try {
     header = JSON.parse(dec.decode(bytes.subarray(PREFIX, PREFIX + n))) as SnapshotHeader;
   } catch (err) {
-    throw new SnapshotFormatError(`snapshot header is not JSON: ${err instanceof Error ? err.message : err}`);
+    throw new SnapshotFormatError(`snapshot header is not JSON: ${errorText(err)}`);
   }
   if (!header || typeof header !== 'object' || !header.config || typeof header.rawBytes !== 'number') throw new SnapshotFormatError('snapshot header is incomplete');
   return { header, bodyOffset: PREFIX + n };
@@ -105,7 +106,7 @@ export async function decodeSnapshot(bytes: Uint8Array): Promise<{ header: Snaps
   try {
     state = await decompress(body, header.codec);
   } catch (err) {
-    throw new SnapshotFormatError(`snapshot body does not inflate (${err instanceof Error ? err.message : err})`);
+    throw new SnapshotFormatError(`snapshot body does not inflate (${errorText(err)})`);
   }
   if (state.length !== header.rawBytes) throw new SnapshotFormatError(`snapshot inflated to ${state.length} bytes, header says ${header.rawBytes}`);
   return { header, state };

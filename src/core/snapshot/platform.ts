@@ -24,10 +24,6 @@ async function transform(bytes: Uint8Array, stream: TransformPair): Promise<Uint
   return new Uint8Array(await new g.Response(piped).arrayBuffer());
 }
 
-export function compressionAvailable(): boolean {
-  return typeof g.CompressionStream === 'function' && typeof g.DecompressionStream === 'function';
-}
-
 export function compress(bytes: Uint8Array, codec: Codec): Promise<Uint8Array> {
   if (!g.CompressionStream) throw new Error('this browser has no CompressionStream');
   return transform(bytes, new g.CompressionStream(codec));

@@ -4,6 +4,7 @@
  * whatever was stored under that key before, and everything else, untouched.
  */
 import { decodeHeader, type SnapshotHeader } from './format.ts';
+import { errorText } from '../errors.ts';
 
 export type StoreBackend = 'opfs' | 'indexeddb' | 'memory';
 
@@ -91,7 +92,7 @@ export async function listSnapshots(store: SnapshotStore): Promise<ListedSnapsho
       const head = await store.head(entry.key, HEAD_BYTES);
       out.push({ ...entry, header: head ? decodeHeader(head).header : undefined });
     } catch (err) {
-      out.push({ ...entry, problem: err instanceof Error ? err.message : String(err) });
+      out.push({ ...entry, problem: errorText(err) });
     }
   }
   return out.sort((a, b) => (b.header?.createdAt ?? 0) - (a.header?.createdAt ?? 0));

@@ -7,6 +7,7 @@ import type { DriverFacts, Experiment, ExperimentResult, ProgressEvent } from '.
 import type { MachineSession } from '../machines/index.ts';
 import { BrowserDriver } from './browser-driver.ts';
 import { exportCsv, exportJson, type ExportedRow } from './export.ts';
+import { errorText } from '../../core/errors.ts';
 
 export type RowStatus = 'idle' | 'queued' | 'running' | 'done' | 'failed' | 'stopped';
 
@@ -147,7 +148,7 @@ export class Compare {
     } catch (err) {
       if (abort.signal.aborted && !timedOut) row.status = 'stopped';
       else {
-        row.error = err instanceof Error ? err.message : String(err);
+        row.error = errorText(err);
         row.status = 'failed';
       }
     } finally {
@@ -166,4 +167,3 @@ export class Compare {
 }
 
 export const downloadName = (ext: string) => `stacklab-compare-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}.${ext}`;
-export { exportCsv, exportJson };

@@ -154,7 +154,10 @@ export class MachineSession implements MachineView {
   }
 
   private settleFinish(mark: PhaseMark | undefined, error?: string) {
-    for (const w of this.finishWaiters.splice(0)) mark ? w.resolve(mark) : w.reject(new Error(error ?? 'the machine stopped'));
+    for (const w of this.finishWaiters.splice(0)) {
+      if (mark) w.resolve(mark);
+      else w.reject(new Error(error ?? 'the machine stopped'));
+    }
   }
 
   /**

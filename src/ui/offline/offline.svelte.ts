@@ -3,6 +3,7 @@
  * whether the lab is kept for offline use, and hold a new build until the user asks for it, so an
  * update never restarts machines in the middle of a race.
  */
+import { errorText } from '../../core/errors.ts';
 
 export type OfflineStatus = 'unsupported' | 'saving' | 'ready' | 'failed';
 
@@ -31,7 +32,7 @@ export class OfflineState {
       }
     } catch (err) {
       this.status = 'failed';
-      this.error = err instanceof Error ? err.message : String(err);
+      this.error = errorText(err);
     }
     await this.refreshStorage();
   }

@@ -5,6 +5,7 @@
 import { listSnapshots, parseKey, resumeKey, type ListedSnapshot } from '../../core/snapshot/index.ts';
 import { openSnapshotStore, storageUse, type StorageUse } from '../../runtime/snapshot-store.ts';
 import type { MachineSession } from '../machines/index.ts';
+import { errorText } from '../../core/errors.ts';
 
 export class SnapshotShelf {
   entries = $state<ListedSnapshot[]>([]);
@@ -21,7 +22,7 @@ export class SnapshotShelf {
       this.use = await storageUse(askPersist);
       this.problem = undefined;
     } catch (err) {
-      this.problem = `browser storage is not available: ${err instanceof Error ? err.message : err}`;
+      this.problem = `browser storage is not available: ${errorText(err)}`;
     }
   }
 

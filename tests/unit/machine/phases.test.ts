@@ -1,7 +1,9 @@
 import { describe, it, expect } from 'vitest';
 import { readFileSync, existsSync } from 'node:fs';
 import { MARKERS } from '../../../src/core/markers.ts';
-import { PhaseDetector, VM_PHASES, HOST_PHASES, phaseDurations, stripAnsi, type PhaseMark, type PanicInfo } from '../../../src/core/machine/phases.ts';
+import { PhaseDetector, VM_PHASES, HOST_PHASES, phaseDurations, phaseLabel, phasesOf, stripAnsi, type PhaseMark, type PanicInfo } from '../../../src/core/machine/phases.ts';
+import { CONTAINER_PHASES } from '../../../src/core/machine/container-phases.ts';
+import { phasesOfKind } from '../../../src/core/machine/results.ts';
 
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtures/${name}`, import.meta.url)));
 /** VM transcripts: a real boot recorded with fixtures/capture-console.ts, a hand-written one, and the lead's boot-test logs when present. */
@@ -125,5 +127,16 @@ describe('PhaseDetector edge cases', () => {
   it('bounds a line that never ends', () => {
     const { d } = feed(HOST_PHASES, new Uint8Array(100_000).fill(0x41));
     expect(d.consoleTail()[0].length).toBeLessThanOrEqual(4096);
+  });
+});
+
+describe('phase labels', () => {
+  it("names a phase by its label among the row's phases, and an undefined segment by its name", () => {
+    expect(phaseLabel(phasesOfKind('vm'), 'login')).toBe('login:');
+    expect(phaseLabel(phasesOfKind('host'), 'resume')).toBe('Resume');
+    expect(phaseLabel(phasesOfKind('container'), 'namespaces')).toBe(CONTAINER_PHASES.find((p) => p.name === 'namespaces')!.label);
+    expect(phaseLabel(phasesOfKind('container'), 'host')).toBe('Host boot');
+    expect(phaseLabel(phasesOfKind('vm'), 'prompt')).toBe('prompt');
+    expect(phasesOfKind('vm')).toEqual(phasesOf('vm'));
   });
 });

@@ -42,7 +42,7 @@ describe('results', () => {
   it('exports JSON that parses back to the same rows', () => {
     const json = JSON.parse(toJSON(ranked, '?vms=3&containers=0&mode=cold', new Date('2026-01-02T03:04:05Z')));
     expect(json).toMatchObject({ app: 'stacklab', version: 1, date: '2026-01-02T03:04:05.000Z', setup: '?vms=3&containers=0&mode=cold' });
-    expect(json.results.map((r: any) => r.id)).toEqual(['host', 'vm1', 'vm3', 'vm2']);
+    expect(json.results.map((r: { id: string }) => r.id)).toEqual(['host', 'vm1', 'vm3', 'vm2']);
   });
 });
 
