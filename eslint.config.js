@@ -50,7 +50,7 @@ export default ts.config(
   {
     // Playwright callbacks run in the page and read its live objects through window.stacklab, which is
     // untyped on purpose (src/ui/shared/test-hook.ts): a test may read any field of a session or race.
-    files: ['tests/e2e/**', 'src/bench/ui-race.ts'],
+    files: ['tests/e2e/**', 'bench/ui-race.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
 );

@@ -223,7 +223,7 @@ abstract class DrivenMachine implements MachineHandle {
     } catch (err) {
       const why = this.failure();
       await this.stop();
-      if (why && !(err instanceof Error && err.message.includes(why))) throw new Error(`${this.label}: ${why}`);
+      if (why && !(err instanceof Error && err.message.includes(why))) throw new Error(`${this.label}: ${why}`, { cause: err });
       throw err;
     }
   }
