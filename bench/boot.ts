@@ -77,8 +77,13 @@ const median = (xs: number[]) => {
 const spread = (xs: number[]) => Math.max(...xs) - Math.min(...xs);
 const fmt = (n: number, d = 0) => n.toFixed(d).padStart(9);
 
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
-console.log(`stacklab boot benchmark: ${runs} runs per guest${withLan ? ', each with a virtio NIC on a switch' : ''}, ${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, load ${load()}`);
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+console.log(
+  `stacklab boot benchmark: ${runs} runs per guest${withLan ? ', each with a virtio NIC on a switch' : ''}, ${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, load ${load()}`,
+);
 if (withQemu) console.log(`peer: ${ensureQemu()} (TCG), same files; its wall ms include QEMU's own start-up`);
 console.log('');
 const finals: Partial<Record<GuestKind, number>> = {};
@@ -88,12 +93,16 @@ for (const kind of only as GuestKind[]) {
   for (let i = 0; i < runs; i++) {
     samples.push(await bootOnce(kind));
     if (withQemu) qemu.push(await bootInQemu(kind, STAGES[kind]));
-    process.stderr.write(`  ${kind} run ${i + 1}/${runs}: ${samples.at(-1)![STAGES[kind].at(-1)!].wallMs.toFixed(0)} ms${withQemu ? `, QEMU ${qemu.at(-1)![STAGES[kind].at(-1)!].toFixed(0)} ms` : ''}\r`);
+    process.stderr.write(
+      `  ${kind} run ${i + 1}/${runs}: ${samples.at(-1)![STAGES[kind].at(-1)!].wallMs.toFixed(0)} ms${withQemu ? `, QEMU ${qemu.at(-1)![STAGES[kind].at(-1)!].toFixed(0)} ms` : ''}\r`,
+    );
   }
   process.stderr.write('\n');
   console.log(`${kind === 'vm' ? 'VM (power-on → login:)' : 'container host (power-on → ready)'}`);
   const q = withQemu ? ` ${'QEMU ms'.padStart(9)} ${'v86/QEMU'.padStart(9)}` : '';
-  console.log(`  ${'reached'.padEnd(12)} ${'wall ms'.padStart(9)} ${'± spread'.padStart(9)} ${'M instr'.padStart(9)} ${'± spread'.padStart(9)} ${'stage ms'.padStart(9)}${q}  (cumulative from power-on; stage = since the previous line)`);
+  console.log(
+    `  ${'reached'.padEnd(12)} ${'wall ms'.padStart(9)} ${'± spread'.padStart(9)} ${'M instr'.padStart(9)} ${'± spread'.padStart(9)} ${'stage ms'.padStart(9)}${q}  (cumulative from power-on; stage = since the previous line)`,
+  );
   STAGES[kind].forEach((s, i) => {
     const w = samples.map((x) => x[s].wallMs);
     const n = samples.map((x) => x[s].instructions / 1e6);

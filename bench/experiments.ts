@@ -13,7 +13,9 @@ const REPO = fileURLToPath(new URL('..', import.meta.url));
 const argv = process.argv.slice(2);
 const values = (name: string) => argv.flatMap((a, i) => (a === name && argv[i + 1] ? [argv[i + 1]!] : []));
 const runs = Math.max(1, Number(values('--runs')[0] ?? 3) || 3);
-const only = values('--only').flatMap((v) => v.split(',')).filter(Boolean);
+const only = values('--only')
+  .flatMap((v) => v.split(','))
+  .filter(Boolean);
 const outDir = values('--out')[0] ?? join(REPO, 'bench');
 const params: Record<string, Record<string, number>> = {};
 for (const p of values('--param')) {
@@ -84,7 +86,14 @@ const report: {
 }[] = [];
 
 for (const e of chosen) {
-  const entry = { id: e.id, title: e.title, runs: [] as (ExperimentResult | { error: string })[], figures: [] as Aggregate[], wallS: [] as number[], cpuS: [] as number[] };
+  const entry = {
+    id: e.id,
+    title: e.title,
+    runs: [] as (ExperimentResult | { error: string })[],
+    figures: [] as Aggregate[],
+    wallS: [] as number[],
+    cpuS: [] as number[],
+  };
   report.push(entry);
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
@@ -119,7 +128,9 @@ const md: string[] = [];
 md.push(`# stacklab experiments: ${runs} run${runs > 1 ? 's' : ''} each`);
 md.push('');
 md.push(`${startedAt} · ${facts.cpuModel} × ${facts.cores} · Node ${facts.runtimeVersion} · v86 ${facts.v86Version} · commit ${facts.commit ?? '?'}`);
-md.push(`Load average (1 min) at start ${load.start[0]!.toFixed(2)}, at end ${load.end[0]!.toFixed(2)}.${busy ? ' **The machine was busy: wall times (marked ⏱) are not trustworthy; instruction and byte counts are.**' : ''}`);
+md.push(
+  `Load average (1 min) at start ${load.start[0]!.toFixed(2)}, at end ${load.end[0]!.toFixed(2)}.${busy ? ' **The machine was busy: wall times (marked ⏱) are not trustworthy; instruction and byte counts are.**' : ''}`,
+);
 md.push('');
 md.push('| aspect | VM | container | host |');
 md.push('|---|---|---|---|');
@@ -128,7 +139,11 @@ for (const r of report) {
   const last = ok.at(-1);
   const failed = r.runs.length - ok.length;
   const note = failed ? ` (${failed} of ${r.runs.length} runs failed)` : '';
-  md.push(last ? `| ${r.title}${note} | ${last.vm} | ${last.container} | ${last.host ?? ''} |` : `| ${r.title} | failed: ${(r.runs[0] as { error: string }).error.split('\n')[0]} | | |`);
+  md.push(
+    last
+      ? `| ${r.title}${note} | ${last.vm} | ${last.container} | ${last.host ?? ''} |`
+      : `| ${r.title} | failed: ${(r.runs[0] as { error: string }).error.split('\n')[0]} | | |`,
+  );
 }
 md.push('');
 md.push('Summary lines are from the last run; the tables below give the median and range of every figure.');
@@ -136,7 +151,9 @@ for (const r of report) {
   md.push('');
   md.push(`## ${r.title} (\`${r.id}\`)`);
   md.push('');
-  md.push(`Per run: wall ${r.wallS.map((x) => `${x.toFixed(0)} s`).join(', ')}; CPU of the emulating process ${r.cpuS.map((x) => `${x.toFixed(0)} s`).join(', ')}.`);
+  md.push(
+    `Per run: wall ${r.wallS.map((x) => `${x.toFixed(0)} s`).join(', ')}; CPU of the emulating process ${r.cpuS.map((x) => `${x.toFixed(0)} s`).join(', ')}.`,
+  );
   md.push('');
   md.push('| side | figure | median | range |');
   md.push('|---|---|---|---|');
@@ -151,7 +168,10 @@ for (const r of report) {
 const markdown = md.join('\n') + '\n';
 
 mkdirSync(outDir, { recursive: true });
-writeFileSync(join(outDir, 'results.json'), JSON.stringify({ app: 'stacklab', kind: 'experiments', startedAt, runs, params, facts, load, busy, experiments: report }, null, 2));
+writeFileSync(
+  join(outDir, 'results.json'),
+  JSON.stringify({ app: 'stacklab', kind: 'experiments', startedAt, runs, params, facts, load, busy, experiments: report }, null, 2),
+);
 writeFileSync(join(outDir, 'results.md'), markdown);
 console.log(markdown);
 console.error(`[bench] wrote ${join(outDir, 'results.json')} and results.md`);

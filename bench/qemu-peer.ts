@@ -33,14 +33,35 @@ export function ensureQemu(): string {
   if (v) return v;
   if (process.getuid?.() !== 0) throw new Error(`${QEMU} is missing: apt-get install qemu-system-x86`);
   console.error(`installing Debian's qemu-system-x86 for the peer run…`);
-  const r = spawnSync('sh', ['-c', 'apt-get update -q >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends qemu-system-x86 >/dev/null'], { stdio: 'inherit' });
+  const r = spawnSync(
+    'sh',
+    ['-c', 'apt-get update -q >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends qemu-system-x86 >/dev/null'],
+    { stdio: 'inherit' },
+  );
   v = qemuVersion();
   if (r.status !== 0 || !v) throw new Error('could not install qemu-system-x86');
   return v;
 }
 
 const dist = (p: string) => join(DIST, p);
-const commonArgs = (kind: MachineKind) => ['-accel', 'tcg', '-m', String(PROFILES[kind].memoryMb), '-bios', dist(ARTIFACTS.seabios), '-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-net', 'none', '-no-reboot', '-snapshot'];
+const commonArgs = (kind: MachineKind) => [
+  '-accel',
+  'tcg',
+  '-m',
+  String(PROFILES[kind].memoryMb),
+  '-bios',
+  dist(ARTIFACTS.seabios),
+  '-display',
+  'none',
+  '-serial',
+  'stdio',
+  '-monitor',
+  'none',
+  '-net',
+  'none',
+  '-no-reboot',
+  '-snapshot',
+];
 
 /** QEMU booting `diskPath` as a VM's IDE disk, serial on stdio, nothing written to the file (-snapshot). */
 export function qemuVmArgs(diskPath: string): string[] {
@@ -52,13 +73,20 @@ function qemuArgs(kind: MachineKind): string[] {
   if (kind === 'vm') return qemuVmArgs(dist(ARTIFACTS.vmDisk));
   return [
     ...common,
-    '-kernel', dist(ARTIFACTS.hostKernel),
-    '-initrd', dist(ARTIFACTS.hostInitrd),
-    '-append', hostCmdline(),
-    '-drive', `file=${dist(ARTIFACTS.hostStore)},format=raw,if=ide`,
-    '-device', 'virtio-serial-pci',
-    '-chardev', 'null,id=mux',
-    '-device', 'virtconsole,chardev=mux,name=virtio-1',
+    '-kernel',
+    dist(ARTIFACTS.hostKernel),
+    '-initrd',
+    dist(ARTIFACTS.hostInitrd),
+    '-append',
+    hostCmdline(),
+    '-drive',
+    `file=${dist(ARTIFACTS.hostStore)},format=raw,if=ide`,
+    '-device',
+    'virtio-serial-pci',
+    '-chardev',
+    'null,id=mux',
+    '-device',
+    'virtconsole,chardev=mux,name=virtio-1',
   ];
 }
 
@@ -79,7 +107,10 @@ export function bootInQemu(kind: MachineKind, stages: readonly MarkerName[], tim
       if (err) reject(err);
       else resolve(marks);
     };
-    const timer = setTimeout(() => done(new Error(`QEMU ${kind}: no ${stages.filter((s) => !(s in marks)).join(', ')} within ${timeoutMs} ms\n${serial.slice(-2000)}${stderr}`)), timeoutMs);
+    const timer = setTimeout(
+      () => done(new Error(`QEMU ${kind}: no ${stages.filter((s) => !(s in marks)).join(', ')} within ${timeoutMs} ms\n${serial.slice(-2000)}${stderr}`)),
+      timeoutMs,
+    );
     child.stdout!.on('data', (b: Buffer) => {
       const now = performance.now() - t0;
       serial += b.toString('latin1');
@@ -89,7 +120,8 @@ export function bootInQemu(kind: MachineKind, stages: readonly MarkerName[], tim
     child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
     child.on('error', (err) => done(new Error(`could not start ${QEMU}: ${err.message}`)));
     child.on('exit', (code) => {
-      if (!stages.every((s) => s in marks)) done(new Error(`QEMU ${kind} exited (${code}) before ${stages.filter((s) => !(s in marks)).join(', ')}\n${serial.slice(-2000)}${stderr}`));
+      if (!stages.every((s) => s in marks))
+        done(new Error(`QEMU ${kind} exited (${code}) before ${stages.filter((s) => !(s in marks)).join(', ')}\n${serial.slice(-2000)}${stderr}`));
     });
   });
 }

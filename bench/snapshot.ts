@@ -36,7 +36,11 @@ async function sizes(label: string, cmdline: string) {
   return { label, bootMs, saved, deflate, opts };
 }
 
-const load = () => execSync('uptime').toString().trim().replace(/.*load/, 'load');
+const load = () =>
+  execSync('uptime')
+    .toString()
+    .trim()
+    .replace(/.*load/, 'load');
 
 console.log(`snapshot bench: ${RUNS} restores; ${load()}`);
 const without = await sizes('without init_on_free', hostCmdline().replace(/\s*init_on_free=\S+/, ''));
@@ -72,13 +76,33 @@ console.log(`\nwarm start: restore → host ready, ${RUNS} runs (median; min–m
 console.log('| step | median | min | max |');
 console.log('|---|---|---|---|');
 const line = (name: string, xs: number[]) => console.log(`| ${name} | ${ms(median(xs))} | ${ms(Math.min(...xs))} | ${ms(Math.max(...xs))} |`);
-line('build emulator (wasm, BIOS; before the restore)', rows.map((r) => r.build));
-line('inflate the snapshot (gzip)', rows.map((r) => r.decode));
-line('v86 restore_state', rows.map((r) => r.restore));
-line('restore → `echo ready` answered', rows.map((r) => r.shell));
-line('restore → boxd READY on the mux', rows.map((r) => r.mux));
-line('**restore → host ready (both)**', rows.map((r) => r.ready));
+line(
+  'build emulator (wasm, BIOS; before the restore)',
+  rows.map((r) => r.build),
+);
+line(
+  'inflate the snapshot (gzip)',
+  rows.map((r) => r.decode),
+);
+line(
+  'v86 restore_state',
+  rows.map((r) => r.restore),
+);
+line(
+  'restore → `echo ready` answered',
+  rows.map((r) => r.shell),
+);
+line(
+  'restore → boxd READY on the mux',
+  rows.map((r) => r.mux),
+);
+line(
+  '**restore → host ready (both)**',
+  rows.map((r) => r.ready),
+);
 const mi = rows.map((r) => r.instructions / 1e6);
-console.log(`| guest instructions, restore → ready (load-independent) | ${median(mi).toFixed(2)} M | ${Math.min(...mi).toFixed(2)} M | ${Math.max(...mi).toFixed(2)} M |`);
+console.log(
+  `| guest instructions, restore → ready (load-independent) | ${median(mi).toFixed(2)} M | ${Math.min(...mi).toFixed(2)} M | ${Math.max(...mi).toFixed(2)} M |`,
+);
 console.log(`\ncold boot for comparison: power-on → host ready ${ms(shipped.bootMs)} (this run). Target: warm ≤ 300 ms.`);
 process.exit(0);

@@ -57,7 +57,15 @@ function inWorker(): Promise<{ wallMs: number; instructions: number }> {
 }
 
 async function onMainThread(): Promise<{ wallMs: number; instructions: number }> {
-  const media = new MediaLoader({ progress() {}, diskError(e) { throw new Error(e.message); }, storeError(e) { throw new Error(e.message); } });
+  const media = new MediaLoader({
+    progress() {},
+    diskError(e) {
+      throw new Error(e.message);
+    },
+    storeError(e) {
+      throw new Error(e.message);
+    },
+  });
   const resolved = await media.load(config);
   const module = await media.wasmModule(config.urls.wasm);
   const emu = new V86({

@@ -9,7 +9,10 @@ interface TraceEvent {
   tdur?: number;
   pid: number;
   tid: number;
-  args?: { name?: string; data?: { functionName?: string; url?: string; frame?: string; stackTrace?: { functionName: string; url: string; lineNumber: number }[] } };
+  args?: {
+    name?: string;
+    data?: { functionName?: string; url?: string; frame?: string; stackTrace?: { functionName: string; url: string; lineNumber: number }[] };
+  };
 }
 
 const TOP = new Set(['RunTask', 'ThreadControllerImpl::RunTask']);
@@ -24,9 +27,7 @@ function describe(e: TraceEvent): string {
 /** One line per long task (≥ minMs) on the page's main thread, with its biggest inner events. */
 export function traceLongTasks(trace: { traceEvents: TraceEvent[] } | TraceEvent[], minMs: number): string[] {
   const events = Array.isArray(trace) ? trace : trace.traceEvents;
-  const mains = new Set(
-    events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`),
-  );
+  const mains = new Set(events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`));
   const onMain = events.filter((e) => e.ph === 'X' && e.dur !== undefined && mains.has(`${e.pid}:${e.tid}`)).sort((a, b) => a.ts - b.ts);
   const t0 = Math.min(...events.filter((e) => e.name === 'navigationStart' || e.name === 'TracingStartedInBrowser').map((e) => e.ts), onMain[0]?.ts ?? 0);
   const out: string[] = [];
@@ -61,9 +62,7 @@ const FONT_IPC = new Set(['WebSandboxSupportLinux::GetWebFontRenderStyleForStrik
 /** Load-independent figures for the page's main thread, from navigation to `untilMs`. */
 export function mainThreadFigures(trace: { traceEvents: TraceEvent[] } | TraceEvent[], untilMs: number): TraceFigures {
   const events = Array.isArray(trace) ? trace : trace.traceEvents;
-  const mains = new Set(
-    events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`),
-  );
+  const mains = new Set(events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`));
   const onMain = events.filter((e) => e.ph === 'X' && mains.has(`${e.pid}:${e.tid}`));
   const nav = events.find((e) => e.name === 'navigationStart' && mains.has(`${e.pid}:${e.tid}`))?.ts ?? Math.min(...onMain.map((e) => e.ts));
   const until = nav + untilMs * 1000;

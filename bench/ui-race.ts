@@ -64,7 +64,10 @@ async function raceOnce(page: Page, base: string, shots?: string): Promise<Round
   await page.goto(base + query);
   if (shots) {
     // Mid-race: the containers are starting on the freshly booted host while the VMs still boot.
-    await page.waitForFunction(() => (window as any).stacklab?.race?.host?.containers.some((c: any) => c.state !== 'waiting'), undefined, { timeout: Number(args.timeout), polling: 100 });
+    await page.waitForFunction(() => (window as any).stacklab?.race?.host?.containers.some((c: any) => c.state !== 'waiting'), undefined, {
+      timeout: Number(args.timeout),
+      polling: 100,
+    });
     await page.screenshot({ path: `${shots}/race-${args.viewport}-mid.png` });
   }
   await page.waitForFunction(() => (window as any).stacklab?.race?.done, undefined, { timeout: Number(args.timeout), polling: 500 });
@@ -107,7 +110,12 @@ async function main() {
     // Relative to the root: the site plugin joins root and outDir.
     await build({ root: ROOT, logLevel: 'warn', build: { outDir: args.out, emptyOutDir: true } });
   }
-  const server = await preview({ root: ROOT, logLevel: 'warn', build: { outDir: args.out }, preview: { host: '127.0.0.1', port: Number(args.port), strictPort: true } });
+  const server = await preview({
+    root: ROOT,
+    logLevel: 'warn',
+    build: { outDir: args.out },
+    preview: { host: '127.0.0.1', port: Number(args.port), strictPort: true },
+  });
   const base = `http://127.0.0.1:${args.port}/`;
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -124,7 +132,8 @@ async function main() {
       const page = await context.newPage();
       // Few categories: the seven emulator workers run thousands of tasks a second, and the
       // detailed timeline categories made traces of over 512 MB in a slow race.
-      const categories = process.env.STACKLAB_TRACE_CATEGORIES ?? (args.trace ? 'toplevel,devtools.timeline,disabled-by-default-devtools.timeline,fonts' : 'toplevel,fonts');
+      const categories =
+        process.env.STACKLAB_TRACE_CATEGORIES ?? (args.trace ? 'toplevel,devtools.timeline,disabled-by-default-devtools.timeline,fonts' : 'toplevel,fonts');
       // Tracing perturbs what it measures (the emulator workers' tasks made 0.7–1.6 GB traces and
       // multi-second main-thread stalls), so only on request, and only the first round.
       const tracing = args.trace && !args['no-trace'] && r === 0;
@@ -175,8 +184,12 @@ async function main() {
     ['first power-on after navigation', (r) => r.firstPowerOnMs, 'ms'],
     ['navigation → all flags', (r) => r.allFlagsMs, 'ms'],
   ];
-  console.log(`\nrace page, ${args.vms} VMs + ${args.containers} containers (${args.mode ?? 'default mode'}), ${rounds} round(s), Chromium ${browser.version()}`);
-  console.log(`load average (1 min) before each round: ${loads.map((l) => l.toFixed(1)).join(', ')} on ${cpus().length} cores — wall figures stretch under load`);
+  console.log(
+    `\nrace page, ${args.vms} VMs + ${args.containers} containers (${args.mode ?? 'default mode'}), ${rounds} round(s), Chromium ${browser.version()}`,
+  );
+  console.log(
+    `load average (1 min) before each round: ${loads.map((l) => l.toFixed(1)).join(', ')} on ${cpus().length} cores — wall figures stretch under load`,
+  );
   const head = ['figure'.padEnd(36), ...results.map((_, i) => `round ${i + 1}`.padStart(9)), 'median'.padStart(9)];
   console.log(head.join(' '));
   for (const [name, get, unit] of rows) {

@@ -8,7 +8,11 @@ import { join } from 'node:path';
 import { checkManifest, readManifest, recipeHash, DIST_BUDGET_BYTES, IMAGES_DIR } from './manifest.mjs';
 
 /** One entry of manifest.json's artifacts (written by manifest.mjs). */
-interface Artifact { file: string; bytes: number; sha256: string }
+interface Artifact {
+  file: string;
+  bytes: number;
+  sha256: string;
+}
 
 describe('images/dist manifest', () => {
   const manifest = readManifest();

@@ -18,13 +18,43 @@ const MT = {
   layer: 'application/vnd.oci.image.layer.v1.tar+gzip',
 };
 
-interface Descriptor { mediaType: string; digest: string; size: number; annotations?: Record<string, string> }
-interface TarEntry { name: string; type: 'file' | 'dir' | 'symlink' | 'other'; mode: number; size: number; linkname: string; data: Buffer }
-interface Layer { digest: string; entries: Map<string, TarEntry> }
+interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  annotations?: Record<string, string>;
+}
+interface TarEntry {
+  name: string;
+  type: 'file' | 'dir' | 'symlink' | 'other';
+  mode: number;
+  size: number;
+  linkname: string;
+  data: Buffer;
+}
+interface Layer {
+  digest: string;
+  entries: Map<string, TarEntry>;
+}
 /** The fields of an image manifest and its config that this test reads (OCI image-spec manifest.md, config.md). */
-interface ImageManifest { schemaVersion: number; mediaType: string; config: Descriptor; layers: Descriptor[] }
-interface ImageConfig { architecture: string; os: string; config: { Cmd?: string[] }; rootfs: { type: string; diff_ids: string[] } }
-interface Image { name: string; manifest: ImageManifest; config: ImageConfig; layers: Layer[] }
+interface ImageManifest {
+  schemaVersion: number;
+  mediaType: string;
+  config: Descriptor;
+  layers: Descriptor[];
+}
+interface ImageConfig {
+  architecture: string;
+  os: string;
+  config: { Cmd?: string[] };
+  rootfs: { type: string; diff_ids: string[] };
+}
+interface Image {
+  name: string;
+  manifest: ImageManifest;
+  config: ImageConfig;
+  layers: Layer[];
+}
 
 const sha256 = (b: Buffer) => 'sha256:' + createHash('sha256').update(b).digest('hex');
 
@@ -47,8 +77,14 @@ export function readTar(tar: Buffer): Map<string, TarEntry> {
     const data = tar.subarray(off + 512, off + 512 + size);
     if (data.length !== size) throw new Error(`tar: entry at offset ${off} runs past the end`);
     off += 512 + Math.ceil(size / 512) * 512;
-    if (flag === 'L') { longName = str(data); continue; }
-    if (flag === 'K') { longLink = str(data); continue; }
+    if (flag === 'L') {
+      longName = str(data);
+      continue;
+    }
+    if (flag === 'K') {
+      longLink = str(data);
+      continue;
+    }
     const prefix = h.toString('latin1', 257, 263) === 'ustar\u000000' ? str(h.subarray(345, 500)) : '';
     const name = (longName ?? (prefix ? prefix + '/' : '') + str(h.subarray(0, 100))).replace(/\/$/, '');
     const type = flag === '0' ? 'file' : flag === '5' ? 'dir' : flag === '2' ? 'symlink' : 'other';
@@ -65,17 +101,28 @@ export function checkLayout(dir: string): { problems: string[]; images: Map<stri
   const referenced = new Set<string>();
   const blob = (d: Descriptor, what: string): Buffer | undefined => {
     const m = /^sha256:([0-9a-f]{64})$/.exec(d?.digest ?? '');
-    if (!m) { problems.push(`${what}: bad digest ${d?.digest}`); return undefined; }
+    if (!m) {
+      problems.push(`${what}: bad digest ${d?.digest}`);
+      return undefined;
+    }
     referenced.add(m[1]);
     const path = join(dir, 'blobs/sha256', m[1]);
-    if (!existsSync(path)) { problems.push(`${what}: blob ${m[1]} missing`); return undefined; }
+    if (!existsSync(path)) {
+      problems.push(`${what}: blob ${m[1]} missing`);
+      return undefined;
+    }
     const b = readFileSync(path);
     if (b.length !== d.size) problems.push(`${what}: blob ${m[1]} is ${b.length} bytes, descriptor says ${d.size}`);
     if (sha256(b) !== d.digest) problems.push(`${what}: blob ${m[1]} has sha256 ${sha256(b)} (corrupted)`);
     return b;
   };
   const json = (b: Buffer | undefined, what: string) => {
-    try { return b && JSON.parse(b.toString('utf8')); } catch { problems.push(`${what}: not JSON`); return undefined; }
+    try {
+      return b && JSON.parse(b.toString('utf8'));
+    } catch {
+      problems.push(`${what}: not JSON`);
+      return undefined;
+    }
   };
 
   const layoutFile = json(readFileSync(join(dir, 'oci-layout')), 'oci-layout');
@@ -101,24 +148,32 @@ export function checkLayout(dir: string): { problems: string[]; images: Map<stri
       const gz = blob(d, `${name} layer ${i}`);
       if (!gz) return;
       let tar: Buffer;
-      try { tar = gunzipSync(gz); } catch { problems.push(`${name} layer ${i}: not gzip`); return; }
+      try {
+        tar = gunzipSync(gz);
+      } catch {
+        problems.push(`${name} layer ${i}: not gzip`);
+        return;
+      }
       if (sha256(tar) !== diffIds[i]) problems.push(`${name} layer ${i}: uncompressed sha256 ${sha256(tar)}, diff_id ${diffIds[i]}`);
       let layer = layerCache.get(d.digest);
       if (!layer) {
-        try { layer = { digest: d.digest, entries: readTar(tar) }; } catch (e) { problems.push(`${name} layer ${i}: ${(e as Error).message}`); return; }
+        try {
+          layer = { digest: d.digest, entries: readTar(tar) };
+        } catch (e) {
+          problems.push(`${name} layer ${i}: ${(e as Error).message}`);
+          return;
+        }
         layerCache.set(d.digest, layer);
       }
       layers.push(layer);
     });
     images.set(name, { name, manifest, config, layers });
   }
-  for (const f of readdirSync(join(dir, 'blobs/sha256')))
-    if (!referenced.has(f)) problems.push(`blob ${f} is referenced by nothing`);
+  for (const f of readdirSync(join(dir, 'blobs/sha256'))) if (!referenced.has(f)) problems.push(`blob ${f} is referenced by nothing`);
   return { problems, images };
 }
 
-const elfClass = (e: TarEntry | undefined) =>
-  e && e.data.subarray(0, 4).toString('latin1') === '\x7fELF' ? e.data[4] : undefined; // 1 = 32-bit, 2 = 64-bit
+const elfClass = (e: TarEntry | undefined) => (e && e.data.subarray(0, 4).toString('latin1') === '\x7fELF' ? e.data[4] : undefined); // 1 = 32-bit, 2 = 64-bit
 
 // images/dist is not in git: `npm run images` (images/build.sh, step oci) builds it. Without it there is
 // nothing to check, and the suite says so instead of failing on a fresh checkout.
@@ -164,16 +219,27 @@ suite(HAVE_LAYOUT ? 'OCI layout in images/dist/oci' : `OCI layout in images/dist
     const layer = top('lua');
     expect(elfClass(layer.get('usr/bin/lua5.4'))).toBe(1);
     expect(layer.get('lib/ld-linux.so.2')).toMatchObject({ type: 'symlink', linkname: 'i386-linux-gnu/ld-linux.so.2' });
-    for (const lib of ['ld-linux.so.2', 'libc.so.6', 'libm.so.6'])
-      expect(elfClass(layer.get(`lib/i386-linux-gnu/${lib}`))).toBe(1);
+    for (const lib of ['ld-linux.so.2', 'libc.so.6', 'libm.so.6']) expect(elfClass(layer.get(`lib/i386-linux-gnu/${lib}`))).toBe(1);
     // Exactly the loader, the libraries lua5.4 needs (NEEDED, transitively) and a few terminfo entries: no docs, no locales.
-    const files = [...layer.values()].filter((e) => e.type !== 'dir').map((e) => e.name).sort();
+    const files = [...layer.values()]
+      .filter((e) => e.type !== 'dir')
+      .map((e) => e.name)
+      .sort();
     expect(files).toEqual([
-      'lib/i386-linux-gnu/ld-linux.so.2', 'lib/i386-linux-gnu/libc.so.6', 'lib/i386-linux-gnu/libm.so.6',
-      'lib/i386-linux-gnu/libreadline.so.8', 'lib/i386-linux-gnu/libreadline.so.8.2',
-      'lib/i386-linux-gnu/libtinfo.so.6', 'lib/i386-linux-gnu/libtinfo.so.6.4', 'lib/ld-linux.so.2',
-      'lib/terminfo/d/dumb', 'lib/terminfo/l/linux', 'lib/terminfo/v/vt100', 'lib/terminfo/x/xterm',
-      'lib/terminfo/x/xterm-256color', 'usr/bin/lua5.4',
+      'lib/i386-linux-gnu/ld-linux.so.2',
+      'lib/i386-linux-gnu/libc.so.6',
+      'lib/i386-linux-gnu/libm.so.6',
+      'lib/i386-linux-gnu/libreadline.so.8',
+      'lib/i386-linux-gnu/libreadline.so.8.2',
+      'lib/i386-linux-gnu/libtinfo.so.6',
+      'lib/i386-linux-gnu/libtinfo.so.6.4',
+      'lib/ld-linux.so.2',
+      'lib/terminfo/d/dumb',
+      'lib/terminfo/l/linux',
+      'lib/terminfo/v/vt100',
+      'lib/terminfo/x/xterm',
+      'lib/terminfo/x/xterm-256color',
+      'usr/bin/lua5.4',
     ]);
     expect(images.get('lua')!.config.config.Cmd).toEqual(['/usr/bin/lua5.4']);
   });
@@ -187,7 +253,10 @@ suite(HAVE_LAYOUT ? 'OCI layout in images/dist/oci' : `OCI layout in images/dist
 
   describe('on a damaged copy', () => {
     let copy: string;
-    beforeAll(() => { copy = mkdtempSync(join(tmpdir(), 'stacklab-oci-')); cpSync(LAYOUT, copy, { recursive: true }); });
+    beforeAll(() => {
+      copy = mkdtempSync(join(tmpdir(), 'stacklab-oci-'));
+      cpSync(LAYOUT, copy, { recursive: true });
+    });
     afterAll(() => rmSync(copy, { recursive: true, force: true }));
     const baseBlob = () => join(copy, 'blobs/sha256', images.get('busybox')!.manifest.layers[0].digest.slice(7));
 

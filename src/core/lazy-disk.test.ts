@@ -20,7 +20,10 @@ describe('LazyDisk', () => {
     expect(await get(d, 1024, 256)).toEqual(image.slice(1024, 1280));
     expect(s.reads).toEqual([[1024, 1024]]);
     expect(await get(d, 1792, 512)).toEqual(image.slice(1792, 2304)); // spans two chunks
-    expect(s.reads).toEqual([[1024, 1024], [2048, 1024]]);
+    expect(s.reads).toEqual([
+      [1024, 1024],
+      [2048, 1024],
+    ]);
     expect(d.stats()).toEqual({ bytesFetched: 2048, chunksFetched: 2, bytesWritten: 0 });
   });
 
@@ -34,16 +37,20 @@ describe('LazyDisk', () => {
     expect(d.stats().bytesWritten).toBe(512);
     const d2 = new LazyDisk(image.length, source().read, 1024);
     d2.set_state(d.get_state());
-    expect((await get(d2, 512, 512))).toEqual(data);
+    expect(await get(d2, 512, 512)).toEqual(data);
   });
 
   it('rejects a bad size and retries a failed fetch', async () => {
     expect(() => new LazyDisk(1000, source().read)).toThrow(/multiple of 256/);
     let fail = true;
-    const d = new LazyDisk(image.length, async (s, l) => {
-      if (fail) throw new Error('network down');
-      return image.slice(s, s + l);
-    }, 1024);
+    const d = new LazyDisk(
+      image.length,
+      async (s, l) => {
+        if (fail) throw new Error('network down');
+        return image.slice(s, s + l);
+      },
+      1024,
+    );
     await expect(d.read_range(0, 256)).rejects.toThrow('network down');
     fail = false;
     expect(await d.read_range(0, 256)).toEqual(image.slice(0, 256));
@@ -57,10 +64,22 @@ describe('LazyDisk', () => {
 
 describe('LazyDisk errors', () => {
   it('reports a failed guest read to onError and does not call back with junk', async () => {
-    const d = new LazyDisk(image.length, async () => { throw new Error('HTTP 404 for disk.img'); }, 1024);
+    const d = new LazyDisk(
+      image.length,
+      async () => {
+        throw new Error('HTTP 404 for disk.img');
+      },
+      1024,
+    );
     const seen: string[] = [];
     let called = false;
-    const err = new Promise<void>((resolve) => (d.onError = (e) => { seen.push(e.message); resolve(); }));
+    const err = new Promise<void>(
+      (resolve) =>
+        (d.onError = (e) => {
+          seen.push(e.message);
+          resolve();
+        }),
+    );
     d.get(0, 512, () => (called = true));
     await err;
     expect(seen).toEqual(['HTTP 404 for disk.img']);

@@ -97,7 +97,11 @@ export class LazyDisk {
   async read_range(start: number, length: number): Promise<Uint8Array> {
     const indexes = this.chunkIndexes(start, length);
     const parts = await Promise.all(indexes.map((i) => this.chunk(i)));
-    return this.assemble(start, length, indexes.map((i, k) => [i, parts[k]]));
+    return this.assemble(
+      start,
+      length,
+      indexes.map((i, k) => [i, parts[k]]),
+    );
   }
 
   // ---- the v86 buffer interface

@@ -50,7 +50,11 @@ export async function identify(machines: readonly HeadlessMachine[], timeoutMs =
       if (!c.finish || c.channel === undefined) continue;
       jobs.push(
         (async () => {
-          const who = await ask(() => c.console.all, (s) => m.type(s, c.channel), timeoutMs);
+          const who = await ask(
+            () => c.console.all,
+            (s) => m.type(s, c.channel),
+            timeoutMs,
+          );
           c.hostname = who?.hostname;
           c.kernel = who?.kernel;
           const pid = c.pid !== undefined ? `, its PID 1 is PID ${c.pid} on the host` : '';

@@ -48,7 +48,11 @@ class ConsoleTail {
     return stripAnsi(this.text).replace(/\r/g, '');
   }
   lines(n: number): string[] {
-    return this.all.split('\n').map((l) => l.trimEnd()).filter(Boolean).slice(-n);
+    return this.all
+      .split('\n')
+      .map((l) => l.trimEnd())
+      .filter(Boolean)
+      .slice(-n);
   }
 }
 

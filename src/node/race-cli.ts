@@ -11,15 +11,20 @@ import { runRace } from './race.ts';
 import { DIST } from './dist.ts';
 import { resultsTable, unfinishedReport } from './table.ts';
 
-
 function environment(): string {
-  const load = loadavg().map((l) => l.toFixed(2)).join(' ');
+  const load = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
   return `node ${process.version} ${process.platform}-${process.arch}, worker_threads, ${cpus().length} CPUs, load average ${load} at the end`;
 }
 
 async function main(args: RaceArgs): Promise<number> {
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  log(`load average before the race: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (${cpus().length} CPUs; wall times depend on it, instruction counts do not)`);
+  log(
+    `load average before the race: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (${cpus().length} CPUs; wall times depend on it, instruction counts do not)`,
+  );
   const outcome = await runRace({ config: args.config, dist: DIST, timeoutMs: args.timeoutMs, log });
   const identities = await identify(outcome.machines);
   const ranked = outcome.results();

@@ -5,7 +5,16 @@
  * core's, the same as the page's (src/core/machine/race.ts).
  */
 import { readFileSync } from 'node:fs';
-import { failureOf, noContainersMessage, raceMachines, rankRace, runRaceSequence, type LabConfig, type MachineResult, type RankedResult } from '../core/machine/index.ts';
+import {
+  failureOf,
+  noContainersMessage,
+  raceMachines,
+  rankRace,
+  runRaceSequence,
+  type LabConfig,
+  type MachineResult,
+  type RankedResult,
+} from '../core/machine/index.ts';
 import { distUrls } from './dist.ts';
 import { HeadlessMachine, type HeadlessContainer } from './machine.ts';
 
@@ -106,13 +115,16 @@ export async function runRace(opts: RaceOptions): Promise<RaceOutcome> {
       if (m !== host) watch(m);
     },
     ready: (m) => watch(m),
-    racing: () => log(`racing ${vms.length} VM${vms.length === 1 ? '' : 's'} and ${lineup.containers.length} container${lineup.containers.length === 1 ? '' : 's'} (${config.mode})`),
+    racing: () =>
+      log(
+        `racing ${vms.length} VM${vms.length === 1 ? '' : 's'} and ${lineup.containers.length} container${lineup.containers.length === 1 ? '' : 's'} (${config.mode})`,
+      ),
     startContainers,
     noContainers,
   });
   waits.push(sequence.then(() => true));
   // Container waits join `waits` when the host is ready: settle until no new ones appear.
-  for (let n = -1; n !== waits.length; ) {
+  for (let n = -1; n !== waits.length;) {
     n = waits.length;
     await Promise.all(waits);
   }
@@ -137,7 +149,11 @@ export async function runRace(opts: RaceOptions): Promise<RaceOutcome> {
   for (const c of containers) {
     if (c.finish) continue;
     // A container that never ran has no console of its own: its host's is reported above.
-    unfinished.push({ name: `container ${c.name}`, why: late(c) ? `no prompt within ${timeoutMs / 1000} s` : (c.error ?? 'did not finish'), tail: c.console.lines(20) });
+    unfinished.push({
+      name: `container ${c.name}`,
+      why: late(c) ? `no prompt within ${timeoutMs / 1000} s` : (c.error ?? 'did not finish'),
+      tail: c.console.lines(20),
+    });
   }
   const results = () => rankRace(config.mode, [...machines.map(resultOf), ...containers.map(resultOf)]);
   return { results, unfinished, machines, containers };

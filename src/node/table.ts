@@ -3,7 +3,16 @@
  * start and its time including the host's boot, guest instructions, one line of why) with each row's phase split, the race summary, and the console tail of every
  * machine that did not finish.
  */
-import { phaseLabel, phasesOfKind, formatInstructions, phaseDurations, raceSummary, type RaceMode, type RankedResult, type ResultKind } from '../core/machine/index.ts';
+import {
+  phaseLabel,
+  phasesOfKind,
+  formatInstructions,
+  phaseDurations,
+  raceSummary,
+  type RaceMode,
+  type RankedResult,
+  type ResultKind,
+} from '../core/machine/index.ts';
 import type { Unfinished } from './race.ts';
 
 const KIND_LABEL: Record<ResultKind, string> = { vm: 'VM', host: 'container host', container: 'container' };
@@ -36,7 +45,11 @@ export function resultsTable(ranked: readonly RankedResult[], mode: RaceMode, id
   ]);
   const width = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const right = new Set([0, 3, 4, 5, 6]);
-  const line = (cells: string[]) => cells.map((c, i) => (right.has(i) ? c.padStart(width[i]) : c.padEnd(width[i]))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (right.has(i) ? c.padStart(width[i]) : c.padEnd(width[i])))
+      .join('  ')
+      .trimEnd();
   const indent = ' '.repeat(width[0] + 2);
   const out = [line(head), width.map((w) => '-'.repeat(w)).join('  ')];
   ranked.forEach((r, i) => {
@@ -54,6 +67,11 @@ export function resultsTable(ranked: readonly RankedResult[], mode: RaceMode, id
 
 export function unfinishedReport(list: readonly Unfinished[]): string {
   return list
-    .map((u) => (u.tail.length ? [`${u.name} did not finish: ${u.why}`, `--- last console lines of ${u.name} ---`, ...u.tail, '---'] : [`${u.name} did not finish: ${u.why} (nothing on its console)`]).join('\n'))
+    .map((u) =>
+      (u.tail.length
+        ? [`${u.name} did not finish: ${u.why}`, `--- last console lines of ${u.name} ---`, ...u.tail, '---']
+        : [`${u.name} did not finish: ${u.why} (nothing on its console)`]
+      ).join('\n'),
+    )
     .join('\n\n');
 }

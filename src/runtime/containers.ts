@@ -220,7 +220,16 @@ export class ContainerHost {
   adopt(containers: readonly (LiveContainer & { guestCredit: number })[]): void {
     adoptChannels(this.mux, containers);
     for (const saved of containers) {
-      const c: Container = { channel: saved.channel, name: saved.name, image: saved.image, driven: false, log: '', decoder: new TextDecoder(), exitWaiters: [], statsWaiters: [] };
+      const c: Container = {
+        channel: saved.channel,
+        name: saved.name,
+        image: saved.image,
+        driven: false,
+        log: '',
+        decoder: new TextDecoder(),
+        exitWaiters: [],
+        statsWaiters: [],
+      };
       this.containers.set(c.channel, c);
       this.mux.listen(c.channel, {
         output: (bytes) => this.received(c, bytes),
@@ -239,7 +248,11 @@ export class ContainerHost {
     const c = this.containers.get(channel);
     if (!c) return Promise.reject(new Error(`no container on terminal ${channel}`));
     if (c.exit) return Promise.resolve(c.exit);
-    return withTimeout(new Promise((resolve) => c.exitWaiters.push(resolve)), timeoutMs, `container ${c.name}: still running after ${Math.round(timeoutMs / 1000)} s`);
+    return withTimeout(
+      new Promise((resolve) => c.exitWaiters.push(resolve)),
+      timeoutMs,
+      `container ${c.name}: still running after ${Math.round(timeoutMs / 1000)} s`,
+    );
   }
 
   stats(channel: number, timeoutMs: number): Promise<ContainerStats> {

@@ -16,7 +16,11 @@ export class LessonChecks {
   /** A VM's emulator was built (booted or resumed): listen on its COM2. */
   attachVm(emu: V86): void {
     this.detach();
-    const e = emu as unknown as { add_listener(ev: string, fn: (b: number) => void): void; remove_listener(ev: string, fn: (b: number) => void): void; serial_send_bytes(n: number, b: Uint8Array): void };
+    const e = emu as unknown as {
+      add_listener(ev: string, fn: (b: number) => void): void;
+      remove_listener(ev: string, fn: (b: number) => void): void;
+      serial_send_bytes(n: number, b: Uint8Array): void;
+    };
     const agent = new VmAgentClient((text) => e.serial_send_bytes(1, new TextEncoder().encode(text)));
     const onByte = (b: number) => agent.receiveByte(b);
     e.add_listener('serial1-output-byte', onByte);

@@ -365,7 +365,12 @@ export class MachineRuntime implements MachineApi {
     const emu = this.emulator;
     const cfg = this.config;
     if (!emu || !cfg || !this.saveable()) throw new Error('the machine is not running');
-    const { bytes, header } = await encodeSnapshot({ config: await this.currentSnapshotConfig(cfg), machineId: cfg.id, state: await this.capture(emu, cfg), extra: this.snapshotExtra() });
+    const { bytes, header } = await encodeSnapshot({
+      config: await this.currentSnapshotConfig(cfg),
+      machineId: cfg.id,
+      state: await this.capture(emu, cfg),
+      extra: this.snapshotExtra(),
+    });
     return { file: bytes, rawBytes: header.rawBytes };
   }
 
@@ -509,7 +514,10 @@ export class MachineRuntime implements MachineApi {
     };
     return new Promise((resolve, reject) => {
       const emu = new V86(options as ConstructorParameters<typeof V86>[0]);
-      const timer = setTimeout(() => reject(new MachineFailure({ kind: 'emulator', message: `the emulator did not start within ${LOAD_TIMEOUT_MS / 1000} s` })), LOAD_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => reject(new MachineFailure({ kind: 'emulator', message: `the emulator did not start within ${LOAD_TIMEOUT_MS / 1000} s` })),
+        LOAD_TIMEOUT_MS,
+      );
       emu.add_listener('emulator-loaded', () => {
         clearTimeout(timer);
         // Before the guest runs: its driver reads the address when it probes the NIC.
@@ -590,7 +598,12 @@ export class MachineRuntime implements MachineApi {
   }
 
   private snapshotExtra() {
-    return { containers: this.box?.liveContainers(), consoleTail: this.detector?.consoleTail(), instructions: this.counter?.sample(), uptimeMs: this.watch.elapsedMs() };
+    return {
+      containers: this.box?.liveContainers(),
+      consoleTail: this.detector?.consoleTail(),
+      instructions: this.counter?.sample(),
+      uptimeMs: this.watch.elapsedMs(),
+    };
   }
 
   private async store(emu: V86, cfg: MachineConfig, key: string, captured?: () => void): Promise<SnapshotReport> {

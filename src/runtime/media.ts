@@ -141,7 +141,8 @@ export class MediaLoader {
       throw new MachineFailure({ kind: 'download', message: `could not fetch the ${what} (${reason(err)})`, source: url });
     }
     if (!res.ok) throw new MachineFailure({ kind: 'download', message: `${what} not found: HTTP ${res.status} for ${fileName(url)}`, source: url });
-    if (isHtml(res)) throw new MachineFailure({ kind: 'download', message: `${what} not found: the server sent a web page instead of ${fileName(url)}`, source: url });
+    if (isHtml(res))
+      throw new MachineFailure({ kind: 'download', message: `${what} not found: the server sent a web page instead of ${fileName(url)}`, source: url });
     const total = Number(res.headers.get('content-length') ?? 0);
     const file = fileName(url);
     if (!res.body) {
@@ -218,16 +219,27 @@ export class MediaLoader {
           return this.diskReadFailed({ kind: 'download', message: `could not fetch ${where} (${reason(err)})`, source: chunkUrl }, length);
         }
         if (!res.ok) return this.diskReadFailed({ kind: 'download', message: `${what} not found: HTTP ${res.status} for ${where}`, source: chunkUrl }, length);
-        if (isHtml(res)) return this.diskReadFailed({ kind: 'download', message: `${what} not found: the server sent a web page instead of ${where}`, source: chunkUrl }, length);
+        if (isHtml(res))
+          return this.diskReadFailed(
+            { kind: 'download', message: `${what} not found: the server sent a web page instead of ${where}`, source: chunkUrl },
+            length,
+          );
         const bytes = new Uint8Array(await res.arrayBuffer());
-        if (bytes.length !== length) return this.diskReadFailed({ kind: 'download', message: `${what} is damaged: ${where} has ${bytes.length} bytes, not ${length}`, source: chunkUrl }, length);
+        if (bytes.length !== length)
+          return this.diskReadFailed(
+            { kind: 'download', message: `${what} is damaged: ${where} has ${bytes.length} bytes, not ${length}`, source: chunkUrl },
+            length,
+          );
         const actual = await sha256Hex(bytes);
         if (actual !== sha) {
-          return this.diskReadFailed({
-            kind: 'download',
-            message: `${what} is damaged: ${where} does not match the sha256 in the build's manifest (got ${actual.slice(0, 12)}…, expected ${sha.slice(0, 12)}…)`,
-            source: chunkUrl,
-          }, length);
+          return this.diskReadFailed(
+            {
+              kind: 'download',
+              message: `${what} is damaged: ${where} does not match the sha256 in the build's manifest (got ${actual.slice(0, 12)}…, expected ${sha.slice(0, 12)}…)`,
+              source: chunkUrl,
+            },
+            length,
+          );
         }
         return bytes;
       },
@@ -258,7 +270,8 @@ export class MediaLoader {
       throw new MachineFailure({ kind: 'download', message: `could not fetch the ${what} (${reason(err)})`, source: url });
     }
     if (!res.ok) throw new MachineFailure({ kind: 'download', message: `${what} not found: HTTP ${res.status} for ${fileName(url)}`, source: url });
-    if (isHtml(res)) throw new MachineFailure({ kind: 'download', message: `${what} not found: the server sent a web page instead of ${fileName(url)}`, source: url });
+    if (isHtml(res))
+      throw new MachineFailure({ kind: 'download', message: `${what} not found: the server sent a web page instead of ${fileName(url)}`, source: url });
     if (res.status === 200) {
       // No range support on this host: take the whole image once and serve reads from memory.
       const whole = new Uint8Array(await res.arrayBuffer());

@@ -121,7 +121,12 @@ describe.skipIf(!hostHasContainerImages())('box build / save / load in the conta
     const from = mux.frames.length;
     const res = await mux.cmd(9, 'save', 'app');
     expect(res.code, res.text).toBe(0);
-    const archive = Buffer.concat(mux.frames.slice(from).filter((f) => f.channel === 9 && f.type === T.OUTPUT).map((f) => Buffer.from(f.payload)));
+    const archive = Buffer.concat(
+      mux.frames
+        .slice(from)
+        .filter((f) => f.channel === 9 && f.type === T.OUTPUT)
+        .map((f) => Buffer.from(f.payload)),
+    );
     // The CLI's `box save -o FILE` in the guest writes the same bytes.
     const guest = await sh('box save app -o /tmp/app.tar && sha256sum /tmp/app.tar');
     expect(guest.out.split(' ')[0]).toBe(createHash('sha256').update(archive).digest('hex'));
@@ -131,7 +136,12 @@ describe.skipIf(!hostHasContainerImages())('box build / save / load in the conta
       writeFileSync(file, archive);
       execFileSync('tar', ['-xf', file, '-C', dir]);
       const blobs = readdirSync(join(dir, 'blobs/sha256'));
-      for (const hex of blobs) expect(createHash('sha256').update(readFileSync(join(dir, 'blobs/sha256', hex))).digest('hex')).toBe(hex);
+      for (const hex of blobs)
+        expect(
+          createHash('sha256')
+            .update(readFileSync(join(dir, 'blobs/sha256', hex)))
+            .digest('hex'),
+        ).toBe(hex);
       const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
       const manifest = JSON.parse(readFileSync(join(dir, 'blobs/sha256', index.manifests[0].digest.slice(7)), 'utf8'));
       const config = JSON.parse(readFileSync(join(dir, 'blobs/sha256', manifest.config.digest.slice(7)), 'utf8'));
@@ -147,7 +157,10 @@ describe.skipIf(!hostHasContainerImages())('box build / save / load in the conta
       expect(runLayer).toMatch(/www\/built\.txt/);
       if (have('skopeo')) {
         const inspect = JSON.parse(execFileSync('skopeo', ['inspect', `oci-archive:${file}`], { encoding: 'utf8' }));
-        console.log('skopeo inspect:', JSON.stringify({ Digest: inspect.Digest, Architecture: inspect.Architecture, Os: inspect.Os, Layers: inspect.Layers.length, Env: inspect.Env }));
+        console.log(
+          'skopeo inspect:',
+          JSON.stringify({ Digest: inspect.Digest, Architecture: inspect.Architecture, Os: inspect.Os, Layers: inspect.Layers.length, Env: inspect.Env }),
+        );
         expect(inspect.Digest).toBe(index.manifests[0].digest);
         expect(inspect.Layers).toEqual(manifest.layers.map((l: { digest: string }) => l.digest));
         expect(inspect.Env).toContain('GREETING=hello');
@@ -165,7 +178,9 @@ describe.skipIf(!hostHasContainerImages())('box build / save / load in the conta
   it('box load: a good archive loads; a truncated or damaged one says so in one line and loads nothing', async () => {
     await sh('box save app -o /tmp/app.tar');
     const before = (await sh('sha256sum /var/lib/box/oci/index.json')).out;
-    await sh('head -c 300000 /tmp/app.tar > /tmp/trunc.tar && cp /tmp/app.tar /tmp/bad.tar && printf X | dd of=/tmp/bad.tar bs=1 seek=3600 conv=notrunc 2>/dev/null');
+    await sh(
+      'head -c 300000 /tmp/app.tar > /tmp/trunc.tar && cp /tmp/app.tar /tmp/bad.tar && printf X | dd of=/tmp/bad.tar bs=1 seek=3600 conv=notrunc 2>/dev/null',
+    );
     const trunc = await stderrOf('box load -i /tmp/trunc.tar');
     expect(trunc.out).toMatch(/^code=1\nbox load: \/tmp\/trunc.tar: archive truncated at byte \d+: nothing was loaded\n$/);
     const bad = await stderrOf('box load -i /tmp/bad.tar');

@@ -36,12 +36,25 @@ const ROWS: Row[] = [
   // boot: init, the serial console, daemons
   { applets: ['init'], only: 'vm', cmd: `tr '\\0' ' ' </proc/1/cmdline; readlink /proc/1/exe`, expect: /^(\/sbin\/)?init\s+\/bin\/busybox$/m },
   // Stopping a guest would end the test: these three show they are there and parse their options.
-  { applets: ['halt', 'poweroff', 'reboot'], cmd: `for a in halt poweroff reboot; do $a --help 2>&1 | grep -c "Usage: $a"; done | tr '\\n' ' '`, expect: /^1 1 1 $/m },
+  {
+    applets: ['halt', 'poweroff', 'reboot'],
+    cmd: `for a in halt poweroff reboot; do $a --help 2>&1 | grep -c "Usage: $a"; done | tr '\\n' ' '`,
+    expect: /^1 1 1 $/m,
+  },
   // getty and login put this very shell on the VM's console (the login in beforeAll); here: they run.
-  { applets: ['getty', 'login'], only: 'vm', cmd: `getty --help 2>&1 | grep '^Usage'; login --help 2>&1 | grep '^Usage'`, expect: /^Usage: getty [^\n]*\nUsage: login / },
+  {
+    applets: ['getty', 'login'],
+    only: 'vm',
+    cmd: `getty --help 2>&1 | grep '^Usage'; login --help 2>&1 | grep '^Usage'`,
+    expect: /^Usage: getty [^\n]*\nUsage: login /,
+  },
   { applets: ['stty'], cmd: `stty -a | head -n 1`, expect: /^speed \d+ baud;/m },
   { applets: ['tty'], cmd: `tty`, expect: /^\/dev\/ttyS0$/m },
-  { applets: ['setsid'], cmd: `setsid sh -c 'read -r pid comm state ppid pgrp sid rest </proc/$$/stat; [ "$sid" = "$$" ] && echo own-session' >/tmp/bb/sid; sleep 1; cat /tmp/bb/sid`, expect: /^own-session$/m },
+  {
+    applets: ['setsid'],
+    cmd: `setsid sh -c 'read -r pid comm state ppid pgrp sid rest </proc/$$/stat; [ "$sid" = "$$" ] && echo own-session' >/tmp/bb/sid; sleep 1; cat /tmp/bb/sid`,
+    expect: /^own-session$/m,
+  },
   {
     applets: ['mount', 'umount'],
     cmd: `mkdir -p /tmp/bb/mnt && mount -t tmpfs -o size=1m bbtmp /tmp/bb/mnt && grep -c '^bbtmp /tmp/bb/mnt tmpfs' /proc/mounts && umount /tmp/bb/mnt && grep -c bbtmp /proc/mounts`,
@@ -57,7 +70,12 @@ const ROWS: Row[] = [
     cmd: `logger -t bbtest from-logger; echo '<6>bbtest from-kmsg' >/dev/kmsg; sleep 1; grep -o 'bbtest[^ ]*: from-logger\\|bbtest from-kmsg' /var/log/messages`,
     expect: /bbtest: from-logger\n[\s\S]*bbtest from-kmsg|bbtest from-kmsg\n[\s\S]*bbtest: from-logger/,
   },
-  { applets: ['crond', 'crontab'], only: 'vm', cmd: `pidof crond; crontab -c /etc/crontabs -l`, expect: /^\d+\n\*\/5 \* \* \* \* date > \/tmp\/cron-heartbeat$/m },
+  {
+    applets: ['crond', 'crontab'],
+    only: 'vm',
+    cmd: `pidof crond; crontab -c /etc/crontabs -l`,
+    expect: /^\d+\n\*\/5 \* \* \* \* date > \/tmp\/cron-heartbeat$/m,
+  },
   { applets: ['dmesg'], cmd: `dmesg | grep -m 1 -o 'Linux version [0-9.]*'`, expect: /^Linux version 6\.\d+\.\d+$/m },
   { applets: ['sync'], cmd: `sync && echo synced`, expect: /^synced$/m },
   // Terminal control sequences, through od so they do not reach the console itself.
@@ -66,12 +84,25 @@ const ROWS: Row[] = [
   { applets: ['reset'], cmd: `reset; stty -echo`, expect: /\x1bc\x1b\(B\x1b\[m\x1b\[J\x1b\[\?25h/ },
   // files
   // ls -l names the owner: root has an empty password field, which busybox 1.35's lookup tripped on (images/busybox/patches).
-  { applets: ['ls'], cmd: `ls -1d /bin /etc /proc; ls -l /etc/hostname | tr -s ' '`, expect: /^\/bin\n\/etc\n\/proc\n-rw-r--r-- 1 root root \d+ [^\n]*\/etc\/hostname$/m },
+  {
+    applets: ['ls'],
+    cmd: `ls -1d /bin /etc /proc; ls -l /etc/hostname | tr -s ' '`,
+    expect: /^\/bin\n\/etc\n\/proc\n-rw-r--r-- 1 root root \d+ [^\n]*\/etc\/hostname$/m,
+  },
   { applets: ['cat'], cmd: `cat /etc/hostname`, expect: /^(vm|host)$/m },
   { applets: ['mkdir'], cmd: `mkdir -p /tmp/bb/a/b && ls -d /tmp/bb/a/b`, expect: /^\/tmp\/bb\/a\/b$/m },
-  { applets: ['touch', 'stat'], cmd: `touch -d '2001-02-03 04:05:06' /tmp/bb/t && stat -c '%y %F' /tmp/bb/t`, expect: /^2001-02-03 04:05:06\.0+ [+-]?0000 regular (empty )?file$/m },
+  {
+    applets: ['touch', 'stat'],
+    cmd: `touch -d '2001-02-03 04:05:06' /tmp/bb/t && stat -c '%y %F' /tmp/bb/t`,
+    expect: /^2001-02-03 04:05:06\.0+ [+-]?0000 regular (empty )?file$/m,
+  },
   { applets: ['cp'], cmd: `cp /etc/hostname /tmp/bb/h && cat /tmp/bb/h`, expect: /^(vm|host)$/m },
-  { applets: ['mv'], cmd: `echo moved > /tmp/bb/m1 && mv /tmp/bb/m1 /tmp/bb/m2 && cat /tmp/bb/m2 && ls /tmp/bb/m1 2>&1`, expect: /^moved\n.*m1.*No such file/m, exit: 1 },
+  {
+    applets: ['mv'],
+    cmd: `echo moved > /tmp/bb/m1 && mv /tmp/bb/m1 /tmp/bb/m2 && cat /tmp/bb/m2 && ls /tmp/bb/m1 2>&1`,
+    expect: /^moved\n.*m1.*No such file/m,
+    exit: 1,
+  },
   { applets: ['rm'], cmd: `echo x > /tmp/bb/r && rm /tmp/bb/r && [ ! -e /tmp/bb/r ] && echo removed`, expect: /^removed$/m },
   { applets: ['rmdir'], cmd: `mkdir /tmp/bb/d && rmdir /tmp/bb/d && [ ! -d /tmp/bb/d ] && echo rmdir-ok`, expect: /^rmdir-ok$/m },
   { applets: ['ln'], cmd: `ln -s /etc/hostname /tmp/bb/l && cat /tmp/bb/l && ls -l /tmp/bb/l`, expect: /^(vm|host)\nl.* \/tmp\/bb\/l -> \/etc\/hostname$/m },
@@ -82,12 +113,24 @@ const ROWS: Row[] = [
   { applets: ['pwd'], cmd: `cd /etc && env pwd`, expect: /^\/etc$/m },
   { applets: ['chmod'], cmd: `touch /tmp/bb/c && chmod 750 /tmp/bb/c && stat -c %a /tmp/bb/c`, expect: /^750$/m },
   { applets: ['chown', 'chgrp'], cmd: `touch /tmp/bb/o && chown 65534:65534 /tmp/bb/o && chgrp 1 /tmp/bb/o && stat -c %u:%g /tmp/bb/o`, expect: /^65534:1$/m },
-  { applets: ['dd', 'wc'], cmd: `dd if=/dev/zero of=/tmp/bb/z bs=1024 count=3 2>&1; wc -c </tmp/bb/z`, expect: /^3\+0 records in\n3\+0 records out\n[\s\S]*^3072$/m },
-  { applets: ['mknod'], cmd: `mknod /tmp/bb/null c 1 3 && echo gone >/tmp/bb/null && stat -c '%F %t,%T %s' /tmp/bb/null`, expect: /^character special file 1,3 0$/m },
+  {
+    applets: ['dd', 'wc'],
+    cmd: `dd if=/dev/zero of=/tmp/bb/z bs=1024 count=3 2>&1; wc -c </tmp/bb/z`,
+    expect: /^3\+0 records in\n3\+0 records out\n[\s\S]*^3072$/m,
+  },
+  {
+    applets: ['mknod'],
+    cmd: `mknod /tmp/bb/null c 1 3 && echo gone >/tmp/bb/null && stat -c '%F %t,%T %s' /tmp/bb/null`,
+    expect: /^character special file 1,3 0$/m,
+  },
   { applets: ['mkfifo'], cmd: `mkfifo /tmp/bb/f && { echo through-fifo >/tmp/bb/f & } && cat /tmp/bb/f`, expect: /^through-fifo$/m },
   { applets: ['truncate'], cmd: `truncate -s 12345 /tmp/bb/tr && stat -c %s /tmp/bb/tr`, expect: /^12345$/m },
   { applets: ['df'], cmd: `df -k /proc /tmp | head -n 1`, expect: /^Filesystem\s+1K-blocks\s+Used\s+Available/m },
-  { applets: ['du'], cmd: `mkdir -p /tmp/bb/du && dd if=/dev/zero of=/tmp/bb/du/f bs=1024 count=8 2>/dev/null && du -sk /tmp/bb/du`, expect: /^8\s+\/tmp\/bb\/du$/m },
+  {
+    applets: ['du'],
+    cmd: `mkdir -p /tmp/bb/du && dd if=/dev/zero of=/tmp/bb/du/f bs=1024 count=8 2>/dev/null && du -sk /tmp/bb/du`,
+    expect: /^8\s+\/tmp\/bb\/du$/m,
+  },
   { applets: ['find'], cmd: `find /etc -name hostname -type f`, expect: /^\/etc\/hostname$/m },
   { applets: ['xargs'], cmd: `echo a b c | xargs -n 1 echo x`, expect: /^x a\nx b\nx c$/m },
   // text
@@ -96,10 +139,19 @@ const ROWS: Row[] = [
   { applets: ['cut', 'tr'], cmd: `echo a:bc:d | cut -d: -f2 | tr a-z A-Z`, expect: /^BC$/m },
   { applets: ['tee'], cmd: `echo teed | tee /tmp/bb/tee >/dev/null; cat /tmp/bb/tee`, expect: /^teed$/m },
   { applets: ['yes'], cmd: `yes hi | head -n 3 | tr '\\n' ' '`, expect: /^hi hi hi $/m },
-  { applets: ['grep', 'egrep', 'fgrep'], cmd: `grep -c '^root:' /etc/passwd; echo foo123 | egrep -o '[0-9]+'; echo 'a.b axb' | fgrep -o '.'`, expect: /^1\n123\n\.$/m },
+  {
+    applets: ['grep', 'egrep', 'fgrep'],
+    cmd: `grep -c '^root:' /etc/passwd; echo foo123 | egrep -o '[0-9]+'; echo 'a.b axb' | fgrep -o '.'`,
+    expect: /^1\n123\n\.$/m,
+  },
   { applets: ['sed'], cmd: `echo hello | sed 's/l/L/g'`, expect: /^heLLo$/m },
   { applets: ['awk'], cmd: `echo '3 4' | awk '{ printf "%d %s\\n", $1 * $2, toupper("awk") }'`, expect: /^12 AWK$/m },
-  { applets: ['diff', 'cmp'], cmd: `printf 'a\\nb\\n' >/tmp/bb/d1; printf 'a\\nc\\n' >/tmp/bb/d2; diff -u /tmp/bb/d1 /tmp/bb/d2 | tail -n 3; cmp /tmp/bb/d1 /tmp/bb/d2`, expect: /^ a\n-b\n\+c\n.*differ: (char|byte) 3/m, exit: 1 },
+  {
+    applets: ['diff', 'cmp'],
+    cmd: `printf 'a\\nb\\n' >/tmp/bb/d1; printf 'a\\nc\\n' >/tmp/bb/d2; diff -u /tmp/bb/d1 /tmp/bb/d2 | tail -n 3; cmp /tmp/bb/d1 /tmp/bb/d2`,
+    expect: /^ a\n-b\n\+c\n.*differ: (char|byte) 3/m,
+    exit: 1,
+  },
   // less and more page only onto a terminal: into a pipe they copy (on the console they would wait for keys).
   { applets: ['less', 'more'], cmd: `echo paged | less | cat; echo paged-more | more | cat`, expect: /^paged\npaged-more$/m },
   { applets: ['od', 'hexdump'], cmd: `printf 'AB' | od -An -tx1; printf 'AB' | hexdump -C | head -n 1`, expect: /^ 41 42\n00000000  41 42 /m },
@@ -111,8 +163,16 @@ const ROWS: Row[] = [
     expect: /^900150983cd24fb0d6963f7d28e17f72  -\nba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  -\naGk=$/m,
   },
   // archives (boxd unpacks image layers with `tar -xzf`)
-  { applets: ['tar'], cmd: `cd /tmp/bb && mkdir -p tt && echo in-tar >tt/f && tar -czf t.tgz tt && rm -r tt && tar -xzf t.tgz && cat tt/f; cd /`, expect: /^in-tar$/m },
-  { applets: ['gzip', 'zcat', 'gunzip'], cmd: `echo zipped >/tmp/bb/g && gzip /tmp/bb/g && zcat /tmp/bb/g.gz && gunzip /tmp/bb/g.gz && cat /tmp/bb/g`, expect: /^zipped\nzipped$/m },
+  {
+    applets: ['tar'],
+    cmd: `cd /tmp/bb && mkdir -p tt && echo in-tar >tt/f && tar -czf t.tgz tt && rm -r tt && tar -xzf t.tgz && cat tt/f; cd /`,
+    expect: /^in-tar$/m,
+  },
+  {
+    applets: ['gzip', 'zcat', 'gunzip'],
+    cmd: `echo zipped >/tmp/bb/g && gzip /tmp/bb/g && zcat /tmp/bb/g.gz && gunzip /tmp/bb/g.gz && cat /tmp/bb/g`,
+    expect: /^zipped\nzipped$/m,
+  },
   // processes and system
   { applets: ['ps'], cmd: `ps | head -n 2`, expect: /^\s*PID\s+USER\s+(TIME\s+|VSZ\s+)*COMMAND\n\s*1 root\s/m },
   { applets: ['top'], cmd: `top -b -n 1 | head -n 2`, expect: /^Mem: \d+K used/m },
@@ -121,7 +181,11 @@ const ROWS: Row[] = [
   { applets: ['uptime'], cmd: `uptime`, expect: /up .*load average: [\d.]+, [\d.]+, [\d.]+$/m },
   { applets: ['kill', 'sleep'], cmd: `sleep 100 & p=$!; env kill $p; wait $p; echo status=$?`, expect: /^status=143$/m },
   { applets: ['killall'], cmd: `sleep 101 & p=$!; killall -TERM sleep; wait $p; echo status=$?`, expect: /^status=143$/m },
-  { applets: ['pidof', 'pgrep', 'pkill'], cmd: `sleep 102 & p=$!; [ "$(pidof sleep)" = "$p" ] && [ "$(pgrep -f 'sleep 102')" = "$p" ] && echo found; pkill -f 'sleep 102'; wait $p; echo status=$?`, expect: /^found\nstatus=143$/m },
+  {
+    applets: ['pidof', 'pgrep', 'pkill'],
+    cmd: `sleep 102 & p=$!; [ "$(pidof sleep)" = "$p" ] && [ "$(pgrep -f 'sleep 102')" = "$p" ] && echo found; pkill -f 'sleep 102'; wait $p; echo status=$?`,
+    expect: /^found\nstatus=143$/m,
+  },
   // busybox time's format is what src/core/experiments parses (parseBusyboxTime).
   { applets: ['time'], cmd: `time sleep 0.2 2>&1`, expect: /^real\s+0m 0\.[2-9]\d*s\nuser\s+0m [\d.]+s\nsys\s+0m [\d.]+s$/m },
   { applets: ['timeout'], cmd: `timeout 1 sleep 5; echo status=$?`, expect: /^status=143$/m },
@@ -137,10 +201,23 @@ const ROWS: Row[] = [
   { applets: ['which'], cmd: `which ls busybox`, expect: /^\/bin\/ls\n\/bin\/busybox$/m },
   // namespaces: only the container host's kernel has them
   { applets: ['unshare'], only: 'host', cmd: `unshare -u sh -c 'hostname inner; hostname'; hostname`, expect: /^inner\nhost$/m },
-  { applets: ['nsenter'], only: 'host', cmd: `unshare -u sh -c 'hostname ns-b; exec sleep 30' & p=$!; sleep 1; nsenter -t $p -u hostname; kill $p`, expect: /^ns-b$/m },
-  { applets: ['chroot'], cmd: `mkdir -p /tmp/bb/root/bin && cp /bin/busybox /tmp/bb/root/bin/ && chroot /tmp/bb/root /bin/busybox sh -c 'echo in-chroot; ls /'; rm -r /tmp/bb/root`, expect: /^in-chroot\nbin$/m },
+  {
+    applets: ['nsenter'],
+    only: 'host',
+    cmd: `unshare -u sh -c 'hostname ns-b; exec sleep 30' & p=$!; sleep 1; nsenter -t $p -u hostname; kill $p`,
+    expect: /^ns-b$/m,
+  },
+  {
+    applets: ['chroot'],
+    cmd: `mkdir -p /tmp/bb/root/bin && cp /bin/busybox /tmp/bb/root/bin/ && chroot /tmp/bb/root /bin/busybox sh -c 'echo in-chroot; ls /'; rm -r /tmp/bb/root`,
+    expect: /^in-chroot\nbin$/m,
+  },
   // network
-  { applets: ['ip'], cmd: `ip -o link show lo | cut -d' ' -f1-3; ip -4 -o addr show lo | tr -s ' ' | cut -d' ' -f1-4; ip route add 10.99.0.0/24 dev lo && ip route show | grep 10.99; ip route del 10.99.0.0/24 dev lo`, expect: /^1: lo: <LOOPBACK,UP,LOWER_UP>\n1: lo inet 127\.0\.0\.1\/8\n10\.99\.0\.0\/24 dev lo /m },
+  {
+    applets: ['ip'],
+    cmd: `ip -o link show lo | cut -d' ' -f1-3; ip -4 -o addr show lo | tr -s ' ' | cut -d' ' -f1-4; ip route add 10.99.0.0/24 dev lo && ip route show | grep 10.99; ip route del 10.99.0.0/24 dev lo`,
+    expect: /^1: lo: <LOOPBACK,UP,LOWER_UP>\n1: lo inet 127\.0\.0\.1\/8\n10\.99\.0\.0\/24 dev lo /m,
+  },
   { applets: ['ifconfig'], cmd: `ifconfig lo`, expect: /inet addr:127\.0\.0\.1\s+Mask:255\.0\.0\.0/ },
   { applets: ['route'], cmd: `route -n | head -n 2`, expect: /^Kernel IP routing table\nDestination\s+Gateway/m },
   { applets: ['netstat'], only: 'vm', cmd: `netstat -ltn`, expect: /^tcp\s+0\s+0 :::80\s|^tcp\s+0\s+0 0\.0\.0\.0:80\s/m },
@@ -155,7 +232,9 @@ const ROWS: Row[] = [
   { applets: ['nc'], cmd: `nc -l -p 9000 >/tmp/bb/nc & sleep 1; echo via-nc | nc 127.0.0.1 9000; sleep 1; cat /tmp/bb/nc`, expect: /^via-nc$/m },
 ];
 
-const shipped = readFileSync(join(REPO, 'images/busybox/applets.txt'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+const shipped = readFileSync(join(REPO, 'images/busybox/applets.txt'), 'utf8')
+  .split('\n')
+  .filter((l) => l && !l.startsWith('#'));
 
 let seq = 0;
 async function sh(m: Machine, cmd: string, timeoutMs = 30_000) {
@@ -209,17 +288,23 @@ describe.each(['vm', 'host'] as const)('%s', (where) => {
 
   it('ash runs NOFORK applets in its own process: no new PID for mkdir, usleep, touch, uname, sync', async () => {
     // /proc/loadavg's last field is the last PID the kernel handed out.
-    const r = await sh(machines[where]!, `read -r a b c d p1 </proc/loadavg; mkdir -p /tmp/bb/nf; usleep 1; touch /tmp/bb/nf/t; uname >/dev/null; sync; read -r a b c d p2 </proc/loadavg; echo forks=$((p2 - p1))`);
+    const r = await sh(
+      machines[where]!,
+      `read -r a b c d p1 </proc/loadavg; mkdir -p /tmp/bb/nf; usleep 1; touch /tmp/bb/nf/t; uname >/dev/null; sync; read -r a b c d p2 </proc/loadavg; echo forks=$((p2 - p1))`,
+    );
     expect(r.output).toBe('forks=0');
   });
 
   it('a command that is no applet is still found through PATH; one found nowhere is 127', async () => {
-    const r = await sh(machines[where]!, `mkdir -p /tmp/bb/pbin && printf '#!/bin/sh\\necho from-path-script\\n' >/tmp/bb/pbin/hello-bb && chmod +x /tmp/bb/pbin/hello-bb && PATH=/tmp/bb/pbin:$PATH hello-bb; PATH=/nowhere; nosuchcmd-bb 2>/dev/null; echo status=$?`);
+    const r = await sh(
+      machines[where]!,
+      `mkdir -p /tmp/bb/pbin && printf '#!/bin/sh\\necho from-path-script\\n' >/tmp/bb/pbin/hello-bb && chmod +x /tmp/bb/pbin/hello-bb && PATH=/tmp/bb/pbin:$PATH hello-bb; PATH=/nowhere; nosuchcmd-bb 2>/dev/null; echo status=$?`,
+    );
     expect(r.output).toBe('from-path-script\nstatus=127');
   });
 });
 
-it('a 2,000-character command line typed on the VM\'s console runs whole (line editor on)', async () => {
+it("a 2,000-character command line typed on the VM's console runs whole (line editor on)", async () => {
   const vm = machines.vm!;
   // Echo on: ash reads the line through its line editor, which Debian's config capped at 1,022
   // characters (the rest of a pasted line vanished, end marker included).
@@ -232,7 +317,7 @@ it('a 2,000-character command line typed on the VM\'s console runs whole (line e
   expect((await sh(vm, 'stty -echo')).exitCode).toBe(0);
 });
 
-it('vi edits a file on the VM\'s serial console', async () => {
+it("vi edits a file on the VM's serial console", async () => {
   const vm = machines.vm!;
   expect((await sh(vm, `printf 'one\\n' >/tmp/bb/v; stty echo`)).exitCode).toBe(0);
   const from = vm.serial.length;

@@ -7,7 +7,6 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { args, hostHasContainerImages, hostWithMux, Machine, MuxPort, shStatus, Terminal, utf8, text } from './harness.ts';
 import { FrameType as T, MUX_MAX_PAYLOAD, type Frame } from '../../src/core/mux/frames.ts';
 
-
 const u32 = (f: Frame, at = 0) => new DataView(f.payload.buffer, f.payload.byteOffset).getUint32(at, true);
 const u64 = (f: Frame, at: number) => new DataView(f.payload.buffer, f.payload.byteOffset).getBigUint64(at, true);
 const PHASE_EXEC = 6;
@@ -57,15 +56,19 @@ describe.skipIf(!hostHasContainerImages())('box behaves like Docker: signals, ex
   it.each([
     { key: 'Ctrl-C', byte: '\x03', status: 130 },
     { key: 'Ctrl-\\', byte: '\x1c', status: 131 },
-  ])('page: $key stops the foreground job of an -it shell', async ({ byte, status }) => {
-    const term = await startShell();
-    const t0 = performance.now();
-    mux.send(T.INPUT, term.channel, text.encode('sleep 30\n'));
-    await new Promise((r) => setTimeout(r, 1000));
-    mux.send(T.INPUT, term.channel, text.encode(byte));
-    expect(await term.run('echo status=$?')).toMatch(new RegExp(`^status=${status}\\r?$`, 'm'));
-    expect(performance.now() - t0).toBeLessThan(20_000); // not the whole 30 s
-  }, 60_000);
+  ])(
+    'page: $key stops the foreground job of an -it shell',
+    async ({ byte, status }) => {
+      const term = await startShell();
+      const t0 = performance.now();
+      mux.send(T.INPUT, term.channel, text.encode('sleep 30\n'));
+      await new Promise((r) => setTimeout(r, 1000));
+      mux.send(T.INPUT, term.channel, text.encode(byte));
+      expect(await term.run('echo status=$?')).toMatch(new RegExp(`^status=${status}\\r?$`, 'm'));
+      expect(performance.now() - t0).toBeLessThan(20_000); // not the whole 30 s
+    },
+    60_000,
+  );
 
   it('page: Ctrl-Z stops the foreground job, and the shell has it as a stopped job', async () => {
     const term = await startShell();
@@ -121,7 +124,9 @@ describe.skipIf(!hostHasContainerImages())('box behaves like Docker: signals, ex
   });
 
   it('exit code: run killed by SIGKILL (box stop -t 0) → 137', async () => {
-    const r = await sh('(box run --name k9 busybox sleep 600; echo "ru"n=$? > /tmp/k9) & until box ps | grep -q k9; do sleep 0.2; done; box stop -t 0 k9 >/dev/null; wait; cat /tmp/k9');
+    const r = await sh(
+      '(box run --name k9 busybox sleep 600; echo "ru"n=$? > /tmp/k9) & until box ps | grep -q k9; do sleep 0.2; done; box stop -t 0 k9 >/dev/null; wait; cat /tmp/k9',
+    );
     expect(r.out).toMatch(/^run=137\r?$/m);
   }, 60_000);
 
@@ -141,14 +146,18 @@ describe.skipIf(!hostHasContainerImages())('box behaves like Docker: signals, ex
   }, 60_000);
 
   // The RESULT frame holds 65532 bytes of text: at, below and above it, and at the log's own limit.
-  it.each([65531, 65532, 65533, 65536, 65537])('logs: %i bytes of NULs come back whole (or the last 65536, said)', async (n) => {
-    const name = `log${n}`;
-    await sh(`box run --name ${name} busybox head -c ${n} /dev/zero >/dev/null`);
-    expect((await sh(`box logs ${name} 2>/dev/null | wc -c`)).out.trim()).toBe(String(Math.min(n, 65536)));
-    const notes = (await sh(`box logs ${name} 2>&1 >/dev/null`)).out;
-    if (n > 65536) expect(notes).toMatch(new RegExp(`first ${n - 65536} bytes are no longer kept`));
-    else expect(notes.trim()).toBe('');
-  }, 60_000);
+  it.each([65531, 65532, 65533, 65536, 65537])(
+    'logs: %i bytes of NULs come back whole (or the last 65536, said)',
+    async (n) => {
+      const name = `log${n}`;
+      await sh(`box run --name ${name} busybox head -c ${n} /dev/zero >/dev/null`);
+      expect((await sh(`box logs ${name} 2>/dev/null | wc -c`)).out.trim()).toBe(String(Math.min(n, 65536)));
+      const notes = (await sh(`box logs ${name} 2>&1 >/dev/null`)).out;
+      if (n > 65536) expect(notes).toMatch(new RegExp(`first ${n - 65536} bytes are no longer kept`));
+      else expect(notes.trim()).toBe('');
+    },
+    60_000,
+  );
 
   it('a reply longer than one frame arrives whole (inspect of 300 names)', async () => {
     const r = await sh('box inspect $(for i in $(seq 300); do echo keep; done) | grep -c \'"Name": "keep"\'');
@@ -201,25 +210,33 @@ describe.skipIf(!hostHasContainerImages())('box behaves like Docker: signals, ex
   it.each([
     { payload: MUX_MAX_PAYLOAD - 1, ok: true },
     { payload: MUX_MAX_PAYLOAD, ok: true },
-  ])('page: a RUN of $payload bytes of arguments runs', async ({ payload }) => {
-    const ch = ++channel;
-    const from = mux.frames.length;
-    const head = ['busybox', 'true'];
-    const fill = payload - head.reduce((n, a) => n + a.length + 1, 0) - 1;
-    mux.send(T.RUN, ch, args(...head, 'x'.repeat(fill)));
-    const f = await mux.waitFrame((f) => f.channel === ch && (f.type === T.EXIT || f.type === T.ERROR), 60_000, 'EXIT of the long RUN', from);
-    expect(f.type).toBe(T.EXIT);
-  }, 60_000);
+  ])(
+    'page: a RUN of $payload bytes of arguments runs',
+    async ({ payload }) => {
+      const ch = ++channel;
+      const from = mux.frames.length;
+      const head = ['busybox', 'true'];
+      const fill = payload - head.reduce((n, a) => n + a.length + 1, 0) - 1;
+      mux.send(T.RUN, ch, args(...head, 'x'.repeat(fill)));
+      const f = await mux.waitFrame((f) => f.channel === ch && (f.type === T.EXIT || f.type === T.ERROR), 60_000, 'EXIT of the long RUN', from);
+      expect(f.type).toBe(T.EXIT);
+    },
+    60_000,
+  );
 
   it.each([
     { arg: 65522, code: 0 }, // busybox\0true\0 + 65522 + \0 = 65536: the frame's limit
     { arg: 65523, code: 125 },
     { arg: 100000, code: 125 }, // (the kernel itself refuses one argument over 128 KiB)
-  ])('host CLI: a run whose arguments make $arg bytes → $code', async ({ arg, code }) => {
-    const r = await sh(`box run busybox true $(head -c ${arg} /dev/zero | tr "\\0" x) 2>&1`);
-    expect(r.code).toBe(code);
-    if (code) expect(r.out).toMatch(/arguments too long: \d+ bytes, at most 65536/);
-  }, 60_000);
+  ])(
+    'host CLI: a run whose arguments make $arg bytes → $code',
+    async ({ arg, code }) => {
+      const r = await sh(`box run busybox true $(head -c ${arg} /dev/zero | tr "\\0" x) 2>&1`);
+      expect(r.code).toBe(code);
+      if (code) expect(r.out).toMatch(/arguments too long: \d+ bytes, at most 65536/);
+    },
+    60_000,
+  );
 
   // INPUT a pty does not take waits in boxd up to 1 MiB per terminal; past that it is refused by name.
   it('page: input to a program that never reads: up to 1 MiB waits, past it ERROR names the limit', async () => {
@@ -241,7 +258,7 @@ describe.skipIf(!hostHasContainerImages())('box behaves like Docker: signals, ex
   }, 120_000);
 
   it('more than 256 arguments are fine (CMD and EXEC)', async () => {
-    expect((await sh('box exec keep sh -c \'echo $#\' sh $(seq 1000) 2>&1')).out).toMatch(/^1000\r?$/m);
+    expect((await sh("box exec keep sh -c 'echo $#' sh $(seq 1000) 2>&1")).out).toMatch(/^1000\r?$/m);
   });
 
   // ------------------------------------------------------------------ items 1 and 3: options, limits
@@ -251,13 +268,17 @@ describe.skipIf(!hostHasContainerImages())('box behaves like Docker: signals, ex
     { form: 'stop --timeout=1', cmd: 'box stop --timeout=1 o1' },
     { form: 'stop -t1', cmd: 'box stop -t1 o1' },
     { form: 'stop o1 -t 1 (flag after the name)', cmd: 'box stop o1 -t 1' },
-  ])('options: `$form` stops the container', async ({ cmd }) => {
-    expect((await sh('box run -d --name o1 busybox sleep 600 >/dev/null')).code).toBe(0);
-    const r = await sh(`${cmd} 2>&1`, 60_000);
-    expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^o1$/m);
-    expect((await sh('box ps -aq --all | wc -l; box rm --force o1')).code).toBe(0);
-  }, 90_000);
+  ])(
+    'options: `$form` stops the container',
+    async ({ cmd }) => {
+      expect((await sh('box run -d --name o1 busybox sleep 600 >/dev/null')).code).toBe(0);
+      const r = await sh(`${cmd} 2>&1`, 60_000);
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/^o1$/m);
+      expect((await sh('box ps -aq --all | wc -l; box rm --force o1')).code).toBe(0);
+    },
+    90_000,
+  );
 
   it.each([
     { cmd: 'box stop --bogus o1', says: 'unknown flag: --bogus' },
@@ -278,7 +299,7 @@ describe.skipIf(!hostHasContainerImages())('box behaves like Docker: signals, ex
   });
 
   it('limits: --cpus above the CPU count is refused, naming the range', async () => {
-    const n = Number((await sh("grep -c ^processor /proc/cpuinfo")).out.trim());
+    const n = Number((await sh('grep -c ^processor /proc/cpuinfo')).out.trim());
     const r = await sh('box run --cpus 64 busybox true 2>&1');
     expect(r.code).toBe(125);
     expect(r.out).toContain(`Range of CPUs is from 0.01 to ${n}.00, as there are only ${n} CPUs available`);
@@ -317,7 +338,9 @@ describe.skipIf(!hostHasContainerImages())('box behaves like Docker: signals, ex
     const t0 = received.reduce((a, b) => (a < b ? a : b));
     const ms = (ns: bigint) => Number(ns - t0) / 1e6;
     const prompts = prompt.map(ms).sort((a, b) => a - b);
-    console.log(`12 at once (guest clock from the first request): first prompt ${prompts[0]!.toFixed(0)} ms, last ${prompts.at(-1)!.toFixed(0)} ms; last exec ${Math.max(...exec.map(ms)).toFixed(0)} ms`);
+    console.log(
+      `12 at once (guest clock from the first request): first prompt ${prompts[0]!.toFixed(0)} ms, last ${prompts.at(-1)!.toFixed(0)} ms; last exec ${Math.max(...exec.map(ms)).toFixed(0)} ms`,
+    );
     // Held back (the fault): every prompt came after the last container's exec. Now the first
     // container's prompt is read while the others are still starting.
     const lastExec = exec.reduce((a, b) => (a > b ? a : b));
@@ -338,7 +361,9 @@ describe.skipIf(!hostHasContainerImages())('box behaves like Docker: signals, ex
   }
 
   it('-e sets variables in order, replacing the same name from the image or an earlier -e', async () => {
-    const r = await sh(`box run -e GREETING=hi -e 'TWO=a b' --env GREETING=hello -e PATH=/bin:/sbin busybox sh -c 'echo "$GREETING|$TWO|$PATH"; env | grep -c ^GREETING='`);
+    const r = await sh(
+      `box run -e GREETING=hi -e 'TWO=a b' --env GREETING=hello -e PATH=/bin:/sbin busybox sh -c 'echo "$GREETING|$TWO|$PATH"; env | grep -c ^GREETING='`,
+    );
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^hello\|a b\|\/bin:\/sbin\n1$/m);
   });
@@ -359,7 +384,9 @@ describe.skipIf(!hostHasContainerImages())('box behaves like Docker: signals, ex
     const r = await sh(`box run -w /srv/app busybox sh -c 'pwd; ls -ld . | cut -c1'`);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^\/srv\/app\nd$/m);
-    const i = await sh(`box run -d --name wd -w /tmp busybox sleep 1000 >/dev/null; box inspect wd | grep -o '"WorkingDir": "[^"]*"'; box exec wd pwd; box rm -f wd >/dev/null`);
+    const i = await sh(
+      `box run -d --name wd -w /tmp busybox sleep 1000 >/dev/null; box inspect wd | grep -o '"WorkingDir": "[^"]*"'; box exec wd pwd; box rm -f wd >/dev/null`,
+    );
     expect(i.out).toMatch(/^"WorkingDir": "\/tmp"\n\/tmp$/m); // box exec starts there too, as docker exec does
   });
 

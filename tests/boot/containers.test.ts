@@ -106,7 +106,11 @@ describe.skipIf(!hostHasContainerImages())('containers on one kernel: box over t
     const base = info[0].GraphDriver.Data.LowerDir.split(':').at(-1).split('/').at(-1);
     // The same inode: one unpacked copy of the base layer behind both overlays.
     const listing = await m.run('ls -i /var/lib/box/layers/*/bin/busybox');
-    const hostIno = listing.split(/\r?\n/).find((l) => l.includes(base))?.trim().split(/\s+/)[0];
+    const hostIno = listing
+      .split(/\r?\n/)
+      .find((l) => l.includes(base))
+      ?.trim()
+      .split(/\s+/)[0];
     expect(hostIno).toMatch(/^\d+$/);
     for (const name of ['c1', 'c3']) {
       expect((await term[name].run('ls -i /bin/busybox')).trim().split(/\s+/)[0]).toBe(hostIno);
@@ -127,7 +131,11 @@ describe.skipIf(!hostHasContainerImages())('containers on one kernel: box over t
   it('STATS reports each container from its cgroup', async () => {
     const from = mux.frames.length;
     mux.send(T.STATS, 0);
-    for (const [name, channel] of [['c1', 1], ['c2', 2], ['c3', 3]] as const) {
+    for (const [name, channel] of [
+      ['c1', 1],
+      ['c2', 2],
+      ['c3', 3],
+    ] as const) {
       const f = await mux.waitFrame((f) => f.channel === channel && f.type === T.STATS_REPLY, 20_000, `STATS ${name}`, from);
       const v = new DataView(f.payload.buffer, f.payload.byteOffset);
       const memory = Number(v.getBigUint64(0, true));
@@ -199,7 +207,10 @@ describe.skipIf(!hostHasContainerImages())('containers on one kernel: box over t
       const f = encodeFrame(type, 1000 + rnd(100_000), payload);
       if (rnd(10) === 0) {
         f[rnd(f.length)] ^= 1 << rnd(8);
-        parts.push(f, new Uint8Array(rnd(24)).map(() => rnd(256)));
+        parts.push(
+          f,
+          new Uint8Array(rnd(24)).map(() => rnd(256)),
+        );
       } else parts.push(f);
     }
     const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

@@ -152,14 +152,18 @@ describe('experiments, for real in Node', () => {
   });
 
   for (const e of EXPERIMENTS) {
-    it.skipIf(!wanted.includes(e.id) || !CHECKS[e.id])(`${e.id}: ${e.title}`, async () => {
-      const r = await e.run(driver, { params: PARAMS[e.id] });
-      expect(r.id).toBe(e.id);
-      expect(r.vm.length + r.container.length).toBeGreaterThan(0);
-      for (const f of r.figures) if (typeof f.value === 'number') expect(Number.isNaN(f.value), `${f.id} is not NaN`).toBe(false);
-      await CHECKS[e.id]!(r);
-      // The experiment stopped everything it booted.
-      expect(driver.live.size).toBe(0);
-    }, 600_000);
+    it.skipIf(!wanted.includes(e.id) || !CHECKS[e.id])(
+      `${e.id}: ${e.title}`,
+      async () => {
+        const r = await e.run(driver, { params: PARAMS[e.id] });
+        expect(r.id).toBe(e.id);
+        expect(r.vm.length + r.container.length).toBeGreaterThan(0);
+        for (const f of r.figures) if (typeof f.value === 'number') expect(Number.isNaN(f.value), `${f.id} is not NaN`).toBe(false);
+        await CHECKS[e.id]!(r);
+        // The experiment stopped everything it booted.
+        expect(driver.live.size).toBe(0);
+      },
+      600_000,
+    );
   }
 });

@@ -54,7 +54,11 @@ const CASES: GuestCase[] = [
     prompt: MARKERS.hostReady,
     checks: [
       { name: 'the 6.12 kernel', cmd: 'uname -r', expect: new RegExp(`^${manifest.kernels.host.replace(/\./g, '\\.')}$`, 'm') },
-      { name: 'namespaces', cmd: 'ls /proc/self/ns', expect: /(?=[\s\S]*\bcgroup\b)(?=[\s\S]*\bipc\b)(?=[\s\S]*\bmnt\b)(?=[\s\S]*\bnet\b)(?=[\s\S]*\bpid\b)(?=[\s\S]*\buts\b)/ },
+      {
+        name: 'namespaces',
+        cmd: 'ls /proc/self/ns',
+        expect: /(?=[\s\S]*\bcgroup\b)(?=[\s\S]*\bipc\b)(?=[\s\S]*\bmnt\b)(?=[\s\S]*\bnet\b)(?=[\s\S]*\bpid\b)(?=[\s\S]*\buts\b)/,
+      },
       { name: 'cgroup v2 controllers', cmd: 'cat /sys/fs/cgroup/cgroup.controllers', expect: /(?=.*\bcpu\b)(?=.*\bmemory\b)(?=.*\bpids\b)/ },
       { name: 'overlayfs, tmpfs', cmd: 'cat /proc/filesystems', expect: /(?=[\s\S]*overlay)(?=[\s\S]*tmpfs)/ },
       { name: 'virtio-console port for the mux', cmd: 'cat /sys/class/virtio-ports/*/name', expect: /virtio-1/ },

@@ -104,7 +104,10 @@ export class Machine {
   /** With `lan`: the NIC's cable and its switch port. */
   readonly lan: { cable: NicCable; port: SwitchPort } | undefined;
 
-  constructor(readonly kind: GuestKind, opts: BootOptions = {}) {
+  constructor(
+    readonly kind: GuestKind,
+    opts: BootOptions = {},
+  ) {
     const options = nodeV86Options(kind, opts);
     this.disk = options.hda instanceof LazyDisk ? options.hda : undefined;
     this.emulator = new V86(options as ConstructorParameters<typeof V86>[0]);
@@ -174,7 +177,9 @@ export class Machine {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w.resolve !== done);
-        reject(new Error(`${this.kind}: timed out after ${timeoutMs} ms waiting for ${re}\n--- serial log (last 3000 chars) ---\n${this.serial.slice(-3000)}\n---`));
+        reject(
+          new Error(`${this.kind}: timed out after ${timeoutMs} ms waiting for ${re}\n--- serial log (last 3000 chars) ---\n${this.serial.slice(-3000)}\n---`),
+        );
       }, timeoutMs);
       const done = (m: Mark) => {
         clearTimeout(timer);
@@ -204,7 +209,10 @@ export class Machine {
     const out = this.serial.slice(from);
     const lines = out.split(/\r?\n/);
     // Drop the echoed command line and the marker line.
-    const body = lines.slice(1, lines.findIndex((l) => l.startsWith(`@@done-${n}`)));
+    const body = lines.slice(
+      1,
+      lines.findIndex((l) => l.startsWith(`@@done-${n}`)),
+    );
     return body.join('\n');
   }
 
@@ -317,7 +325,10 @@ export class MuxPort {
 /** A container terminal on one mux channel, driven like the harness drives the serial shell. */
 export class Terminal {
   private seq = 0;
-  constructor(private readonly port: MuxPort, readonly channel: number) {}
+  constructor(
+    private readonly port: MuxPort,
+    readonly channel: number,
+  ) {}
 
   get screen(): string {
     return this.port.output.get(this.channel) ?? '';
@@ -334,7 +345,12 @@ export class Terminal {
       await new Promise((r) => setTimeout(r, 20));
     }
     const lines = this.screen.slice(from).split(/\r?\n/);
-    return lines.slice(1, lines.findIndex((l) => marker.test(l))).join('\n');
+    return lines
+      .slice(
+        1,
+        lines.findIndex((l) => marker.test(l)),
+      )
+      .join('\n');
   }
 }
 

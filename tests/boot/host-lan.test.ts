@@ -69,7 +69,7 @@ describe('the container host on the page LAN', () => {
     expect(page.output).toContain('<title>stacklab web</title>');
     expect(page.exitCode).toBe(0);
     // The container's own address answers too: the VM's route reaches box0 directly.
-    const ip = (await run(host, "box inspect site | sed -n 's/.*\"IPAddress\": \"\\([0-9.]*\\)\".*/\\1/p'")).output.trim();
+    const ip = (await run(host, 'box inspect site | sed -n \'s/.*"IPAddress": "\\([0-9.]*\\)".*/\\1/p\'')).output.trim();
     expect(ip).toMatch(/^10\.88\./);
     expect((await run(vm, `wget -q -T 10 -O - http://${ip}/`)).output).toContain('<title>stacklab web</title>');
     expect((await run(host, 'box port site')).output.trim()).toBe('80/tcp -> 0.0.0.0:8080');

@@ -65,7 +65,11 @@ describe('VMs on one switch', () => {
   it('each NIC has the MAC the LAN gave it, and eth0 the address derived from it', async () => {
     expect(nicKind(a.emulator)).toBe('virtio');
     expect(nicKind(c.emulator)).toBe('ne2k');
-    for (const [m, mac] of [[a, MAC.a], [b, MAC.b], [c, MAC.c]] as const) {
+    for (const [m, mac] of [
+      [a, MAC.a],
+      [b, MAC.b],
+      [c, MAC.c],
+    ] as const) {
       expect(nicMac(m.emulator)).toBe(mac);
       expect(await ipv4(shell(m))).toBe(vmAddressForMac(mac));
     }
@@ -76,8 +80,10 @@ describe('VMs on one switch', () => {
     const received = lanOne.counters.received;
     vmPair = await measureVmPair(shell(a), shell(b), params);
     const { ping, transfer } = vmPair;
-    console.log(`VM→VM (virtio, in one Node thread): rtt min/median/max ${ping.minMs}/${ping.medianMs}/${ping.maxMs} ms; ` +
-      `${transfer.bytes} B in ${transfer.guestMs} ms guest = ${mbPerSecond(transfer.bytes, transfer.guestMs).toFixed(2)} MB/s (wall ${transfer.wallMs.toFixed(0)} ms)`);
+    console.log(
+      `VM→VM (virtio, in one Node thread): rtt min/median/max ${ping.minMs}/${ping.medianMs}/${ping.maxMs} ms; ` +
+        `${transfer.bytes} B in ${transfer.guestMs} ms guest = ${mbPerSecond(transfer.bytes, transfer.guestMs).toFixed(2)} MB/s (wall ${transfer.wallMs.toFixed(0)} ms)`,
+    );
     expect(ping.received).toBe(params.pings);
     expect(ping.timesMs).toHaveLength(params.pings);
     for (const t of ping.timesMs) expect(t).toBeGreaterThan(0);
@@ -142,8 +148,10 @@ describe('containers on box0', () => {
     await Promise.all([a, b, c].map((m) => m.stop()));
     const ct = await measureContainerPair(shell(host), params);
     const { ping, transfer } = ct;
-    console.log(`container→container (box0): rtt min/median/max ${ping.minMs}/${ping.medianMs}/${ping.maxMs} ms; ` +
-      `${transfer.bytes} B in ${transfer.guestMs} ms guest = ${mbPerSecond(transfer.bytes, transfer.guestMs).toFixed(2)} MB/s (wall ${transfer.wallMs.toFixed(0)} ms)`);
+    console.log(
+      `container→container (box0): rtt min/median/max ${ping.minMs}/${ping.medianMs}/${ping.maxMs} ms; ` +
+        `${transfer.bytes} B in ${transfer.guestMs} ms guest = ${mbPerSecond(transfer.bytes, transfer.guestMs).toFixed(2)} MB/s (wall ${transfer.wallMs.toFixed(0)} ms)`,
+    );
     expect(ct.to).toMatch(/^10\.88\./);
     expect(ping.received).toBe(params.pings);
     for (const t of ping.timesMs) expect(t).toBeGreaterThan(0);

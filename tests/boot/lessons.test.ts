@@ -30,16 +30,26 @@ for (const lesson of lessons) {
     for (const step of lesson.steps) {
       it(`step ${step.index}: ${step.title}`, async () => {
         const setup = await runPhase(step, 'setup', lab, lab.pageFacts);
-        expect(setup.filter((r) => r.code !== 0), 'setup failed').toEqual([]);
+        expect(
+          setup.filter((r) => r.code !== 0),
+          'setup failed',
+        ).toEqual([]);
         if (!step.scripts.some((s) => s.phase === 'verify')) return;
         const record = (c: CheckResult) => {
           const counts = lab.instructions.splice(0);
-          c.runs.filter((r) => r.machine !== 'page').forEach((r, i) => timings.push({ lesson: lesson.id, step: step.index, machine: r.machine, ms: r.ms, instructions: counts[i] ?? 0, passed: r.code === 0 }));
+          c.runs
+            .filter((r) => r.machine !== 'page')
+            .forEach((r, i) =>
+              timings.push({ lesson: lesson.id, step: step.index, machine: r.machine, ms: r.ms, instructions: counts[i] ?? 0, passed: r.code === 0 }),
+            );
         };
         lab.instructions.length = 0;
         const before = await verifyStep(step, lab, lab.pageFacts);
         record(before);
-        expect(before.runs.every((r) => r.code !== null), `a check could not reach its machine: ${JSON.stringify(before.runs)}`).toBe(true);
+        expect(
+          before.runs.every((r) => r.code !== null),
+          `a check could not reach its machine: ${JSON.stringify(before.runs)}`,
+        ).toBe(true);
         expect(before.passed, 'the check passes before the work is done').toBe(false);
         expect(before.hint).toBe(step.hint);
         for (const { machine, text } of solveText(step)) lab.type(machine, text);
@@ -50,7 +60,10 @@ for (const lesson of lessons) {
           return verifyStep(step, lab, lab.pageFacts);
         }, 30_000);
         record(after);
-        expect(after.passed, `the solve does not satisfy the check: ${JSON.stringify(after.runs)}\n${step.scripts.map((s) => lab.screen(s.machine)).join('\n---\n')}`).toBe(true);
+        expect(
+          after.passed,
+          `the solve does not satisfy the check: ${JSON.stringify(after.runs)}\n${step.scripts.map((s) => lab.screen(s.machine)).join('\n---\n')}`,
+        ).toBe(true);
       }, 90_000);
     }
   });

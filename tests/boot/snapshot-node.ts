@@ -11,7 +11,10 @@ import { DIST, REPO, hostCmdline, Machine, type BootOptions } from './harness.ts
 
 export const V86_VERSION: string = JSON.parse(readFileSync(join(REPO, 'node_modules/v86/package.json'), 'utf8')).version;
 
-const sha = (file: string) => createHash('sha256').update(readFileSync(join(DIST, file))).digest('hex');
+const sha = (file: string) =>
+  createHash('sha256')
+    .update(readFileSync(join(DIST, file)))
+    .digest('hex');
 
 /** The configuration a harness Machine of `kind` boots with (cmdline: the one actually passed). */
 export function nodeConfig(kind: MachineKind, opts: BootOptions = {}): SnapshotConfig {

@@ -32,7 +32,12 @@ function shell(port: V86VirtioPort, channel: number) {
       await new Promise((r) => setTimeout(r, 20));
     }
     const lines = screen.slice(from).split(/\r?\n/);
-    return lines.slice(1, lines.findIndex((l) => marker.test(l))).join('\n');
+    return lines
+      .slice(
+        1,
+        lines.findIndex((l) => marker.test(l)),
+      )
+      .join('\n');
   };
 }
 

@@ -23,10 +23,7 @@ const row = (page: Page, id: string) => page.locator(`article[data-experiment="$
 
 /** A figure of a finished row, read from the page's own state. */
 async function figure(page: Page, experiment: string, id: string): Promise<unknown> {
-  return page.evaluate(
-    ([e, f]) => (window as any).stacklab.compare.row(e).result?.figures.find((x: any) => x.id === f)?.value,
-    [experiment, id] as const,
-  );
+  return page.evaluate(([e, f]) => (window as any).stacklab.compare.row(e).result?.figures.find((x: any) => x.id === f)?.value, [experiment, id] as const);
 }
 
 async function waitDone(page: Page, id: string, timeout: number) {

@@ -102,7 +102,9 @@ test('a disk chunk with altered bytes: the VMs report the damage, the container 
   const shown = [await errorShownAt(page, 'vm1', damaged), await errorShownAt(page, 'vm2', damaged)].sort((a, b) => a - b);
   expect(servedAt.length).toBeGreaterThanOrEqual(2);
   const ms = shown.map((t, i) => t - servedAt[i]);
-  console.log(`altered disk chunk ${victim!.slice(0, 12)}… (${servedAt.length} altered responses): errors ${ms.join(' ms, ')} ms after the altered bytes were served`);
+  console.log(
+    `altered disk chunk ${victim!.slice(0, 12)}… (${servedAt.length} altered responses): errors ${ms.join(' ms, ')} ms after the altered bytes were served`,
+  );
   for (const x of ms) expect(x).toBeLessThan(ERROR_BUDGET_MS);
   for (const id of ['host', ...(containers ? ['c1'] : [])]) await expect(card(page, id).getByTestId('flag')).toBeVisible({ timeout: BOOT_MS });
   for (const id of ['vm1', 'vm2']) await expect(card(page, id).getByTestId('flag')).toHaveCount(0);
@@ -126,7 +128,7 @@ test('an altered host initramfs fails its sha256: the host fails clearly, the VM
   await shot(page, info, 'initramfs-altered');
 });
 
-test("an altered host image store: the host card names the chunk, the host still boots to its shell, the VM finishes", async ({ page, context }, info) => {
+test('an altered host image store: the host card names the chunk, the host still boots to its shell, the VM finishes', async ({ page, context }, info) => {
   let altered = 0;
   await context.route('**/images/host/store.img.chunks/*.bin', async (route) => {
     await fulfilAltered(route);
@@ -134,7 +136,9 @@ test("an altered host image store: the host card names the chunk, the host still
   });
   await start(page, '?vms=1&containers=1&mode=cold');
   // Not fatal: the store is not what the host boots from. The guest reads zeros instead.
-  await expect(card(page, 'host').getByTestId('warning')).toContainText(/image store is damaged: chunk \d+ of store\.img does not match the sha256/, { timeout: 60_000 });
+  await expect(card(page, 'host').getByTestId('warning')).toContainText(/image store is damaged: chunk \d+ of store\.img does not match the sha256/, {
+    timeout: 60_000,
+  });
   await expect(card(page, 'host').getByTestId('error')).toHaveCount(0);
   await expect(card(page, 'host').getByTestId('flag')).toBeVisible({ timeout: BOOT_MS });
   await expect(card(page, 'vm1').getByTestId('flag')).toBeVisible({ timeout: BOOT_MS });

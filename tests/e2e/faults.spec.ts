@@ -25,7 +25,10 @@ test('a worker killed mid-boot: its card says the worker crashed, every other ma
   // Kill VM 2 as soon as its guest runs. Not later: on a loaded machine the page reads the
   // worker's messages seconds behind, and a VM the page still sees in its kernel may be at login:.
   await expect
-    .poll(() => page.evaluate(() => (window as any).stacklab?.race?.sessions.find((s: any) => s.id === 'vm2')?.marks.length ?? 0), { timeout: 60_000, intervals: [50] })
+    .poll(() => page.evaluate(() => (window as any).stacklab?.race?.sessions.find((s: any) => s.id === 'vm2')?.marks.length ?? 0), {
+      timeout: 60_000,
+      intervals: [50],
+    })
     .toBeGreaterThanOrEqual(1);
   const killedIn = await page.evaluate(() => {
     const s = (window as any).stacklab.race.sessions.find((x: any) => x.id === 'vm2');
@@ -100,7 +103,11 @@ test('bad URL parameters of every kind give a readable message, never a blank pa
     await expect(page.getByTestId('start')).toBeVisible();
   }
   // All at once: one message each, and the page still renders.
-  await page.goto(`./?${BAD_PARAMS.filter(([q]) => !q.includes('%') && !q.startsWith('vms=0')).map(([q]) => q).join('&')}`);
+  await page.goto(
+    `./?${BAD_PARAMS.filter(([q]) => !q.includes('%') && !q.startsWith('vms=0'))
+      .map(([q]) => q)
+      .join('&')}`,
+  );
   await expect(page.getByTestId('config-errors').locator('li')).toHaveCount(BAD_PARAMS.length - 4); // vms, containers each appear once
   await shot(page, info, 'fault-bad-params');
   expect(pageErrors).toEqual([]);

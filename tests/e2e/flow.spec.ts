@@ -43,14 +43,19 @@ test('a console flood keeps the page responsive and loses nothing', async ({ pag
   const floodMs = Date.now() - t0;
   const tail = await waitForTerminal(page, 'vm1', /^flood-42-done$/m, 5_000);
   // Nothing dropped or reordered: the scrollback ends with an unbroken run of numbers up to the last.
-  const numbers = tail.split('\n').filter((l) => /^\d{7,8}$/.test(l)).map(Number);
+  const numbers = tail
+    .split('\n')
+    .filter((l) => /^\d{7,8}$/.test(l))
+    .map(Number);
   expect(numbers.length).toBeGreaterThan(4000);
   expect(numbers.at(-1)).toBe(last);
   numbers.forEach((n, i) => i && expect(n, `line after ${numbers[i - 1]}`).toBe(numbers[i - 1] + 1));
   const longTasks: number[] = await page.evaluate(() => (window as any).__longTasks);
   const maxTask = Math.max(0, ...longTasks);
   const renderer = await page.evaluate(() => (window as any).stacklab.race.sessions[0].terminal.renderer);
-  console.log(`flood of ${last - first + 1} lines: ${floodMs} ms; page round-trip max ${Math.max(...probes)} ms; long tasks ${longTasks.length}, longest ${maxTask.toFixed(0)} ms (${renderer} renderer)`);
+  console.log(
+    `flood of ${last - first + 1} lines: ${floodMs} ms; page round-trip max ${Math.max(...probes)} ms; long tasks ${longTasks.length}, longest ${maxTask.toFixed(0)} ms (${renderer} renderer)`,
+  );
   expect(Math.max(...probes)).toBeLessThan(1000);
   // Software WebGL gave 400–500 ms tasks here; the DOM renderer stays near 0 (printed above).
   if (load > cpus().length) console.log(`load average ${load.toFixed(1)} on ${cpus().length} cores: long-task gate not applied`);
@@ -68,10 +73,11 @@ test('terminal: the serial console tells the guest its size, follows a resize; f
   await drawer.locator('.xterm').click();
   await page.keyboard.type('root\n');
   await waitForTerminal(page, 'vm1', /# $/m, 30_000);
-  const term = () => page.evaluate(() => {
-    const t = (window as any).stacklab.race.sessions[0].terminal;
-    return { cols: t.term.cols as number, rows: t.term.rows as number, renderer: t.renderer as string };
-  });
+  const term = () =>
+    page.evaluate(() => {
+      const t = (window as any).stacklab.race.sessions[0].terminal;
+      return { cols: t.term.cols as number, rows: t.term.rows as number, renderer: t.renderer as string };
+    });
 
   // The page tells the shell its size at the idle prompt; stty size then reports it.
   const size = await term();

@@ -8,7 +8,9 @@ const DIST = fileURLToPath(new URL('../../images/dist/', import.meta.url));
 export const hasImages = (...files: string[]) => files.every((f) => existsSync(DIST + f));
 /** The host's initramfs (uncompressed newc cpio: paths appear verbatim) carries boxd; its image store the OCI images. */
 export const hasContainerImages = () =>
-  hasImages('host/initramfs.cpio', 'host/store.img') && readFileSync(DIST + 'host/initramfs.cpio').includes('usr/bin/boxd') && readFileSync(DIST + 'host/store.img').includes('index.json');
+  hasImages('host/initramfs.cpio', 'host/store.img') &&
+  readFileSync(DIST + 'host/initramfs.cpio').includes('usr/bin/boxd') &&
+  readFileSync(DIST + 'host/store.img').includes('index.json');
 
 /** Text of a machine's terminal buffer (every line, trailing spaces trimmed). */
 export async function terminalText(page: Page, machineId: string): Promise<string> {
@@ -23,9 +25,7 @@ export async function terminalText(page: Page, machineId: string): Promise<strin
 
 export async function waitForTerminal(page: Page, machineId: string, re: RegExp, timeout = 60_000): Promise<string> {
   let text = '';
-  await expect
-    .poll(async () => (text = await terminalText(page, machineId)), { timeout, message: `terminal of ${machineId} to match ${re}` })
-    .toMatch(re);
+  await expect.poll(async () => (text = await terminalText(page, machineId)), { timeout, message: `terminal of ${machineId} to match ${re}` }).toMatch(re);
   return text;
 }
 

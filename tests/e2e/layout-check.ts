@@ -30,7 +30,9 @@ export function layoutProblems(page: Page, roots: readonly string[]): Promise<La
     const visible = (el: Element) => el.checkVisibility({ opacityProperty: true, visibilityProperty: true, contentVisibilityAuto: true });
     const describe = (el: Element, text: string) => {
       const owner = el.closest('[data-machine],[data-experiment],[data-testid],section,header');
-      const where = owner ? (owner.getAttribute('data-machine') ?? owner.getAttribute('data-experiment') ?? owner.getAttribute('data-testid') ?? owner.tagName.toLowerCase()) : '';
+      const where = owner
+        ? (owner.getAttribute('data-machine') ?? owner.getAttribute('data-experiment') ?? owner.getAttribute('data-testid') ?? owner.tagName.toLowerCase())
+        : '';
       return `"${text.slice(0, 60)}" (${el.tagName.toLowerCase()}${el.className && typeof el.className === 'string' ? '.' + el.className.split(/\s+/)[0] : ''} in ${where})`;
     };
 
@@ -58,7 +60,11 @@ export function layoutProblems(page: Page, roots: readonly string[]): Promise<La
         for (const el of root.querySelectorAll('button, input, select, textarea')) {
           if (seen.has(el) || !visible(el)) continue;
           seen.add(el);
-          controls.push({ el, label: describe(el, (el as HTMLElement).innerText || (el as HTMLInputElement).value || el.tagName), rect: el.getBoundingClientRect() });
+          controls.push({
+            el,
+            label: describe(el, (el as HTMLElement).innerText || (el as HTMLInputElement).value || el.tagName),
+            rect: el.getBoundingClientRect(),
+          });
         }
       }
     }
@@ -74,7 +80,8 @@ export function layoutProblems(page: Page, roots: readonly string[]): Promise<La
         }
         // Text under a control it does not belong to (a button painted over a timer).
         for (const c of controls) {
-          if (!c.el.contains(a.node) && overlap(ra, c.rect)) problems.push({ kind: 'under-control', text: a.label, other: c.label, box: `${fmt(ra)} ∩ ${fmt(c.rect)}` });
+          if (!c.el.contains(a.node) && overlap(ra, c.rect))
+            problems.push({ kind: 'under-control', text: a.label, other: c.label, box: `${fmt(ra)} ∩ ${fmt(c.rect)}` });
         }
         // Past the viewport's sides (a page that scrolls sideways on a projector).
         if (ra.left < -1 || ra.right > vw + 1) problems.push({ kind: 'off-screen', text: a.label, box: `${fmt(ra)} in a ${vw} px wide viewport` });
@@ -93,7 +100,8 @@ export function layoutProblems(page: Page, roots: readonly string[]): Promise<La
       }
     }
     for (const [i, a] of controls.entries()) {
-      for (const b of controls.slice(i + 1)) if (overlap(a.rect, b.rect)) problems.push({ kind: 'overlap', text: a.label, other: b.label, box: `${fmt(a.rect)} ∩ ${fmt(b.rect)}` });
+      for (const b of controls.slice(i + 1))
+        if (overlap(a.rect, b.rect)) problems.push({ kind: 'overlap', text: a.label, other: b.label, box: `${fmt(a.rect)} ∩ ${fmt(b.rect)}` });
     }
     // Painted over by anything else (an absolutely placed box, a sticky bar): hit-test the middle
     // of each text box, one screenful at a time.
@@ -105,7 +113,13 @@ export function layoutProblems(page: Page, roots: readonly string[]): Promise<La
       window.scrollTo(0, y);
       for (const t of texts) {
         if (covered.has(t)) continue;
-        for (const r of t.node.parentElement ? (() => { const range = document.createRange(); range.selectNodeContents(t.node); return [...range.getClientRects()]; })() : []) {
+        for (const r of t.node.parentElement
+          ? (() => {
+              const range = document.createRange();
+              range.selectNodeContents(t.node);
+              return [...range.getClientRects()];
+            })()
+          : []) {
           const cx = r.left + r.width / 2;
           const cy = r.top + r.height / 2;
           if (r.width < 1 || cy < 0 || cy >= vh || cx < 0 || cx >= vw) continue;

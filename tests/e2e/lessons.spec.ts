@@ -85,12 +85,15 @@ test.describe('a student walks One kernel or many', () => {
 
 /** Serve a lesson folder at /e2e-lessons/<name>/ (index.json lists the files; absent files are 404). */
 async function serveLesson(page: Page, name: string, files: Record<string, string>, listed = Object.keys(files)) {
-  await page.route((url) => url.pathname.startsWith(`/e2e-lessons/${name}/`), (route) => {
-    const file = new URL(route.request().url()).pathname.split('/').pop()!;
-    if (file === 'index.json') return route.fulfill({ contentType: 'application/json', body: JSON.stringify(listed) });
-    if (file in files) return route.fulfill({ contentType: 'text/markdown', body: files[file] });
-    return route.fulfill({ status: 404, body: 'not found' });
-  });
+  await page.route(
+    (url) => url.pathname.startsWith(`/e2e-lessons/${name}/`),
+    (route) => {
+      const file = new URL(route.request().url()).pathname.split('/').pop()!;
+      if (file === 'index.json') return route.fulfill({ contentType: 'application/json', body: JSON.stringify(listed) });
+      if (file in files) return route.fulfill({ contentType: 'text/markdown', body: files[file] });
+      return route.fulfill({ status: 404, body: 'not found' });
+    },
+  );
 }
 
 test.describe('bad lessons', () => {
@@ -136,7 +139,10 @@ test.describe('bad lessons', () => {
   });
 
   test('an unreachable lesson URL says so; the lab still works', async ({ page }) => {
-    await page.route((url) => url.pathname.startsWith('/e2e-lessons/nowhere/'), (route) => route.abort('connectionrefused'));
+    await page.route(
+      (url) => url.pathname.startsWith('/e2e-lessons/nowhere/'),
+      (route) => route.abort('connectionrefused'),
+    );
     await page.goto('./?lesson=/e2e-lessons/nowhere/&vms=0&containers=0');
     await expect(page.getByTestId('lesson-error')).toContainText('index.json: could not be read from /e2e-lessons/nowhere/');
     await page.getByTestId('add-vm').click();
@@ -176,7 +182,13 @@ test.describe('class board', () => {
         exportedAt: '2026-11-30T10:00:00Z',
         steps: 3,
         passed: [1, 2],
-        facts: { 'guess.vm-boot-s': String(guessVm), 'guess.container-start-s': '2', 'race.vm-ms': String(vmMs), 'race.container-ms': String(containerMs), 'race.vm-instructions': '76700000' },
+        facts: {
+          'guess.vm-boot-s': String(guessVm),
+          'guess.container-start-s': '2',
+          'race.vm-ms': String(vmMs),
+          'race.container-ms': String(containerMs),
+          'race.vm-instructions': '76700000',
+        },
         cores: 4,
       }),
     );

@@ -115,12 +115,20 @@ test('a plain static host with the shipped headers: no CSP violation, no Range r
   for (const id of ids) await expect(card(page, id).getByTestId('flag')).toBeVisible({ timeout: BOOT_MS });
   const chunkRequests = host.requests.filter((r) => r.path.includes('/disk.img.chunks/')).length;
   expect(chunkRequests, 'the VM disk comes as chunk files').toBeGreaterThan(0);
-  expect(host.requests.filter((r) => r.range), 'Range requests').toEqual([]);
-  expect(host.requests.some((r) => r.path === '/images/vm/disk.img'), 'the whole disk is never fetched').toBe(false);
+  expect(
+    host.requests.filter((r) => r.range),
+    'Range requests',
+  ).toEqual([]);
+  expect(
+    host.requests.some((r) => r.path === '/images/vm/disk.img'),
+    'the whole disk is never fetched',
+  ).toBe(false);
 
   const t0 = Date.now();
   const copy = await offlineCopyReady(page);
-  console.log(`offline copy: ${copy.entries} files in ${copy.cache}, ready ${Date.now() - t0} ms after the first race finished; ${chunkRequests} disk chunk requests, 0 Range requests`);
+  console.log(
+    `offline copy: ${copy.entries} files in ${copy.cache}, ready ${Date.now() - t0} ms after the first race finished; ${chunkRequests} disk chunk requests, 0 Range requests`,
+  );
   expect(copy.state).toBe('activated');
   await shot(page, info, 'online-first-visit');
 

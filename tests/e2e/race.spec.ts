@@ -32,8 +32,12 @@ test('a 2 VM + 3 container race finishes with every flag and ranks the machines'
   // The default race: the host booted before it, on its own lane, paid once and not ranked.
   await expect(card(page, 'host').getByTestId('paid-once')).toBeVisible();
   if (containers.length) {
-    await expect(page.getByTestId('summary')).toContainText(/^Container c\d started in [\d,.]+ m?s, from its request to its prompt; the fastest VM, VM \d, needed [\d,.]+ m?s from power-on to login \(\d+\.\d× as long\)\./);
-    await expect(page.getByTestId('summary')).toContainText(/The container host booted once, before the race, in [\d,.]+ m?s: paid once for all 3 containers; with that boot, c\d took [\d,.]+ m?s, against the fastest VM's [\d,.]+ m?s \(\d+\.\d×\)\./);
+    await expect(page.getByTestId('summary')).toContainText(
+      /^Container c\d started in [\d,.]+ m?s, from its request to its prompt; the fastest VM, VM \d, needed [\d,.]+ m?s from power-on to login \(\d+\.\d× as long\)\./,
+    );
+    await expect(page.getByTestId('summary')).toContainText(
+      /The container host booted once, before the race, in [\d,.]+ m?s: paid once for all 3 containers; with that boot, c\d took [\d,.]+ m?s, against the fastest VM's [\d,.]+ m?s \(\d+\.\d×\)\./,
+    );
   }
   const results = page.getByTestId('results');
   await expect(results.locator('tbody tr')).toHaveCount(machines);
@@ -58,7 +62,11 @@ test('a 2 VM + 3 container race finishes with every flag and ranks the machines'
     };
   });
   console.log(`navigation → race requested ${startup.requestedMs.toFixed(0)} ms, → first power-on ${startup.firstPowerOnMs.toFixed(0)} ms`);
-  const figures = await page.evaluate(() => (window as any).stacklab.race.results().map((r: any) => ({ id: r.id, bootMs: r.bootMs, instructions: r.instructions, phases: r.marks.map((m: any) => m.phase) })));
+  const figures = await page.evaluate(() =>
+    (window as any).stacklab.race
+      .results()
+      .map((r: any) => ({ id: r.id, bootMs: r.bootMs, instructions: r.instructions, phases: r.marks.map((m: any) => m.phase) })),
+  );
   for (const f of figures.filter((f: any) => f.bootMs !== undefined)) {
     expect(f.bootMs).toBeGreaterThan(0);
     // Instructions are counted per emulator; containers share the host's CPU, so they have none of their own.
@@ -73,7 +81,11 @@ test('a 2 VM + 3 container race finishes with every flag and ranks the machines'
     const fastestVm = Math.min(...figures.filter((f: any) => /^vm\d$/.test(f.id)).map((f: any) => f.bootMs));
     expect(fastestVm).toBeGreaterThan(slowestContainer);
     // The pre-booted host's row carries its own boot, and each container's figure with it adds up.
-    const rows = await page.evaluate(() => (window as any).stacklab.race.results().map((r: any) => ({ id: r.id, bootMs: r.bootMs, own: r.ownStartMs, withHost: r.withHostBootMs, beforeRace: r.beforeRace })));
+    const rows = await page.evaluate(() =>
+      (window as any).stacklab.race
+        .results()
+        .map((r: any) => ({ id: r.id, bootMs: r.bootMs, own: r.ownStartMs, withHost: r.withHostBootMs, beforeRace: r.beforeRace })),
+    );
     const host = rows.find((r: any) => r.id === 'host');
     expect(host.beforeRace).toBe(true);
     for (const c of rows.filter((r: any) => /^c\d$/.test(r.id))) expect(c.withHost).toBeCloseTo(host.bootMs + c.own, 6);
@@ -100,7 +112,11 @@ test("cold mode is one click away: the host boots inside the race and each conta
   for (const id of ['vm1', 'host', 'c1', 'c2']) await expect(card(page, id).getByTestId('flag')).toBeVisible({ timeout: 90_000 });
   await expect(card(page, 'host').getByTestId('paid-once')).toHaveCount(0);
   await expect(page.getByTestId('summary')).toContainText(/The container host booted once, inside the race, in [\d,.]+ m?s: paid once for all 2 containers/);
-  const rows = await page.evaluate(() => (window as any).stacklab.race.results().map((r: any) => ({ id: r.id, rank: r.rank, bootMs: r.bootMs, own: r.ownStartMs, withHost: r.withHostBootMs, phases: r.marks.map((m: any) => m.phase) })));
+  const rows = await page.evaluate(() =>
+    (window as any).stacklab.race
+      .results()
+      .map((r: any) => ({ id: r.id, rank: r.rank, bootMs: r.bootMs, own: r.ownStartMs, withHost: r.withHostBootMs, phases: r.marks.map((m: any) => m.phase) })),
+  );
   const host = rows.find((r: any) => r.id === 'host');
   expect(host.rank).toBeGreaterThan(0);
   for (const c of rows.filter((r: any) => /^c\d$/.test(r.id))) {
@@ -125,7 +141,7 @@ test('typing uname -r in a VM terminal shows its 6.1 kernel', async ({ page }, i
   await shot(page, info, 'vm-uname');
 });
 
-test('the container host runs its own 6.12 kernel, not the VM\'s 6.1', async ({ page }, info) => {
+test("the container host runs its own 6.12 kernel, not the VM's 6.1", async ({ page }, info) => {
   await page.goto('./?vms=1&containers=1&autostart=1');
   await expect(card(page, 'host').getByTestId('flag')).toBeVisible({ timeout: 90_000 });
   await card(page, 'host').getByTestId('open-terminal').click();

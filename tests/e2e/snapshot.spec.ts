@@ -88,7 +88,10 @@ test('a full quota: clear message, the earlier snapshot survives and restores', 
   await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: usage + 64 * 1024 });
   await typeIn(page, card(page, 'host'), 'echo changed > /root/after-save\n');
   await card(page, 'host').getByTestId('snapshot-save').click();
-  await expect(card(page, 'host').getByTestId('snapshot-problem')).toContainText(/Browser storage is full: this snapshot needs [\d.]+ MiB\. Nothing already saved was lost/, { timeout: 60_000 });
+  await expect(card(page, 'host').getByTestId('snapshot-problem')).toContainText(
+    /Browser storage is full: this snapshot needs [\d.]+ MiB\. Nothing already saved was lost/,
+    { timeout: 60_000 },
+  );
   await shot(page, info, 'snapshot-quota-full');
   await expect(page.getByTestId('storage-use')).toContainText('Snapshots: 1 saved');
 
@@ -107,7 +110,14 @@ test('warm races: the first keeps the booted host, the next resumes it instead o
   const hostFinish = () =>
     page.evaluate(() => {
       const s = (window as any).stacklab?.race?.sessions?.find((x: any) => x.kind === 'host');
-      return s?.finish ? { phase: s.finish.phase as string, skipped: [...s.finish.skipped] as string[], wallMs: s.finish.wallMs as number, instructions: s.finish.instructions as number } : null;
+      return s?.finish
+        ? {
+            phase: s.finish.phase as string,
+            skipped: [...s.finish.skipped] as string[],
+            wallMs: s.finish.wallMs as number,
+            instructions: s.finish.instructions as number,
+          }
+        : null;
     });
   const raceDone = () => page.evaluate(() => !!(window as any).stacklab?.race?.done);
   const snapshotFiles = () =>
@@ -137,6 +147,8 @@ test('warm races: the first keeps the booted host, the next resumes it instead o
   });
   expect(c1).toEqual({ finished: true, error: null });
   const resumed = await hostFinish();
-  console.log(`warm race: host resumed and ready (boxd answered) ${resumed!.wallMs.toFixed(0)} ms and ${(resumed!.instructions / 1e6).toFixed(2)} M guest instructions after power-on`);
+  console.log(
+    `warm race: host resumed and ready (boxd answered) ${resumed!.wallMs.toFixed(0)} ms and ${(resumed!.instructions / 1e6).toFixed(2)} M guest instructions after power-on`,
+  );
   await shot(page, info, 'snapshot-warm-race');
 });

@@ -29,6 +29,8 @@ test('worker vs main thread: VM boot to login', async ({ page }) => {
     }
   }
   for (const [name, rs] of Object.entries(results)) {
-    console.log(`${name.padEnd(16)} median ${median(rs.map((x) => x.wallMs)).toFixed(0)} ms, ${median(rs.map((x) => x.mips)).toFixed(1)} MIPS  (${rs.map((x) => x.wallMs.toFixed(0)).join(', ')})`);
+    console.log(
+      `${name.padEnd(16)} median ${median(rs.map((x) => x.wallMs)).toFixed(0)} ms, ${median(rs.map((x) => x.mips)).toFixed(1)} MIPS  (${rs.map((x) => x.wallMs.toFixed(0)).join(', ')})`,
+    );
   }
 });

@@ -5,7 +5,16 @@ import { boot, type Machine } from '../boot/harness.ts';
 import { MARKERS } from '../../src/core/markers.ts';
 import { v86VirtioPort, type V86VirtioPort } from '../../src/core/mux/v86-port.ts';
 import { EthernetSwitch, lanMac } from '../../src/core/lan/index.ts';
-import { machineRole, runOnBoxd, VmAgentClient, type PageAction, type Lesson, type PageFacts, type ScriptResult, type ScriptRunner } from '../../src/core/lessons/index.ts';
+import {
+  machineRole,
+  runOnBoxd,
+  VmAgentClient,
+  type PageAction,
+  type Lesson,
+  type PageFacts,
+  type ScriptResult,
+  type ScriptRunner,
+} from '../../src/core/lessons/index.ts';
 
 export class NodeLessonLab implements ScriptRunner {
   private readonly vms = new Map<string, { m: Machine; agent: VmAgentClient }>();
@@ -80,12 +89,16 @@ export class NodeLessonLab implements ScriptRunner {
     const t0 = performance.now();
     let prompt: () => void;
     const seen = new Promise<void>((r) => (prompt = r));
-    const h = mux.run(['-it', '--name', name, '--hostname', name, 'busybox', 'sh'], {
-      output: (b) => {
-        mux.ack(h.channel, b.length);
-        if (new TextDecoder().decode(b).includes('# ')) prompt();
+    const h = mux.run(
+      ['-it', '--name', name, '--hostname', name, 'busybox', 'sh'],
+      {
+        output: (b) => {
+          mux.ack(h.channel, b.length);
+          if (new TextDecoder().decode(b).includes('# ')) prompt();
+        },
       },
-    }, 120_000); // generous: a race starts it while a VM boots in the same Node thread
+      120_000,
+    ); // generous: a race starts it while a VM boots in the same Node thread
     await h.started;
     await seen;
     this.containers.set(name, h.channel);

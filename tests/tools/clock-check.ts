@@ -3,7 +3,10 @@
 import { Machine } from '../boot/harness.ts';
 import { MARKERS } from '../../src/core/markers.ts';
 const kind = (process.argv[2] ?? 'host') as 'host' | 'vm';
-const m = new Machine(kind, process.env.CMDLINE_EXTRA ? { extra: { cmdline: (await import('../boot/harness.ts')).hostCmdline() + ' ' + process.env.CMDLINE_EXTRA } } : {});
+const m = new Machine(
+  kind,
+  process.env.CMDLINE_EXTRA ? { extra: { cmdline: (await import('../boot/harness.ts')).hostCmdline() + ' ' + process.env.CMDLINE_EXTRA } } : {},
+);
 await m.waitFor(kind === 'vm' ? MARKERS.login : MARKERS.hostReady, 60_000);
 m.type(kind === 'vm' ? 'root\n' : '\n');
 await new Promise((r) => setTimeout(r, 1500));

@@ -13,7 +13,10 @@ const LANDMARKS: [string, RegExp][] = [
 for (const [name, cmd] of Object.entries(variants)) {
   const m = new Machine('host', { extra: { cmdline: cmd.replace('$BASE', hostCmdline()) } });
   const marks = await Promise.all(LANDMARKS.map(([n, re]) => m.waitFor(re, 90_000, n).catch(() => undefined)));
-  console.log(`${name.padEnd(18)} ` + LANDMARKS.map(([n], i) => `${n} ${marks[i] ? `${(marks[i]!.instructions / 1e6).toFixed(1)}M/${marks[i]!.wallMs.toFixed(0)}ms` : '-'}`).join(' | '));
+  console.log(
+    `${name.padEnd(18)} ` +
+      LANDMARKS.map(([n], i) => `${n} ${marks[i] ? `${(marks[i]!.instructions / 1e6).toFixed(1)}M/${marks[i]!.wallMs.toFixed(0)}ms` : '-'}`).join(' | '),
+  );
   await m.stop();
 }
 process.exit(0);

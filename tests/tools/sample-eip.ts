@@ -7,7 +7,8 @@ const m = new Machine(kind);
 await m.started;
 const cpu = m.emulator.v86.cpu;
 const hist = new Map<string, number>();
-let halted = 0, total = 0;
+let halted = 0,
+  total = 0;
 const timer = setInterval(() => {
   total++;
   if (cpu.in_hlt[0]) halted++;

@@ -10,7 +10,9 @@ if (extra && kind === 'host') {
 }
 const m = new Machine(kind, opts);
 let line = '';
-m.emulator.add_listener('emulator-started', () => console.log(`${m.elapsedMs().toFixed(0).padStart(6)} ms ${(m.instructions() / 1e6).toFixed(1).padStart(7)} M  <emulator-started>`));
+m.emulator.add_listener('emulator-started', () =>
+  console.log(`${m.elapsedMs().toFixed(0).padStart(6)} ms ${(m.instructions() / 1e6).toFixed(1).padStart(7)} M  <emulator-started>`),
+);
 m.emulator.add_listener('serial0-output-byte', (b: number) => {
   const c = String.fromCharCode(b);
   if (c === '\n') {

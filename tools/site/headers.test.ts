@@ -9,7 +9,7 @@ describe('host header files', () => {
     expect(CSP).not.toContain("'unsafe-eval'");
   });
 
-  it('_headers parses back to the rules, and hosts\' merge gives one Cache-Control per path', () => {
+  it("_headers parses back to the rules, and hosts' merge gives one Cache-Control per path", () => {
     const rules = parseHeadersFile(netlifyHeaders());
     expect(rules.map((r) => [r.path, r.headers])).toEqual(HEADER_RULES.map((r) => [r.path, r.headers]));
     expect(headersFor('/assets/main-abc.js', rules)['Cache-Control']).toBe('public, max-age=31536000, immutable');

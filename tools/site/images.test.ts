@@ -31,7 +31,8 @@ describe.skipIf(!existsSync(join(IMAGES, 'vm/disk.img')))('build-time image inte
     const dir = mkdtempSync(join(tmpdir(), 'stacklab-images-'));
     try {
       cpSync(join(IMAGES, 'manifest.json'), join(dir, 'manifest.json'));
-      for (const f of ['bios/seabios.bin', 'bios/vgabios.bin', 'host/bzImage', 'host/cmdline.txt', 'host/initramfs.cpio', 'host/store.img', 'vm/disk.img']) cpSync(join(IMAGES, f), join(dir, f));
+      for (const f of ['bios/seabios.bin', 'bios/vgabios.bin', 'host/bzImage', 'host/cmdline.txt', 'host/initramfs.cpio', 'host/store.img', 'vm/disk.img'])
+        cpSync(join(IMAGES, f), join(dir, f));
       const bios = readFileSync(join(dir, 'bios/vgabios.bin'));
       bios[100] ^= 1;
       writeFileSync(join(dir, 'bios/vgabios.bin'), bios);

@@ -27,7 +27,8 @@ export function buildImages(imagesDir: string): BuiltImages {
     const path = join(imagesDir, file);
     if (!existsSync(path)) throw new Error(`images/dist/${file} is listed in manifest.json but missing (npm run images)`);
     const actual = sha256(readFileSync(path));
-    if (actual !== expected) throw new Error(`images/dist/${file} does not match manifest.json (sha256 ${actual}, manifest ${expected}): run node images/manifest.mjs check`);
+    if (actual !== expected)
+      throw new Error(`images/dist/${file} does not match manifest.json (sha256 ${actual}, manifest ${expected}): run node images/manifest.mjs check`);
   }
   const chunks = new Map<string, Buffer>();
   const disks: Record<string, DiskChunkIndex> = {};

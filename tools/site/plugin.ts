@@ -20,7 +20,16 @@ const RESOLVED = '\0' + VIRTUAL;
 const REV_DIGITS = 16;
 
 /** Not kept offline: whole disks (their chunks are), the OCI layout (inside the image store), host config. */
-const NOT_OFFLINE = [/^sw\.js$/, /^_headers$/, /^\.htaccess$/, /^nginx-stacklab\.conf$/, /\.map$/, /^images\/oci\//, /^images\/vm\/disk\.img$/, /^images\/host\/store\.img$/];
+const NOT_OFFLINE = [
+  /^sw\.js$/,
+  /^_headers$/,
+  /^\.htaccess$/,
+  /^nginx-stacklab\.conf$/,
+  /\.map$/,
+  /^images\/oci\//,
+  /^images\/vm\/disk\.img$/,
+  /^images\/host\/store\.img$/,
+];
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
@@ -89,7 +98,13 @@ export function stacklabSite(imagesDir: string): { plugins: Plugin[]; workerPlug
 
       const files = filesUnder(outDir)
         .filter((f) => !NOT_OFFLINE.some((re) => re.test(f)))
-        .map((f): [string, string] => [f, createHash('sha256').update(readFileSync(join(outDir, f))).digest('hex').slice(0, REV_DIGITS)]);
+        .map((f): [string, string] => [
+          f,
+          createHash('sha256')
+            .update(readFileSync(join(outDir, f)))
+            .digest('hex')
+            .slice(0, REV_DIGITS),
+        ]);
       const source = readFileSync(join(import.meta.dirname, '../../src/sw/sw.ts'), 'utf8');
       const { code: module } = await transformWithOxc(source, 'sw.ts', { lang: 'ts' });
       // A classic script (module service workers are not everywhere yet): drop the type-only export.
@@ -98,7 +113,9 @@ export function stacklabSite(imagesDir: string): { plugins: Plugin[]; workerPlug
       // A new version when any kept file or the worker's own code changes.
       const version = createHash('sha256').update(JSON.stringify(files)).update(code).digest('hex').slice(0, 12);
       writeFileSync(join(outDir, 'sw.js'), `const BUILD = ${JSON.stringify({ version, files })};\n${code}`);
-      const bytes = filesUnder(outDir).filter((f) => files.some(([p]) => p === f)).reduce((n, f) => n + statSync(join(outDir, f)).size, 0);
+      const bytes = filesUnder(outDir)
+        .filter((f) => files.some(([p]) => p === f))
+        .reduce((n, f) => n + statSync(join(outDir, f)).size, 0);
       console.log(`stacklab: offline copy (sw.js, version ${version}): ${files.length} files, ${(bytes / 1e6).toFixed(1)} MB`);
     },
   };

@@ -44,13 +44,17 @@ export const compute: Experiment = {
         instr.push(n);
         lab.figure(side, `${side}.ms`, `job time ${where} (guest clock)`, t.realMs, 'ms', { dependsOnLoad: true, how: 'busybox time, real' });
         lab.figure(side, `${side}.wallMs`, `job wall time ${where}`, wall, 'ms', { dependsOnLoad: true });
-        lab.figure(side, `${side}.instructions`, `guest instructions ${where}`, n, 'instructions', { how: 'the emulator’s instruction counter of that machine, around the command' });
+        lab.figure(side, `${side}.instructions`, `guest instructions ${where}`, n, 'instructions', {
+          how: 'the emulator’s instruction counter of that machine, around the command',
+        });
       }
       if (sums.size !== 1) throw new Error(`the three machines computed different results: ${[...sums].join(', ')}`);
       lab.figure('container', 'spread.ms', 'slowest / fastest (guest time)', Math.max(...ms) / Math.min(...ms), 'ratio', { dependsOnLoad: true });
       lab.figure('container', 'spread.instructions', 'most / fewest guest instructions', Math.max(...instr) / Math.min(...instr), 'ratio');
       lab.note('Guest instruction counts do not depend on the load of the machine running the emulator; the times do (this machine may be shared).');
-      lab.note('What differs between the three is the kernel on the path (the VM runs Linux 6.1, the host and container 6.12) and the pipe and page-cache work it does, not the CPU.');
+      lab.note(
+        'What differs between the three is the kernel on the path (the VM runs Linux 6.1, the host and container 6.12) and the pipe and page-cache work it does, not the CPU.',
+      );
       const fmt = (i: number) => `${ms[i]!.toFixed(0)} ms, ${(instr[i]! / 1e6).toFixed(0)} M instr`;
       return lab.result('compute', { vm: fmt(0), container: fmt(1), host: fmt(2) });
     }),

@@ -34,7 +34,9 @@ async function vmSide(lab: Lab, budgetMb: number) {
     }
     const n = Math.min(batch, fits - vms.length);
     lab.progress(`VMs: booting ${vms.length + 1}–${vms.length + n} of ${fits} (${vmMb} MiB each)`, (0.45 * vms.length) / fits);
-    const booted = await Promise.allSettled(Array.from({ length: n }, (_, i) => lab.vm({ memoryMb: vmMb, label: `dens-vm${vms.length + i + 1}`, timeoutMs: 120_000 })));
+    const booted = await Promise.allSettled(
+      Array.from({ length: n }, (_, i) => lab.vm({ memoryMb: vmMb, label: `dens-vm${vms.length + i + 1}`, timeoutMs: 120_000 })),
+    );
     const failed = booted.find((b) => b.status === 'rejected');
     for (const b of booted) if (b.status === 'fulfilled') vms.push(b.value);
     for (const vm of booted.flatMap((b) => (b.status === 'fulfilled' ? [b.value] : []))) {
@@ -57,7 +59,9 @@ async function vmSide(lab: Lab, budgetMb: number) {
     { id: 'vm.reserved', side: 'vm', label: 'VMs: RAM reserved', xLabel: 'VMs running', xUnit: 'count', yLabel: 'memory', yUnit: 'bytes', points: reserved },
     { id: 'vm.used', side: 'vm', label: 'VMs: RAM used inside', xLabel: 'VMs running', xUnit: 'count', yLabel: 'memory', yUnit: 'bytes', points: used },
   );
-  lab.note(`VMs: count bounded by ${bound}. Each VM keeps its ${vmMb} MiB reserved although its kernel reports only ${formatBytes(usedSum / Math.max(1, vms.length))} used.`);
+  lab.note(
+    `VMs: count bounded by ${bound}. Each VM keeps its ${vmMb} MiB reserved although its kernel reports only ${formatBytes(usedSum / Math.max(1, vms.length))} used.`,
+  );
   for (const vm of vms) await lab.stop(vm);
   return { count: answering, vmMb, fits, timeBound: bound.startsWith('the time cap') };
 }
@@ -84,7 +88,8 @@ async function containerSide(lab: Lab, budgetMb: number) {
       bound = `the time cap (${seconds} s of starting), with ${formatBytes(available)} of the budget still available`;
       break;
     }
-    if (count % 10 === 0) lab.progress(`containers: ${count} running, ${formatBytes(available)} available`, 0.5 + 0.45 * Math.min(1, 1 - available / first.available));
+    if (count % 10 === 0)
+      lab.progress(`containers: ${count} running, ${formatBytes(available)} available`, 0.5 + 0.45 * Math.min(1, 1 - available / first.available));
     try {
       await lab.container(host, 'busybox', { name: `d${count + 1}`, timeoutMs: 60_000 });
       count++;
@@ -102,17 +107,32 @@ async function containerSide(lab: Lab, budgetMb: number) {
   if (curve[curve.length - 1]!.x !== count) curve.push({ x: count, y: last.used });
   const per = count ? (last.used - first.used) / count : NaN;
   // The containers are really there: boxd lists them and the last one answers.
-  const listed = ok(await host.box(['ps']), 'box ps').split('\n').filter((l) => /\bd\d+\b/.test(l)).length;
-  lab.figure('container', 'container.count', `containers running in one ${budgetMb} MiB host`, count, 'count', { how: 'idle busybox shells started one after another' });
+  const listed = ok(await host.box(['ps']), 'box ps')
+    .split('\n')
+    .filter((l) => /\bd\d+\b/.test(l)).length;
+  lab.figure('container', 'container.count', `containers running in one ${budgetMb} MiB host`, count, 'count', {
+    how: 'idle busybox shells started one after another',
+  });
   lab.figure('container', 'container.listed', 'containers listed by box ps at the end', listed, 'count');
   lab.figure('container', 'container.perContainer', 'host RAM used per container', per, 'bytes', { how: 'slope of the host’s MemTotal − MemAvailable' });
   lab.figure('host', 'host.used', 'host’s own use before containers', first.used, 'bytes');
   lab.figure('host', 'host.usedAtEnd', `host use with ${count} containers`, last.used, 'bytes');
   if (count && last.available >= reserveBytes) {
     const projected = count + Math.floor((last.available - reserveBytes) / per);
-    lab.figure('container', 'container.projected', 'projected count at the measured slope (not started)', projected, 'count', { how: 'count + remaining available / RAM per container' });
+    lab.figure('container', 'container.projected', 'projected count at the measured slope (not started)', projected, 'count', {
+      how: 'count + remaining available / RAM per container',
+    });
   }
-  lab.series.push({ id: 'container.hostUsed', side: 'container', label: 'containers: host RAM used', xLabel: 'containers running', xUnit: 'count', yLabel: 'memory', yUnit: 'bytes', points: curve });
+  lab.series.push({
+    id: 'container.hostUsed',
+    side: 'container',
+    label: 'containers: host RAM used',
+    xLabel: 'containers running',
+    xUnit: 'count',
+    yLabel: 'memory',
+    yUnit: 'bytes',
+    points: curve,
+  });
   lab.note(`Containers: count bounded by ${bound}.`);
   const projected = lab.get('container.projected')?.value as number | undefined;
   return { count, per, projected, timeBound: bound.startsWith('the time cap') };
@@ -128,7 +148,12 @@ export const density: Experiment = {
     { name: 'budgetMb', default: 512, unit: 'MiB', what: 'guest RAM budget for each side (a power of two: it is also the host’s RAM)' },
     { name: 'vmMemoryMb', default: 32, unit: 'MiB', what: 'RAM per VM: the smallest size v86 runs (16 MiB stops the emulator itself)' },
     { name: 'vmSeconds', default: 30, unit: 'count', what: 'wall seconds for booting VMs (at least two are booted); then booting stops' },
-    { name: 'containerSeconds', default: 30, unit: 'count', what: 'wall seconds for starting containers once the host is up (at least two); then starting stops' },
+    {
+      name: 'containerSeconds',
+      default: 30,
+      unit: 'count',
+      what: 'wall seconds for starting containers once the host is up (at least two); then starting stops',
+    },
     { name: 'reserveMb', default: 8, unit: 'MiB', what: 'host memory kept free: starting stops below it' },
   ],
   run: (driver, ctx) =>

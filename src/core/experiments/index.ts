@@ -15,19 +15,7 @@ import { networking } from './networking.ts';
 import { storage } from './storage.ts';
 import { hybrid } from './hybrid.ts';
 
-export const EXPERIMENTS: readonly Experiment[] = [
-  size,
-  boot,
-  compute,
-  isolation,
-  osSupport,
-  security,
-  memory,
-  density,
-  networking,
-  storage,
-  hybrid,
-];
+export const EXPERIMENTS: readonly Experiment[] = [size, boot, compute, isolation, osSupport, security, memory, density, networking, storage, hybrid];
 
 export * from './types.ts';
 export * from './driver.ts';

@@ -9,7 +9,9 @@ type Shell = Pick<MachineHandle, 'run'> | Pick<ContainerHandle, 'run'>;
 const PROBE = 'uname -r; cat /proc/1/comm; ps | tail -n +2 | wc -l';
 
 async function look(shell: Shell, what: string) {
-  const [kernel = '', pid1 = '', count = ''] = ok(await shell.run(PROBE), `${what}: ${PROBE}`).split('\n').map((s) => s.trim());
+  const [kernel = '', pid1 = '', count = ''] = ok(await shell.run(PROBE), `${what}: ${PROBE}`)
+    .split('\n')
+    .map((s) => s.trim());
   return { kernel, pid1, processes: Number(count) };
 }
 
@@ -58,10 +60,18 @@ export const isolation: Experiment = {
       lab.figure('container', 'container.pid1', 'PID 1 inside', seen.c1!.pid1, 'text');
       lab.figure('container', 'container.processes', 'processes it sees (ps)', seen.c1!.processes, 'count');
       lab.figure('container', 'container.seesNeighbour', 'container 2 sees a process of container 1', sees('c2', `${marker}1`), 'bool');
-      lab.figure('container', 'container.sameKernelAsHost', 'same kernel as the container host', seen.c1!.kernel === seen.host!.kernel && seen.c2!.kernel === seen.host!.kernel, 'bool');
+      lab.figure(
+        'container',
+        'container.sameKernelAsHost',
+        'same kernel as the container host',
+        seen.c1!.kernel === seen.host!.kernel && seen.c2!.kernel === seen.host!.kernel,
+        'bool',
+      );
       lab.figure('host', 'host.processes', 'processes the host sees', seen.host!.processes, 'count');
       lab.figure('host', 'host.seesContainer', 'the host sees container 1’s process', sees('host', `${marker}1`), 'bool');
-      lab.note('Inside a container, ps lists only its own processes and PID 1 is its shell: the PID namespace hides the rest. The host kernel still runs them all, so the host lists them, and every container reports the host’s kernel version.');
+      lab.note(
+        'Inside a container, ps lists only its own processes and PID 1 is its shell: the PID namespace hides the rest. The host kernel still runs them all, so the host lists them, and every container reports the host’s kernel version.',
+      );
       lab.note('A VM shows its own kernel and init: the other VMs are other emulated computers, invisible from inside.');
       return lab.result('isolation', {
         vm: `own kernel ${seen.vm1!.kernel}, PID 1 ${seen.vm1!.pid1}, sees ${seen.vm1!.processes} processes`,

@@ -153,7 +153,9 @@ abstract class DrivenMachine implements MachineHandle {
   /** Run a command on a console (0: serial) and read its output and exit code (shell.ts sentinel). */
   protected async runOn(channel: number, what: string, cmd: string, opts: RunOptions = {}): Promise<RunResult> {
     const n = ++this.seq;
-    const reply = await this.control.expect(channel, sentinelLine(cmd, n), endPattern(n), opts.timeoutMs ?? DRIVER_DEFAULTS.runTimeoutMs).catch((e) => rethrow(e, `${what}: ${cmd}`));
+    const reply = await this.control
+      .expect(channel, sentinelLine(cmd, n), endPattern(n), opts.timeoutMs ?? DRIVER_DEFAULTS.runTimeoutMs)
+      .catch((e) => rethrow(e, `${what}: ${cmd}`));
     const parsed = parseSentinel(reply.printed, n);
     if (!parsed) throw new Error(`${what}: ${cmd}: the answer could not be read`);
     return parsed;
@@ -168,7 +170,9 @@ abstract class DrivenMachine implements MachineHandle {
   }
 
   async waitFor(re: RegExp, timeoutMs: number): Promise<Stamp> {
-    const r = await this.control.expect(0, '', re.source, timeoutMs, re.flags.replace(/[gy]/g, '')).catch((e) => rethrow(e, `${this.label}: waiting for ${re}`));
+    const r = await this.control
+      .expect(0, '', re.source, timeoutMs, re.flags.replace(/[gy]/g, ''))
+      .catch((e) => rethrow(e, `${this.label}: waiting for ${re}`));
     return { wallMs: r.wallMs, instructions: r.instructions };
   }
 
@@ -290,7 +294,10 @@ class DrivenContainer implements ContainerHandle {
 
   async waitExit(timeoutMs: number): Promise<ContainerExit> {
     if (this.exit) return this.exit;
-    const e = await this.host.containerControl(this.name).waitContainerExit(this.channel, timeoutMs).catch((err) => rethrow(err, `container ${this.name}`));
+    const e = await this.host
+      .containerControl(this.name)
+      .waitContainerExit(this.channel, timeoutMs)
+      .catch((err) => rethrow(err, `container ${this.name}`));
     this.exit = e;
     return e;
   }
@@ -305,7 +312,10 @@ class DrivenContainer implements ContainerHandle {
   }
 
   async stats(): Promise<ContainerStats> {
-    return this.host.containerControl(this.name).containerStats(this.channel, 10_000).catch((err) => rethrow(err, `container ${this.name}: stats`));
+    return this.host
+      .containerControl(this.name)
+      .containerStats(this.channel, 10_000)
+      .catch((err) => rethrow(err, `container ${this.name}: stats`));
   }
 
   async remove(): Promise<void> {
@@ -385,7 +395,9 @@ class DrivenHost extends DrivenMachine implements HostHandle {
   }
 
   async box(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
-    const r = await this.containerControl(`box ${argv.join(' ')}`).boxCmd(argv, opts.timeoutMs ?? DRIVER_DEFAULTS.runTimeoutMs).catch((e) => rethrow(e, `box ${argv.join(' ')}`));
+    const r = await this.containerControl(`box ${argv.join(' ')}`)
+      .boxCmd(argv, opts.timeoutMs ?? DRIVER_DEFAULTS.runTimeoutMs)
+      .catch((e) => rethrow(e, `box ${argv.join(' ')}`));
     return { output: r.text, exitCode: r.code };
   }
 }
@@ -417,7 +429,11 @@ export class MachineDriver<S extends DriverSession = DriverSession> implements D
     return this.platform.facts();
   }
 
-  private async bootOne<T extends DrivenMachine>(kind: MachineKind, opts: BootOptions, make: (s: S, label: string, memoryMb: number, release: () => Promise<void>) => T): Promise<T> {
+  private async bootOne<T extends DrivenMachine>(
+    kind: MachineKind,
+    opts: BootOptions,
+    make: (s: S, label: string, memoryMb: number, release: () => Promise<void>) => T,
+  ): Promise<T> {
     const restore = opts.restore as WorkerSavedState | undefined;
     if (restore && !(restore instanceof WorkerSavedState)) throw new Error('the saved state is not from this driver');
     if (restore && restore.kind !== kind) throw new Error(`the saved state is not a ${PROFILES[kind].title.toLowerCase()}`);

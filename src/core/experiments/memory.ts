@@ -45,7 +45,9 @@ export const memory: Experiment = {
       await settle(lab, [host], 2, 30_000);
       const after = usedBytes(await meminfo(host));
       const perContainer = (after - before) / n;
-      lab.figure('container', 'container.memoryCurrent', 'idle shell: memory in use (median)', median(currents), 'bytes', { how: `box STATS of ${n} idle busybox shells: cgroup memory.current − inactive_file, as docker stats counts` });
+      lab.figure('container', 'container.memoryCurrent', 'idle shell: memory in use (median)', median(currents), 'bytes', {
+        how: `box STATS of ${n} idle busybox shells: cgroup memory.current − inactive_file, as docker stats counts`,
+      });
       lab.figure('container', 'container.hostDelta', 'host RAM used per container started', perContainer, 'bytes', {
         how: `(host MemTotal − MemAvailable after ${n} containers − before) / ${n}; includes kernel objects (namespaces, veth, overlay) not charged to the cgroup`,
       });
@@ -60,8 +62,12 @@ export const memory: Experiment = {
         yUnit: 'bytes',
         points: currents.map((y, i) => ({ x: i + 1, y })),
       });
-      lab.note(`The VM's kernel reports ${formatBytes(vmInfo.MemTotal! * 1024)} of the ${formatBytes(vm.memoryMb * 2 ** 20)} given (the rest is firmware areas and the kernel image); all of it stays reserved for that VM whether used or not.`);
-      lab.note(`memory.current counts pages charged to the container's cgroup; the host also spends memory per container in the kernel (namespaces, network device, overlay mount), measured here as the host's own usage growing by ${formatBytes(perContainer)} per container.`);
+      lab.note(
+        `The VM's kernel reports ${formatBytes(vmInfo.MemTotal! * 1024)} of the ${formatBytes(vm.memoryMb * 2 ** 20)} given (the rest is firmware areas and the kernel image); all of it stays reserved for that VM whether used or not.`,
+      );
+      lab.note(
+        `memory.current counts pages charged to the container's cgroup; the host also spends memory per container in the kernel (namespaces, network device, overlay mount), measured here as the host's own usage growing by ${formatBytes(perContainer)} per container.`,
+      );
       return lab.result('memory', {
         vm: `${formatBytes(vm.memoryMb * 2 ** 20)} given, ${formatBytes(vmUsed)} used`,
         container: `${formatBytes(median(currents))} memory.current; ${formatBytes(perContainer)} of host RAM each`,

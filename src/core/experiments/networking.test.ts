@@ -21,7 +21,11 @@ describe('networking parsers', () => {
   });
 
   it('a ping with no reply is an error, not a figure', () => {
-    expect(() => parsePing('PING 10.86.0.12 (10.86.0.12): 56 data bytes\n\n--- 10.86.0.12 ping statistics ---\n3 packets transmitted, 0 packets received, 100% packet loss\n')).toThrow(/no ping reply/);
+    expect(() =>
+      parsePing(
+        'PING 10.86.0.12 (10.86.0.12): 56 data bytes\n\n--- 10.86.0.12 ping statistics ---\n3 packets transmitted, 0 packets received, 100% packet loss\n',
+      ),
+    ).toThrow(/no ping reply/);
     expect(() => parsePing('ping: sendto: Network is unreachable')).toThrow(/no statistics/);
   });
 
@@ -30,6 +34,6 @@ describe('networking parsers', () => {
     const t = parseTransfer('123.45 200.00\n1048576\n124.00 201.10\n', 812);
     expect(t).toEqual({ bytes: 1048576, guestMs: 550, wallMs: 812 });
     expect(mbPerSecond(t.bytes, t.guestMs)).toBeCloseTo(1.9065, 3);
-    expect(() => parseTransfer('wget: can\'t connect to remote host\n0\n', 10)).toThrow(/timing/);
+    expect(() => parseTransfer("wget: can't connect to remote host\n0\n", 10)).toThrow(/timing/);
   });
 });

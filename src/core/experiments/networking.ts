@@ -59,7 +59,10 @@ export function transferCommand(url: string): string {
 }
 
 export function parseTransfer(text: string, wallMs: number): TransferFigures {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const up = lines.filter((l) => /^\d+\.\d+ \d+\.\d+$/.test(l)).map((l) => Number(l.split(' ')[0]));
   const count = lines.find((l) => /^\d+$/.test(l));
   if (up.length !== 2 || count === undefined) throw new Error(`could not read the transfer's timing:\n${text.slice(-400)}`);
@@ -151,13 +154,19 @@ export async function measureContainerPair(host: Shell, p: PairParams, names = {
 
 function record(lab: Lab, side: Side, f: PairFigures, via: string) {
   const { ping, transfer } = f;
-  lab.figure(side, `${side}.rtt.median`, 'ping round trip (median)', ping.medianMs, 'ms', { how: `busybox ping -c ${ping.sent} ${f.from} → ${f.to} ${via}`, dependsOnLoad: true });
+  lab.figure(side, `${side}.rtt.median`, 'ping round trip (median)', ping.medianMs, 'ms', {
+    how: `busybox ping -c ${ping.sent} ${f.from} → ${f.to} ${via}`,
+    dependsOnLoad: true,
+  });
   lab.figure(side, `${side}.rtt.min`, 'ping round trip (min)', ping.minMs, 'ms', { dependsOnLoad: true });
   lab.figure(side, `${side}.rtt.avg`, 'ping round trip (avg)', ping.avgMs, 'ms', { dependsOnLoad: true });
   lab.figure(side, `${side}.rtt.max`, 'ping round trip (max; the first includes ARP)', ping.maxMs, 'ms', { dependsOnLoad: true });
   lab.figure(side, `${side}.ping.lost`, 'pings lost', ping.sent - ping.received, 'count');
   lab.figure(side, `${side}.http.bytes`, 'HTTP download size', transfer.bytes, 'bytes', { how: 'wget -O - | wc -c in the client' });
-  lab.figure(side, `${side}.http.guestMs`, 'HTTP download time (client clock)', transfer.guestMs, 'ms', { how: '/proc/uptime in the client around wget', dependsOnLoad: true });
+  lab.figure(side, `${side}.http.guestMs`, 'HTTP download time (client clock)', transfer.guestMs, 'ms', {
+    how: '/proc/uptime in the client around wget',
+    dependsOnLoad: true,
+  });
   lab.figure(side, `${side}.http.wallMs`, 'HTTP download time (wall, incl. console)', transfer.wallMs, 'ms', { dependsOnLoad: true });
   lab.figure(side, `${side}.http.rate`, 'HTTP throughput', `${mbPerSecond(transfer.bytes, transfer.guestMs).toFixed(2)} MB/s`, 'text', {
     how: 'bytes / client-clock time',
@@ -212,7 +221,9 @@ export const networking: Experiment = {
           ? `The containers moved the file ${(ctRate / vmRate).toFixed(1)}× as fast: no NIC to emulate, no copy between emulators.`
           : `The VMs moved the file ${(vmRate / ctRate).toFixed(1)}× as fast as the containers: the one emulated CPU of the container host runs both TCP stacks, the server and the client, while each VM has an emulated CPU of its own${driver.runtime === 'browser' ? ' (in its own worker thread)' : ''}. Round trips still favour the containers.`,
       );
-      lab.note('On real hardware both are far faster: VMs get paravirtual NICs with vhost in the host kernel, and containers pay the same veth + bridge cost as here without the emulation.');
+      lab.note(
+        'On real hardware both are far faster: VMs get paravirtual NICs with vhost in the host kernel, and containers pay the same veth + bridge cost as here without the emulation.',
+      );
       lab.note('The guests reach no real network: the LAN is a switch in this page with nothing but the machines on it (no relay, no router).');
       lab.progress('done', 1);
       return lab.result('networking', { vm: summary(vm), container: summary(ct) });

@@ -49,8 +49,12 @@ export const osSupport: Experiment = {
       lab.figure('container', 'container.amd64', 'x86-64 program in a container', refused ? 'Exec format error' : foreign, 'text');
       lab.figure('container', 'container.amd64Refused', 'x86-64 program refused by the host kernel', refused, 'bool');
       lab.show('container', 'box run amd64-hello', foreign);
-      lab.note(`The VM runs Linux ${vmKernel} while its neighbour host runs ${hostKernel}: each VM picks its own kernel. Containers cannot: they get ${hostKernel}.`);
-      lab.note(`The emulated CPU is ${hostArch}, 32-bit x86: the host kernel cannot execute an x86-64 program, so neither can any container on it. A VM could only run it on a 64-bit emulated CPU, which this emulator does not provide.`);
+      lab.note(
+        `The VM runs Linux ${vmKernel} while its neighbour host runs ${hostKernel}: each VM picks its own kernel. Containers cannot: they get ${hostKernel}.`,
+      );
+      lab.note(
+        `The emulated CPU is ${hostArch}, 32-bit x86: the host kernel cannot execute an x86-64 program, so neither can any container on it. A VM could only run it on a 64-bit emulated CPU, which this emulator does not provide.`,
+      );
       return lab.result('os', {
         vm: `its own kernel: Linux ${vmKernel}`,
         container: `the host’s kernel ${hostKernel}; x86-64 binary: ${refused ? 'Exec format error' : foreign}`,

@@ -42,7 +42,9 @@ export const security: Experiment = {
       const plain = [];
       for (let i = 0; i < n; i++) plain.push(await lab.container(host, 'busybox', { name: `sec-c${i + 1}` }));
       const refused = await plain[0]!.run(CRASH);
-      lab.figure('container', 'container.defaultRefused', 'a default container is refused the crash', refused.exitCode !== 0 && !host.panic, 'bool', { how: `exit code ${refused.exitCode}` });
+      lab.figure('container', 'container.defaultRefused', 'a default container is refused the crash', refused.exitCode !== 0 && !host.panic, 'bool', {
+        how: `exit code ${refused.exitCode}`,
+      });
       lab.show('container', `${CRASH} in a default container`, refused.output.trim());
       const hostAfterRefusal = await host.alive(20_000);
       lab.figure('host', 'host.aliveAfterRefusal', 'host answers after the refused attempt', hostAfterRefusal, 'bool');
@@ -55,11 +57,15 @@ export const security: Experiment = {
       let survivors = 0;
       for (const c of plain) if (await c.alive(3000)) survivors++;
       const hostAlive = await host.alive(3000);
-      lab.figure('container', 'container.survivors', 'other containers still answering', survivors, 'count', { how: 'echo in each default container after the panic' });
+      lab.figure('container', 'container.survivors', 'other containers still answering', survivors, 'count', {
+        how: 'echo in each default container after the panic',
+      });
       lab.figure('container', 'container.others', 'other containers', n, 'count');
       lab.figure('host', 'host.dies', 'the host stops answering', !hostAlive, 'bool');
       if (host.panic) lab.show('host', 'host console', host.panic.line);
-      lab.note('The privileged container crashed the host kernel: there is only one kernel, so every container on it died too. --privileged removes the protections (read-only /proc/sysrq-trigger, device and capability limits) that refused the default container.');
+      lab.note(
+        'The privileged container crashed the host kernel: there is only one kernel, so every container on it died too. --privileged removes the protections (read-only /proc/sysrq-trigger, device and capability limits) that refused the default container.',
+      );
       return lab.result('security', {
         vm: `1 VM crashed, ${vmSurvivors} of ${others.length} other${others.length > 1 ? 's' : ''} still answer${others.length > 1 ? '' : 's'}`,
         container: `default refused (${refused.exitCode !== 0 ? 'yes' : 'no'}); privileged crash left ${survivors} of ${n} others alive${hostAlive ? '' : ', host dead'}`,

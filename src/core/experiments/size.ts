@@ -64,14 +64,23 @@ async function measure(lab: Lab) {
       usedBy.set(l.digest, [...(usedBy.get(l.digest) ?? []), img.name]);
     }
     naive += total;
-    lab.figure('container', `container.image.${img.name}`, `image "${img.name}" (${img.layers.length} layer${img.layers.length > 1 ? 's' : ''})`, total, 'bytes', {
-      how: 'manifest + config + gzip layers, file sizes',
-    });
+    lab.figure(
+      'container',
+      `container.image.${img.name}`,
+      `image "${img.name}" (${img.layers.length} layer${img.layers.length > 1 ? 's' : ''})`,
+      total,
+      'bytes',
+      {
+        how: 'manifest + config + gzip layers, file sizes',
+      },
+    );
   }
   const metadata = (await Promise.all(images.map(async (i) => (await sizeOf(i.manifest)) + (await sizeOf(i.config))))).reduce((a, b) => a + b, 0);
   const shared = [...unique.values()].reduce((a, b) => a + b, 0) + metadata;
   const base = [...usedBy.entries()].filter(([, names]) => names.length > 1);
-  lab.figure('container', 'container.images.shared', `all ${images.length} images, shared layers once`, shared, 'bytes', { how: 'unique blobs of the OCI layout' });
+  lab.figure('container', 'container.images.shared', `all ${images.length} images, shared layers once`, shared, 'bytes', {
+    how: 'unique blobs of the OCI layout',
+  });
   lab.figure('container', 'container.images.naive', `all ${images.length} images, each counted whole`, naive, 'bytes', { how: 'sum of the per-image totals' });
   for (const [digest, names] of base) {
     lab.figure('container', 'container.baseLayer', 'shared base layer', unique.get(digest)!, 'bytes', { how: `one blob used by ${names.join(', ')}` });
@@ -83,7 +92,9 @@ async function measure(lab: Lab) {
   const hostStore = await d.artifactSize(ARTIFACTS.hostStore);
   const hostFirmware = await d.artifactSize(ARTIFACTS.seabios);
   lab.figure('host', 'host.initramfs', 'host initramfs (busybox, init, boxd)', hostInitrd, 'bytes');
-  lab.figure('host', 'host.store', 'host image store disk (OCI layout + pulled layers, read lazily)', hostStore, 'bytes', { how: `size of ${ARTIFACTS.hostStore}` });
+  lab.figure('host', 'host.store', 'host image store disk (OCI layout + pulled layers, read lazily)', hostStore, 'bytes', {
+    how: `size of ${ARTIFACTS.hostStore}`,
+  });
 
   // ---- bytes fetched to start: boot both for real.
   lab.progress('booting a VM to count the disk bytes it reads', 0.2);
@@ -99,22 +110,35 @@ async function measure(lab: Lab) {
 
   lab.progress('booting the container host to see its layer store', 0.6);
   const host = await lab.host({ label: 'size-host' });
-  lab.figure('container', 'container.fetchedToStart', 'fetched to start the host (kernel + initramfs + SeaBIOS)', hostKernel + hostInitrd + hostFirmware, 'bytes', {
-    how: 'the host loads these files whole before power-on (it is headless: no VGA BIOS); its image store is read lazily, chunk by chunk, as containers open files',
-  });
+  lab.figure(
+    'container',
+    'container.fetchedToStart',
+    'fetched to start the host (kernel + initramfs + SeaBIOS)',
+    hostKernel + hostInitrd + hostFirmware,
+    'bytes',
+    {
+      how: 'the host loads these files whole before power-on (it is headless: no VGA BIOS); its image store is read lazily, chunk by chunk, as containers open files',
+    },
+  );
   const layerKb = Number(ok(await host.run('du -sk /var/lib/box/layers | cut -f1'), 'du of the layer store').trim());
   lab.figure('host', 'host.layerStore', 'unpacked layers in the host', layerKb * 1024, 'bytes', { how: 'du -sk /var/lib/box/layers inside the host' });
   const c = await lab.container(host, 'busybox', { name: 'size-c1' });
   const info = JSON.parse((await host.box(['inspect', c.name])).output);
   const upper: string = info[0].GraphDriver.Data.UpperDir;
   const upperKb = Number(ok(await host.run(`du -sk ${upper} | cut -f1`), 'du of the upper dir').trim());
-  lab.figure('container', 'container.writableLayer', 'a new container’s own layer', upperKb * 1024, 'bytes', { how: `du -sk of its overlay upper dir (${upper})` });
+  lab.figure('container', 'container.writableLayer', 'a new container’s own layer', upperKb * 1024, 'bytes', {
+    how: `du -sk of its overlay upper dir (${upper})`,
+  });
   lab.show('host', 'layer store (du -sk, inside the host)', ok(await host.run('du -sk /var/lib/box/layers/*'), 'du'));
 
   const busybox = images.find((i) => i.name === 'busybox');
   const busyboxSize = busybox ? Number(lab.get(`container.image.busybox`)!.value) : NaN;
-  lab.note('The VM disk holds a whole system: bootloader, kernel and root filesystem. An image holds only the files of its program; the kernel comes from the host.');
-  lab.note(`Only ${((100 * atLogin.bytesFetched) / atLogin.size).toFixed(0)} % of the VM disk is read to boot: the disk is fetched in ${formatBytes(64 * 1024)} chunks as the guest reads it.`);
+  lab.note(
+    'The VM disk holds a whole system: bootloader, kernel and root filesystem. An image holds only the files of its program; the kernel comes from the host.',
+  );
+  lab.note(
+    `Only ${((100 * atLogin.bytesFetched) / atLogin.size).toFixed(0)} % of the VM disk is read to boot: the disk is fetched in ${formatBytes(64 * 1024)} chunks as the guest reads it.`,
+  );
   if (base.length) lab.note(`The ${images.length} images share their base layer: stored and unpacked once, so adding an image costs only its own layers.`);
   return {
     vm: `${formatBytes(disk)} disk; ${formatBytes(atLogin.bytesFetched + firmware)} fetched to boot`,

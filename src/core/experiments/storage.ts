@@ -34,9 +34,13 @@ export const storage: Experiment = {
       const afterProof = await vm.disk();
       const bytes = await vm.readDisk(0, before.size);
       const at = indexOf(bytes, utf8(token));
-      lab.figure('vm', 'vm.foundOnDisk', 'the written file is in the disk image’s bytes', at >= 0, 'bool', { how: 'searched the LazyDisk from outside the guest' });
+      lab.figure('vm', 'vm.foundOnDisk', 'the written file is in the disk image’s bytes', at >= 0, 'bool', {
+        how: 'searched the LazyDisk from outside the guest',
+      });
       if (at >= 0) lab.figure('vm', 'vm.diskOffset', 'offset of the file’s data on the disk', at, 'bytes');
-      lab.figure('vm', 'vm.diskWritten', 'disk bytes the guest wrote for it', afterProof.bytesWritten - before.bytesWritten, 'bytes', { how: 'LazyDisk written blocks before and after (data, inode, directory, journal-free ext2 metadata)' });
+      lab.figure('vm', 'vm.diskWritten', 'disk bytes the guest wrote for it', afterProof.bytesWritten - before.bytesWritten, 'bytes', {
+        how: 'LazyDisk written blocks before and after (data, inode, directory, journal-free ext2 metadata)',
+      });
       const i0 = (await vm.stats()).instructions;
       const vmWrite = parseBusyboxTime(ok(await vm.run(write, { timeoutMs: 120_000 }), 'timed write in the VM'));
       lab.figure('vm', 'vm.write.ms', `write ${kb} KiB + sync (guest time)`, vmWrite.realMs, 'ms', { dependsOnLoad: true });
@@ -55,21 +59,46 @@ export const storage: Experiment = {
       const info = JSON.parse((await host.box(['inspect', c1.name, c2.name])).output);
       const upper1: string = info[0].GraphDriver.Data.UpperDir;
       const fromHost = ok(await host.run(`cat ${upper1}/root/proof.txt`), 'read the upper dir from the host').trim();
-      lab.figure('container', 'container.inUpperDir', 'the host finds it in the container’s upper dir', fromHost === token, 'bool', { how: `cat ${upper1}/root/proof.txt in the host` });
-      lab.figure('container', 'container.sameLowerDirs', 'both containers use the same image layers', info[0].GraphDriver.Data.LowerDir === info[1].GraphDriver.Data.LowerDir, 'bool');
+      lab.figure('container', 'container.inUpperDir', 'the host finds it in the container’s upper dir', fromHost === token, 'bool', {
+        how: `cat ${upper1}/root/proof.txt in the host`,
+      });
+      lab.figure(
+        'container',
+        'container.sameLowerDirs',
+        'both containers use the same image layers',
+        info[0].GraphDriver.Data.LowerDir === info[1].GraphDriver.Data.LowerDir,
+        'bool',
+      );
       lab.figure('container', 'container.ownUpperDirs', 'each has its own upper dir', upper1 !== info[1].GraphDriver.Data.UpperDir, 'bool');
-      const ino = async (run: () => Promise<{ output: string; exitCode: number }>) => ok(await run(), 'ls -i').trim().split(/\s+/)[0]!;
+      const ino = async (run: () => Promise<{ output: string; exitCode: number }>) =>
+        ok(await run(), 'ls -i')
+          .trim()
+          .split(/\s+/)[0]!;
       const i1 = await ino(() => c1.run('ls -i /bin/busybox'));
       const i2 = await ino(() => c2.run('ls -i /bin/busybox'));
       const lowest = String(info[0].GraphDriver.Data.LowerDir).split(':').at(-1)!;
       const iHost = await ino(() => host.run(`ls -i ${lowest}/bin/busybox`));
-      lab.figure('container', 'container.sharedInode', '/bin/busybox is one file (same inode) in both and in the host’s layer store', i1 === i2 && i1 === iHost, 'bool');
+      lab.figure(
+        'container',
+        'container.sharedInode',
+        '/bin/busybox is one file (same inode) in both and in the host’s layer store',
+        i1 === i2 && i1 === iHost,
+        'bool',
+      );
       lab.show('container', 'inode of /bin/busybox', `c1 ${i1}, c2 ${i2}, host layer store ${iHost}`);
       const before2 = (await host.stats()).instructions;
       const cWrite = parseBusyboxTime(ok(await c1.run(write, { timeoutMs: 120_000 }), 'timed write in c1'));
       lab.figure('container', 'container.write.ms', `write ${kb} KiB + sync (guest time)`, cWrite.realMs, 'ms', { dependsOnLoad: true });
-      lab.figure('container', 'container.write.instructions', `write ${kb} KiB + sync, guest instructions`, (await host.stats()).instructions - before2, 'instructions');
-      lab.note('The container’s writable layer here lives in the host’s memory (tmpfs upper dir), so its write costs no emulated disk I/O; the VM’s write goes through the ext2 filesystem and the emulated IDE disk.');
+      lab.figure(
+        'container',
+        'container.write.instructions',
+        `write ${kb} KiB + sync, guest instructions`,
+        (await host.stats()).instructions - before2,
+        'instructions',
+      );
+      lab.note(
+        'The container’s writable layer here lives in the host’s memory (tmpfs upper dir), so its write costs no emulated disk I/O; the VM’s write goes through the ext2 filesystem and the emulated IDE disk.',
+      );
       lab.note('Layers are read-only and shared: a hundred containers of one image still have one /bin/busybox.');
       return lab.result('storage', {
         vm: `write found in its disk image${at >= 0 ? '' : ' (NOT found)'}; ${kb} KiB + sync: ${vmWrite.realMs.toFixed(0)} ms`,

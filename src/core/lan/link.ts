@@ -56,7 +56,10 @@ export function connectPortToSwitch(sw: EthernetSwitch, port: LanPortLike, label
 export function connectNicToPort(emulator: object, port: LanPortLike): NicCable {
   const cable = plugNic(emulator, {
     send(frames) {
-      port.postMessage({ type: 'frames', frames } satisfies LanMessage, frames.map((f) => f.buffer));
+      port.postMessage(
+        { type: 'frames', frames } satisfies LanMessage,
+        frames.map((f) => f.buffer),
+      );
     },
     ack(count) {
       port.postMessage({ type: 'ack', count } satisfies LanMessage);

@@ -58,7 +58,9 @@ describe('frame helpers', () => {
 describe('EthernetSwitch', () => {
   it('floods unknown and broadcast destinations, then forwards learned unicast to one port', () => {
     const { sw, got, ports, add } = rig();
-    add(); add(); add();
+    add();
+    add();
+    add();
     ports[0]!.send(frame(BROADCAST, A));
     expect(got.map((g) => g.length)).toEqual([0, 1, 1]); // never back to the sender
     ports[1]!.send(frame(A, B)); // A was learned on port 0
@@ -75,7 +77,8 @@ describe('EthernetSwitch', () => {
 
   it('copies what a machine sends, so the machine can reuse its buffer', () => {
     const { got, ports, add } = rig();
-    add(); add();
+    add();
+    add();
     const f = frame(BROADCAST, A, 46, 7);
     ports[0]!.send(f);
     f.fill(0);
@@ -84,7 +87,8 @@ describe('EthernetSwitch', () => {
 
   it('drops runts and giants and counts them, without learning their source', () => {
     const { sw, got, ports, add } = rig();
-    add(); add();
+    add();
+    add();
     ports[0]!.send(new Uint8Array(10));
     ports[0]!.send(frame(BROADCAST, A, 1600));
     ports[0]!.send(frame(BROADCAST, '01:00:5e:00:00:01'));
@@ -95,7 +99,8 @@ describe('EthernetSwitch', () => {
 
   it('a port that stops acknowledging fills its queue to the cap; the rest is dropped and counted', () => {
     const { sw, got, ports, add } = rig({ ack: false, window: 4, queueFrames: 10 });
-    add(); add();
+    add();
+    add();
     for (let i = 0; i < 100; i++) ports[0]!.send(frame(BROADCAST, A));
     expect(got[1]).toHaveLength(4); // the window
     expect(ports[1]!.queued).toBe(10); // the cap
@@ -108,7 +113,8 @@ describe('EthernetSwitch', () => {
 
   it('caps queued bytes too', () => {
     const { sw, ports, add } = rig({ ack: false, window: 1, queueFrames: 1000, queueBytes: 10_000 });
-    add(); add();
+    add();
+    add();
     for (let i = 0; i < 100; i++) ports[0]!.send(frame(BROADCAST, A, 1000));
     expect(ports[1]!.queued).toBe(9); // 9 × 1014 bytes fit in 10,000
     expect(sw.counters.queueDrops).toBe(100 - 1 - 9);
@@ -116,7 +122,9 @@ describe('EthernetSwitch', () => {
 
   it('a disconnected port is forgotten: its MACs are flooded again, nothing is queued for it', () => {
     const { sw, got, ports, add } = rig();
-    add(); add(); add();
+    add();
+    add();
+    add();
     ports[1]!.send(frame(A, B));
     ports[1]!.disconnect();
     ports[0]!.send(frame(B, A));
@@ -143,7 +151,8 @@ describe('EthernetSwitch', () => {
   it('two switch instances are two LANs', () => {
     const one = rig();
     const two = rig();
-    one.add(); one.add();
+    one.add();
+    one.add();
     two.add();
     one.ports[0]!.send(frame(BROADCAST, A));
     expect(one.got[1]).toHaveLength(1);

@@ -90,7 +90,12 @@ export class EthernetSwitch {
 
   /** The MAC addresses learned so far ("02:86:…"), i.e. every machine this LAN has heard from. */
   learnedMacs(): string[] {
-    return [...this.table.keys()].map((k) => k.toString(16).padStart(12, '0').replace(/(..)(?!$)/g, '$1:'));
+    return [...this.table.keys()].map((k) =>
+      k
+        .toString(16)
+        .padStart(12, '0')
+        .replace(/(..)(?!$)/g, '$1:'),
+    );
   }
 
   /** @internal */

@@ -10,7 +10,11 @@ function fakeEmulator() {
   const ne2k = { mac: new Uint8Array(6), memory: new Uint8Array(32768), cr: 0x22, boundary: 0x4c, curpg: 0x4c, pstart: 0x40, pstop: 0x80 };
   const emulator = {
     add_listener: (e: string, fn: (d: Uint8Array) => void) => listeners.set(e, [...(listeners.get(e) ?? []), fn]),
-    remove_listener: (e: string, fn: (d: Uint8Array) => void) => listeners.set(e, (listeners.get(e) ?? []).filter((f) => f !== fn)),
+    remove_listener: (e: string, fn: (d: Uint8Array) => void) =>
+      listeners.set(
+        e,
+        (listeners.get(e) ?? []).filter((f) => f !== fn),
+      ),
     bus: {
       send: (e: string, d: Uint8Array) => {
         if (e !== 'net0-receive') return;

@@ -37,9 +37,14 @@ const clock = (): number => (globalThis as unknown as { performance: { now(): nu
 
 /** A `page` script: every non-empty, non-comment line names a fact that must be known. */
 export function checkPageFacts(source: string, facts: PageFacts): ScriptResult {
-  const wanted = source.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const wanted = source
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   const missing = wanted.filter((name) => facts.get(name) === undefined);
-  return missing.length ? { code: 1, output: `not yet known: ${missing.join(', ')}` } : { code: 0, output: wanted.map((n) => `${n}=${facts.get(n)}`).join('\n') };
+  return missing.length
+    ? { code: 1, output: `not yet known: ${missing.join(', ')}` }
+    : { code: 0, output: wanted.map((n) => `${n}=${facts.get(n)}`).join('\n') };
 }
 
 async function runOne(script: StepScript, runner: ScriptRunner, facts: PageFacts): Promise<ScriptRun> {
@@ -72,7 +77,9 @@ export async function verifyStep(step: LessonStep, runner: ScriptRunner, facts: 
 
 /** The text "Show me" types into `machine`'s terminal: the step's solve scripts for it, as typed lines. */
 export function solveText(step: LessonStep): { machine: MachineName; text: string }[] {
-  return step.scripts.filter((s) => s.phase === 'solve' && s.machine !== 'page').map((s) => ({ machine: s.machine, text: s.source.endsWith('\n') ? s.source : `${s.source}\n` }));
+  return step.scripts
+    .filter((s) => s.phase === 'solve' && s.machine !== 'page')
+    .map((s) => ({ machine: s.machine, text: s.source.endsWith('\n') ? s.source : `${s.source}\n` }));
 }
 
 /**
@@ -87,7 +94,10 @@ export type PageAction = { verb: 'set'; fact: string; value: string } | { verb: 
 export function pageActions(step: LessonStep): PageAction[] {
   const out: PageAction[] = [];
   for (const s of step.scripts.filter((x) => x.phase === 'solve' && x.machine === 'page'))
-    for (const line of s.source.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))) {
+    for (const line of s.source
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'))) {
       const [verb, a, ...rest] = line.split(/\s+/);
       if (verb === 'set' && a && rest.length) out.push({ verb, fact: a, value: rest.join(' ') });
       else if (verb === 'race' && a && !rest.length) out.push({ verb, vm: a });

@@ -98,6 +98,10 @@ describe('parseLesson', () => {
     expect(lessons.map((l) => l.id)).toContain('example');
     for (const l of lessons)
       for (const s of l.steps)
-        if (s.scripts.some((x) => x.phase === 'verify')) expect(s.scripts.some((x) => x.phase === 'solve'), `${l.id} step ${s.index} has a verify but no solve`).toBe(true);
+        if (s.scripts.some((x) => x.phase === 'verify'))
+          expect(
+            s.scripts.some((x) => x.phase === 'solve'),
+            `${l.id} step ${s.index} has a verify but no solve`,
+          ).toBe(true);
   });
 });

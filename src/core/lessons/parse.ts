@@ -5,7 +5,17 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { utf8Encoder } from '../mux/platform.ts';
-import { CONTAINER_NAME, LESSON_ID, machineRole, SCRIPT_PHASES, type Lesson, type LessonProblem, type LessonStep, type ScriptPhase, type StepScript } from './format.ts';
+import {
+  CONTAINER_NAME,
+  LESSON_ID,
+  machineRole,
+  SCRIPT_PHASES,
+  type Lesson,
+  type LessonProblem,
+  type LessonStep,
+  type ScriptPhase,
+  type StepScript,
+} from './format.ts';
 
 /** Relative path inside the lesson folder → file text. A listed file that is missing is absent. */
 export type LessonFiles = Readonly<Record<string, string>>;
@@ -49,10 +59,14 @@ function parseStep(file: string, index: number, text: string, machines: Set<stri
       return '';
     }
     if (!machines.has(machine)) {
-      problems.push({ file, message: `its ${word} script runs on "${machine}", which this lesson does not have (machines: ${[...machines].join(', ') || 'none'})` });
+      problems.push({
+        file,
+        message: `its ${word} script runs on "${machine}", which this lesson does not have (machines: ${[...machines].join(', ') || 'none'})`,
+      });
       return '';
     }
-    if (utf8Encoder.encode(body).length > MAX_SCRIPT_BYTES) problems.push({ file, message: `its ${word} script for ${machine} is over ${MAX_SCRIPT_BYTES} bytes` });
+    if (utf8Encoder.encode(body).length > MAX_SCRIPT_BYTES)
+      problems.push({ file, message: `its ${word} script for ${machine} is over ${MAX_SCRIPT_BYTES} bytes` });
     scripts.push({ phase: word as ScriptPhase, machine, source: body });
     return '';
   });
@@ -88,7 +102,8 @@ export function parseLesson(id: string, files: LessonFiles): ParseResult {
   const machines = Array.isArray(data.machines) ? data.machines.map(String) : [];
   if (!Array.isArray(data.machines)) problems.push({ file: 'lesson.md', message: 'its front matter needs machines: a list such as [vm1, host, c1, page]' });
   for (const m of machines)
-    if (machineRole(m) === 'container' && !CONTAINER_NAME.test(m)) problems.push({ file: 'lesson.md', message: `"${m}" is not a machine name: vm1…vm6, host, page, or a container name` });
+    if (machineRole(m) === 'container' && !CONTAINER_NAME.test(m))
+      problems.push({ file: 'lesson.md', message: `"${m}" is not a machine name: vm1…vm6, host, page, or a container name` });
   const known = new Set(machines);
   let intro = body;
   const steps: LessonStep[] = [];
@@ -107,7 +122,8 @@ export function parseLesson(id: string, files: LessonFiles): ParseResult {
     intro = split.intro;
     split.steps.forEach((text, i) => steps.push(parseStep('lesson.md', i + 1, text, known, problems)));
   }
-  if (!steps.length && !problems.some((p) => p.message.includes('step'))) problems.push({ file: 'lesson.md', message: 'the lesson has no steps (list them in "steps:" or start each with "## ")' });
+  if (!steps.length && !problems.some((p) => p.message.includes('step')))
+    problems.push({ file: 'lesson.md', message: 'the lesson has no steps (list them in "steps:" or start each with "## ")' });
   if (problems.length) return { ok: false, problems };
   return { ok: true, lesson: { id, title, minutes, machines, intro: intro.trim(), steps } };
 }

@@ -22,7 +22,16 @@ export interface LessonResult {
 }
 
 export function makeResult(lesson: string, steps: number, passed: number[], facts: Record<string, string>, cores?: number, now = new Date()): LessonResult {
-  return { format: RESULT_FORMAT, version: 1, lesson, exportedAt: now.toISOString(), steps, passed: [...passed], facts: { ...facts }, ...(cores ? { cores } : {}) };
+  return {
+    format: RESULT_FORMAT,
+    version: 1,
+    lesson,
+    exportedAt: now.toISOString(),
+    steps,
+    passed: [...passed],
+    facts: { ...facts },
+    ...(cores ? { cores } : {}),
+  };
 }
 
 /** Read one exported file; a file that is not one gives a sentence naming it. */
@@ -34,13 +43,26 @@ export function parseResult(file: string, text: string): { ok: true; result: Les
     return { ok: false, message: `${file}: not a stacklab result (it is not JSON)` };
   }
   const r = v as Partial<LessonResult>;
-  if (!r || typeof r !== 'object' || r.format !== RESULT_FORMAT) return { ok: false, message: `${file}: not a stacklab result (no "format": "${RESULT_FORMAT}")` };
+  if (!r || typeof r !== 'object' || r.format !== RESULT_FORMAT)
+    return { ok: false, message: `${file}: not a stacklab result (no "format": "${RESULT_FORMAT}")` };
   if (r.version !== 1) return { ok: false, message: `${file}: result version ${String(r.version)} is not one this page reads (1)` };
   if (typeof r.lesson !== 'string' || !Number.isInteger(r.steps) || !Array.isArray(r.passed) || !r.facts || typeof r.facts !== 'object')
     return { ok: false, message: `${file}: a stacklab result needs lesson, steps, passed and facts` };
   const facts: Record<string, string> = {};
   for (const [k, val] of Object.entries(r.facts)) if (typeof val === 'string' || typeof val === 'number') facts[k] = String(val);
-  return { ok: true, result: { format: RESULT_FORMAT, version: 1, lesson: r.lesson, exportedAt: String(r.exportedAt ?? ''), steps: r.steps!, passed: r.passed.filter(Number.isInteger), facts, ...(Number.isInteger(r.cores) ? { cores: r.cores } : {}) } };
+  return {
+    ok: true,
+    result: {
+      format: RESULT_FORMAT,
+      version: 1,
+      lesson: r.lesson,
+      exportedAt: String(r.exportedAt ?? ''),
+      steps: r.steps!,
+      passed: r.passed.filter(Number.isInteger),
+      facts,
+      ...(Number.isInteger(r.cores) ? { cores: r.cores } : {}),
+    },
+  };
 }
 
 /** One row of the class board: a student's file, with the numbers it carries (undefined when absent). */
@@ -84,7 +106,8 @@ export function classRow(file: string, r: LessonResult): ClassRow {
 export function logHistogram(values: readonly number[], bins: number): { edges: number[]; counts: number[] } {
   const v = values.filter((x) => x > 0);
   if (!v.length || bins < 1) return { edges: [], counts: [] };
-  const lo = Math.log10(Math.min(...v)), hi = Math.log10(Math.max(...v));
+  const lo = Math.log10(Math.min(...v)),
+    hi = Math.log10(Math.max(...v));
   const width = hi > lo ? (hi - lo) / bins : 1;
   const counts = new Array<number>(bins).fill(0);
   for (const x of v) counts[Math.min(bins - 1, Math.floor((Math.log10(x) - lo) / width))]++;
@@ -96,7 +119,8 @@ export function logHistogram(values: readonly number[], bins: number): { edges: 
 export function sharedLogHistogram(series: readonly (readonly number[])[], bins: number): { edges: number[]; counts: number[][] } {
   const { edges } = logHistogram(series.flat(), bins);
   if (!edges.length) return { edges, counts: series.map(() => []) };
-  const lo = Math.log10(edges[0]), width = (Math.log10(edges[bins]) - lo) / bins || 1;
+  const lo = Math.log10(edges[0]),
+    width = (Math.log10(edges[bins]) - lo) / bins || 1;
   const counts = series.map((values) => {
     const c = new Array<number>(bins).fill(0);
     for (const x of values) if (x > 0) c[Math.min(bins - 1, Math.max(0, Math.floor((Math.log10(x) - lo) / width)))]++;

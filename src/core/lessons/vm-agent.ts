@@ -42,7 +42,8 @@ export class VmAgentClient {
   run(script: string, timeoutMs = 15_000): Promise<ScriptResult> {
     const id = this.nextId++;
     const request = `run ${id} ${toBase64(script)}\n`;
-    if (request.length > VM_AGENT_MAX_LINE) return Promise.reject(new Error(`script too long for the VM's side channel (${request.length} > ${VM_AGENT_MAX_LINE} bytes as a request)`));
+    if (request.length > VM_AGENT_MAX_LINE)
+      return Promise.reject(new Error(`script too long for the VM's side channel (${request.length} > ${VM_AGENT_MAX_LINE} bytes as a request)`));
     return new Promise((resolve, reject) => {
       const timer = setTimer(() => {
         this.waiting.delete(id);

@@ -71,9 +71,7 @@ export interface SnapshotReport {
   restoreMs?: number;
 }
 
-export type SnapshotEvent =
-  | { action: 'saved' | 'warm-saved' | 'resumed' | 'warm-resumed'; report: SnapshotReport }
-  | { action: 'failed'; message: string };
+export type SnapshotEvent = { action: 'saved' | 'warm-saved' | 'resumed' | 'warm-resumed'; report: SnapshotReport } | { action: 'failed'; message: string };
 
 export interface DownloadProgress {
   file: string;

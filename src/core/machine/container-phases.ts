@@ -9,7 +9,11 @@ import { START_PHASES } from '../mux/payloads.ts';
 
 export const CONTAINER_PHASES: readonly PhaseDef[] = [
   { name: 'host', label: 'Host boot', what: 'the shared kernel boots once (cold start only)' },
-  { name: 'request', label: 'Request', what: 'page-clock time boxd did not stamp: the RUN request and first output crossing the mux, and any wait before boxd took the request' },
+  {
+    name: 'request',
+    label: 'Request',
+    what: 'page-clock time boxd did not stamp: the RUN request and first output crossing the mux, and any wait before boxd took the request',
+  },
   { name: 'layers', label: 'Layers', what: 'boxd finds the image layers, unpacked once on the host' },
   { name: 'namespaces', label: 'Namespaces', what: 'pid, mount, uts, ipc and net namespaces' },
   { name: 'mounts', label: 'Mounts', what: 'overlay root over the layers, /proc, /dev' },

@@ -20,7 +20,22 @@ class Box implements ContainerView {
 }
 
 function view(containers: Box[] = []): MachineView {
-  return { kind: 'host', state: 'idle', throttled: false, marks: [], finish: undefined, powerOnEpoch: undefined, progress: {}, loadMs: undefined, stats: undefined, error: undefined, warning: undefined, panic: undefined, boxd: undefined, containers };
+  return {
+    kind: 'host',
+    state: 'idle',
+    throttled: false,
+    marks: [],
+    finish: undefined,
+    powerOnEpoch: undefined,
+    progress: {},
+    loadMs: undefined,
+    stats: undefined,
+    error: undefined,
+    warning: undefined,
+    panic: undefined,
+    boxd: undefined,
+    containers,
+  };
 }
 
 function recorder() {
@@ -74,7 +89,12 @@ describe('applyMachineEvent', () => {
     const c = new Box('web-1');
     const v = view([c]);
     const { seen, hooks } = recorder();
-    apply(v, hooks, { name: 'container', data: { channel: 3, name: 'web-1', state: 'starting' } }, { name: 'container', data: { channel: 3, name: 'other', state: 'running' } });
+    apply(
+      v,
+      hooks,
+      { name: 'container', data: { channel: 3, name: 'web-1', state: 'starting' } },
+      { name: 'container', data: { channel: 3, name: 'other', state: 'running' } },
+    );
     expect(c.updates.map((u) => u.state)).toEqual(['starting', 'running']);
     apply(v, hooks, { name: 'mux-ready', data: { version: 'boxd 1' } }, { name: 'state', data: 'stopped' });
     expect(v.boxd).toBe('boxd 1');

@@ -1,5 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { applyContainerUpdate, failureOf, noContainersMessage, raceMachines, containerFor, ownStartMs, runRaceSequence, type RaceStage, containerInstructions, containerResult, containerTimeline, machineResult, machineStatus, powerOnMarks, raceLineup, rankRace, requestContainerStart, type ContainerProgress } from './race.ts';
+import {
+  applyContainerUpdate,
+  failureOf,
+  noContainersMessage,
+  raceMachines,
+  containerFor,
+  ownStartMs,
+  runRaceSequence,
+  type RaceStage,
+  containerInstructions,
+  containerResult,
+  containerTimeline,
+  machineResult,
+  machineStatus,
+  powerOnMarks,
+  raceLineup,
+  rankRace,
+  requestContainerStart,
+  type ContainerProgress,
+} from './race.ts';
 import type { ContainerUpdate } from './api.ts';
 import type { MachineResult } from './results.ts';
 
@@ -8,19 +27,37 @@ const mark = (phase: string, wallMs: number) => ({ phase, wallMs, instructions: 
 describe('race rules', () => {
   it('names the racers as the page does', () => {
     const l = raceLineup({ vms: 2, containers: 3 });
-    expect(l.vms.map((v) => [v.id, v.name, v.number])).toEqual([['vm1', 'VM 1', 1], ['vm2', 'VM 2', 2]]);
+    expect(l.vms.map((v) => [v.id, v.name, v.number])).toEqual([
+      ['vm1', 'VM 1', 1],
+      ['vm2', 'VM 2', 2],
+    ]);
     expect(l.host?.id).toBe('host');
     expect(l.containers.map((c) => c.name)).toEqual(['c1', 'c2', 'c3']);
     expect(raceLineup({ vms: 1, containers: 0 }).host).toBeUndefined();
   });
 
   it('puts the host boot first on a cold container timeline, not on a warm one', () => {
-    const u: ContainerUpdate = { channel: 1, name: 'c1', state: 'running', requestedAtMs: 900, marks: [mark('request', 0), mark('prompt', 40)], instructions: 5e6, requestedAtInstructions: 6e7 };
+    const u: ContainerUpdate = {
+      channel: 1,
+      name: 'c1',
+      state: 'running',
+      requestedAtMs: 900,
+      marks: [mark('request', 0), mark('prompt', 40)],
+      instructions: 5e6,
+      requestedAtInstructions: 6e7,
+    };
     const cold = containerTimeline(u, 'cold', { marks: [], finished: false })!;
     expect(cold.finished).toBe(true);
-    expect(cold.marks.map((m) => [m.phase, m.wallMs])).toEqual([['host', 0], ['request', 900], ['prompt', 940]]);
+    expect(cold.marks.map((m) => [m.phase, m.wallMs])).toEqual([
+      ['host', 0],
+      ['request', 900],
+      ['prompt', 940],
+    ]);
     const warm = containerTimeline(u, 'warm', { marks: [], finished: false })!;
-    expect(warm.marks.map((m) => [m.phase, m.wallMs])).toEqual([['request', 0], ['prompt', 40]]);
+    expect(warm.marks.map((m) => [m.phase, m.wallMs])).toEqual([
+      ['request', 0],
+      ['prompt', 40],
+    ]);
     expect(containerInstructions(u, 'cold')).toBe(6.5e7);
     expect(containerInstructions(u, 'warm')).toBe(5e6);
     expect(containerTimeline(u, 'cold', { marks: cold.marks, finished: true })).toBeUndefined();
@@ -33,15 +70,32 @@ describe('race rules', () => {
   });
 
   it('a warm race: the host row first, paid once and unranked; containers ranked by their own start, with the host boot added', () => {
-    const r = (id: string, kind: MachineResult['kind'], bootMs: number, extra: Partial<MachineResult> = {}): MachineResult => ({ id, name: id, kind, status: 'finished', bootMs, marks: [mark('bios', 0), mark('ready', bootMs)], ...extra });
+    const r = (id: string, kind: MachineResult['kind'], bootMs: number, extra: Partial<MachineResult> = {}): MachineResult => ({
+      id,
+      name: id,
+      kind,
+      status: 'finished',
+      bootMs,
+      marks: [mark('bios', 0), mark('ready', bootMs)],
+      ...extra,
+    });
     const rows = [r('vm1', 'vm', 3000), r('host', 'host', 1000), r('c1', 'container', 50, { ownStartMs: 50 }), r('c2', 'container', 70, { ownStartMs: 70 })];
     const warm = rankRace('warm', rows);
-    expect(warm.map((x) => [x.id, x.rank, x.beforeRace ?? false])).toEqual([['host', undefined, true], ['c1', 1, false], ['c2', 2, false], ['vm1', 3, false]]);
+    expect(warm.map((x) => [x.id, x.rank, x.beforeRace ?? false])).toEqual([
+      ['host', undefined, true],
+      ['c1', 1, false],
+      ['c2', 2, false],
+      ['vm1', 3, false],
+    ]);
     expect(warm[0].explanation).toMatch(/^booted before the race, once for all 2 containers \(not ranked\); one kernel boots once/);
     expect(warm.find((x) => x.id === 'c1')!.withHostBootMs).toBe(1050);
     // Cold: every row from power-on, the host ranked too; a container's time already includes the host's boot.
     const cold = rankRace('cold', [r('vm1', 'vm', 3000), r('host', 'host', 1000), r('c1', 'container', 1100, { ownStartMs: 50 })]);
-    expect(cold.map((x) => [x.id, x.rank])).toEqual([['host', 1], ['c1', 2], ['vm1', 3]]);
+    expect(cold.map((x) => [x.id, x.rank])).toEqual([
+      ['host', 1],
+      ['c1', 2],
+      ['vm1', 3],
+    ]);
     expect(cold.find((x) => x.id === 'c1')!.withHostBootMs).toBe(1100);
     // A host that did not boot: no figure including its boot, and its row says why.
     const failed = rankRace('warm', [{ ...rows[1], status: 'error', bootMs: undefined, message: 'no bzImage' }, rows[2]]);
@@ -64,11 +118,29 @@ describe('race rules', () => {
   });
 
   it('a container record follows its updates to the prompt, and its row copies the marks', () => {
-    const c: ContainerProgress = { id: 'c1', name: 'c1', mode: 'cold', channel: undefined, pid: undefined, marks: [], finish: undefined, instructions: undefined };
+    const c: ContainerProgress = {
+      id: 'c1',
+      name: 'c1',
+      mode: 'cold',
+      channel: undefined,
+      pid: undefined,
+      marks: [],
+      finish: undefined,
+      instructions: undefined,
+    };
     expect(applyContainerUpdate(c, { channel: 3, name: 'c1', state: 'starting', requestedAtMs: 500 })).toBe(false);
     expect([c.channel, c.marks.map((m) => m.phase)]).toEqual([3, ['host', 'request']]);
     expect(containerResult(c, undefined)).toMatchObject({ status: 'running', bootMs: undefined });
-    const done: ContainerUpdate = { channel: 3, name: 'c1', state: 'running', pid: 41, requestedAtMs: 500, marks: [mark('request', 0), mark('prompt', 60)], instructions: 2e6, requestedAtInstructions: 3e7 };
+    const done: ContainerUpdate = {
+      channel: 3,
+      name: 'c1',
+      state: 'running',
+      pid: 41,
+      requestedAtMs: 500,
+      marks: [mark('request', 0), mark('prompt', 60)],
+      instructions: 2e6,
+      requestedAtInstructions: 3e7,
+    };
     expect(applyContainerUpdate(c, done)).toBe(true);
     expect(applyContainerUpdate(c, done)).toBe(false); // the prompt counts once
     const row = containerResult(c, undefined);
@@ -80,14 +152,30 @@ describe('race rules', () => {
 
   it('a machine row: time and instructions at the finish, the panic line as its message', () => {
     const finish = { ...mark('login', 2400), instructions: 7.8e7 };
-    const vm = { id: 'vm1', name: 'VM 1', kind: 'vm' as const, state: 'finished' as const, finish, marks: [mark('bios', 0), finish], loadMs: 90, error: undefined, panic: undefined };
+    const vm = {
+      id: 'vm1',
+      name: 'VM 1',
+      kind: 'vm' as const,
+      state: 'finished' as const,
+      finish,
+      marks: [mark('bios', 0), finish],
+      loadMs: 90,
+      error: undefined,
+      panic: undefined,
+    };
     expect(machineResult(vm)).toMatchObject({ status: 'finished', bootMs: 2400, instructions: 7.8e7, loadMs: 90 });
     const panic = { line: 'Kernel panic - not syncing: sysrq triggered crash', tail: [], wallMs: 900, instructions: 1 };
     expect(machineResult({ ...vm, state: 'panic', finish: undefined, panic })).toMatchObject({ status: 'panic', bootMs: undefined, message: panic.line });
   });
 
   it('a container start request: the reply brings the channel, a refusal or no worker fails it', async () => {
-    const card = () => ({ channel: undefined as number | undefined, failed: '', fail(m: string) { this.failed = m; } });
+    const card = () => ({
+      channel: undefined as number | undefined,
+      failed: '',
+      fail(m: string) {
+        this.failed = m;
+      },
+    });
     const ok = card();
     requestContainerStart({ startContainer: async (name) => (name === 'c1' ? 7 : 0) }, ok, 'c1');
     await Promise.resolve();
@@ -107,7 +195,10 @@ describe('race rules', () => {
   });
 
   it('an update finds its container by channel, or by name until the channel is known', () => {
-    const list = [{ channel: 3, name: 'c1' }, { channel: undefined, name: 'c2' }];
+    const list = [
+      { channel: 3, name: 'c1' },
+      { channel: undefined, name: 'c2' },
+    ];
     expect(containerFor(list, { channel: 3, name: 'c1', state: 'running' })).toBe(list[0]);
     expect(containerFor(list, { channel: 4, name: 'c2', state: 'starting' })).toBe(list[1]);
     expect(containerFor(list, { channel: 5, name: 'c9', state: 'starting' })).toBeUndefined();

@@ -35,7 +35,10 @@ export function raceLineup(config: Pick<LabConfig, 'vms' | 'containers'>): RaceL
  * lineup: each VM with its own disk when the setup names one (`vmN.disk`), the host asked to start
  * warm (resume its saved boot) in a warm race.
  */
-export function raceMachines<M>(config: LabConfig, make: (spec: RacerSpec, opts: { vmDisk?: string; warm: boolean }) => M): { lineup: RaceLineup; vms: M[]; host: M | undefined } {
+export function raceMachines<M>(
+  config: LabConfig,
+  make: (spec: RacerSpec, opts: { vmDisk?: string; warm: boolean }) => M,
+): { lineup: RaceLineup; vms: M[]; host: M | undefined } {
   const lineup = raceLineup(config);
   const vms = lineup.vms.map((vm) => make(vm, { vmDisk: config.vmDisks[vm.number], warm: false }));
   const host = lineup.host ? make(lineup.host, { warm: config.mode === 'warm' }) : undefined;

@@ -115,7 +115,20 @@ function csvCell(v: unknown): string {
 export function toCSV(ranked: RankedResult[]): string {
   const phases: string[] = [];
   for (const r of ranked) for (const p of phaseDurations(r.marks)) if (!phases.includes(p.phase)) phases.push(p.phase);
-  const header = ['rank', 'id', 'name', 'kind', 'status', 'boot_ms', 'own_start_ms', 'with_host_boot_ms', 'instructions', 'load_ms', ...phases.map((p) => `${p}_ms`), 'explanation'];
+  const header = [
+    'rank',
+    'id',
+    'name',
+    'kind',
+    'status',
+    'boot_ms',
+    'own_start_ms',
+    'with_host_boot_ms',
+    'instructions',
+    'load_ms',
+    ...phases.map((p) => `${p}_ms`),
+    'explanation',
+  ];
   const rows = ranked.map((r) => {
     const d = new Map(phaseDurations(r.marks).map((p) => [p.phase, p.wallMs]));
     return [
@@ -131,7 +144,9 @@ export function toCSV(ranked: RankedResult[]): string {
       r.loadMs?.toFixed(1),
       ...phases.map((p) => d.get(p)?.toFixed(1)),
       r.explanation,
-    ].map(csvCell).join(',');
+    ]
+      .map(csvCell)
+      .join(',');
   });
   return [header.join(','), ...rows].join('\n') + '\n';
 }
@@ -159,7 +174,9 @@ export function raceSummary(ranked: readonly RankedResult[], mode: RaceMode): st
   const c = done.filter((r) => r.kind === 'container' && r.ownStartMs !== undefined).sort((a, b) => a.ownStartMs! - b.ownStartMs!)[0];
   const lines: string[] = [];
   if (c) {
-    const against = vm ? `; the fastest VM, ${vm.name}, needed ${formatMs(vm.bootMs!)} from power-on to login (${times(vm.bootMs!, c.ownStartMs!)} as long)` : '';
+    const against = vm
+      ? `; the fastest VM, ${vm.name}, needed ${formatMs(vm.bootMs!)} from power-on to login (${times(vm.bootMs!, c.ownStartMs!)} as long)`
+      : '';
     lines.push(`Container ${c.name} started in ${formatMs(c.ownStartMs!)}, from its request to its prompt${against}.`);
   }
   if (host && all.length) {
@@ -168,10 +185,14 @@ export function raceSummary(ranked: readonly RankedResult[], mode: RaceMode): st
     const when = mode === 'warm' ? 'before the race' : 'inside the race';
     const withHost = c?.withHostBootMs;
     const incl =
-      c && withHost !== undefined ? `; with that boot, ${c.name} took ${formatMs(withHost)}${vm ? `, against the fastest VM's ${formatMs(vm.bootMs!)} (${times(vm.bootMs!, withHost)})` : ''}` : '';
+      c && withHost !== undefined
+        ? `; with that boot, ${c.name} took ${formatMs(withHost)}${vm ? `, against the fastest VM's ${formatMs(vm.bootMs!)} (${times(vm.bootMs!, withHost)})` : ''}`
+        : '';
     lines.push(`The container host ${how} once, ${when}, in ${formatMs(host.bootMs!)}: paid once for ${n}${incl}.`);
   } else if (host && vm) {
-    lines.push(`The container host was ready in ${formatMs(host.bootMs!)}; the fastest VM, ${vm.name}, needed ${formatMs(vm.bootMs!)} (${times(vm.bootMs!, host.bootMs!)}).`);
+    lines.push(
+      `The container host was ready in ${formatMs(host.bootMs!)}; the fastest VM, ${vm.name}, needed ${formatMs(vm.bootMs!)} (${times(vm.bootMs!, host.bootMs!)}).`,
+    );
   } else if (vm && !c) {
     lines.push(`Fastest VM: ${vm.name} in ${formatMs(vm.bootMs!)}.`);
   }
@@ -183,7 +204,9 @@ export function raceSummary(ranked: readonly RankedResult[], mode: RaceMode): st
       return ((d.get('bios') ?? 0) + (d.get('bootloader') ?? 0)) / r.bootMs!;
     };
     const avg = vms.reduce((n, r) => n + share(r), 0) / vms.length;
-    lines.push(`Each VM spent ${Math.round(avg * 100)} % of its boot in firmware and bootloader before its own kernel even started; containers skip both and share one kernel.`);
+    lines.push(
+      `Each VM spent ${Math.round(avg * 100)} % of its boot in firmware and bootloader before its own kernel even started; containers skip both and share one kernel.`,
+    );
   }
   const failed = ranked.filter((r) => r.status === 'error' || r.status === 'panic');
   if (failed.length) lines.push(`${failed.length} machine${failed.length === 1 ? '' : 's'} did not finish: ${failed.map((r) => r.name).join(', ')}.`);

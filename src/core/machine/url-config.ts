@@ -64,12 +64,7 @@ class Query {
   }
 }
 
-function intParam(
-  params: Query,
-  name: 'vms' | 'containers',
-  errors: ConfigError[],
-  fallback: number,
-): number {
+function intParam(params: Query, name: 'vms' | 'containers', errors: ConfigError[], fallback: number): number {
   const raw = params.get(name);
   if (raw === null) return fallback;
   const { min, max } = LIMITS[name];
@@ -117,7 +112,12 @@ export function parseConfig(search: string): { config: LabConfig; errors: Config
     if (params.get('page') === null) config.page = 'lab';
     // A shipped lesson's name, or the URL of a lesson folder on another site (src/ui/lessons/load-lesson.ts).
     if (/^[a-z0-9][a-z0-9-]{0,47}$/.test(lesson) || /^(https?:\/\/|\.{0,2}\/)\S+$/.test(lesson)) config.lesson = lesson;
-    else errors.push({ param: 'lesson', value: lesson, message: `lesson must be a lesson's name (lower-case letters, digits, "-") or a folder's URL, got "${lesson}"` });
+    else
+      errors.push({
+        param: 'lesson',
+        value: lesson,
+        message: `lesson must be a lesson's name (lower-case letters, digits, "-") or a folder's URL, got "${lesson}"`,
+      });
   }
   const step = params.get('step');
   if (step !== null) {

@@ -28,7 +28,9 @@ function loadVectors(): Vector[] {
 }
 
 function render(items: ({ frame: Frame } | { error: DecodeErrorKind })[]): string[] {
-  return items.map((i) => ('frame' in i ? `frame:${i.frame.type.toString(16).padStart(2, '0')}:${i.frame.channel}:${hex(i.frame.payload)}` : `error:${i.error}`));
+  return items.map((i) =>
+    'frame' in i ? `frame:${i.frame.type.toString(16).padStart(2, '0')}:${i.frame.channel}:${hex(i.frame.payload)}` : `error:${i.error}`,
+  );
 }
 
 function decodeInPieces(input: Uint8Array, sizes: number[]): string[] {
@@ -48,7 +50,11 @@ describe('shared vectors', () => {
   it('has vectors for every frame type and every error kind', () => {
     expect(vectors.length).toBeGreaterThanOrEqual(40);
     const all = vectors.flatMap((v) => v.expected);
-    for (const code of Object.values(FrameType)) expect(all.some((e) => e.startsWith(`frame:${code.toString(16).padStart(2, '0')}:`)), frameTypeName(code)).toBe(true);
+    for (const code of Object.values(FrameType))
+      expect(
+        all.some((e) => e.startsWith(`frame:${code.toString(16).padStart(2, '0')}:`)),
+        frameTypeName(code),
+      ).toBe(true);
     for (const kind of ['bad-magic', 'bad-version', 'too-long', 'bad-crc']) expect(all).toContain(`error:${kind}`);
   });
 

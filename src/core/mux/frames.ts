@@ -33,9 +33,7 @@ export const FrameType = {
 
 export type FrameTypeName = keyof typeof FrameType;
 
-const NAMES = new Map<number, FrameTypeName>(
-  Object.entries(FrameType).map(([name, code]) => [code, name as FrameTypeName]),
-);
+const NAMES = new Map<number, FrameTypeName>(Object.entries(FrameType).map(([name, code]) => [code, name as FrameTypeName]));
 
 /** "OUTPUT" for 0x81, "0x42" for a type this version does not know. */
 export function frameTypeName(type: number): string {

@@ -27,7 +27,8 @@ function garbage(r: Rng, n: number): Uint8Array {
   for (let i = 0; i < n; i++) g[i] = r.int(256);
   for (let i = 0; i + 12 <= n; i++) {
     const roll = r.next();
-    if (roll < 0.05) g.set([0xb0, 0x58, 1], i); // a plausible header start
+    if (roll < 0.05)
+      g.set([0xb0, 0x58, 1], i); // a plausible header start
     else if (roll < 0.08) g[i] = 0xb0;
     if (roll < 0.02) g.set([r.int(256), 0, r.int(2), 0], i + 8); // a length the decoder will wait for
   }
@@ -99,8 +100,11 @@ describe(`mux decoder fuzz (MUX_FUZZ_SEED=${SEED})`, () => {
       for (let flips = r.int(4); flips > 0 && total > 0; flips--) s[r.int(total)] ^= 1 << r.int(8); // corrupt a few bits
       const run = (sizes: () => number) => {
         const out: string[] = [];
-        const d = new MuxDecoder({ frame: (f) => out.push(`f${f.type}:${f.channel}:${f.payload.length}:${hex(f.payload.subarray(0, 8))}`), error: (k) => out.push(k) });
-        for (let off = 0; off < s.length; ) {
+        const d = new MuxDecoder({
+          frame: (f) => out.push(`f${f.type}:${f.channel}:${f.payload.length}:${hex(f.payload.subarray(0, 8))}`),
+          error: (k) => out.push(k),
+        });
+        for (let off = 0; off < s.length;) {
           const n = sizes();
           d.feed(s.subarray(off, off + n));
           off += n;

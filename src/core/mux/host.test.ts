@@ -121,10 +121,18 @@ describe('MuxHost', () => {
     const out: string[] = [];
     let exit: P.ExitStatus | null = null;
     let first = 0n;
-    const h = g.host.run(['busybox', 'sh'], { output: (b) => out.push(new TextDecoder().decode(b)), exit: (s) => (exit = s), firstOutput: (ns) => (first = ns) });
+    const h = g.host.run(['busybox', 'sh'], {
+      output: (b) => out.push(new TextDecoder().decode(b)),
+      exit: (s) => (exit = s),
+      firstOutput: (ns) => (first = ns),
+    });
     const s = await h.started;
     expect(s.pid).toBe(77);
-    expect(P.phaseOffsetsMs(s).map((p) => `${p.name}=${p.ms}`).join(' ')).toBe('received=0 layers=1 namespaces=2 mounts=3 cgroup=4 network=5 exec=6');
+    expect(
+      P.phaseOffsetsMs(s)
+        .map((p) => `${p.name}=${p.ms}`)
+        .join(' '),
+    ).toBe('received=0 layers=1 namespaces=2 mounts=3 cgroup=4 network=5 exec=6');
     await until(() => exit !== null);
     expect(out.join('')).toBe('/ # ');
     expect(first).toBe(7_000_000n);

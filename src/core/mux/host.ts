@@ -100,7 +100,17 @@ export class MuxHost {
   /** A frame whose payload does not parse (dropped; the host keeps serving). */
   onBadPayload: ((f: Frame, error: P.MuxPayloadError) => void) | null = null;
   /** Counters for tests and the stats panel. */
-  readonly counters = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, pushes: 0, retries: 0, decodeErrors: 0, decodeErrorsBeforeReady: 0, badPayloads: 0 };
+  readonly counters = {
+    framesIn: 0,
+    framesOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    pushes: 0,
+    retries: 0,
+    decodeErrors: 0,
+    decodeErrorsBeforeReady: 0,
+    badPayloads: 0,
+  };
 
   constructor(
     private readonly transport: MuxTransport,
@@ -387,7 +397,7 @@ export class MuxHost {
       }
       const n = Math.min(this.queued, this.opts.maxPush);
       const chunk = new Uint8Array(n);
-      for (let filled = 0; filled < n; ) {
+      for (let filled = 0; filled < n;) {
         const head = this.queue[0]!;
         const take = Math.min(head.length, n - filled);
         chunk.set(head.subarray(0, take), filled);

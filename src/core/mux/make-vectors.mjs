@@ -13,10 +13,26 @@ function bytes(spec) {
   }
   return Buffer.from(out);
 }
-const u32 = (n) => { const b = Buffer.alloc(4); b.writeUInt32LE(n >>> 0); return b.toString('hex'); };
-const i32 = (n) => { const b = Buffer.alloc(4); b.writeInt32LE(n); return b.toString('hex'); };
-const u64 = (n) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(n)); return b.toString('hex'); };
-const u16 = (n) => { const b = Buffer.alloc(2); b.writeUInt16LE(n); return b.toString('hex'); };
+const u32 = (n) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n >>> 0);
+  return b.toString('hex');
+};
+const i32 = (n) => {
+  const b = Buffer.alloc(4);
+  b.writeInt32LE(n);
+  return b.toString('hex');
+};
+const u64 = (n) => {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(BigInt(n));
+  return b.toString('hex');
+};
+const u16 = (n) => {
+  const b = Buffer.alloc(2);
+  b.writeUInt16LE(n);
+  return b.toString('hex');
+};
 const txt = (s) => Buffer.from(s, 'utf8').toString('hex');
 const argv = (...a) => txt(a.map((s) => `${s}\0`).join(''));
 

@@ -28,7 +28,7 @@ describe('v86VirtioPort', () => {
     } as unknown as ConstructorParameters<typeof V86>[0]);
     try {
       expect(virtioConsoleQueue(emulator, 1)).toBeUndefined(); // not loaded yet: canWrite() is false
-      await new Promise<void>((resolve) => emulator.add_listener("emulator-loaded", () => resolve()));
+      await new Promise<void>((resolve) => emulator.add_listener('emulator-loaded', () => resolve()));
       const q = virtioConsoleQueue(emulator, 1);
       expect(q).toBeDefined();
       expect(q!.has_request()).toBe(false);
@@ -49,7 +49,10 @@ describe('v86VirtioPort', () => {
       // Before the guest driver enables the queue, has_request() reads a "ring" at address 0 (the
       // BIOS puts its interrupt table there): nothing may be written on the strength of it.
       const mem = emulator as unknown as { write_memory(bytes: number[], at: number): void };
-      mem.write_memory(Array.from({ length: 64 }, (_, i) => 0x53 + i), 0);
+      mem.write_memory(
+        Array.from({ length: 64 }, (_, i) => 0x53 + i),
+        0,
+      );
       expect(q!.has_request()).toBe(true);
       expect(port.transport.canWrite()).toBe(false);
       port.host.input(1, new Uint8Array([1, 2, 3]));

@@ -50,7 +50,9 @@ export function configMismatch(saved: SnapshotConfig, current: SnapshotConfig): 
 export class SnapshotMismatchError extends Error {
   override name = 'SnapshotMismatchError';
   constructor(readonly reasons: string[]) {
-    super(`This snapshot does not fit this machine: ${reasons[0]}${reasons.length > 1 ? ` (and ${reasons.length - 1} more difference${reasons.length > 2 ? 's' : ''})` : ''}. Boot it fresh instead.`);
+    super(
+      `This snapshot does not fit this machine: ${reasons[0]}${reasons.length > 1 ? ` (and ${reasons.length - 1} more difference${reasons.length > 2 ? 's' : ''})` : ''}. Boot it fresh instead.`,
+    );
   }
 }
 

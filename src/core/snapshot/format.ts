@@ -47,7 +47,6 @@ export class SnapshotFormatError extends Error {
   override name = 'SnapshotFormatError';
 }
 
-
 export interface EncodeInput {
   config: SnapshotConfig;
   machineId: string;
@@ -93,7 +92,8 @@ export function decodeHeader(bytes: Uint8Array): { header: SnapshotHeader; bodyO
   } catch (err) {
     throw new SnapshotFormatError(`snapshot header is not JSON: ${errorText(err)}`);
   }
-  if (!header || typeof header !== 'object' || !header.config || typeof header.rawBytes !== 'number') throw new SnapshotFormatError('snapshot header is incomplete');
+  if (!header || typeof header !== 'object' || !header.config || typeof header.rawBytes !== 'number')
+    throw new SnapshotFormatError('snapshot header is incomplete');
   return { header, bodyOffset: PREFIX + n };
 }
 

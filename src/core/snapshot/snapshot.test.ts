@@ -68,14 +68,21 @@ describe('configuration check', () => {
     }
     expect(err).toBeInstanceOf(SnapshotMismatchError);
     expect((err as SnapshotMismatchError).reasons).toHaveLength(2);
-    expect((err as Error).message).toMatch(/^This snapshot does not fit this machine: the snapshot was taken with 128 MiB.*\(and 1 more difference\)\. Boot it fresh instead\.$/);
+    expect((err as Error).message).toMatch(
+      /^This snapshot does not fit this machine: the snapshot was taken with 128 MiB.*\(and 1 more difference\)\. Boot it fresh instead\.$/,
+    );
   });
 });
 
 describe('snapshot file', () => {
   it('round-trips the state, compressed, with a readable header', async () => {
     const state = fakeState(256 * 1024);
-    const { bytes, header } = await encodeSnapshot({ config: host, machineId: 'host', state, extra: { containers: [{ channel: 1, name: 'c1', image: 'busybox', guestCredit: 65536 }] } });
+    const { bytes, header } = await encodeSnapshot({
+      config: host,
+      machineId: 'host',
+      state,
+      extra: { containers: [{ channel: 1, name: 'c1', image: 'busybox', guestCredit: 65536 }] },
+    });
     expect(header.rawBytes).toBe(state.length);
     expect(header.storedBytes).toBeLessThan(state.length / 2);
     expect(bytes.length).toBeLessThan(header.storedBytes + 4096);
@@ -128,7 +135,9 @@ describe('a full quota', () => {
     expect(bigger.bytes.length).toBeGreaterThan(first.bytes.length + 1000);
     // Replacing it and saving under another key both fail…
     await expect(storeSnapshot(store, 'resume.host.snap', bigger.bytes)).rejects.toThrow(StorageFullError);
-    await expect(storeSnapshot(store, 'resume.vm1.snap', bigger.bytes)).rejects.toThrow(/Browser storage is full: this snapshot needs 0\.\d MiB\. Nothing already saved was lost/);
+    await expect(storeSnapshot(store, 'resume.vm1.snap', bigger.bytes)).rejects.toThrow(
+      /Browser storage is full: this snapshot needs 0\.\d MiB\. Nothing already saved was lost/,
+    );
     // …and the first snapshot is still there, whole.
     const kept = await store.get('resume.host.snap');
     expect(same(kept, first.bytes)).toBe(true);
@@ -150,7 +159,9 @@ describe('a full quota', () => {
       delete: (k) => inner.delete(k),
     };
     await expect(storeSnapshot(failing, 'resume.vm1.snap', new Uint8Array(10))).rejects.toBeInstanceOf(StorageFullError);
-    await expect(storeSnapshot({ ...failing, put: async () => Promise.reject(new Error('disk on fire')) }, 'k', new Uint8Array(1))).rejects.toThrow('disk on fire');
+    await expect(storeSnapshot({ ...failing, put: async () => Promise.reject(new Error('disk on fire')) }, 'k', new Uint8Array(1))).rejects.toThrow(
+      'disk on fire',
+    );
   });
 
   it('an unrecognised write failure with too little headroom is a full quota too (Chromium OPFS: "data pipe")', async () => {

@@ -39,7 +39,9 @@ export class StorageFullError extends Error {
     readonly needed: number,
     readonly cause?: unknown,
   ) {
-    super(`Browser storage is full: this snapshot needs ${mib(needed)}. Nothing already saved was lost; delete an older snapshot or free space for this site, then save again.`);
+    super(
+      `Browser storage is full: this snapshot needs ${mib(needed)}. Nothing already saved was lost; delete an older snapshot or free space for this site, then save again.`,
+    );
   }
 }
 

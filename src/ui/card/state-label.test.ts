@@ -2,11 +2,20 @@ import { describe, expect, it } from 'vitest';
 import { machineStateLabel, type LabelledMachine } from './state-label.ts';
 
 const mark = { phase: 'login', wallMs: 2400, instructions: 48e6, skipped: [] };
-const machine = (over: Partial<LabelledMachine>): LabelledMachine => ({ state: 'booting', finish: undefined, error: undefined, panic: undefined, throttled: false, ...over });
+const machine = (over: Partial<LabelledMachine>): LabelledMachine => ({
+  state: 'booting',
+  finish: undefined,
+  error: undefined,
+  panic: undefined,
+  throttled: false,
+  ...over,
+});
 
 describe('machineStateLabel', () => {
   it('puts a panic and a failure before anything else the machine was doing', () => {
-    expect(machineStateLabel(machine({ state: 'panic', finish: mark, panic: { line: 'Kernel panic', tail: [], wallMs: 1, instructions: 1 } }))).toBe('kernel panic');
+    expect(machineStateLabel(machine({ state: 'panic', finish: mark, panic: { line: 'Kernel panic', tail: [], wallMs: 1, instructions: 1 } }))).toBe(
+      'kernel panic',
+    );
     expect(machineStateLabel(machine({ state: 'error', error: { kind: 'download', message: 'HTTP 404' } }))).toBe('failed');
     expect(machineStateLabel(machine({ state: 'crashed', finish: mark }))).toBe('failed');
   });

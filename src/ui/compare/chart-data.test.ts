@@ -55,7 +55,12 @@ describe('compare charts from figures', () => {
     const figures = [fig('vm.kernel', 'vm', '6.1.192', 'text'), fig('c.refused', 'container', true, 'bool'), fig('vm.long', 'vm', 'x'.repeat(60), 'text')];
     expect(facts(figures, false).map((f) => f.id)).toEqual(['c.refused']);
     expect(facts(figures, true).map((f) => f.id)).toEqual(['c.refused', 'vm.kernel']);
-    expect(facts(Array.from({ length: 9 }, (_, i) => fig(`b${i}`, 'vm', false, 'bool')), false)).toHaveLength(MAX_FACTS);
+    expect(
+      facts(
+        Array.from({ length: 9 }, (_, i) => fig(`b${i}`, 'vm', false, 'bool')),
+        false,
+      ),
+    ).toHaveLength(MAX_FACTS);
   });
 
   it('makes round axis ticks that cover the maximum', () => {
@@ -68,7 +73,21 @@ describe('compare charts from figures', () => {
 
 describe('compare export', () => {
   const rows = [
-    { id: 'size', title: 'Size', status: 'done', result: { id: 'size', vm: 'v', container: 'c', figures: [fig('vm.disk', 'vm', 16777216, 'bytes', 'disk, "image"')], series: [], evidence: [], notes: [], durationMs: 1 } },
+    {
+      id: 'size',
+      title: 'Size',
+      status: 'done',
+      result: {
+        id: 'size',
+        vm: 'v',
+        container: 'c',
+        figures: [fig('vm.disk', 'vm', 16777216, 'bytes', 'disk, "image"')],
+        series: [],
+        evidence: [],
+        notes: [],
+        durationMs: 1,
+      },
+    },
     { id: 'os', title: 'OS support', status: 'failed', error: 'host-1: kernel panic, line 1\nline 2' },
   ];
 

@@ -88,7 +88,10 @@ export function barGroups(figures: readonly Figure[], maxGroups = 2): BarGroup[]
   };
   return [...byUnit.values()]
     .filter((g) => g.bars.length > 1)
-    .sort((a, b) => Number(compares(b)) - Number(compares(a)) || Number(spread(b) > 1.5) - Number(spread(a) > 1.5) || BAR_UNITS.indexOf(a.unit) - BAR_UNITS.indexOf(b.unit))
+    .sort(
+      (a, b) =>
+        Number(compares(b)) - Number(compares(a)) || Number(spread(b) > 1.5) - Number(spread(a) > 1.5) || BAR_UNITS.indexOf(a.unit) - BAR_UNITS.indexOf(b.unit),
+    )
     .slice(0, maxGroups)
     .map((g) => {
       const bars = pickAcrossSides(g.bars, MAX_BARS).sort((a, b) => SIDE_ORDER[a.side] - SIDE_ORDER[b.side]);

@@ -138,11 +138,7 @@ export class Compare {
         }, ms);
       });
       const stopped = new Promise<never>((_, reject) => abort.signal.addEventListener('abort', () => reject(new Error('stopped by the user')), { once: true }));
-      const result = await Promise.race([
-        row.experiment.run(driver, { signal: abort.signal, onProgress: (p) => (row.progress = p) }),
-        stuck,
-        stopped,
-      ]);
+      const result = await Promise.race([row.experiment.run(driver, { signal: abort.signal, onProgress: (p) => (row.progress = p) }), stuck, stopped]);
       row.result = result;
       row.status = 'done';
     } catch (err) {

@@ -20,7 +20,15 @@ export const BUNDLED_LESSONS: ReadonlyMap<string, LessonFiles> = (() => {
 
 /** The shipped lessons in teaching order (issue 14's order), then any others by name. */
 export const LESSON_ORDER: readonly string[] = (() => {
-  const order = ['houses-and-apartments', 'one-kernel', 'containers-from-scratch', 'blast-radius', 'layers-and-copy-on-write', 'density-and-memory', 'networking'];
+  const order = [
+    'houses-and-apartments',
+    'one-kernel',
+    'containers-from-scratch',
+    'blast-radius',
+    'layers-and-copy-on-write',
+    'density-and-memory',
+    'networking',
+  ];
   const ids = [...BUNDLED_LESSONS.keys()].filter((id) => id !== 'example');
   return [...order.filter((id) => ids.includes(id)), ...ids.filter((id) => !order.includes(id)).sort()];
 })();

@@ -12,7 +12,12 @@ export function labMachines(sessions: () => readonly MachineSession[]): LessonMa
   const find = (machine: string): MachineSession => {
     const role = machineRole(machine);
     const s = role === 'vm' ? sessions().find((x) => x.id === machine) : host();
-    if (!s) throw new Error(role === 'vm' ? `there is no ${machine.toUpperCase().replace('VM', 'VM ')} in the lab: add it (Start the lesson's machines)` : 'there is no container host in the lab: add it');
+    if (!s)
+      throw new Error(
+        role === 'vm'
+          ? `there is no ${machine.toUpperCase().replace('VM', 'VM ')} in the lab: add it (Start the lesson's machines)`
+          : 'there is no container host in the lab: add it',
+      );
     if (role === 'container' && !s.containers.some((c) => c.name === machine)) throw new Error(`there is no container ${machine} on the host: start it`);
     return s;
   };

@@ -3,7 +3,19 @@
  * reload keeps them), the last check's result, and the actions (check, "Show me", reset). Scripts
  * reach the machines through a LessonMachines (lab-machines.ts); the rules live in src/core/lessons.
  */
-import { loadProgress, resetProgress, runPhase, saveProgress, solveText, verifyStep, type KeyValueStore, type Lesson, type PageFacts, type ScriptRun, type ScriptRunner } from '../../core/lessons/index.ts';
+import {
+  loadProgress,
+  resetProgress,
+  runPhase,
+  saveProgress,
+  solveText,
+  verifyStep,
+  type KeyValueStore,
+  type Lesson,
+  type PageFacts,
+  type ScriptRun,
+  type ScriptRunner,
+} from '../../core/lessons/index.ts';
 
 /** The lab's machines as a lesson sees them: scripts on side channels, and typing for "Show me". */
 export interface LessonMachines extends ScriptRunner {

@@ -22,7 +22,8 @@ export async function fetchLessonFiles(base: string): Promise<{ files: LessonFil
   let names: unknown;
   try {
     const text = await fetchText(new URL('index.json', new URL(folder, location.href)).href);
-    if (text === undefined) return { problems: [{ file: 'index.json', message: `not found at ${folder}: a lesson folder from another site lists its files there` }] };
+    if (text === undefined)
+      return { problems: [{ file: 'index.json', message: `not found at ${folder}: a lesson folder from another site lists its files there` }] };
     names = JSON.parse(text);
   } catch (e) {
     return { problems: [{ file: 'index.json', message: `could not be read from ${folder}: ${e instanceof Error ? e.message : String(e)}` }] };
@@ -49,10 +50,23 @@ export async function loadLesson(idOrUrl: string): Promise<ParseResult> {
   if (isLessonUrl(idOrUrl)) {
     const got = await fetchLessonFiles(idOrUrl);
     if ('problems' in got) return { ok: false, problems: got.problems };
-    const id = idOrUrl.replace(/\/+$/, '').split('/').pop()!.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 48) || 'remote';
+    const id =
+      idOrUrl
+        .replace(/\/+$/, '')
+        .split('/')
+        .pop()!
+        .toLowerCase()
+        .replace(/[^a-z0-9-]/g, '-')
+        .slice(0, 48) || 'remote';
     return parseLesson(/^[a-z0-9]/.test(id) ? id : `remote-${id}`.slice(0, 48), got.files);
   }
   const files = BUNDLED_LESSONS.get(idOrUrl);
-  if (!files) return { ok: false, problems: [{ file: idOrUrl, message: `there is no lesson "${idOrUrl}" (lessons: ${[...BUNDLED_LESSONS.keys()].filter((k) => k !== 'example').join(', ')})` }] };
+  if (!files)
+    return {
+      ok: false,
+      problems: [
+        { file: idOrUrl, message: `there is no lesson "${idOrUrl}" (lessons: ${[...BUNDLED_LESSONS.keys()].filter((k) => k !== 'example').join(', ')})` },
+      ],
+    };
   return parseLesson(idOrUrl, files);
 }

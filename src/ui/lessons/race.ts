@@ -13,7 +13,11 @@ const waitFor = async (ok: () => boolean, timeoutMs: number, what: string) => {
   }
 };
 
-export async function raceFacts(vm: MachineSession | undefined, host: MachineSession | undefined, startContainer: (host: MachineSession) => void): Promise<Record<string, string>> {
+export async function raceFacts(
+  vm: MachineSession | undefined,
+  host: MachineSession | undefined,
+  startContainer: (host: MachineSession) => void,
+): Promise<Record<string, string>> {
   if (!vm) throw new Error('the race needs the VM in the lab');
   if (!host?.finish) throw new Error('the race needs a running container host');
   const before = host.containers.length;

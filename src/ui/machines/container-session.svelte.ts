@@ -3,7 +3,15 @@
  * its timer. Cold starts count from the host's power-on (the host boot is the first phase); warm
  * starts count from the request.
  */
-import { applyContainerUpdate, CONTAINER_PHASES, containerResult, type ContainerProgress, type ContainerUpdate, type MachineResult, type PhaseMark } from '../../core/machine/index.ts';
+import {
+  applyContainerUpdate,
+  CONTAINER_PHASES,
+  containerResult,
+  type ContainerProgress,
+  type ContainerUpdate,
+  type MachineResult,
+  type PhaseMark,
+} from '../../core/machine/index.ts';
 import { TerminalSession } from '../terminal/terminal-session.ts';
 import { epochNow } from '../shared/clock.svelte.ts';
 

@@ -2,7 +2,20 @@
  * A race: a set of machines powered on at the same moment, and their ranked results.
  * Machines are created fresh for every start so each race measures cold boots.
  */
-import { boardScaleMs, failureOf, formatConfig, noContainersMessage, raceMachines, rankRace, runRaceSequence, toCSV, toJSON, type LabConfig, type RaceMode, type RankedResult } from '../../core/machine/index.ts';
+import {
+  boardScaleMs,
+  failureOf,
+  formatConfig,
+  noContainersMessage,
+  raceMachines,
+  rankRace,
+  runRaceSequence,
+  toCSV,
+  toJSON,
+  type LabConfig,
+  type RaceMode,
+  type RankedResult,
+} from '../../core/machine/index.ts';
 import { MachineSession, machineUrls, type ContainerSession } from '../machines/index.ts';
 import { epochNow } from '../shared/index.ts';
 
@@ -45,7 +58,10 @@ export class Race {
 
   /** Ranked rows (rankRace): in a warm race the host's row comes first, paid once and not ranked. */
   results(): RankedResult[] {
-    return rankRace(this.mode, this.racers.map((s) => s.result()));
+    return rankRace(
+      this.mode,
+      this.racers.map((s) => s.result()),
+    );
   }
 
   /**
@@ -60,8 +76,13 @@ export class Race {
     const { mode } = this.config;
     this.mode = mode;
     // Warm: the first warm race boots the host and keeps its state (src/runtime/snapshot.ts); later ones resume it.
-    const { lineup, vms: vmSessions, host } = raceMachines(this.config, (spec, { vmDisk, warm }) =>
-      new MachineSession({ ...spec, urls: machineUrls({ vmDisk }), ...(warm ? { options: { snapshots: { warm: true } } } : {}) }),
+    const {
+      lineup,
+      vms: vmSessions,
+      host,
+    } = raceMachines(
+      this.config,
+      (spec, { vmDisk, warm }) => new MachineSession({ ...spec, urls: machineUrls({ vmDisk }), ...(warm ? { options: { snapshots: { warm: true } } } : {}) }),
     );
     // The whole lineup is on the board from the start (VMs idle, containers waiting): laid out
     // once while the page is quiet, not when the race starts and every emulator wants the CPU.

@@ -28,7 +28,6 @@ function collect(rootPx: number) {
       if (rule instanceof CSSStyleRule) {
         const px = pxOf(rule.style.fontSize, rootPx);
         if (px) sizes.add(px);
-
       }
       if ('cssRules' in rule) walk((rule as CSSGroupingRule).cssRules);
     }

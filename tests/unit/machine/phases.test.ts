@@ -1,7 +1,17 @@
 import { describe, it, expect } from 'vitest';
 import { readFileSync, existsSync } from 'node:fs';
 import { MARKERS } from '../../../src/core/markers.ts';
-import { PhaseDetector, VM_PHASES, HOST_PHASES, phaseDurations, phaseLabel, phasesOf, stripAnsi, type PhaseMark, type PanicInfo } from '../../../src/core/machine/phases.ts';
+import {
+  PhaseDetector,
+  VM_PHASES,
+  HOST_PHASES,
+  phaseDurations,
+  phaseLabel,
+  phasesOf,
+  stripAnsi,
+  type PhaseMark,
+  type PanicInfo,
+} from '../../../src/core/machine/phases.ts';
 import { CONTAINER_PHASES } from '../../../src/core/machine/container-phases.ts';
 import { phasesOfKind } from '../../../src/core/machine/results.ts';
 
@@ -104,7 +114,9 @@ describe('PhaseDetector edge cases', () => {
   });
 
   it('reports a kernel panic once, with the last console lines', () => {
-    const log = enc('Linux version 6.12\r\n[stacklab] init\r\nsome line\r\nKernel panic - not syncing: Attempted to kill init! exitcode=0x00000100\r\n---[ end Kernel panic ]---\r\nKernel panic - not syncing: again\r\n');
+    const log = enc(
+      'Linux version 6.12\r\n[stacklab] init\r\nsome line\r\nKernel panic - not syncing: Attempted to kill init! exitcode=0x00000100\r\n---[ end Kernel panic ]---\r\nKernel panic - not syncing: again\r\n',
+    );
     const { panics, d } = feed(HOST_PHASES, log);
     expect(panics).toHaveLength(1);
     expect(panics[0].line).toBe('Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100');
