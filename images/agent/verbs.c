@@ -95,16 +95,26 @@ static int verb_ps(const struct verb_args *a, struct buf *out) {
 }
 
 /* `box port CONTAINER`: its published ports, as `docker port` prints them. */
-static int verb_port(const struct verb_args *a, struct buf *out) {
+/* The one CONTAINER operand of a verb: the container, or NULL with the answer in out and *code
+ * (125 for a wrong operand count with the usage line, 1 for no such container, as Docker). */
+static struct container *one_container(const struct verb_args *a, const char *usage, struct buf *out, int *code) {
   if (a->noperands != 1) {
-    buf_printf(out, "\"box port\" requires exactly 1 argument: box port CONTAINER\n");
-    return 125;
+    buf_printf(out, "%s\n", usage);
+    *code = 125;
+    return NULL;
   }
   struct container *c = container_find(a->operands[0]);
   if (!c) {
     buf_printf(out, "Error: No such container: %s\n", a->operands[0]);
-    return 1;
+    *code = 1;
   }
+  return c;
+}
+
+static int verb_port(const struct verb_args *a, struct buf *out) {
+  int code;
+  struct container *c = one_container(a, "\"box port\" requires exactly 1 argument: box port CONTAINER", out, &code);
+  if (!c) return code;
   for (int i = 0; c->proxy && i < c->opts.nports; i++) {
     char hip[INET_ADDRSTRLEN] = "0.0.0.0";
     if (c->opts.ports[i].host_ip) inet_ntop(AF_INET, &c->opts.ports[i].host_ip, hip, sizeof hip);
@@ -300,16 +310,9 @@ static int cmp_lines(const void *a, const void *b) {
 }
 
 static int verb_diff(const struct verb_args *va, struct buf *out) {
-  int argc = va->noperands + 1;
-  if (argc != 2) {
-    buf_printf(out, "usage: box diff CONTAINER\n");
-    return 125;
-  }
-  struct container *c = container_find(va->operands[0]);
-  if (!c) {
-    buf_printf(out, "Error: No such container: %s\n", va->operands[0]);
-    return 1;
-  }
+  int code;
+  struct container *c = one_container(va, "usage: box diff CONTAINER", out, &code);
+  if (!c) return code;
   autofree char *upper = container_upper(c);
   struct diff_walk w = {.c = c};
   diff_dir(&w, upper, "");
