@@ -11,6 +11,12 @@ const haveQemu = spawnSync(QEMU, ['--version']).status === 0;
 test.skip(!hasImages('vm/disk.img', 'bios/seabios.bin'), 'guest images not built (npm run images)');
 test.skip(!haveQemu, `${QEMU} is not installed (apt-get install qemu-system-x86)`);
 
+/**
+ * A root prompt at the end of the serial text: "# ", then maybe the OSC 133 mark PS1 adds
+ * (images/vm/rootfs/etc/profile) and ash's cursor-position query (ESC [6n), left unanswered.
+ */
+const PROMPT_END = /# (?:\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b\[[0-9;?]*[A-Za-z])*$/;
+
 /** Boot the disk in QEMU, log in as root, run `cmd`; the serial text after it. */
 function runInQemu(disk: string, cmd: string, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -30,7 +36,7 @@ function runInQemu(disk: string, cmd: string, timeoutMs: number): Promise<string
       if (step === 'login' && /login: $/m.test(serial)) {
         step = 'shell';
         child.stdin!.write('root\n');
-      } else if (step === 'shell' && /# $/.test(serial)) {
+      } else if (step === 'shell' && PROMPT_END.test(serial)) {
         step = 'answer';
         mark = serial.length;
         child.stdin!.write(`${cmd}; echo @@done\n`);
