@@ -77,11 +77,6 @@ static char **copy_strings(char **v) {
   return c;
 }
 
-static void free_strings(char **v) {
-  for (char **p = v; p && *p; p++) free(*p);
-  free(v);
-}
-
 /* Set key=value in a NULL-terminated list of "KEY=VALUE" (env) or key, value pairs (labels). */
 static char **set_env(char **env, const char *key, const char *value) {
   int n = 0;
@@ -165,14 +160,14 @@ static void step_config(struct build *b, const struct df_instruction *in) {
     break;
   }
   case DF_CMD:
-    free_strings(c->cmd);
+    free_args(c->cmd);
     c->cmd = copy_strings(in->args);
     break;
   case DF_ENTRYPOINT:
     /* "If CMD is defined from the base image, setting ENTRYPOINT will reset CMD to an empty value." */
-    free_strings(c->entrypoint);
+    free_args(c->entrypoint);
     c->entrypoint = copy_strings(in->args);
-    free_strings(c->cmd);
+    free_args(c->cmd);
     c->cmd = NULL;
     break;
   case DF_EXPOSE:

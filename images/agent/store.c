@@ -14,6 +14,7 @@
 
 #include "container.h"
 #include "json.h"
+#include "options.h"
 #include "tar.h"
 #include "util.h"
 
@@ -57,11 +58,6 @@ static char **strings_of(const struct json *a) {
   for (struct json *e = a->child; e; e = e->next)
     if (e->type == JSON_STRING) v[n++] = xstrdup(e->string);
   return v;
-}
-
-static void free_strings(char **v) {
-  for (char **p = v; p && *p; p++) free(*p);
-  free(v);
 }
 
 static char *dup_or_null(const char *s) { return s ? xstrdup(s) : NULL; }
@@ -120,11 +116,11 @@ void image_config_free(struct image_config *c) {
   free(c->created);
   free(c->architecture);
   free(c->os);
-  free_strings(c->env);
-  free_strings(c->cmd);
-  free_strings(c->entrypoint);
-  free_strings(c->ports);
-  free_strings(c->labels);
+  free_args(c->env);
+  free_args(c->cmd);
+  free_args(c->entrypoint);
+  free_args(c->ports);
+  free_args(c->labels);
   free(c->workdir);
   for (int i = 0; i < c->nhistory; i++) {
     free(c->history[i].created);

@@ -17,7 +17,7 @@ import { ContainerHost } from './containers.ts';
 import { LessonChecks } from './lesson-checks.ts';
 import { ConsoleWatch } from './console-watch.ts';
 import { captureState, openSnapshot, readSnapshot, snapshotConfigOf, snapshotHeader, writeSnapshot } from './snapshot.ts';
-import { v86VirtioPort } from '../core/mux/index.ts';
+import { concatBytes, v86VirtioPort } from '../core/mux/index.ts';
 import { connectNicToPort, setNicMac, type LanPortLike, type NicCable } from '../core/lan/index.ts';
 import { assertConfigMatches, encodeSnapshot, resumeKey, warmKey, type SnapshotConfig, type SnapshotHeader } from '../core/snapshot/index.ts';
 import {
@@ -67,16 +67,6 @@ interface ConsolePort {
   postMessage(message: WorkerPortMessage, transfer?: Transferable[]): void;
   onmessage: ((e: MessageEvent<PagePortMessage>) => void) | null;
   start(): void;
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
 }
 
 export class MachineRuntime implements MachineApi {
@@ -439,7 +429,7 @@ export class MachineRuntime implements MachineApi {
 
   private flushMux() {
     for (const [channel, chunks] of this.muxPending) {
-      const bytes = chunks.length === 1 ? chunks[0]! : concat(chunks);
+      const bytes = chunks.length === 1 ? chunks[0]! : concatBytes(chunks);
       this.port?.postMessage({ type: 'output', bytes, channel }, [bytes.buffer as ArrayBuffer]);
     }
     this.muxPending.clear();

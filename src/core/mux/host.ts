@@ -413,7 +413,8 @@ export class MuxHost {
   }
 }
 
-function concatBytes(parts: Uint8Array[]): Uint8Array {
+/** The parts, in order, as one new array (a reply streamed in OUTPUT frames, a worker batch of console bytes). */
+export function concatBytes(parts: Uint8Array[]): Uint8Array {
   const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {
