@@ -115,7 +115,7 @@ export class ContainerHost {
     const { name, image } = request;
     const at0 = this.hooks.stamp();
     const t0 = performance.now();
-    const base = { name, requestedAtMs: at0.wallMs, requestedAtInstructions: at0.instructions };
+    const base = { name, image, requestedAtMs: at0.wallMs, requestedAtInstructions: at0.instructions };
     const c: Container = { channel: 0, name, image, driven, log: '', decoder: new TextDecoder(), exitWaiters: [], statsWaiters: [] };
     let started: Started | undefined;
     let firstNs: bigint | undefined;
@@ -208,6 +208,11 @@ export class ContainerHost {
     return this.mux.cmd(argv, timeoutMs);
   }
 
+  /** A box verb whose answer is bytes (`['save', 'busybox']`), with the bytes received so far. */
+  cmdBytes(argv: string[], timeoutMs: number, onBytes?: (received: number) => void) {
+    return this.mux.cmdBytes(argv, timeoutMs, onBytes);
+  }
+
   /** Every container on this link and the credit boxd holds for each (for a snapshot). */
   liveContainers(): (LiveContainer & { guestCredit: number })[] {
     return [...this.containers.values()].map((c) => ({ channel: c.channel, name: c.name, image: c.image, guestCredit: this.mux.guestCredit(c.channel) }));
@@ -235,7 +240,7 @@ export class ContainerHost {
         output: (bytes) => this.received(c, bytes),
         exit: (s) => this.exited(c, { code: s.code, signal: s.signal }),
       });
-      this.hooks.update({ channel: c.channel, name: c.name, state: 'running' });
+      this.hooks.update({ channel: c.channel, name: c.name, image: c.image, state: 'running' });
     }
   }
 

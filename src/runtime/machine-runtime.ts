@@ -46,6 +46,8 @@ import {
 } from '../core/machine/index.ts';
 
 const STATS_INTERVAL_MS = 250;
+/** boxCmdBytes tells the page its progress at most this often, ms. */
+const PROGRESS_INTERVAL_MS = 100;
 /** A v86 that has not become ready this long after its media arrived is reported, not waited for. */
 const LOAD_TIMEOUT_MS = 30_000;
 /** boxd has this long after power-on to answer HELLO before container starts fail. */
@@ -336,6 +338,23 @@ export class MachineRuntime implements MachineApi {
   async boxCmd(argv: string[], timeoutMs: number) {
     if (!this.box) throw new Error('box verbs need a powered-on container host');
     return this.box.cmd(argv, timeoutMs);
+  }
+
+  async boxCmdBytes(argv: string[], timeoutMs: number, onProgress?: (received: number) => void) {
+    if (!this.box) throw new Error('box verbs need a powered-on container host');
+    // Each progress call is a message to the page: at most one per interval, and the last one always.
+    let last = -Infinity;
+    let told = 0;
+    const reply = await this.box.cmdBytes(argv, timeoutMs, (n) => {
+      const now = performance.now();
+      if (onProgress && now - last >= PROGRESS_INTERVAL_MS) {
+        last = now;
+        told = n;
+        void onProgress(n);
+      }
+    });
+    if (onProgress && told !== reply.bytes.length && reply.code === 0) void onProgress(reply.bytes.length);
+    return reply;
   }
 
   async diskStats() {

@@ -1,15 +1,18 @@
-// "Take it elsewhere" (issue 13, item 5), the VM side: a student writes a file in a VM in the page,
+// "Take it elsewhere" (issue 13, item 5). The VM side: a student writes a file in a VM in the page,
 // clicks "Download disk", and the file they get is a real PC disk: qemu-system-i386 boots it to
-// login: and the file is there. Needs Debian's qemu-system-x86 (.ci/run installs it).
-import { test, expect } from '@playwright/test';
-import { spawn, spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
-import { card, hasImages, shot, waitForTerminal } from './helpers.ts';
+// login: and the file is there. Needs Debian's qemu-system-x86 (.ci/run installs it). The container
+// side: "Download image" on a container hands over its image as an OCI archive that skopeo inspects
+// and podman loads (Debian's skopeo and podman, .ci/run installs them).
+import { test, expect, type Page } from '@playwright/test';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { card, hasContainerImages, hasImages, shot, waitForTerminal } from './helpers.ts';
 import { QEMU, qemuVmArgs } from '../../bench/qemu-peer.ts';
 
 const haveQemu = spawnSync(QEMU, ['--version']).status === 0;
-test.skip(!hasImages('vm/disk.img', 'bios/seabios.bin'), 'guest images not built (npm run images)');
-test.skip(!haveQemu, `${QEMU} is not installed (apt-get install qemu-system-x86)`);
+const have = (tool: string) => spawnSync(tool, ['--version']).status === 0;
 
 /**
  * A root prompt at the end of the serial text: "# ", then maybe the OSC 133 mark PS1 adds
@@ -47,6 +50,8 @@ function runInQemu(disk: string, cmd: string, timeoutMs: number): Promise<string
 }
 
 test('Download disk hands over the VM disk with the guest’s writes, and QEMU boots it', async ({ page }, info) => {
+  test.skip(!hasImages('vm/disk.img', 'bios/seabios.bin'), 'guest images not built (npm run images)');
+  test.skip(!haveQemu, `${QEMU} is not installed (apt-get install qemu-system-x86)`);
   test.setTimeout(300_000);
   await page.goto('./?page=lab&vms=1&containers=0');
   await expect(card(page, 'vm1').getByTestId('flag')).toBeVisible({ timeout: 120_000 });
@@ -71,4 +76,66 @@ test('Download disk hands over the VM disk with the guest’s writes, and QEMU b
 
   const answer = await runInQemu(file, 'cat /root/from-the-page', 240_000);
   expect(answer).toContain(stamp);
+});
+
+const container = (page: Page, id: string) => page.locator(`section.container[data-machine="${id}"]`);
+
+/** Where podman keeps images for this test only: a throwaway root, never the machine's own store. */
+function podmanLoad(file: string): string {
+  const root = mkdtempSync(join(tmpdir(), 'podman-root-'));
+  const runroot = mkdtempSync(join(tmpdir(), 'podman-run-'));
+  try {
+    const args = ['--root', root, '--runroot', runroot, '--storage-driver', 'vfs', '--cgroup-manager', 'cgroupfs', '--events-backend', 'none'];
+    const loaded = execFileSync('podman', [...args, 'load', '-i', file], { encoding: 'utf8' });
+    const listed = execFileSync('podman', [...args, 'images', '--format', '{{.Repository}}:{{.Tag}} {{.Size}}'], { encoding: 'utf8' });
+    return `${loaded}${listed}`;
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+    rmSync(runroot, { recursive: true, force: true });
+  }
+}
+
+test('Download image hands over the container’s image as an OCI archive skopeo inspects and podman loads', async ({ page }, info) => {
+  test.skip(!hasContainerImages(), 'container host images not built (npm run images)');
+  test.skip(!have('skopeo'), 'skopeo is not installed (apt-get install skopeo)');
+  test.setTimeout(300_000);
+  await page.goto('./?page=lab&vms=0&containers=1');
+  await expect(card(page, 'host').getByTestId('flag')).toBeVisible({ timeout: 200_000 });
+  await card(page, 'host').getByTestId('add-container').click();
+  await expect(container(page, 'c1')).toContainText('prompt in', { timeout: 60_000 });
+
+  const downloading = page.waitForEvent('download', { timeout: 180_000 });
+  await container(page, 'c1').getByTestId('download-image').click();
+  // While boxd sends the archive over the mux the button says so (a fast answer may skip past it).
+  const download = await downloading;
+  expect(download.suggestedFilename()).toBe('stacklab-busybox.oci.tar');
+  const dir = mkdtempSync(join(tmpdir(), 'image-download-'));
+  try {
+    const file = join(dir, download.suggestedFilename());
+    await download.saveAs(file);
+    await expect(container(page, 'c1').getByTestId('download-error')).toHaveCount(0);
+    await shot(page, info, 'image-downloaded');
+
+    // A real OCI layout in a tar: every blob matches its digest (skopeo checks the manifest's),
+    // the layers skopeo lists are the manifest's.
+    execFileSync('tar', ['-xf', file, '-C', dir]);
+    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
+    const manifest = JSON.parse(readFileSync(join(dir, 'blobs/sha256', index.manifests[0].digest.slice(7)), 'utf8'));
+    const inspect = JSON.parse(execFileSync('skopeo', ['inspect', `oci-archive:${file}`], { encoding: 'utf8' }));
+    console.log(
+      `skopeo inspect oci-archive:${download.suggestedFilename()} (${statSync(file).size} bytes):`,
+      JSON.stringify({ Digest: inspect.Digest, Os: inspect.Os, Architecture: inspect.Architecture, Layers: inspect.Layers }),
+    );
+    expect(inspect.Digest).toBe(index.manifests[0].digest);
+    expect(inspect.Layers).toEqual(manifest.layers.map((l: { digest: string }) => l.digest));
+    expect(inspect.Layers.length).toBeGreaterThan(0);
+
+    if (have('podman')) {
+      const out = podmanLoad(file);
+      console.log(`podman load -i ${download.suggestedFilename()}:\n${out}`);
+      expect(out).toMatch(/Loaded image/);
+    } else console.warn('podman not installed: its load check skipped (apt-get install podman)');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

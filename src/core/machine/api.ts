@@ -107,6 +107,8 @@ export type ContainerState = 'starting' | 'running' | 'exited' | 'error';
 export interface ContainerUpdate {
   channel: number;
   name: string;
+  /** The image it runs (as `box run` was given it), for `box save` (the page's "Download image"). */
+  image?: string;
   state: ContainerState;
   /** PID 1 of the container in the host's PID namespace. */
   pid?: number;
@@ -244,6 +246,13 @@ export interface MachineApi {
   dropContainer(channel: number): Promise<void>;
   /** A box verb over the mux (`['diff', 'c1']`): its text and code. */
   boxCmd(argv: string[], timeoutMs: number): Promise<{ code: number; text: string }>;
+  /**
+   * A box verb whose answer is a file, as bytes (`['save', 'busybox']`: an OCI archive; MuxHost.cmdBytes):
+   * `bytes` is its stdout when `code` is 0, `stderr` its notes or error text. `onProgress(received)`
+   * reports the answer's bytes so far, at most every 100 ms (src/runtime/machine-runtime.ts; a comlink proxy from the page).
+   * Rejects when there is no container host, on boxd's ERROR, or after `timeoutMs`.
+   */
+  boxCmdBytes(argv: string[], timeoutMs: number, onProgress?: (received: number) => void): Promise<{ code: number; bytes: Uint8Array; stderr: string }>;
   /** The lazily read disk (VM: its disk; host: its image store): size, bytes fetched, bytes the guest wrote, chunk size. */
   diskStats(): Promise<{ size: number; bytesFetched: number; bytesWritten: number; chunkBytes: number } | undefined>;
   readDisk(start: number, length: number): Promise<Uint8Array>;

@@ -105,6 +105,36 @@ describe('MuxHost', () => {
     g.host.close();
   });
 
+  it('cmdBytes: an answer of any bytes arrives untouched (streamed or in RESULT), with progress; a failure gives its notes', async () => {
+    const g = new FakeGuest();
+    g.posted = 1e6;
+    // Not UTF-8: a text decode would turn these into U+FFFD and change the length.
+    const archive = Uint8Array.from({ length: 3 * 65536 + 17 }, (_, i) => (i * 131 + 7) & 0xff);
+    const small = Uint8Array.of(0xff, 0x00, 0xfe, 0x80);
+    g.answer = (f) => {
+      if (f.type !== FrameType.CMD) return;
+      const [verb, image] = P.decodeArgv(f.payload);
+      if (verb !== 'save') return;
+      if (image === 'big') {
+        for (let at = 0; at < archive.length; at += 65536) g.say(FrameType.OUTPUT, f.channel, archive.subarray(at, at + 65536));
+        g.say(FrameType.RESULT, f.channel, P.encodeResult({ code: 0, text: '' }));
+      } else if (image === 'small') {
+        const payload = new Uint8Array(4 + small.length);
+        payload.set(small, 4);
+        g.say(FrameType.RESULT, f.channel, payload);
+      } else g.say(FrameType.RESULT, f.channel, P.encodeResult({ code: 1, text: `box save: no such image: ${image}\n` }));
+    };
+    const progress: number[] = [];
+    const big = await g.host.cmdBytes(['save', 'big'], 2000, (n) => progress.push(n));
+    expect(big.code).toBe(0);
+    expect(big.bytes).toEqual(archive);
+    expect(progress).toEqual([65536, 131072, 196608, archive.length]);
+    await expect(g.host.cmdBytes(['save', 'small'])).resolves.toEqual({ code: 0, bytes: small, stderr: '' });
+    await expect(g.host.cmdBytes(['save', 'nope'])).resolves.toEqual({ code: 1, bytes: new Uint8Array(0), stderr: 'box save: no such image: nope\n' });
+    await expect(g.host.cmdBytes(['silent'], 20)).rejects.toThrow(/no reply in 20 ms/);
+    g.host.close();
+  });
+
   it('run: STARTED with named phases, output to the listener, exit; ERROR rejects and frees the channel', async () => {
     const g = new FakeGuest();
     g.posted = 1e6;

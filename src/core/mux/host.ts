@@ -36,6 +36,18 @@ export interface ChannelListener {
   stats?(stats: P.Stats): void;
   error?(error: P.MuxErrorReply): void;
   result?(result: P.Result): void;
+  /** The same RESULT with its text as bytes (MuxHost.cmdBytes). */
+  resultBytes?(result: P.ResultBytes): void;
+}
+
+/**
+ * A verb's answer as bytes (MuxHost.cmdBytes): `bytes` is its stdout when `code` is 0 (empty
+ * otherwise), `stderr` its notes or its error text.
+ */
+export interface CmdBytesReply {
+  code: number;
+  bytes: Uint8Array;
+  stderr: string;
 }
 
 /** An ERROR reply, or no reply in time, to a request. */
@@ -185,6 +197,32 @@ export class MuxHost {
     const done = this.awaitReply<P.Result>(channel, timeoutMs, `box ${argv.join(' ')}`, (settle) => ({
       output: (b) => void streamed.push(b.slice()),
       result: (r) => settle(streamed.length ? { code: r.code, text: utf8Decoder.decode(concatBytes(streamed)), stderr: r.text } : r),
+    }));
+    this.send(FrameType.CMD, channel, P.encodeArgv(argv));
+    return done.finally(() => this.release(channel));
+  }
+
+  /**
+   * Run a `box` verb whose answer is a file, not text (`['save', 'busybox']`: an OCI archive);
+   * resolves with its bytes, untouched, and its notes (CmdBytesReply); rejects on ERROR or when the
+   * whole answer has not arrived within `timeoutMs`. `onBytes(n)` after each frame: bytes so far.
+   */
+  cmdBytes(argv: readonly string[], timeoutMs = this.opts.requestTimeoutMs, onBytes?: (received: number) => void): Promise<CmdBytesReply> {
+    const channel = this.allocChannel();
+    const streamed: Uint8Array[] = [];
+    let received = 0;
+    const done = this.awaitReply<CmdBytesReply>(channel, timeoutMs, `box ${argv.join(' ')}`, (settle) => ({
+      output: (b) => {
+        streamed.push(b.slice());
+        received += b.length;
+        onBytes?.(received);
+      },
+      resultBytes: (r) => {
+        // Streamed: OUTPUT is stdout and RESULT's text the notes. One frame: its text is stdout on success, stderr otherwise.
+        if (streamed.length) settle({ code: r.code, bytes: concatBytes(streamed), stderr: utf8Decoder.decode(r.bytes) });
+        else if (r.code === 0) settle({ code: 0, bytes: r.bytes.slice(), stderr: '' });
+        else settle({ code: r.code, bytes: new Uint8Array(0), stderr: utf8Decoder.decode(r.bytes) });
+      },
     }));
     this.send(FrameType.CMD, channel, P.encodeArgv(argv));
     return done.finally(() => this.release(channel));
@@ -357,7 +395,8 @@ export class MuxHost {
         }
         case FrameType.RESULT: {
           const r = P.decodeResult(f.payload);
-          each((l) => l.result?.(r));
+          const raw = P.decodeResultBytes(f.payload);
+          each((l) => (l.result?.(r), l.resultBytes?.(raw)));
           break;
         }
       }

@@ -196,6 +196,16 @@ export function decodeResult(p: Uint8Array): Result {
   return { code: need(p, 4, 'RESULT').getInt32(0, true), text: utf8Decoder.decode(p.subarray(4)) };
 }
 
+/** RESULT with its text left as bytes: a verb whose answer is a file (`save`: an OCI archive). */
+export interface ResultBytes {
+  code: number;
+  bytes: Uint8Array;
+}
+
+export function decodeResultBytes(p: Uint8Array): ResultBytes {
+  return { code: need(p, 4, 'RESULT').getInt32(0, true), bytes: p.subarray(4) };
+}
+
 export function encodeResult(r: Result): Uint8Array {
   return concat(encodeI32(r.code), utf8Encoder.encode(r.text));
 }

@@ -22,7 +22,7 @@ export interface DriverObserver {
  * mangling it. Without a reply ash edits lines all the same, as it does in Node, where no terminal answers.
  */
 function noCursorReports(terminal: TerminalSession) {
-  terminal.term.parser.registerCsiHandler({ final: 'n' }, (params) => params[0] === 6);
+  terminal.configure((term) => term.parser.registerCsiHandler({ final: 'n' }, (params) => params[0] === 6));
 }
 
 const artifactUrl = (path: string) => new URL(`images/${path}`, document.baseURI).href;

@@ -35,6 +35,8 @@ export class ContainerSession implements ContainerProgress {
   finish = $state<PhaseMark | undefined>();
   error = $state<{ message: string } | undefined>();
   pid = $state<number | undefined>();
+  /** The image it runs, once the host said (for "Download image"). */
+  image = $state<string | undefined>();
   exitMessage = $state<string | undefined>();
   /** Host guest instructions up to the prompt, on the timer's basis (see containerInstructions). */
   instructions = $state<number | undefined>();
@@ -86,6 +88,7 @@ export class ContainerSession implements ContainerProgress {
   /** Apply the worker's news about this container. */
   update(u: ContainerUpdate): void {
     this.state = u.state;
+    if (u.image) this.image = u.image;
     if (u.state === 'error') this.error = { message: u.message ?? 'the container did not start' };
     if (u.state === 'exited') this.exitMessage = u.message;
     applyContainerUpdate(this, u);

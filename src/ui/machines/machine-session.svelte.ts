@@ -138,7 +138,7 @@ export class MachineSession implements MachineView {
   /** Power-cycle: off, then on again from the BIOS (downloads are kept in the worker). */
   async powerCycle(): Promise<void> {
     await this.powerOff();
-    this.terminal.term.reset();
+    this.terminal.reset();
     await this.powerOn();
   }
 

@@ -53,7 +53,7 @@ export async function resumeSession(session: MachineSession, entry: ListedSnapsh
   for (const c of entry.header?.extra.containers ?? []) {
     if (!session.containers.some((x) => x.name === c.name)) session.trackContainer(c.name, c.name, 'warm').resumed = true;
   }
-  session.terminal.term.reset();
+  session.terminal.reset();
   await api.resumeSnapshot(entry.key);
 }
 

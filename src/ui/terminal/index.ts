@@ -1,3 +1,3 @@
-export { TerminalSession } from './terminal-session.ts';
+export { TerminalSession, loadXterm } from './terminal-session.ts';
 export { default as TerminalView } from './terminal-view.svelte';
 export { default as TerminalDrawer } from './terminal-drawer.svelte';

@@ -3,11 +3,14 @@
  * byte from boot on (xterm parses into its buffer before it is ever shown), and is attached to the
  * page only while visible. WebGL is loaded only while attached (browsers cap live WebGL contexts)
  * and falls back to the DOM renderer. Rendering pace drives the credit given back to the worker.
+ *
+ * xterm itself is loaded lazily (xterm-modules.ts): a session made before it is there keeps the
+ * bytes, the size and the handlers asked for, and hands them to its Terminal, in order, once it is
+ * built. Credit for those bytes is given back only once xterm has parsed them, as for any byte.
  */
-import { Terminal, type ITheme } from '@xterm/xterm';
-import { FitAddon } from '@xterm/addon-fit';
-import { SearchAddon } from '@xterm/addon-search';
-import { WebLinksAddon } from '@xterm/addon-web-links';
+import type { ITheme, Terminal } from '@xterm/xterm';
+import type { FitAddon } from '@xterm/addon-fit';
+import type { SearchAddon } from '@xterm/addon-search';
 import type { WebglAddon } from '@xterm/addon-webgl';
 import { CreditReturner } from '../../core/machine/index.ts';
 import { SHELL_MARK_OSC, ShellPromptTracker, parseShellMark } from '../../core/terminal/shell-marks.ts';
@@ -38,6 +41,18 @@ export interface TerminalIo {
 
 const encoder = new TextEncoder();
 
+type XtermModules = typeof import('./xterm-modules.ts');
+let xtermModules: Promise<XtermModules> | undefined;
+/**
+ * Load xterm and its addons (once per page; a failed load is tried again by the next caller).
+ * Call it early where a terminal will surely be needed (the page does, after its first render).
+ */
+export function loadXterm(): Promise<XtermModules> {
+  xtermModules ??= import('./xterm-modules.ts');
+  xtermModules.catch(() => (xtermModules = undefined));
+  return xtermModules;
+}
+
 let hardwareGl: boolean | undefined;
 let webglModule: Promise<typeof import('@xterm/addon-webgl')> | undefined;
 const loadWebgl = () => (webglModule ??= import('@xterm/addon-webgl'));
@@ -63,15 +78,21 @@ function hardwareWebgl(): boolean {
 export const TERMINAL_FONT = { family: '"DejaVu Sans Mono", "Cascadia Mono", Menlo, Consolas, monospace', sizes: [15] };
 
 export class TerminalSession {
-  readonly term: Terminal;
-  readonly search = new SearchAddon();
-  private readonly fit = new FitAddon();
+  private xterm: { term: Terminal; fit: FitAddon; search: SearchAddon } | undefined;
+  /** Until xterm is built: bytes to write, in order, and setups to run on the Terminal first. */
+  private pending: Uint8Array[] = [];
+  private setups: ((term: Terminal) => void)[] = [];
+  private fontSize = TERMINAL_FONT.sizes[0];
+  /** Why xterm could not be loaded, if it could not (shown where the terminal would be). */
+  loadError: string | undefined;
   private readonly host: HTMLDivElement;
   private readonly credits: CreditReturner;
   /** Serial consoles: whether the guest's shell is idle at a marked, empty prompt. */
   private readonly shell = new ShellPromptTracker();
   private webgl: WebglAddon | undefined;
   private opened = false;
+  private focusOnOpen = false;
+  private disposed = false;
   private resizeObserver: ResizeObserver | undefined;
   /** Which renderer is in use while attached, for the UI and tests. */
   renderer: 'webgl' | 'dom' | 'none' = 'none';
@@ -80,28 +101,71 @@ export class TerminalSession {
   private sizeTimer: ReturnType<typeof setTimeout> | undefined;
   /** Ctrl+Shift+F asks the view to open its search box. */
   onSearchRequest: (() => void) | undefined;
+  /** Resolves once xterm is built (rejects if it could not be loaded). */
+  readonly loaded: Promise<void>;
 
   constructor(private readonly io: TerminalIo) {
-    this.term = new Terminal({
+    this.credits = new CreditReturner((n) => io.credit(n));
+    this.host = document.createElement('div');
+    this.host.className = 'xterm-host';
+    // Right-click copies the selection, or pastes when nothing is selected (as PuTTY does).
+    this.host.addEventListener('contextmenu', (e) => {
+      e.preventDefault();
+      if (this.xterm?.term.hasSelection()) void this.copy();
+      else void this.paste();
+    });
+    this.loaded = loadXterm().then(
+      (m) => this.build(m),
+      (err: unknown) => {
+        this.loadError = err instanceof Error ? err.message : String(err);
+        this.host.textContent = `The terminal could not be loaded (${this.loadError}): check the connection, then reload the page.`;
+        throw err;
+      },
+    );
+    this.loaded.catch(() => {}); // shown on the terminal's place; callers that wait see the rejection
+  }
+
+  /** The xterm Terminal; throws while xterm is still loading (wait for `loaded`). */
+  get term(): Terminal {
+    if (!this.xterm) throw new Error(this.loadError ? `the terminal could not be loaded: ${this.loadError}` : 'the terminal is still loading');
+    return this.xterm.term;
+  }
+
+  /** Search in the console; undefined while xterm is loading. */
+  get search(): SearchAddon | undefined {
+    return this.xterm?.search;
+  }
+
+  /** Run `setup` on the Terminal before it parses any byte (now, if it is already built). */
+  configure(setup: (term: Terminal) => void): void {
+    if (this.xterm) setup(this.xterm.term);
+    else this.setups.push(setup);
+  }
+
+  private build({ Terminal, FitAddon, SearchAddon, WebLinksAddon }: XtermModules) {
+    if (this.disposed) return;
+    const io = this.io;
+    const term = new Terminal({
       fontFamily: TERMINAL_FONT.family,
-      fontSize: TERMINAL_FONT.sizes[0],
+      fontSize: this.fontSize,
       scrollback: 5000,
       theme: THEME,
       cursorBlink: true,
       convertEol: false,
       allowProposedApi: true,
     });
-    this.term.loadAddon(this.fit);
-    this.term.loadAddon(this.search);
-    this.term.loadAddon(new WebLinksAddon());
-    this.credits = new CreditReturner((n) => io.credit(n));
-    this.term.onData((s) => this.userInput(encoder.encode(s)));
-    this.term.onBinary((s) => this.userInput(Uint8Array.from(s, (c) => c.charCodeAt(0))));
-    this.term.attachCustomKeyEventHandler((e) => this.clipboardKeys(e));
-    if (io.resize) this.term.onResize(({ cols, rows }) => io.resize!(cols, rows));
+    const fit = new FitAddon();
+    const search = new SearchAddon();
+    term.loadAddon(fit);
+    term.loadAddon(search);
+    term.loadAddon(new WebLinksAddon());
+    term.onData((s) => this.userInput(encoder.encode(s)));
+    term.onBinary((s) => this.userInput(Uint8Array.from(s, (c) => c.charCodeAt(0))));
+    term.attachCustomKeyEventHandler((e) => this.clipboardKeys(e));
+    if (io.resize) term.onResize(({ cols, rows }) => io.resize!(cols, rows));
     if (io.serialShell) {
-      this.term.onResize(() => this.tellSerialSizeSoon());
-      this.term.parser.registerOscHandler(SHELL_MARK_OSC, (payload) => {
+      term.onResize(() => this.tellSerialSizeSoon());
+      term.parser.registerOscHandler(SHELL_MARK_OSC, (payload) => {
         const mark = parseShellMark(payload);
         if (mark) this.shell.mark(mark);
         // The prompt has ended: if the size changed while a program ran, this is the time to tell.
@@ -109,32 +173,45 @@ export class TerminalSession {
         return true;
       });
     }
-    this.host = document.createElement('div');
-    this.host.className = 'xterm-host';
-    // Right-click copies the selection, or pastes when nothing is selected (as PuTTY does).
-    this.host.addEventListener('contextmenu', (e) => {
-      e.preventDefault();
-      if (this.term.hasSelection()) void this.copy();
-      else void this.paste();
-    });
+    for (const setup of this.setups.splice(0)) setup(term);
+    this.xterm = { term, fit, search };
+    for (const bytes of this.pending.splice(0)) this.parse(bytes);
+    if (this.host.isConnected) this.open();
   }
 
   write(bytes: Uint8Array): void {
+    this.credits.written(bytes.length);
+    if (this.xterm) this.parse(bytes);
+    else if (!this.loadError) this.pending.push(bytes);
+  }
+
+  private parse(bytes: Uint8Array) {
     const n = bytes.length;
-    this.credits.written(n);
-    this.term.write(bytes, () => this.credits.done(n));
+    this.xterm!.term.write(bytes, () => this.credits.done(n));
+  }
+
+  /** Clear the screen and scrollback (a power cycle, a resume): bytes not yet parsed go too. */
+  reset(): void {
+    this.pending = [];
+    this.xterm?.term.reset();
   }
 
   /** Show the terminal inside `container`; WebGL while shown, DOM if WebGL is unavailable. */
   attach(container: HTMLElement): void {
     container.append(this.host);
+    this.resizeObserver = new ResizeObserver(() => this.refit());
+    this.resizeObserver.observe(container);
+    if (this.xterm) this.open();
+  }
+
+  /** Attached and xterm built: open it in its host, pick the renderer, fit. */
+  private open() {
     if (!this.opened) {
       this.term.open(this.host);
       this.opened = true;
+      if (this.focusOnOpen) this.term.focus();
     }
     this.enableWebgl();
-    this.resizeObserver = new ResizeObserver(() => this.refit());
-    this.resizeObserver.observe(container);
     this.refit();
     if (this.io.serialShell) this.tellSerialSizeSoon();
   }
@@ -148,36 +225,42 @@ export class TerminalSession {
     this.host.remove();
   }
 
+  /** Focus the terminal (once it is open, if xterm is still loading). */
   focus(): void {
-    this.term.focus();
+    if (this.opened) this.term.focus();
+    else this.focusOnOpen = true;
   }
 
   /** The terminal's text, one string per buffer line; only the last `last` lines if given (tests, panic card). */
   lines(last = Infinity): string[] {
-    const buf = this.term.buffer.active;
+    if (!this.xterm) return [];
+    const buf = this.xterm.term.buffer.active;
     const out: string[] = [];
     for (let i = Math.max(0, buf.length - last); i < buf.length; i++) out.push(buf.getLine(i)?.translateToString(true) ?? '');
     return out;
   }
 
   dispose(): void {
+    this.disposed = true;
+    this.pending = [];
     clearTimeout(this.sizeTimer);
     this.detach();
-    this.term.dispose();
+    this.xterm?.term.dispose();
   }
 
   /** Larger or smaller type (the presenter toggle); the terminal refits its columns and rows. */
   setFontSize(px: number): void {
-    if (this.term.options.fontSize === px) return;
-    this.term.options.fontSize = px;
+    this.fontSize = px;
+    if (!this.xterm || this.xterm.term.options.fontSize === px) return;
+    this.xterm.term.options.fontSize = px;
     this.refit();
   }
 
   private refit() {
-    if (!this.host.isConnected || !this.host.clientWidth) return;
+    if (!this.xterm || !this.host.isConnected || !this.host.clientWidth) return;
     try {
       // Serial consoles cannot be told the size (the guest wraps at 80 columns); container ptys are, via io.resize.
-      this.fit.fit();
+      this.xterm.fit.fit();
     } catch {
       /* not rendered yet */
     }
@@ -221,7 +304,7 @@ export class TerminalSession {
 
   /** Copy the selection to the clipboard; resolves to what was copied. */
   async copy(): Promise<string> {
-    const text = this.term.getSelection();
+    const text = this.xterm?.term.getSelection() ?? '';
     if (text) await navigator.clipboard?.writeText(text);
     return text;
   }
@@ -229,7 +312,7 @@ export class TerminalSession {
   /** Paste the clipboard into the guest (bracketed paste if the guest asked for it). */
   async paste(): Promise<void> {
     const text = await navigator.clipboard?.readText();
-    if (text) this.term.paste(text);
+    if (text) this.xterm?.term.paste(text);
   }
 
   /** Keys, pastes and terminal replies: to the guest, and followed so the size line never lands amid them. */
@@ -251,7 +334,7 @@ export class TerminalSession {
    * Otherwise it waits for the next prompt-end mark. Debounced: a drag-resize sends one line.
    */
   private tellSerialSize() {
-    if (!this.host.isConnected) return; // hidden: its size is not the user's
+    if (!this.xterm || !this.host.isConnected) return; // hidden: its size is not the user's
     const size = `${this.term.cols}x${this.term.rows}`;
     if (size === this.toldSize || !this.shell.idle) return;
     this.toldSize = size;
