@@ -101,6 +101,14 @@ test.describe('a student builds a container from scratch in the host shell', () 
         await check(page);
         await expect(panel(page).getByTestId('lesson-result')).toContainText('✓ Done', { timeout: 1000 });
       }).toPass({ timeout: 60_000 });
+    /** The next step opens, and its check fails with its hint before the work is done. */
+    const nextStepFailsWith = async (hint: string) => {
+      const at = Number(await panel(page).getByTestId('lesson-step').getAttribute('data-step'));
+      await panel(page).getByTestId('lesson-next').click();
+      await expect(panel(page).getByTestId('lesson-step')).toHaveAttribute('data-step', String(at + 1));
+      await check(page);
+      await expect(panel(page).getByTestId('lesson-hint')).toContainText(hint);
+    };
     await page.goto('./?lesson=containers-from-scratch&vms=0&containers=1');
     await expect(panel(page)).toContainText('Containers from scratch');
     await expect(card(page, 'host').getByTestId('flag')).toBeVisible({ timeout: 180_000 });
@@ -130,38 +138,23 @@ test.describe('a student builds a container from scratch in the host shell', () 
     await shot(page, info, 'scratch-resumed');
 
     // Step 2: a cgroup with pids.max, the shell moved into it.
-    await panel(page).getByTestId('lesson-next').click();
-    await expect(panel(page).getByTestId('lesson-step')).toHaveAttribute('data-step', '2');
-    await check(page);
-    await expect(panel(page).getByTestId('lesson-hint')).toContainText('Make /sys/fs/cgroup/scratch');
+    await nextStepFailsWith('Make /sys/fs/cgroup/scratch');
     await typeInto(page, 'host', 'exit\n');
-    await typeInto(
-      page,
-      'host',
-      'mkdir /sys/fs/cgroup/scratch; echo 20 > /sys/fs/cgroup/scratch/pids.max; echo $$ > /sys/fs/cgroup/scratch/cgroup.procs; cat /proc/self/cgroup\n',
-    );
+    await typeInto(page, 'host', 'cd /sys/fs/cgroup; mkdir scratch; echo 20 > scratch/pids.max; echo $$ > scratch/cgroup.procs; cd; cat /proc/self/cgroup\n');
     await waitForTerminal(page, 'host', /^0::\/scratch$/m, 30_000);
     await passes();
 
     // Step 3: chroot into an image layer, left open.
-    await panel(page).getByTestId('lesson-next').click();
-    await check(page);
-    await expect(panel(page).getByTestId('lesson-hint')).toContainText('chroot into the layer directory');
+    await nextStepFailsWith('chroot into the layer directory');
     await typeInto(page, 'host', 'for d in /var/lib/box/layers/*; do [ -e $d/bin/sh ] && break; done; chroot $d /bin/sh\n');
     await typeInto(page, 'host', 'ls /var/lib/box 2>&1 | head -1; echo chrooted\n');
     await waitForTerminal(page, 'host', /No such file or directory\nchrooted$/m, 30_000);
     await passes();
 
     // Step 4: the same with one box run.
-    await panel(page).getByTestId('lesson-next').click();
-    await check(page);
-    await expect(panel(page).getByTestId('lesson-hint')).toContainText('box run -d --name scratch --pids-limit 20');
+    await nextStepFailsWith('box run -d --name scratch --pids-limit 20');
     await typeInto(page, 'host', 'exit\n');
-    await typeInto(
-      page,
-      'host',
-      "box run -d --name scratch --hostname scratch --pids-limit 20 busybox sleep 3600; box ps | grep -q ' scratch$' && echo up-ok\n",
-    );
+    await typeInto(page, 'host', "box run -d --name scratch --pids-limit 20 busybox sleep 3600; box ps | grep -q ' scratch$' && echo up-ok\n");
     await waitForTerminal(page, 'host', /^up-ok$/m, 60_000);
     await passes();
     await expect(panel(page)).toContainText('4/4 done');
