@@ -26,126 +26,124 @@ export interface LayoutOptions {
  * count, and a timer that overflows its column into a button does.
  */
 export function layoutProblems(page: Page, roots: readonly string[], options: LayoutOptions = {}): Promise<LayoutProblem[]> {
-  return page.evaluate(
-    ([selectors, scrollCuts]) => {
-      // Two boxes count as intersecting when they share more than a sliver: line boxes of adjacent
-      // lines may touch by a pixel or two (font ascent + descent above the line height).
-      const SLIVER = 2;
-      const overlap = (a: DOMRect, b: DOMRect) => {
-        const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
-        const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
-        return w > SLIVER && h > Math.max(SLIVER, 0.25 * Math.min(a.height, b.height));
-      };
-      const fmt = (r: DOMRect) => `${Math.round(r.left)},${Math.round(r.top)} ${Math.round(r.width)}×${Math.round(r.height)}`;
-      const visible = (el: Element) => el.checkVisibility({ opacityProperty: true, visibilityProperty: true, contentVisibilityAuto: true });
-      const describe = (el: Element, text: string) => {
-        const owner = el.closest('[data-machine],[data-experiment],[data-testid],section,header');
-        const where = owner
-          ? (owner.getAttribute('data-machine') ?? owner.getAttribute('data-experiment') ?? owner.getAttribute('data-testid') ?? owner.tagName.toLowerCase())
-          : '';
-        return `"${text.slice(0, 60)}" (${el.tagName.toLowerCase()}${el.className && typeof el.className === 'string' ? '.' + el.className.split(/\s+/)[0] : ''} in ${where})`;
-      };
+  const args = { selectors: roots, scrollCuts: options.scrollCuts ?? false };
+  return page.evaluate(({ selectors, scrollCuts }) => {
+    // Two boxes count as intersecting when they share more than a sliver: line boxes of adjacent
+    // lines may touch by a pixel or two (font ascent + descent above the line height).
+    const SLIVER = 2;
+    const overlap = (a: DOMRect, b: DOMRect) => {
+      const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+      const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+      return w > SLIVER && h > Math.max(SLIVER, 0.25 * Math.min(a.height, b.height));
+    };
+    const fmt = (r: DOMRect) => `${Math.round(r.left)},${Math.round(r.top)} ${Math.round(r.width)}×${Math.round(r.height)}`;
+    const visible = (el: Element) => el.checkVisibility({ opacityProperty: true, visibilityProperty: true, contentVisibilityAuto: true });
+    const describe = (el: Element, text: string) => {
+      const owner = el.closest('[data-machine],[data-experiment],[data-testid],section,header');
+      const where = owner
+        ? (owner.getAttribute('data-machine') ?? owner.getAttribute('data-experiment') ?? owner.getAttribute('data-testid') ?? owner.tagName.toLowerCase())
+        : '';
+      return `"${text.slice(0, 60)}" (${el.tagName.toLowerCase()}${el.className && typeof el.className === 'string' ? '.' + el.className.split(/\s+/)[0] : ''} in ${where})`;
+    };
 
-      interface Text {
-        node: Text_;
-        el: Element;
-        label: string;
-        rects: DOMRect[];
-      }
-      type Text_ = globalThis.Text;
-      const texts: Text[] = [];
-      const controls: { el: Element; label: string; rect: DOMRect }[] = [];
-      const seen = new Set<Node>();
-      for (const sel of selectors) {
-        for (const root of document.querySelectorAll(sel)) {
-          const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-          for (let n = walker.nextNode() as Text_ | null; n; n = walker.nextNode() as Text_ | null) {
-            if (seen.has(n) || !n.data.trim() || !n.parentElement || !visible(n.parentElement)) continue;
-            seen.add(n);
-            const range = document.createRange();
-            range.selectNodeContents(n);
-            const rects = [...range.getClientRects()].filter((r) => r.width > 0.5 && r.height > 0.5);
-            if (rects.length) texts.push({ node: n, el: n.parentElement, label: describe(n.parentElement, n.data.trim()), rects });
-          }
-          for (const el of root.querySelectorAll('button, input, select, textarea')) {
-            if (seen.has(el) || !visible(el)) continue;
-            seen.add(el);
-            controls.push({
-              el,
-              label: describe(el, (el as HTMLElement).innerText || (el as HTMLInputElement).value || el.tagName),
-              rect: el.getBoundingClientRect(),
-            });
-          }
+    interface Text {
+      node: Text_;
+      el: Element;
+      label: string;
+      rects: DOMRect[];
+    }
+    type Text_ = globalThis.Text;
+    const texts: Text[] = [];
+    const controls: { el: Element; label: string; rect: DOMRect }[] = [];
+    const seen = new Set<Node>();
+    for (const sel of selectors) {
+      for (const root of document.querySelectorAll(sel)) {
+        const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+        for (let n = walker.nextNode() as Text_ | null; n; n = walker.nextNode() as Text_ | null) {
+          if (seen.has(n) || !n.data.trim() || !n.parentElement || !visible(n.parentElement)) continue;
+          seen.add(n);
+          const range = document.createRange();
+          range.selectNodeContents(n);
+          const rects = [...range.getClientRects()].filter((r) => r.width > 0.5 && r.height > 0.5);
+          if (rects.length) texts.push({ node: n, el: n.parentElement, label: describe(n.parentElement, n.data.trim()), rects });
+        }
+        for (const el of root.querySelectorAll('button, input, select, textarea')) {
+          if (seen.has(el) || !visible(el)) continue;
+          seen.add(el);
+          controls.push({
+            el,
+            label: describe(el, (el as HTMLElement).innerText || (el as HTMLInputElement).value || el.tagName),
+            rect: el.getBoundingClientRect(),
+          });
         }
       }
+    }
 
-      const problems: { kind: string; text: string; other?: string; box: string }[] = [];
-      const vw = document.documentElement.clientWidth;
-      for (const [i, a] of texts.entries()) {
-        for (const ra of a.rects) {
-          // Text on text.
-          for (const b of texts.slice(i + 1)) {
-            const hit = b.rects.find((rb) => overlap(ra, rb));
-            if (hit) problems.push({ kind: 'overlap', text: a.label, other: b.label, box: `${fmt(ra)} ∩ ${fmt(hit)}` });
-          }
-          // Text under a control it does not belong to (a button painted over a timer).
-          for (const c of controls) {
-            if (!c.el.contains(a.node) && overlap(ra, c.rect))
-              problems.push({ kind: 'under-control', text: a.label, other: c.label, box: `${fmt(ra)} ∩ ${fmt(c.rect)}` });
-          }
-          // Past the viewport's sides (a page that scrolls sideways on a projector).
-          if (ra.left < -1 || ra.right > vw + 1) problems.push({ kind: 'off-screen', text: a.label, box: `${fmt(ra)} in a ${vw} px wide viewport` });
-          // Cut by an ancestor that clips (overflow hidden/clip; text-overflow: ellipsis is one).
-          for (let p = a.el as Element | null; p && p !== document.documentElement; p = p.parentElement) {
-            const cs = getComputedStyle(p);
-            const cuts = scrollCuts ? ['hidden', 'clip', 'auto', 'scroll'] : ['hidden', 'clip'];
-            if (!cuts.includes(cs.overflowX) && !cuts.includes(cs.overflowY)) continue;
-            const box = p.getBoundingClientRect();
-            const x = cuts.includes(cs.overflowX) && (ra.left < box.left - 1 || ra.right > box.right + 1);
-            const y = cuts.includes(cs.overflowY) && (ra.top < box.top - 1 || ra.bottom > box.bottom + 1);
-            if (x || y) {
-              problems.push({ kind: 'clipped', text: a.label, other: describe(p, ''), box: `${fmt(ra)} outside ${fmt(box)}` });
-              break;
-            }
+    const problems: { kind: string; text: string; other?: string; box: string }[] = [];
+    const vw = document.documentElement.clientWidth;
+    for (const [i, a] of texts.entries()) {
+      for (const ra of a.rects) {
+        // Text on text.
+        for (const b of texts.slice(i + 1)) {
+          const hit = b.rects.find((rb) => overlap(ra, rb));
+          if (hit) problems.push({ kind: 'overlap', text: a.label, other: b.label, box: `${fmt(ra)} ∩ ${fmt(hit)}` });
+        }
+        // Text under a control it does not belong to (a button painted over a timer).
+        for (const c of controls) {
+          if (!c.el.contains(a.node) && overlap(ra, c.rect))
+            problems.push({ kind: 'under-control', text: a.label, other: c.label, box: `${fmt(ra)} ∩ ${fmt(c.rect)}` });
+        }
+        // Past the viewport's sides (a page that scrolls sideways on a projector).
+        if (ra.left < -1 || ra.right > vw + 1) problems.push({ kind: 'off-screen', text: a.label, box: `${fmt(ra)} in a ${vw} px wide viewport` });
+        // Cut by an ancestor that clips (overflow hidden/clip; text-overflow: ellipsis is one).
+        for (let p = a.el as Element | null; p && p !== document.documentElement; p = p.parentElement) {
+          const cs = getComputedStyle(p);
+          const cuts = scrollCuts ? ['hidden', 'clip', 'auto', 'scroll'] : ['hidden', 'clip'];
+          if (!cuts.includes(cs.overflowX) && !cuts.includes(cs.overflowY)) continue;
+          const box = p.getBoundingClientRect();
+          const x = cuts.includes(cs.overflowX) && (ra.left < box.left - 1 || ra.right > box.right + 1);
+          const y = cuts.includes(cs.overflowY) && (ra.top < box.top - 1 || ra.bottom > box.bottom + 1);
+          if (x || y) {
+            problems.push({ kind: 'clipped', text: a.label, other: describe(p, ''), box: `${fmt(ra)} outside ${fmt(box)}` });
+            break;
           }
         }
       }
-      for (const [i, a] of controls.entries()) {
-        for (const b of controls.slice(i + 1))
-          if (overlap(a.rect, b.rect)) problems.push({ kind: 'overlap', text: a.label, other: b.label, box: `${fmt(a.rect)} ∩ ${fmt(b.rect)}` });
-      }
-      // Painted over by anything else (an absolutely placed box, a sticky bar): hit-test the middle
-      // of each text box, one screenful at a time.
-      const { scrollX, scrollY } = window;
-      const vh = window.innerHeight;
-      const pageHeight = document.documentElement.scrollHeight;
-      const covered = new Set<Text>();
-      for (let y = 0; y < pageHeight; y += vh) {
-        window.scrollTo(0, y);
-        for (const t of texts) {
-          if (covered.has(t)) continue;
-          for (const r of t.node.parentElement
-            ? (() => {
-                const range = document.createRange();
-                range.selectNodeContents(t.node);
-                return [...range.getClientRects()];
-              })()
-            : []) {
-            const cx = r.left + r.width / 2;
-            const cy = r.top + r.height / 2;
-            if (r.width < 1 || cy < 0 || cy >= vh || cx < 0 || cx >= vw) continue;
-            const hit = document.elementFromPoint(cx, cy);
-            if (hit && !(t.el.contains(hit) || hit.contains(t.el))) {
-              covered.add(t);
-              problems.push({ kind: 'covered', text: t.label, other: describe(hit, (hit as HTMLElement).innerText?.trim() ?? ''), box: fmt(r) });
-              break;
-            }
+    }
+    for (const [i, a] of controls.entries()) {
+      for (const b of controls.slice(i + 1))
+        if (overlap(a.rect, b.rect)) problems.push({ kind: 'overlap', text: a.label, other: b.label, box: `${fmt(a.rect)} ∩ ${fmt(b.rect)}` });
+    }
+    // Painted over by anything else (an absolutely placed box, a sticky bar): hit-test the middle
+    // of each text box, one screenful at a time.
+    const { scrollX, scrollY } = window;
+    const vh = window.innerHeight;
+    const pageHeight = document.documentElement.scrollHeight;
+    const covered = new Set<Text>();
+    for (let y = 0; y < pageHeight; y += vh) {
+      window.scrollTo(0, y);
+      for (const t of texts) {
+        if (covered.has(t)) continue;
+        for (const r of t.node.parentElement
+          ? (() => {
+              const range = document.createRange();
+              range.selectNodeContents(t.node);
+              return [...range.getClientRects()];
+            })()
+          : []) {
+          const cx = r.left + r.width / 2;
+          const cy = r.top + r.height / 2;
+          if (r.width < 1 || cy < 0 || cy >= vh || cx < 0 || cx >= vw) continue;
+          const hit = document.elementFromPoint(cx, cy);
+          if (hit && !(t.el.contains(hit) || hit.contains(t.el))) {
+            covered.add(t);
+            problems.push({ kind: 'covered', text: t.label, other: describe(hit, (hit as HTMLElement).innerText?.trim() ?? ''), box: fmt(r) });
+            break;
           }
         }
       }
-      window.scrollTo(scrollX, scrollY);
-      return problems as LayoutProblem[];
-    },
-    [roots, options.scrollCuts ?? false] as const,
-  );
+    }
+    window.scrollTo(scrollX, scrollY);
+    return problems as LayoutProblem[];
+  }, args);
 }
