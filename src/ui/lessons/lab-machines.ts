@@ -7,7 +7,7 @@
 import { machineRole, type MachineName } from '../../core/lessons/index.ts';
 import { resumeKey } from '../../core/snapshot/index.ts';
 import type { MachineSession } from '../machines/index.ts';
-import { shelf } from '../snapshots/index.ts';
+import { mib, shelf } from '../snapshots/index.ts';
 import type { LessonMachines } from './lesson-session.svelte.ts';
 
 export function labMachines(sessions: () => readonly MachineSession[]): LessonMachines {
@@ -32,12 +32,16 @@ export function labMachines(sessions: () => readonly MachineSession[]): LessonMa
   return {
     async keep(names) {
       const running = behind(names).filter((s) => s.control && (s.state === 'finished' || s.state === 'booting'));
+      const saved: string[] = [];
       try {
-        for (const s of running) await s.control!.saveSnapshot();
+        for (const s of running) {
+          const r = await s.control!.saveSnapshot();
+          saved.push(`${s.name} (${mib(r.storedBytes)} in ${(r.ms / 1000).toFixed(1)} s)`);
+        }
       } finally {
         await shelf.refresh();
       }
-      return running.map((s) => s.name);
+      return saved;
     },
     async forget(names) {
       await shelf.whenRead();

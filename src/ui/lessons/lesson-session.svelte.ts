@@ -20,7 +20,7 @@ import {
 /** The lab's machines as a lesson sees them: scripts on side channels, and typing for "Show me". */
 export interface LessonMachines extends ScriptRunner {
   type(machine: string, text: string): void;
-  /** Save the running machines behind these names (their resume snapshots); resolves with the names of those saved. */
+  /** Save the running machines behind these names (their resume snapshots); resolves with one line per machine saved (name, size, time). */
   keep(machines: readonly string[]): Promise<string[]>;
   /** Drop the saved state of the machines behind these names (a reset starts them afresh). */
   forget(machines: readonly string[]): Promise<void>;
