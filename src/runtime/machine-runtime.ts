@@ -195,6 +195,9 @@ export class MachineRuntime implements MachineApi {
     }
     try {
       const resolved = await this.media.load(cfg);
+      // Hash the artifacts before v86 gets them: booting writes into the kernel's buffer (its setup
+      // header), and a snapshot named by the booted bytes would not match the files after a reload.
+      await this.currentSnapshotConfig(cfg).catch(() => {});
       this.stillWanted(generation);
       const emu = await this.keepIfWanted(await this.buildEmulator(cfg, resolved), generation);
       this.emulator = emu;

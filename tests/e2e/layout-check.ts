@@ -11,13 +11,23 @@ export interface LayoutProblem {
   box: string;
 }
 
+export interface LayoutOptions {
+  /**
+   * Count text scrolled out of a scroll box (overflow auto or scroll) as cut, like text a clipping
+   * box hides: on a projector nobody scrolls a table sideways. Off by default: a terminal's own
+   * scrollback is meant to scroll.
+   */
+  scrollCuts?: boolean;
+}
+
 /**
  * Visible text of every element matched by `roots`, checked as laid out now. Rectangles are the
  * text's own glyph boxes (Range client rects), so a wide block that merely contains text does not
  * count, and a timer that overflows its column into a button does.
  */
-export function layoutProblems(page: Page, roots: readonly string[]): Promise<LayoutProblem[]> {
-  return page.evaluate((selectors) => {
+export function layoutProblems(page: Page, roots: readonly string[], options: LayoutOptions = {}): Promise<LayoutProblem[]> {
+  const args = { selectors: roots, scrollCuts: options.scrollCuts ?? false };
+  return page.evaluate(({ selectors, scrollCuts }) => {
     // Two boxes count as intersecting when they share more than a sliver: line boxes of adjacent
     // lines may touch by a pixel or two (font ascent + descent above the line height).
     const SLIVER = 2;
@@ -88,10 +98,11 @@ export function layoutProblems(page: Page, roots: readonly string[]): Promise<La
         // Cut by an ancestor that clips (overflow hidden/clip; text-overflow: ellipsis is one).
         for (let p = a.el as Element | null; p && p !== document.documentElement; p = p.parentElement) {
           const cs = getComputedStyle(p);
-          if (!['hidden', 'clip'].includes(cs.overflowX) && !['hidden', 'clip'].includes(cs.overflowY)) continue;
+          const cuts = scrollCuts ? ['hidden', 'clip', 'auto', 'scroll'] : ['hidden', 'clip'];
+          if (!cuts.includes(cs.overflowX) && !cuts.includes(cs.overflowY)) continue;
           const box = p.getBoundingClientRect();
-          const x = ['hidden', 'clip'].includes(cs.overflowX) && (ra.left < box.left - 1 || ra.right > box.right + 1);
-          const y = ['hidden', 'clip'].includes(cs.overflowY) && (ra.top < box.top - 1 || ra.bottom > box.bottom + 1);
+          const x = cuts.includes(cs.overflowX) && (ra.left < box.left - 1 || ra.right > box.right + 1);
+          const y = cuts.includes(cs.overflowY) && (ra.top < box.top - 1 || ra.bottom > box.bottom + 1);
           if (x || y) {
             problems.push({ kind: 'clipped', text: a.label, other: describe(p, ''), box: `${fmt(ra)} outside ${fmt(box)}` });
             break;
@@ -134,5 +145,5 @@ export function layoutProblems(page: Page, roots: readonly string[]): Promise<La
     }
     window.scrollTo(scrollX, scrollY);
     return problems as LayoutProblem[];
-  }, roots);
+  }, args);
 }

@@ -3,77 +3,16 @@
 // again with the network off and the server gone, from the service worker's cache; and a new
 // build announced by the banner, applied only when the user asks.
 import { test, expect, type Page } from '@playwright/test';
-import { createServer, type Server } from 'node:http';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { extname, join, normalize, resolve } from 'node:path';
-import type { AddressInfo, Socket } from 'node:net';
-import { headersFor, parseHeadersFile } from '../../tools/site/headers.ts';
 import { card, hasContainerImages, hasImages, shot } from './helpers.ts';
+import { StaticHost, watchCsp } from './static-host.ts';
 
 // playwright.config.ts blocks service workers for every other test.
 test.use({ serviceWorkers: 'allow' });
 
 test.skip(!hasImages('vm/disk.img', 'host/bzImage', 'host/initramfs.cpio', 'bios/seabios.bin'), 'guest images not built (npm run images)');
 
-// Built by playwright.config.ts's webServer before any test runs.
-const DIST = resolve(process.env.STACKLAB_E2E_OUT ?? 'dist');
 /** On a loaded 2-core box one boot can take a minute. */
 const BOOT_MS = 150_000;
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript',
-  '.css': 'text/css',
-  '.wasm': 'application/wasm',
-  '.json': 'application/json',
-  '.txt': 'text/plain',
-};
-
-/** The simplest static host: whole files only (Range ignored), the shipped _headers applied. */
-class StaticHost {
-  readonly requests: { path: string; range: boolean }[] = [];
-  /** Rewrites sw.js on its way out (to publish a "new build"). */
-  swPatch: ((source: string) => string) | undefined;
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  private readonly rules = parseHeadersFile(readFileSync(join(DIST, '_headers'), 'utf8'));
-  url = '';
-
-  async start() {
-    this.server = createServer((req, res) => {
-      const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-      this.requests.push({ path, range: !!req.headers.range });
-      let file = normalize(join(DIST, path));
-      if (!file.startsWith(DIST)) return res.writeHead(403).end();
-      if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
-      if (!existsSync(file)) return res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
-      let body: Buffer | string = readFileSync(file);
-      if (path === '/sw.js' && this.swPatch) body = this.swPatch(body.toString('utf8'));
-      res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', ...headersFor(path, this.rules) });
-      res.end(body);
-    });
-    this.server.on('connection', (s) => (this.sockets.add(s), s.on('close', () => this.sockets.delete(s))));
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/`;
-  }
-
-  async stop() {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
-    this.server = undefined;
-  }
-}
-
-/** CSP violations, from the page and its workers (Chromium logs them to the console). */
-function watchCsp(page: Page): string[] {
-  const seen: string[] = [];
-  page.on('console', (m) => {
-    if (/Content Security Policy|Refused to/i.test(m.text())) seen.push(m.text());
-  });
-  page.on('pageerror', (e) => {
-    if (/Content Security Policy|unsafe-eval/i.test(e.message)) seen.push(e.message);
-  });
-  return seen;
-}
 
 async function offlineCopyReady(page: Page) {
   await expect(page.getByTestId('offline-status')).toHaveText('Works offline', { timeout: 90_000 });

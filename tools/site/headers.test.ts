@@ -9,6 +9,16 @@ describe('host header files', () => {
     expect(CSP).not.toContain("'unsafe-eval'");
   });
 
+  it('only fetch() reaches other sites (lessons from elsewhere): https anywhere, http only on the local machine', () => {
+    const directives = Object.fromEntries(CSP.split('; ').map((d) => [d.split(' ')[0], d.split(' ').slice(1)]));
+    expect(directives['connect-src']).toEqual(["'self'", 'https:', 'http://localhost:*', 'http://127.0.0.1:*']);
+    for (const d of ['default-src', 'script-src', 'worker-src', 'style-src', 'img-src', 'font-src', 'base-uri', 'form-action'])
+      expect(
+        directives[d].filter((s: string) => s.startsWith('http')),
+        d,
+      ).toEqual([]);
+  });
+
   it("_headers parses back to the rules, and hosts' merge gives one Cache-Control per path", () => {
     const rules = parseHeadersFile(netlifyHeaders());
     expect(rules.map((r) => [r.path, r.headers])).toEqual(HEADER_RULES.map((r) => [r.path, r.headers]));

@@ -7,6 +7,11 @@
 /**
  * v86 compiles WebAssembly ('wasm-unsafe-eval', never 'unsafe-eval'); in a worker it can bounce its
  * yields off a worker made from a blob (worker-src blob:). Svelte and xterm.js set inline styles.
+ *
+ * connect-src: `?lesson=<url>` reads a lesson folder from another site (issue 14), over https: from
+ * anywhere, or over http: from the teacher's own machine while they write one (`localhost`). Only
+ * fetch() widens: scripts still come from 'self' alone, a lesson's Markdown is sanitised
+ * (DOMPurify), and its scripts run only inside the guests.
  */
 export const CSP = [
   "default-src 'self'",
@@ -15,7 +20,7 @@ export const CSP = [
   "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data: blob:",
   "font-src 'self' data:",
-  "connect-src 'self'",
+  "connect-src 'self' https: http://localhost:* http://127.0.0.1:*",
   "object-src 'none'",
   "base-uri 'self'",
   "form-action 'self'",

@@ -5,3 +5,5 @@ export * from './vm-agent.ts';
 export * from './mux-runner.ts';
 export * from './progress.ts';
 export * from './results.ts';
+export * from './result-code.ts';
+export * from './remote.ts';

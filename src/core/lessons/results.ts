@@ -34,14 +34,21 @@ export function makeResult(lesson: string, steps: number, passed: number[], fact
   };
 }
 
+export type ResultRead = { ok: true; result: LessonResult } | { ok: false; message: string };
+
 /** Read one exported file; a file that is not one gives a sentence naming it. */
-export function parseResult(file: string, text: string): { ok: true; result: LessonResult } | { ok: false; message: string } {
+export function parseResult(file: string, text: string): ResultRead {
   let v: unknown;
   try {
     v = JSON.parse(text);
   } catch {
     return { ok: false, message: `${file}: not a stacklab result (it is not JSON)` };
   }
+  return resultFromValue(file, v);
+}
+
+/** Check a parsed value is a LessonResult (facts as strings, unknown fields dropped); `file` names it in the message. */
+export function resultFromValue(file: string, v: unknown): ResultRead {
   const r = v as Partial<LessonResult>;
   if (!r || typeof r !== 'object' || r.format !== RESULT_FORMAT)
     return { ok: false, message: `${file}: not a stacklab result (no "format": "${RESULT_FORMAT}")` };

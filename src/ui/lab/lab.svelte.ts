@@ -4,6 +4,9 @@ import { LIMITS } from '../../core/machine/index.ts';
 import { MachineSession, machineUrls } from '../machines/index.ts';
 import { pageLan } from '../lan/index.ts';
 
+/** How a machine just added starts once its NIC is plugged: a fresh boot by default, or e.g. its saved state resumed. */
+export type StartMachine = (session: MachineSession) => Promise<void>;
+
 export class Lab {
   sessions = $state<MachineSession[]>([]);
   private serial = { vm: 0, host: 0 };
@@ -13,7 +16,7 @@ export class Lab {
     return kind === 'vm' ? count < LIMITS.vms.max : count < 1;
   }
 
-  add(kind: MachineKind, diskUrl?: string): MachineSession {
+  add(kind: MachineKind, diskUrl?: string, start: StartMachine = (s) => s.powerOn()): MachineSession {
     const n = ++this.serial[kind];
     const id = kind === 'vm' ? `vm${n}` : `host${n === 1 ? '' : n}`;
     // Every lab machine has a NIC on this page's LAN (src/ui/lan): the VMs ping each other, and the
@@ -27,7 +30,7 @@ export class Lab {
     this.sessions = [...this.sessions, session];
     // Plugged before power-on, so the guest's driver finds the NIC's MAC; a failed plug shows on power-on.
     const plugged = pageLan.plug(session).catch(() => {});
-    void plugged.then(() => session.powerOn());
+    void plugged.then(() => start(session));
     return session;
   }
 

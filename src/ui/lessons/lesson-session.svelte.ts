@@ -20,6 +20,10 @@ import {
 /** The lab's machines as a lesson sees them: scripts on side channels, and typing for "Show me". */
 export interface LessonMachines extends ScriptRunner {
   type(machine: string, text: string): void;
+  /** Save the running machines behind these names (their resume snapshots); resolves with one line per machine saved (name, size, time). */
+  keep(machines: readonly string[]): Promise<string[]>;
+  /** Drop the saved state of the machines behind these names (a reset starts them afresh). */
+  forget(machines: readonly string[]): Promise<void>;
 }
 
 export type CheckStatus = 'idle' | 'checking' | 'passed' | 'failed';
@@ -32,6 +36,8 @@ export class LessonSession {
   runs = $state<ScriptRun[]>([]);
   /** A setup or "Show me" that could not run, in one sentence. */
   problem = $state('');
+  /** After a pass: the machines being saved, then saved (a reload resumes them), or why not. */
+  kept = $state<{ state: 'saving' | 'saved' | 'failed'; text: string } | undefined>();
   /** Steps whose setup ran without a problem in this page (setup runs when a step opens, or before its first check). */
   private setUp = new Set<number>();
 
@@ -60,6 +66,7 @@ export class LessonSession {
     if (n < 1 || n > this.lesson.steps.length || n === this.step) return;
     this.step = n;
     this.status = 'idle';
+    this.kept = undefined;
     this.hint = this.problem = '';
     this.runs = [];
     this.save();
@@ -95,6 +102,20 @@ export class LessonSession {
     this.problem = unreachable ? `${unreachable.machine}: ${unreachable.output}` : '';
     if (r.passed && !this.passed.includes(step.index)) this.passed = [...this.passed, step.index].sort((a, b) => a - b);
     this.save();
+    if (r.passed) await this.keepMachines();
+  }
+
+  /** Save the lesson's running machines, so a reload resumes them at this point of the lesson. */
+  private async keepMachines(): Promise<void> {
+    // One save at a time: a second pass while saving is the same state, saved a moment later anyway.
+    if (!this.lesson.machines.some((m) => m !== 'page') || this.kept?.state === 'saving') return;
+    this.kept = { state: 'saving', text: 'Saving the machines…' };
+    try {
+      const names = await this.machines.keep(this.lesson.machines);
+      this.kept = names.length ? { state: 'saved', text: `Saved ${names.join(', ')}: a reload resumes them here.` } : undefined;
+    } catch (e) {
+      this.kept = { state: 'failed', text: `The machines could not be saved (a reload boots them afresh): ${e instanceof Error ? e.message : String(e)}` };
+    }
   }
 
   /** "Show me": type the step's solve into each machine's terminal, where the student sees it. */
@@ -111,6 +132,10 @@ export class LessonSession {
 
   reset(): void {
     resetProgress(this.store, this.lesson.id);
+    this.kept = undefined;
+    this.machines
+      .forget(this.lesson.machines)
+      .catch((e: unknown) => (this.problem = `The saved machines could not be removed: ${e instanceof Error ? e.message : String(e)}`));
     this.passed = [];
     this.step = 1;
     this.status = 'idle';

@@ -3,7 +3,7 @@
  * another site that serves `index.json` (`["lesson.md", "01-look.md", …]`) beside its files. Every
  * failure becomes problems naming the file, for the panel to list.
  */
-import { parseLesson, type LessonFiles, type LessonProblem, type ParseResult } from '../../core/lessons/index.ts';
+import { parseLesson, refusedOrigin, type LessonFiles, type LessonProblem, type ParseResult } from '../../core/lessons/index.ts';
 import { BUNDLED_LESSONS } from './bundled.ts';
 
 /** A lesson given by URL rather than by name: `https://…`, `http://…`, `/…` or `./…`. */
@@ -19,6 +19,8 @@ async function fetchText(url: string): Promise<string | undefined> {
 /** Fetch a lesson folder by its index.json; a listed file that is missing is left out (the parser names it). */
 export async function fetchLessonFiles(base: string): Promise<{ files: LessonFiles } | { problems: LessonProblem[] }> {
   const folder = base.endsWith('/') ? base : `${base}/`;
+  const refused = refusedOrigin(folder, location.href);
+  if (refused) return { problems: [{ file: 'index.json', message: `could not be read from ${folder}: ${refused}` }] };
   let names: unknown;
   try {
     const text = await fetchText(new URL('index.json', new URL(folder, location.href)).href);
@@ -26,7 +28,14 @@ export async function fetchLessonFiles(base: string): Promise<{ files: LessonFil
       return { problems: [{ file: 'index.json', message: `not found at ${folder}: a lesson folder from another site lists its files there` }] };
     names = JSON.parse(text);
   } catch (e) {
-    return { problems: [{ file: 'index.json', message: `could not be read from ${folder}: ${e instanceof Error ? e.message : String(e)}` }] };
+    // fetch() says only "Failed to fetch" for every network failure (by design: no probing of other sites).
+    const why =
+      e instanceof TypeError
+        ? 'the site did not answer, or does not let other sites read it (it must send Access-Control-Allow-Origin)'
+        : e instanceof Error
+          ? e.message
+          : String(e);
+    return { problems: [{ file: 'index.json', message: `could not be read from ${folder}: ${why}` }] };
   }
   if (!Array.isArray(names) || !names.every((n) => typeof n === 'string' && /^[\w.-]+\.md$/.test(n)))
     return { problems: [{ file: 'index.json', message: 'must be a JSON list of the folder\'s Markdown file names, e.g. ["lesson.md", "01-look.md"]' }] };

@@ -1,3 +1,3 @@
 export { default as SnapshotControls } from './snapshot-controls.svelte';
 export { default as ResumeOffer } from './resume-offer.svelte';
-export { SnapshotShelf, shelf, resumeSession } from './shelf.svelte.ts';
+export { SnapshotShelf, shelf, resumeSession, resumeOrBoot, mib } from './shelf.svelte.ts';

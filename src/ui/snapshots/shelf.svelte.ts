@@ -12,6 +12,14 @@ export class SnapshotShelf {
   use = $state<StorageUse>({});
   backend = $state<string | undefined>();
   problem = $state<string | undefined>();
+  /** Machines that had a snapshot but booted afresh instead (resumeOrBoot), one sentence each. */
+  resumeProblems = $state<string[]>([]);
+  private firstRead: Promise<void> | undefined;
+
+  /** The list as the page opened (read once, shared by every machine that asks). */
+  whenRead(): Promise<void> {
+    return (this.firstRead ??= this.refresh());
+  }
 
   /** Re-read the list and the storage estimate; `askPersist` also asks for persistent storage (once is enough). */
   async refresh(askPersist = false): Promise<void> {
@@ -55,6 +63,23 @@ export async function resumeSession(session: MachineSession, entry: ListedSnapsh
   }
   session.terminal.reset();
   await api.resumeSnapshot(entry.key);
+}
+
+/**
+ * Start a machine from where this browser last saved it (its resume snapshot) when there is one,
+ * else boot it; a snapshot that cannot be resumed (another image, a damaged file) is reported on
+ * the shelf and the machine boots afresh, so a bad snapshot never leaves it off.
+ */
+export async function resumeOrBoot(session: MachineSession): Promise<void> {
+  await shelf.whenRead();
+  const entry = shelf.forMachine(session.id);
+  if (!entry) return session.powerOn();
+  try {
+    await resumeSession(session, entry);
+  } catch (err) {
+    shelf.resumeProblems = [...shelf.resumeProblems, `${session.name}: its saved state could not be resumed (${errorText(err)}); it boots afresh`];
+    await session.powerOn();
+  }
 }
 
 export const mib = (n: number | undefined) => (n === undefined ? '–' : n >= 1 << 30 ? `${(n / (1 << 30)).toFixed(1)} GiB` : `${(n / 1048576).toFixed(1)} MiB`);
