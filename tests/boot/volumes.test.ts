@@ -2,24 +2,14 @@
 // bind mount of a host directory seen both ways, `:ro`, `box volume create|ls|rm|inspect` with
 // Docker's words, and the bad `-v` lines Docker refuses. Each runs on a booted container host: its
 // `box` CLI on the serial console, and once through the page's mux RUN.
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { args, hostHasContainerImages, hostWithMux, Machine, MuxPort, shStatus, Terminal, utf8 } from './harness.ts';
+import { describe, it, expect } from 'vitest';
+import { args, hostHasContainerImages, shStatus, Terminal, utf8 } from './harness.ts';
+import { sharedHostWithMux } from './shared-host.ts';
 import { FrameType as T } from '../../src/core/mux/frames.ts';
 
 describe.skipIf(!hostHasContainerImages())('box run -v and box volume, as Docker', () => {
-  let m: Machine;
-  let mux: MuxPort;
-
-  const sh = (cmd: string, timeoutMs = 60_000) => shStatus(m, cmd, timeoutMs);
-
-  beforeAll(async () => {
-    ({ m, mux } = await hostWithMux());
-  }, 120_000);
-
-  afterAll(async () => {
-    mux?.close();
-    await m?.stop();
-  });
+  const host = sharedHostWithMux();
+  const sh = (cmd: string, timeoutMs = 60_000) => shStatus(host.m, cmd, timeoutMs);
 
   it('a named volume is made on first use, outlives box rm, and the next container sees its data', async () => {
     const w = await sh(`box run --name writer -v notes:/data busybox sh -c 'echo kept > /data/f; ls -ld /data | cut -c1'`);
@@ -62,7 +52,7 @@ describe.skipIf(!hostHasContainerImages())('box run -v and box volume, as Docker
     expect(v.code).not.toBe(0);
   }, 120_000);
 
-  it('box volume rm of a volume in use is refused with Docker\'s words and 1; once the container is gone it goes', async () => {
+  it("box volume rm of a volume in use is refused with Docker's words and 1; once the container is gone it goes", async () => {
     const id = (await sh('box run -d --name holder -v busy:/b busybox sleep 100000')).out.trim();
     expect(id).toMatch(/^[0-9a-f]{12}$/);
     const refused = await sh('box volume rm busy');
@@ -92,8 +82,14 @@ describe.skipIf(!hostHasContainerImages())('box run -v and box volume, as Docker
   }, 120_000);
 
   it.each([
-    { v: 'data:data', says: `invalid volume specification: 'data:data': invalid mount config for type "volume": invalid mount path: 'data' mount path must be absolute` },
-    { v: '/tmp/share:share', says: `invalid volume specification: '/tmp/share:share': invalid mount config for type "bind": invalid mount path: 'share' mount path must be absolute` },
+    {
+      v: 'data:data',
+      says: `invalid volume specification: 'data:data': invalid mount config for type "volume": invalid mount path: 'data' mount path must be absolute`,
+    },
+    {
+      v: '/tmp/share:share',
+      says: `invalid volume specification: '/tmp/share:share': invalid mount config for type "bind": invalid mount path: 'share' mount path must be absolute`,
+    },
     { v: 'a:/b:ro:x', says: `invalid volume specification: 'a:/b:ro:x'` },
     { v: '/data:ro', says: `invalid volume specification: '/data:ro'` },
     { v: 'data:/data:rx', says: 'invalid mode: rx' },
@@ -113,6 +109,7 @@ describe.skipIf(!hostHasContainerImages())('box run -v and box volume, as Docker
   });
 
   it('the page: a RUN over the mux takes -v, and a bad one gets ERROR', async () => {
+    const { mux } = host;
     mux.send(T.RUN, 300, args('-it', '-v', 'pagevol:/work', 'busybox', 'sh'));
     const f = await mux.waitFrame((f) => f.channel === 300 && (f.type === T.STARTED || f.type === T.ERROR), 60_000, 'STARTED 300');
     expect(f.type).toBe(T.STARTED);
@@ -129,7 +126,9 @@ describe.skipIf(!hostHasContainerImages())('box run -v and box volume, as Docker
   it('a start with volumes still takes the namespaces prepared while idle (open_tree + move_mount)', async () => {
     // Idle for a moment so boxd prepares the next start's namespaces, then start with two mounts.
     await new Promise((ok) => setTimeout(ok, 3000));
-    const r = await sh(`box run -d --name warmvol -v notes:/n -v /tmp/share:/s busybox sleep 100000 >/dev/null; box inspect warmvol | grep -o '"PrewarmedNs": {"namespaces": [0-9]*'; box exec warmvol cat /n/f`);
+    const r = await sh(
+      `box run -d --name warmvol -v notes:/n -v /tmp/share:/s busybox sleep 100000 >/dev/null; box inspect warmvol | grep -o '"PrewarmedNs": {"namespaces": [0-9]*'; box exec warmvol cat /n/f`,
+    );
     expect(r.out).toMatch(/"PrewarmedNs": \{"namespaces": [1-9]/);
     expect(r.out).toMatch(/^kept$/m);
     await sh('box rm -f warmvol >/dev/null');
