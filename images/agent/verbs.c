@@ -331,14 +331,7 @@ static int verb_diff(const struct verb_args *va, struct buf *out) {
 
 /* ------------------------------------------------------------------ lifecycle verbs */
 
-/* The id of a container (in any state, as Docker counts them) whose -v uses volume `name`. */
-static const char *volume_user(const char *name) {
-  struct container *c;
-  for (int at = 0; (c = container_next(&at));)
-    for (int i = 0; i < c->opts.nmounts; i++)
-      if (c->opts.mounts[i].type == MOUNT_VOLUME && c->opts.mounts[i].source && !strcmp(c->opts.mounts[i].source, name)) return c->cid;
-  return NULL;
-}
+static const char *volume_user(const char *name) { return container_using_volume(name, NULL); }
 
 static int verb_logs(const struct verb_args *va, struct buf *out, struct buf *notes) {
   int argc = va->noperands + 1;

@@ -175,6 +175,11 @@ int volume_create(const char *name, char *err, size_t errlen) {
   return 0;
 }
 
+int volume_remove(const char *name) {
+  autofree char *dir = volume_dir(name);
+  return rm_rf(dir);
+}
+
 /* Docker names an anonymous volume with 64 random hex digits. */
 static char *random_volume_name(void) {
   static const char hex[] = "0123456789abcdef";
@@ -197,7 +202,10 @@ int mounts_open(struct mount_spec *m, int n, int *fds, bool *is_dir, char *err, 
   int i, rc = 0;
   for (i = 0; i < n; i++) fds[i] = -1;
   for (i = 0; i < n; i++) {
-    if (m[i].type == MOUNT_VOLUME && !m[i].source) m[i].source = random_volume_name();
+    if (m[i].type == MOUNT_VOLUME && !m[i].source) {
+      m[i].source = random_volume_name();
+      m[i].anonymous = true;
+    }
     autofree char *path = m[i].type == MOUNT_VOLUME ? volume_data_dir(m[i].source) : xstrdup(m[i].source);
     if (m[i].type == MOUNT_VOLUME) {
       if ((rc = volume_create(m[i].source, err, errlen)) < 0) goto fail;
@@ -370,8 +378,7 @@ int volume_verb(char **ops, int nops, bool quiet, const char *(*in_use)(const ch
         buf_printf(out, DAEMON "remove %s: volume is in use - [%s]\n", ops[i], user);
         code = 1;
       } else {
-        autofree char *dir = volume_dir(ops[i]);
-        int rc = rm_rf(dir);
+        int rc = volume_remove(ops[i]);
         if (rc < 0) {
           buf_printf(out, DAEMON "remove %s: %s\n", ops[i], strerror(-rc));
           code = 1;

@@ -23,6 +23,7 @@ struct mount_spec {
   enum mount_type type;
   char *source, *target;
   bool read_only;
+  bool anonymous; /* named by boxd at the start: Docker's --rm removes it with the container */
 };
 
 /* Parse one `-v` value as Docker's linux parser does (moby volume/mounts/linux_parser.go):
@@ -47,6 +48,8 @@ char *volume_data_dir(const char *name);
 /* Make the volume if it is not there (Docker creates a named volume on first use). 0 or -errno
  * with err set. */
 int volume_create(const char *name, char *err, size_t errlen);
+/* Remove the volume and its data: 0 or -errno. (Whether a container uses it is the caller's check.) */
+int volume_remove(const char *name);
 
 /* Host side of a start: make what is missing (a named volume; a bind source directory, as
  * Docker's -v does), name anonymous volumes, and clone each source into a detached mount.

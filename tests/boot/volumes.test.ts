@@ -81,6 +81,19 @@ describe.skipIf(!hostHasContainerImages())('box run -v and box volume, as Docker
     expect((await sh('box volume inspect nothing-here')).code).toBe(1);
   }, 120_000);
 
+  it('-v /PATH alone: an anonymous volume (64 hex digits); --rm takes it along, box rm leaves it, as Docker', async () => {
+    const count = async () => Number((await sh('box volume ls -q | grep -cE "^[0-9a-f]{64}$"')).out.trim());
+    const before = await count();
+    expect((await sh(`box run --rm -v /scratch busybox sh -c 'echo x > /scratch/f'`)).code).toBe(0);
+    expect(await count()).toBe(before);
+    const kept = await sh(`box run --name anon -v /scratch busybox true; box inspect anon | grep -o '"Name": "[0-9a-f]*"'`);
+    const name = /"Name": "([0-9a-f]{64})"/.exec(kept.out)?.[1];
+    expect(name).toBeDefined();
+    await sh('box rm anon >/dev/null');
+    expect(await count()).toBe(before + 1);
+    expect((await sh(`box volume rm ${name}`)).code).toBe(0);
+  }, 120_000);
+
   it.each([
     {
       v: 'data:data',
