@@ -1,4 +1,4 @@
-// npm run bench:containers [-- --runs N] [-- --idle N] [-- --burst N] — boot the container host once in
+// npm run bench:containers [-- --runs N] [-- --idle N] [-- --burst N] [-- --volumes] — boot the container host once in
 // Node, start containers over the box mux and print medians: request → first prompt byte (guest
 // CLOCK_MONOTONIC from boxd's STARTED / FIRST_OUTPUT, host wall time, guest instructions), the phase split,
 // for "warm" starts (boxd had idle time to prepare namespaces) and "cold" ones (started
@@ -14,6 +14,7 @@ const opt = (name: string, fallback: number) => Number(argv[argv.indexOf(name) +
 const runs = opt('--runs', 7);
 const idle = opt('--idle', 50);
 const burst = opt('--burst', 12);
+const volumes = argv.includes('--volumes') ? ['-v', 'benchvol:/data', '-v', '/tmp:/host'] : [];
 
 const PHASES = ['received', 'layers', 'namespaces', 'mounts', 'cgroup', 'network', 'exec'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -59,7 +60,7 @@ async function start(): Promise<Start> {
   const ch = ++channel;
   const t0 = performance.now();
   const i0 = m.instructions();
-  send(T.RUN, ch, args('-it', 'busybox', 'sh'));
+  send(T.RUN, ch, args('-it', ...volumes, 'busybox', 'sh'));
   const first = await waitFrame((f) => f.channel === ch && (f.type === T.FIRST_OUTPUT || f.type === T.ERROR), `start on ${ch}`);
   if (first.type === T.ERROR) throw new Error(new TextDecoder().decode(first.payload.subarray(4)));
   const started = await waitFrame((f) => f.channel === ch && f.type === T.STARTED, `STARTED ${ch}`);

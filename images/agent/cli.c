@@ -29,10 +29,12 @@ static const char usage[] =
     "usage: box COMMAND\n"
     "\n"
     "  run [-d] [-it] [--rm] [--name N] [-h|--hostname H] [-e|--env K=V]… [-w|--workdir DIR] [--entrypoint CMD]\n"
-    "      [-m|--memory BYTES] [--pids-limit N] [--cpus F] [--privileged] [-p|--publish [IP:]HOSTPORT:PORT]… IMAGE [CMD…]\n"
+    "      [-m|--memory BYTES] [--pids-limit N] [--cpus F] [--privileged] [-p|--publish [IP:]HOSTPORT:PORT]…\n"
+    "      [-v|--volume [NAME:|/HOST/DIR:]/PATH[:ro]]… IMAGE [CMD…]\n"
     "  exec [-it] CONTAINER CMD…\n"
     "  ps [-a] [-q]        images        stats [--no-stream] [CONTAINER…]       inspect CONTAINER…\n"
     "  logs CONTAINER      diff CONTAINER      port CONTAINER      stop [-t|--timeout SECONDS] CONTAINER…      rm [-f] CONTAINER…\n"
+    "  volume create [NAME] | ls [-q] | rm VOLUME… | inspect VOLUME…\n"
     "  build [-t NAME] [-f FILE] [--no-cache] DIR      history IMAGE      save IMAGE… -o FILE      load -i FILE\n"
     "  daemon              (run boxd in the foreground; also when called as boxd)\n";
 

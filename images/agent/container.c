@@ -26,6 +26,7 @@
 #include "netlink.h"
 #include "publish.h"
 #include "pty.h"
+#include "volumes.h"
 
 const char *const phase_names[PHASE_COUNT] = {"received", "layers", "namespaces", "mounts", "cgroup", "network", "exec"};
 
@@ -133,17 +134,24 @@ static void configure_container_net(uint32_t ip) {
 
 /* What a start needs to tell a child made before the container was known: sent as
  * NUL-terminated strings — overlay options, hostname, workdir, ip, privileged, tty, argc,
- * argv…, env… — after a u32 length. */
-static void spec_pack(struct buf *b, const struct container *c, const char *opts) {
-  char ip[16], priv[2] = {c->opts.privileged ? '1' : '0', 0}, tty[2] = {c->opts.tty ? '1' : '0', 0}, argc[16];
+ * nmounts, then per mount its target and "d" or "f" (directory or file), argv…, env… — after a
+ * u32 length. The mounts' descriptors follow on the report socket ('V' records, volumes.h). */
+#define SPEC_HEAD 8
+static void spec_pack(struct buf *b, const struct container *c, const char *opts, const bool *is_dir) {
+  char ip[16], priv[2] = {c->opts.privileged ? '1' : '0', 0}, tty[2] = {c->opts.tty ? '1' : '0', 0}, argc[16], nmounts[16];
   int n = 0;
   while (c->argv[n]) n++;
   snprintf(ip, sizeof ip, "%u", (unsigned)c->ip);
   snprintf(argc, sizeof argc, "%d", n);
-  const char *head[] = {opts, c->hostname, c->workdir ? c->workdir : "", ip, priv, tty, argc};
+  snprintf(nmounts, sizeof nmounts, "%d", c->opts.nmounts);
+  const char *head[SPEC_HEAD] = {opts, c->hostname, c->workdir ? c->workdir : "", ip, priv, tty, argc, nmounts};
   uint8_t len[4] = {0};
   buf_append(b, len, 4);
   for (size_t i = 0; i < N_ELEMENTS(head); i++) buf_append(b, head[i], strlen(head[i]) + 1);
+  for (int i = 0; i < c->opts.nmounts; i++) {
+    buf_append(b, c->opts.mounts[i].target, strlen(c->opts.mounts[i].target) + 1);
+    buf_append(b, is_dir[i] ? "d" : "f", 2);
+  }
   for (char **a = c->argv; *a; a++) buf_append(b, *a, strlen(*a) + 1);
   for (char **e = c->env; e && *e; e++) buf_append(b, *e, strlen(*e) + 1);
   uint32_t size = (uint32_t)(b->len - 4);
@@ -185,18 +193,28 @@ static void __attribute__((noreturn)) container_child(int report_fd, int go_fd, 
   char *blob = malloc(size ? size : 1);
   char **f;
   int nf;
-  if (!blob || read_all(go_fd, blob, size) != (int)size || split_args(blob, size, (int)size, &f, &nf) < 0 || nf < 7)
+  if (!blob || read_all(go_fd, blob, size) != (int)size || split_args(blob, size, (int)size, &f, &nf) < 0 || nf < SPEC_HEAD)
     die("bad start request from boxd");
-  int argc = atoi(f[6]);
-  if (argc < 1 || 7 + argc > nf) die("bad start request from boxd");
-  char **argv = f + 7;
-  char **env = xcalloc(nf - 7 - argc + 1, sizeof *env);
-  for (int i = 7 + argc; i < nf; i++) env[i - 7 - argc] = f[i];
+  int argc = atoi(f[6]), nmounts = atoi(f[7]);
+  if (argc < 1 || nmounts < 0 || nmounts > 64 || SPEC_HEAD + 2 * nmounts + argc > nf) die("bad start request from boxd");
+  char *targets[64];
+  int mount_fds[64];
+  bool is_dir[64];
+  for (int i = 0; i < nmounts; i++) {
+    targets[i] = f[SPEC_HEAD + 2 * i];
+    is_dir[i] = f[SPEC_HEAD + 2 * i + 1][0] == 'd';
+    if ((mount_fds[i] = mount_fd_recv(report_fd)) < 0) die("no descriptor from boxd for the mount on %s", targets[i]);
+  }
+  int at = SPEC_HEAD + 2 * nmounts;
+  char **argv = f + at;
+  char **env = xcalloc(nf - at - argc + 1, sizeof *env);
+  for (int i = at + argc; i < nf; i++) env[i - at - argc] = f[i];
   argv[argc] = NULL; /* env was copied out; argv ends here */
   bool privileged = f[4][0] == '1';
   struct mount_context mounts = {.mnt = mnt, .keep = run, .overlay_opts = f[0], .privileged = privileged};
 
   mounts_setup_root(&mounts);
+  mounts_attach(targets, mount_fds, is_dir, nmounts); /* -v: volumes and binds, under the new root */
   pty_open_in_child(f[5][0] == '1', true, report_fd);
   report_time(report_fd); /* mounts */
   char go;
@@ -378,9 +396,21 @@ int container_start_begin(struct container *c, struct prepared *warm, char *err,
   /* 10.88.0.1 is box0; container n gets 10.88.0.1 + n. */
   c->ip = cfg.network ? htonl(BRIDGE_IP + c->id) : 0;
   snprintf(c->veth, sizeof c->veth, "vb%d", c->id);
-  spec_pack(&spec, c, opts);
+  /* -v: each source cloned here, in boxd's namespace, where the host's paths still are. */
+  int nm = c->opts.nmounts, mount_fds[64];
+  bool is_dir[64];
+  if (nm > 64) {
+    set_err(err, errlen, 0, "at most 64 mounts (-v) per container");
+    goto fail_cgroup;
+  }
+  if (mounts_open(c->opts.mounts, nm, mount_fds, is_dir, err, errlen) < 0) goto fail_cgroup;
+  spec_pack(&spec, c, opts, is_dir);
   rc = write_all(st->p.go_wr, spec.data, spec.len);
   buf_free(&spec);
+  for (int i = 0; i < nm; i++) {
+    if (rc >= 0) rc = mount_fd_send(st->p.report_rd, mount_fds[i]);
+    close(mount_fds[i]);
+  }
   if (rc < 0) {
     set_err(err, errlen, -rc, "the container died before its start request");
     container_start_abort(c);

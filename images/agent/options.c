@@ -39,7 +39,8 @@ static const struct verb_spec verbs[] = {
       {O_ENV, 'e', "env", LIST},
       {O_WORKDIR, 'w', "workdir", VALUE},
       {O_RM, 0, "rm", BOOL},
-      {O_ENTRYPOINT, 0, "entrypoint", VALUE}}},
+      {O_ENTRYPOINT, 0, "entrypoint", VALUE},
+      {O_VOLUME, 'v', "volume", LIST}}},
     {"exec", false, {{O_INTERACTIVE, 'i', "interactive", BOOL}, {O_TTY, 't', "tty", BOOL}}},
     {"ps", true, {{O_ALL, 'a', "all", BOOL}, {O_QUIET, 'q', "quiet", BOOL}}},
     {"stop", true, {{O_TIME, 't', "timeout|time", VALUE}}},
@@ -50,6 +51,7 @@ static const struct verb_spec verbs[] = {
     {"logs", true, {{0}}},
     {"diff", true, {{0}}},
     {"port", true, {{0}}},
+    {"volume", true, {{O_QUIET, 'q', "quiet", BOOL}}}, /* box volume create|ls|rm|inspect (volumes.h) */
     {"version", true, {{0}}},
     /* Image verbs the CLI runs itself on the store (build.c, archive.c). */
     {"build", true, {{O_TAG, 't', "tag", VALUE}, {O_FILE, 'f', "file", VALUE}, {O_NO_CACHE, 0, "no-cache", BOOL}}},
@@ -310,6 +312,7 @@ int parse_run(int argc, char **argv, struct run_opts *o, char *err, size_t errle
     o->workdir = xstrdup(val);
   }
   if ((val = a.value[O_ENTRYPOINT])) o->entrypoint = xstrdup(val);
+  if (mount_specs_parse(a.every[O_VOLUME], &o->mounts, &o->nmounts, err, errlen) < 0) goto out;
   o->remove = flag_on(&a, O_RM);
   if (a.noperands < 1) {
     set_err(err, errlen, 0, "\"box run\" requires at least 1 argument: box run [OPTIONS] IMAGE [COMMAND] [ARG...]");
@@ -334,6 +337,7 @@ void run_opts_free(struct run_opts *o) {
   free_args(o->env);
   free(o->workdir);
   free(o->entrypoint);
+  mount_specs_free(o->mounts, o->nmounts);
   memset(o, 0, sizeof *o);
 }
 

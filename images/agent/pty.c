@@ -13,7 +13,7 @@
 
 #include "util.h"
 
-static void send_fd(int sock, char kind, int fd) {
+int send_record_fd(int sock, char kind, int fd) {
   char cbuf[CMSG_SPACE(sizeof(int))];
   memset(cbuf, 0, sizeof cbuf);
   struct iovec iov = {.iov_base = &kind, .iov_len = 1};
@@ -24,7 +24,8 @@ static void send_fd(int sock, char kind, int fd) {
   c->cmsg_len = CMSG_LEN(sizeof(int));
   memcpy(CMSG_DATA(c), &fd, sizeof(int));
   while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
-    if (errno != EINTR) die_with_error("sending the pty to boxd");
+    if (errno != EINTR) return -errno;
+  return 0;
 }
 
 int recv_record_kind(int sock, char *kind, int *fd) {
@@ -64,6 +65,6 @@ void pty_open_in_child(bool tty, bool console, int report_fd) {
     if (dup2(slave, fd) < 0) die_with_error("dup2");
   if (slave > 2) close(slave);
   if (console && mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0) die_with_error("binding %s onto /dev/console", name);
-  send_fd(report_fd, 'P', master);
+  if (send_record_fd(report_fd, 'P', master) < 0) die_with_error("sending the pty to boxd");
   close(master);
 }

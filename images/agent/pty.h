@@ -10,3 +10,5 @@ void pty_open_in_child(bool tty, bool console, int report_fd);
 /* One report record kind byte, with a descriptor if one came along (else *fd = -1).
  * Returns 1, 0 at EOF, or -errno. */
 int recv_record_kind(int sock, char *kind, int *fd);
+/* Send one record: the byte kind with fd attached (SCM_RIGHTS). 0 or -errno. */
+int send_record_fd(int sock, char kind, int fd);

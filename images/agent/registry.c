@@ -179,10 +179,23 @@ void container_free(struct container *c) {
   free(c);
 }
 
+const char *container_using_volume(const char *name, const struct container *except) {
+  for (int i = 0; i < MAX_CONTAINERS; i++) {
+    const struct container *c = containers[i];
+    for (int k = 0; c && c != except && k < c->opts.nmounts; k++)
+      if (c->opts.mounts[k].type == MOUNT_VOLUME && c->opts.mounts[k].source && !strcmp(c->opts.mounts[k].source, name)) return c->cid;
+  }
+  return NULL;
+}
+
 void container_remove(struct container *c) {
   if (c->state == STATE_CREATED) container_start_abort(c);
   terms_forget_container(c);
   container_cleanup(c);
+  /* Docker's --rm takes the container's anonymous volumes along; named ones stay. */
+  for (int k = 0; c->opts.remove && k < c->opts.nmounts; k++)
+    if (c->opts.mounts[k].anonymous && !container_using_volume(c->opts.mounts[k].source, c) && volume_remove(c->opts.mounts[k].source) < 0)
+      log_msg("%s: anonymous volume %s not removed", c->name, c->opts.mounts[k].source);
   container_free(c);
 }
 

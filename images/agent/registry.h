@@ -38,6 +38,9 @@ void container_free(struct container *c);
 /* Remove it whole: abort a start under way, its terminals go on without it, its cgroup and
  * directory go, the record is freed. */
 void container_remove(struct container *c);
+/* The id of a container other than `except` (in any state, as Docker counts them) whose -v uses
+ * volume `name`, or NULL. */
+const char *container_using_volume(const char *name, const struct container *except);
 
 /* Stop it: SIGTERM, then SIGKILL after grace_s seconds (at once if grace_s <= 0). link/channel
  * (if link) get a RESULT with its name once it has exited; remove: it goes once it has exited. */

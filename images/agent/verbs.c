@@ -21,6 +21,7 @@
 #include "registry.h"
 #include "starts.h"
 #include "store.h"
+#include "volumes.h"
 
 static void human_age(char *out, size_t n, time_t since) {
   long s = (long)(time(NULL) - since);
@@ -199,6 +200,9 @@ static void inspect_one(struct buf *b, struct container *c) {
   buf_printf(b, "    \"HostConfig\": {\"Memory\": %lld, \"PidsLimit\": %lld, \"NanoCpus\": %lld, \"Privileged\": %s, \"AutoRemove\": %s},\n",
              (long long)c->opts.memory, (long long)c->opts.pids, (long long)(c->opts.cpus * 1e9),
              c->opts.privileged ? "true" : "false", c->remove_on_exit ? "true" : "false");
+  buf_printf(b, "    \"Mounts\": ");
+  mounts_json(b, c->opts.mounts, c->opts.nmounts);
+  buf_printf(b, ",\n");
   autofree char *upper = container_upper(c);
   buf_printf(b, "    \"GraphDriver\": {\"Name\": \"overlay\", \"Data\": {\"LowerDir\": \"");
   for (int i = c->image->nlayers - 1; i >= 0; i--) {
@@ -327,6 +331,8 @@ static int verb_diff(const struct verb_args *va, struct buf *out) {
 
 /* ------------------------------------------------------------------ lifecycle verbs */
 
+static const char *volume_user(const char *name) { return container_using_volume(name, NULL); }
+
 static int verb_logs(const struct verb_args *va, struct buf *out, struct buf *notes) {
   int argc = va->noperands + 1;
   struct container *c = argc == 2 ? container_find(va->operands[0]) : NULL;
@@ -405,7 +411,7 @@ int answer_verb(struct link *link, uint32_t channel, int argc, char **argv, stru
   struct verb_args a;
   if (parse_verb(v, argc - 1, argv + 1, &a, err, sizeof err) < 0) {
     if (strstr(err, "is not a box command")) {
-      buf_printf(out, "box: '%s' is not a box command (run, ps, exec, stop, rm, images, stats, inspect, logs, diff, port)\n", v);
+      buf_printf(out, "box: '%s' is not a box command (run, ps, exec, stop, rm, images, stats, inspect, logs, diff, port, volume)\n", v);
       return 127;
     }
     buf_printf(out, "box %s: %s\n", v, err);
@@ -419,6 +425,7 @@ int answer_verb(struct link *link, uint32_t channel, int argc, char **argv, stru
   else if (!strcmp(v, "logs")) code = verb_logs(&a, out, notes);
   else if (!strcmp(v, "diff")) code = verb_diff(&a, out);
   else if (!strcmp(v, "port")) code = verb_port(&a, out);
+  else if (!strcmp(v, "volume")) code = volume_verb(a.operands, a.noperands, flag_on(&a, O_QUIET), volume_user, out);
   else if (!strcmp(v, "save")) {
     registry_refresh_images();
     code = save_verb(registry_images(), &a, out, notes);
