@@ -52,6 +52,7 @@ const CHECKS: Record<string, (r: ExperimentResult) => void | Promise<void>> = {
     expect(num(r, 'hybrid.http.bytes')).toBeGreaterThan(100);
     expect(num(r, 'hybrid.http.guestMs')).toBeGreaterThanOrEqual(0);
     expect(num(r, 'hybrid.vmContainer.startMs')).toBeGreaterThan(0);
+    expect(num(r, 'hybrid.vmContainer.firstStartMs')).toBeGreaterThan(0);
     expect(num(r, 'hybrid.hostContainer.startMs')).toBeGreaterThan(0);
     expect(num(r, 'hybrid.vmContainer.memory')).toBeGreaterThan(0);
     expect(num(r, 'hybrid.hostContainer.memory')).toBeGreaterThan(0);
