@@ -183,8 +183,9 @@ busybox_applets() { # the i386 busybox names its applets after "Currently define
 # where `docker run` of a present image unpacks nothing. The lua image's own 5 MB layer is left
 # to boxd (it unpacks it while idle, into the store's tmpfs upper).
 PREPULLED_IMAGES=(busybox web amd64-hello)
-preunpack_layers() { # store-root
+preunpack_layers() { # store-root image-name…
   local root=$1 hex dir
+  shift
   for hex in $(node -e '
     const fs = require("fs"), dir = process.argv[1], want = process.argv.slice(2);
     const index = JSON.parse(fs.readFileSync(dir + "/index.json", "utf8"));
@@ -193,7 +194,7 @@ preunpack_layers() { # store-root
       if (!want.includes(m.annotations?.["org.opencontainers.image.ref.name"])) continue;
       const man = JSON.parse(fs.readFileSync(dir + "/blobs/sha256/" + m.digest.slice(7), "utf8"));
       for (const l of man.layers) if (!seen.has(l.digest)) { seen.add(l.digest); console.log(l.digest.slice(7)); }
-    }' "$root/oci" "${PREPULLED_IMAGES[@]}"); do
+    }' "$root/oci" "$@"); do
     dir=$root/layers/$hex
     mkdir -p "$dir"
     tar -xzf "$root/oci/blobs/sha256/$hex" -C "$dir" --no-same-permissions --same-owner --numeric-owner
@@ -234,7 +235,7 @@ step_host_store() {
   # layers/, run/ (container state: a tmpfs is mounted on it) and mnt/ as boxd makes them.
   rm -rf "$root" && mkdir -p "$root/layers" "$root/run" "$root/mnt"
   cp -a "$DIST/oci" "$root/oci"
-  preunpack_layers "$root"
+  preunpack_layers "$root" "${PREPULLED_IMAGES[@]}"
   find "$root" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
   # Size: the tree plus a quarter for metadata, in whole MiB (4 KiB blocks: fewer metadata reads).
   local kib=$(du -sk --apparent-size "$root" | cut -f1) inodes
@@ -251,6 +252,31 @@ step_host_store() {
 }
 
 # ---------------------------------------------------------------- VM disk
+# A VM can run containers too ("Docker in a VM", as Docker Desktop does): its disk carries boxd and
+# box and a store laid out as the host's /var/lib/box with these images, their layers unpacked.
+VM_IMAGES=(busybox)
+
+# An OCI image layout holding only some images of another: index entries by ref name, and the
+# blobs they reference (manifest, config, layers), byte for byte.
+oci_subset() { # src dest name…
+  local src=$1 dest=$2
+  shift 2
+  mkdir -p "$dest/blobs/sha256"
+  cp "$src/oci-layout" "$dest/oci-layout"
+  node -e '
+    const fs = require("fs"), [src, dest, ...want] = process.argv.slice(1);
+    const index = JSON.parse(fs.readFileSync(src + "/index.json", "utf8"));
+    const blob = (d) => "/blobs/sha256/" + d.slice(7);
+    const manifests = index.manifests.filter((m) => want.includes(m.annotations?.["org.opencontainers.image.ref.name"]));
+    if (manifests.length !== want.length) { console.error("oci_subset: not all of " + want + " are in " + src); process.exit(1); }
+    for (const m of manifests) {
+      const man = JSON.parse(fs.readFileSync(src + blob(m.digest), "utf8"));
+      for (const d of [m.digest, man.config.digest, ...man.layers.map((l) => l.digest)]) fs.copyFileSync(src + blob(d), dest + blob(d));
+    }
+    fs.writeFileSync(dest + "/index.json", JSON.stringify({ ...index, manifests }));
+  ' "$src" "$dest" "$@" || die "cannot take ${*} from the OCI layout in $src"
+}
+
 step_vm_disk() {
   say "assembling the VM disk"
   local root=$CACHE/vm-root img=$CACHE/vm-disk.img
@@ -258,6 +284,13 @@ step_vm_disk() {
   mkdir -p "$root"/{dev,proc,sys,tmp,run,root,var/log,var/spool/cron,mnt,boot}
   busybox_tree "$root" >"$CACHE/busybox-version"
   cp -a "$IMAGES/vm/rootfs/." "$root/"
+  [[ -x $IMAGES/agent/build/box ]] || die "no images/agent/build/box: run the agent step first"
+  [[ -d $DIST/oci ]] || die "no OCI layout in $DIST/oci: run the oci step first"
+  cp "$IMAGES/agent/build/box" "$root/usr/bin/box"
+  ln -sf box "$root/usr/bin/boxd"
+  mkdir -p "$root/var/lib/box/layers" "$root/var/lib/box/run" "$root/var/lib/box/mnt"
+  oci_subset "$DIST/oci" "$root/var/lib/box/oci" "${VM_IMAGES[@]}"
+  preunpack_layers "$root/var/lib/box" "${VM_IMAGES[@]}"
   chmod 700 "$root/root"
   chmod 1777 "$root/tmp"
   find "$root" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +

@@ -23,7 +23,7 @@ const DESCRIPTIONS = {
   'host/cmdline.txt': 'Container host kernel command line',
   'host/initramfs.cpio': 'Container host initramfs, uncompressed newc: busybox, init, box/boxd',
   'host/store.img': "Container host image store: ext2 on a whole disk (IDE hda), boxd's /var/lib/box: the OCI layout and the pulled layers unpacked",
-  'vm/disk.img': 'VM disk: MBR, SYSLINUX, FAT boot partition with Linux 6.1, ext2 root with busybox',
+  'vm/disk.img': "VM disk: MBR, SYSLINUX, FAT boot partition with Linux 6.1, ext2 root with busybox, box/boxd and boxd's /var/lib/box (the busybox image)",
 };
 
 function describe(file) {

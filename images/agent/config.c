@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,13 @@ void config_load(void) {
   const char *vport = getenv("BOX_VPORT");
   cfg.vport = vport ? vport : "virtio-1";
   cfg.bridge = "box0";
+  const char *bridge_ip = env_or("BOX_BRIDGE_IP", "10.88.0.1");
+  struct in_addr a;
+  if (inet_pton(AF_INET, bridge_ip, &a) != 1) {
+    log_msg("BOX_BRIDGE_IP=%s is not an IPv4 address: using 10.88.0.1", bridge_ip);
+    a.s_addr = htonl(0x0a580001u);
+  }
+  cfg.bridge_ip = ntohl(a.s_addr);
   cfg.network = strcmp(env_or("BOX_NETWORK", "1"), "0") != 0;
   cfg.warm = strcmp(env_or("BOX_WARM", "1"), "0") != 0;
 }

@@ -2,6 +2,7 @@
  * variables move them for native tests on a development machine. */
 #pragma once
 #include <stdbool.h>
+#include <stdint.h>
 
 struct box_config {
   const char *state;   /* BOX_STATE   /var/lib/box: layers/, run/ (tmpfs), mnt/ */
@@ -11,6 +12,9 @@ struct box_config {
   const char *tar;     /* BOX_TAR     /bin/busybox (run as "tar") */
   const char *vport;   /* BOX_VPORT   virtio-console port name to serve, "virtio-1"; "" = none */
   const char *bridge;  /* bridge name, box0 */
+  uint32_t bridge_ip;  /* BOX_BRIDGE_IP 10.88.0.1 (host order): box0's address in a /16, container n
+                        * takes bridge_ip + n. A VM running boxd uses 10.89.0.1: its LAN routes 10.88/16
+                        * to the container host (images/vm/rootfs/etc/init.d/boxd). */
   bool network;        /* BOX_NETWORK=0 skips bridge and veth (native tests) */
   bool warm;           /* BOX_WARM=0: no namespaces made ahead of a start (to measure cold starts) */
 };

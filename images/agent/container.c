@@ -30,7 +30,6 @@
 
 const char *const phase_names[PHASE_COUNT] = {"received", "layers", "namespaces", "mounts", "cgroup", "network", "exec"};
 
-#define BRIDGE_IP 0x0a580001u /* 10.88.0.1 */
 #define PREFIX 16
 
 char *container_dir(const struct container *c) { return xasprintf("%s/run/%s", cfg.state, c->name); }
@@ -52,7 +51,7 @@ int network_setup(char *err, size_t errlen) {
   if (rc < 0 && rc != -EEXIST) return set_err(err, errlen, -rc, "creating bridge %s", cfg.bridge);
   int br = if_nametoindex(cfg.bridge);
   if (!br) return set_err(err, errlen, errno, "bridge %s", cfg.bridge);
-  rc = nl_add_addr(fd, br, htonl(BRIDGE_IP), PREFIX);
+  rc = nl_add_addr(fd, br, htonl(cfg.bridge_ip), PREFIX);
   if (rc < 0 && rc != -EEXIST) return set_err(err, errlen, -rc, "address of %s", cfg.bridge);
   rc = nl_set_link(fd, br, true, 0);
   if (rc < 0) return set_err(err, errlen, -rc, "bringing up %s", cfg.bridge);
@@ -125,7 +124,7 @@ static void configure_container_net(uint32_t ip) {
   int lo = if_nametoindex("lo"), eth = if_nametoindex("eth0"), rc;
   if (!lo || !eth) die_with_error("finding lo and eth0");
   if ((rc = nl_set_link(fd, lo, true, 0)) < 0 || (rc = nl_add_addr(fd, eth, ip, PREFIX)) < 0 ||
-      (rc = nl_set_link(fd, eth, true, 0)) < 0 || (rc = nl_add_default_route(fd, htonl(BRIDGE_IP))) < 0) {
+      (rc = nl_set_link(fd, eth, true, 0)) < 0 || (rc = nl_add_default_route(fd, htonl(cfg.bridge_ip))) < 0) {
     errno = -rc;
     die_with_error("configuring eth0");
   }
@@ -385,7 +384,7 @@ int container_start_begin(struct container *c, struct prepared *warm, char *err,
   opts = overlay_options(c);
   c->phases[PHASE_LAYERS] = now_ns();
   /* Published ports are bound first: a port already taken fails the start before anything is made. */
-  if ((rc = publish_ports(c->opts.ports, c->opts.nports, cfg.network ? htonl(BRIDGE_IP + c->id) : 0, err, errlen)) < 0)
+  if ((rc = publish_ports(c->opts.ports, c->opts.nports, cfg.network ? htonl(cfg.bridge_ip + c->id) : 0, err, errlen)) < 0)
     goto fail_dir;
   c->proxy = rc;
 
@@ -393,8 +392,8 @@ int container_start_begin(struct container *c, struct prepared *warm, char *err,
   if (!warm && namespaces_prepare(&st->p, c->id, false, err, errlen) < 0) goto fail_cgroup;
   c->pid = st->p.pid;
   c->phases[PHASE_NAMESPACES] = now_ns();
-  /* 10.88.0.1 is box0; container n gets 10.88.0.1 + n. */
-  c->ip = cfg.network ? htonl(BRIDGE_IP + c->id) : 0;
+  /* box0 is cfg.bridge_ip (10.88.0.1); container n gets 10.88.0.1 + n. */
+  c->ip = cfg.network ? htonl(cfg.bridge_ip + c->id) : 0;
   snprintf(c->veth, sizeof c->veth, "vb%d", c->id);
   /* -v: each source cloned here, in boxd's namespace, where the host's paths still are. */
   int nm = c->opts.nmounts, mount_fds[64];

@@ -211,8 +211,11 @@ static void inspect_one(struct buf *b, struct container *c) {
   }
   buf_printf(b, "\", \"UpperDir\": ");
   buf_json_string(b, upper);
+  char gateway[INET_ADDRSTRLEN] = "";
+  struct in_addr bridge_addr = {htonl(cfg.bridge_ip)};
+  if (c->ip) inet_ntop(AF_INET, &bridge_addr, gateway, sizeof gateway);
   buf_printf(b, "}},\n    \"NetworkSettings\": {\"Bridge\": \"%s\", \"IPAddress\": \"%s\", \"IPPrefixLen\": %d, \"Gateway\": \"%s\", \"HostVeth\": \"%s\", \"Ports\": {",
-             c->ip ? cfg.bridge : "", ip, c->ip ? 16 : 0, c->ip ? "10.88.0.1" : "", c->veth);
+             c->ip ? cfg.bridge : "", ip, c->ip ? 16 : 0, gateway, c->veth);
   /* Docker's shape: "80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}], while published. */
   for (int i = 0; c->proxy && i < c->opts.nports; i++) {
     char hip[INET_ADDRSTRLEN] = "0.0.0.0";

@@ -51,6 +51,11 @@ const CHECKS: Record<string, (r: ExperimentResult) => void | Promise<void>> = {
     expect(num(r, 'hybrid.ping.lost')).toBe(0);
     expect(num(r, 'hybrid.http.bytes')).toBeGreaterThan(100);
     expect(num(r, 'hybrid.http.guestMs')).toBeGreaterThanOrEqual(0);
+    expect(num(r, 'hybrid.vmContainer.startMs')).toBeGreaterThan(0);
+    expect(num(r, 'hybrid.vmContainer.firstStartMs')).toBeGreaterThan(0);
+    expect(num(r, 'hybrid.hostContainer.startMs')).toBeGreaterThan(0);
+    expect(num(r, 'hybrid.vmContainer.memory')).toBeGreaterThan(0);
+    expect(num(r, 'hybrid.hostContainer.memory')).toBeGreaterThan(0);
     expect(r.evidence.some((e) => /0\.0\.0\.0:8080->80\/tcp/.test(e.text))).toBe(true);
   },
   size: async (r) => {

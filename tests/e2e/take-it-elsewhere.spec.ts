@@ -1,6 +1,6 @@
 // "Take it elsewhere" (issue 13, item 5). The VM side: a student writes a file in a VM in the page,
 // clicks "Download disk", and the file they get is a real PC disk: qemu-system-i386 boots it to
-// login: and the file is there. Needs Debian's qemu-system-x86 (.ci/run installs it). The container
+// login: and the file is there, and `box run` works in it. Needs Debian's qemu-system-x86 (.ci/run installs it). The container
 // side: "Download image" on a container hands over its image as an OCI archive that skopeo inspects
 // and podman loads (Debian's skopeo and podman, .ci/run installs them).
 import { test, expect, type Page } from '@playwright/test';
@@ -74,8 +74,14 @@ test('Download disk hands over the VM disk with the guest’s writes, and QEMU b
   expect(statSync(file).size).toBe(statSync(new URL('../../images/dist/vm/disk.img', import.meta.url)).size);
   await shot(page, info, 'disk-downloaded');
 
-  const answer = await runInQemu(file, 'cat /root/from-the-page', 240_000);
+  // And the runtime on it works there too (Docker in a VM): rcS starts boxd in the background.
+  const answer = await runInQemu(
+    file,
+    'cat /root/from-the-page; n=0; until [ -S /run/boxd.sock ] || [ $n -ge 30 ]; do sleep 1; n=$((n+1)); done; box run busybox echo "box in qemu: $((6*7))"',
+    240_000,
+  );
   expect(answer).toContain(stamp);
+  expect(answer).toMatch(/^box in qemu: 42\r?$/m);
 });
 
 const container = (page: Page, id: string) => page.locator(`section.container[data-machine="${id}"]`);
