@@ -112,6 +112,8 @@ test('a failing experiment shows what failed on its row; the page keeps working'
   await waitDone(page, 'hybrid', 150_000); // boots a VM and the container host on the page's LAN
   expect(await figure(page, 'hybrid', 'host.kernel')).toBe(manifest.kernels.host);
   expect(Number(await figure(page, 'hybrid', 'hybrid.rtt.median'))).toBeGreaterThan(0);
+  // Docker in a VM, measured in the page: a container started inside the VM (boxd on its disk).
+  expect(Number(await figure(page, 'hybrid', 'hybrid.vmContainer.startMs'))).toBeGreaterThan(0);
   await expect(row(page, 'size')).toHaveAttribute('data-status', 'failed');
 
   // Stop: the running experiment ends and its machines are powered off.

@@ -107,7 +107,7 @@ export const hybrid: Experiment = {
         `The VM reached the container the way Docker publishes ports without iptables: boxd's proxy listens on the host's port ${PUBLISHED} and relays each connection (${transfer.bytes} bytes at ${mbPerSecond(transfer.bytes, Math.max(transfer.guestMs, 10)).toFixed(2)} MB/s).`,
       );
       lab.note(
-        `Docker in a VM: the VM's own Linux 6.1 runs boxd too; a busybox container started there in ${inVm.start.ms.toFixed(1)} ms (the VM's first one, its image read from disk: ${vmFirst.start.ms.toFixed(1)} ms) (${formatBytes(inVm.memoryBytes)} memory.current) against ${onHost.start.ms.toFixed(1)} ms (${formatBytes(onHost.memoryBytes)}) on the container host, both on a guest clock. Each runtime's containers share their own machine's kernel: those in the VM share none with the host's.`,
+        `Docker in a VM: the VM's own Linux 6.1 runs boxd too; a busybox container started there in ${inVm.start.ms.toFixed(1)} ms (the VM's first one, its image read from disk: ${vmFirst.start.ms.toFixed(1)} ms) (${formatBytes(inVm.memoryBytes)} memory.current) against ${onHost.start.ms.toFixed(1)} ms (${formatBytes(onHost.memoryBytes)}) on the container host, both on a guest clock. The VM's memory.current counts user pages only (its 6.1 kernel uses SLOB, which memcg cannot charge kernel memory for); the host's also counts the container's kernel memory. Each runtime's containers share their own machine's kernel: those in the VM share none with the host's.`,
       );
       lab.progress('done', 1);
       return lab.result('hybrid', {
