@@ -1,10 +1,12 @@
-// npm run bench:containers [-- --runs N] [-- --idle N] [-- --burst N] [-- --volumes] — boot the container host once in
+// npm run bench:containers [-- --runs N] [-- --idle N] [-- --burst N] [-- --gap MS] [-- --volumes] — boot the container host once in
 // Node, start containers over the box mux and print medians: request → first prompt byte (guest
 // CLOCK_MONOTONIC from boxd's STARTED / FIRST_OUTPUT, host wall time, guest instructions), the phase split,
 // for "warm" starts (boxd had idle time to prepare namespaces) and "cold" ones (started
 // back to back, so it had none); then a burst of N requested at once (first and last prompt: one
 // start must not hold back another's prompt); then idle shells and their memory.current.
-import { Machine } from '../tests/boot/harness.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DIST, Machine, shStatus } from '../tests/boot/harness.ts';
 import { MARKERS } from '../src/core/markers.ts';
 import { encodeFrame, FrameType as T, MuxDecoder, type Frame } from '../src/core/mux/frames.ts';
 import { virtioConsoleQueue, virtioQueueEnabled } from '../src/core/mux/v86-port.ts';
@@ -15,11 +17,21 @@ const runs = opt('--runs', 7);
 const idle = opt('--idle', 50);
 const burst = opt('--burst', 12);
 const volumes = argv.includes('--volumes') ? ['-v', 'benchvol:/data', '-v', '/tmp:/host'] : [];
+/** Host wall ms between warm starts: boxd's idle time to prepare the next namespaces. */
+const gap = opt('--gap', 1000);
 
 const PHASES = ['received', 'layers', 'namespaces', 'mounts', 'cgroup', 'network', 'exec'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const args = (...a: string[]) => new TextEncoder().encode(a.map((s) => `${s}\0`).join(''));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? NaN;
+
+/** Every layer of the committed OCI layout (hex digests): boxd unpacks those not pre-pulled while idle. */
+function allLayers(): string[] {
+  const oci = join(DIST, 'oci');
+  const blob = (digest: string) => JSON.parse(readFileSync(join(oci, 'blobs/sha256', digest.slice(7)), 'utf8'));
+  const index = JSON.parse(readFileSync(join(oci, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+  return [...new Set(index.manifests.flatMap((e) => (blob(e.digest) as { layers: { digest: string }[] }).layers.map((l) => l.digest.slice(7))))];
+}
 
 const m = new Machine('host');
 const frames: (Frame & { at: number; instructions: number })[] = [];
@@ -85,12 +97,17 @@ function report(name: string, xs: Start[]) {
 
 try {
   await m.waitFor(MARKERS.hostReady, 90_000, 'host ready');
-  // boxd unpacks layers and prepares namespaces while idle: give it that time once.
-  await sleep(5000);
+  // boxd unpacks layers (in nice'd children) and prepares namespaces while idle: give it that time
+  // once, until every layer is there, so no unpack shares the CPU with the starts measured.
+  m.type('\n');
+  await m.waitFor(/# $/m, 20_000, 'host shell');
+  const wait = allLayers().map((hex) => `until [ -d /var/lib/box/layers/${hex} ]; do usleep 100000; done`);
+  await shStatus(m, wait.join('; '), 600_000);
+  await sleep(2000);
   const warm: Start[] = [];
   for (let i = 0; i < runs; i++) {
     warm.push(await start());
-    await sleep(1000);
+    await sleep(gap);
   }
   const cold: Start[] = [];
   for (let i = 0; i < runs; i++) cold.push(await start());

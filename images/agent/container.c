@@ -131,7 +131,8 @@ static void configure_container_net(uint32_t ip) {
   close(fd);
 }
 
-/* What a start needs to tell a child made before the container was known: sent as
+/* What a start needs to tell a child made before the container was known (after the u32 address its
+ * eth0 gets ahead of time, or 0, that namespaces_prepare sent): sent as
  * NUL-terminated strings — overlay options, hostname, workdir, ip, privileged, tty, argc,
  * nmounts, then per mount its target and "d" or "f" (directory or file), argv…, env… — after a
  * u32 length. The mounts' descriptors follow on the report socket ('V' records, volumes.h). */
@@ -182,11 +183,19 @@ static void __attribute__((noreturn)) container_child(int report_fd, int go_fd, 
   int keep[] = {report_fd, go_fd};
   keep_only_fds(keep, 2);
   child_reset(report_fd);
+  /* Everything that needs no container yet is done now, while boxd is idle for a prepared child:
+   * /proc, /dev, /sys (mounts.c), the pty in that devpts, and the network once boxd made the veth. */
   struct mount_context early = {.mnt = mnt, .keep = run};
   mounts_prepare(&early);
-  uint8_t len[4];
-  int n = read_all(go_fd, len, 4);
+  int master = pty_open_in_child(true, true);
+  uint32_t early_ip;
+  int n = read_all(go_fd, &early_ip, 4);
   if (n == 0) _exit(0); /* boxd dropped a prepared child it no longer needs */
+  if (n != 4) die("bad start request from boxd");
+  if (early_ip) configure_container_net(early_ip);
+  uint8_t len[4];
+  n = read_all(go_fd, len, 4);
+  if (n == 0) _exit(0);
   uint32_t size = len[0] | len[1] << 8 | len[2] << 16 | (uint32_t)len[3] << 24;
   if (n != 4 || size > 1 << 20) die("bad start request from boxd");
   char *blob = malloc(size ? size : 1);
@@ -214,7 +223,8 @@ static void __attribute__((noreturn)) container_child(int report_fd, int go_fd, 
 
   mounts_setup_root(&mounts);
   mounts_attach(targets, mount_fds, is_dir, nmounts); /* -v: volumes and binds, under the new root */
-  pty_open_in_child(f[5][0] == '1', true, report_fd);
+  if (f[5][0] != '1') pty_make_raw(0);
+  pty_send_master(report_fd, master);
   report_time(report_fd); /* mounts */
   char go;
   if (read_all(go_fd, &go, 1) != 1) die("boxd went away during the start");
@@ -222,7 +232,7 @@ static void __attribute__((noreturn)) container_child(int report_fd, int go_fd, 
   if (unshare(CLONE_NEWCGROUP) < 0) die_with_error("unshare(CLONE_NEWCGROUP)");
   mounts_setup_cgroup(&mounts);
   uint32_t ip = (uint32_t)strtoul(f[3], NULL, 10);
-  if (ip) configure_container_net(ip);
+  if (ip && ip != early_ip) configure_container_net(ip);
   if (sethostname(f[1], strlen(f[1])) < 0) die_with_error("sethostname");
   /* Docker makes the working directory when the image or -w names one it does not have. */
   int made = f[2][0] ? mkdir_p(f[2], 0755) : 0;
@@ -337,6 +347,13 @@ int namespaces_prepare(struct prepared *p, int id, bool with_network, char *err,
   }
   p->namespaces_ns = now_ns();
   if (with_network && cfg.network && add_veth(p, err, errlen) < 0) goto fail;
+  /* The child configures its eth0 now (10.88.0.1 + id) if its veth is there, else at its start. */
+  uint32_t early_ip = with_network && cfg.network ? htonl(cfg.bridge_ip + id) : 0;
+  int rc = write_all(p->go_wr, &early_ip, 4);
+  if (rc < 0) {
+    set_err(err, errlen, -rc, "the prepared namespaces' child died");
+    goto fail;
+  }
   return 0;
 fail:
   namespaces_discard(p);
@@ -360,7 +377,6 @@ int container_start_begin(struct container *c, struct prepared *warm, char *err,
   autofree char *dir = container_dir(c);
   autofree char *upper = xasprintf("%s/upper", dir);
   autofree char *work = xasprintf("%s/work", dir);
-  autofree char *mnt = xasprintf("%s/mnt", cfg.state);
   autofree char *opts = NULL;
   struct buf spec = {0};
   int rc;
@@ -377,10 +393,14 @@ int container_start_begin(struct container *c, struct prepared *warm, char *err,
   }
   for (int i = 0; i < c->image->nlayers; i++)
     if ((rc = layer_ensure(c->image->layers[i], err, errlen)) < 0) goto fail_dir;
-  if ((rc = mkdir_p(upper, 0755)) < 0 || (rc = mkdir_p(work, 0755)) < 0 || (rc = mkdir_p(mnt, 0755)) < 0) {
-    set_err(err, errlen, -rc, "creating %s", dir);
-    goto fail_dir;
-  }
+  /* Three mkdirs, not a mkdir_p walking every parent (boxd made run/ and mnt/ at setup): a start
+   * is counted in guest instructions, and each path lookup on the store's overlay costs some. */
+  const char *made[] = {dir, upper, work};
+  for (size_t i = 0; i < N_ELEMENTS(made); i++)
+    if (mkdir(made[i], 0755) < 0 && errno != EEXIST && (rc = mkdir_p(made[i], 0755)) < 0) {
+      set_err(err, errlen, -rc, "creating %s", made[i]);
+      goto fail_dir;
+    }
   opts = overlay_options(c);
   c->phases[PHASE_LAYERS] = now_ns();
   /* Published ports are bound first: a port already taken fails the start before anything is made. */
@@ -555,7 +575,7 @@ int container_exec(const struct container *c, char **argv, bool tty, int *master
     for (size_t i = 0; i < N_ELEMENTS(nss); i++)
       if (setns(fds[i], nss[i].type) < 0) die_with_error("setns %s", nss[i].name);
     if (chdir("/") < 0) die_with_error("chdir /");
-    pty_open_in_child(tty, false, report[1]);
+    pty_send_master(report[1], pty_open_in_child(tty, false));
     child_exec(argv, c->env, c->workdir, c->opts.privileged, report[1]);
   }
   if (pid < 0) {

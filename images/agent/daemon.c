@@ -1,6 +1,6 @@
 /* boxd's loop: links (the virtio port, CLI sockets) polled with every terminal and every start
- * under way, children reaped, stop deadlines kept, and idle time used to unpack layers and
- * prepare namespaces. What a frame asks is requests.c's; containers are registry.c's. */
+ * under way, children reaped, stop deadlines kept, and idle time used to begin layer unpacks
+ * (in children: nothing long runs in the loop) and prepare namespaces. What a frame asks is requests.c's; containers are registry.c's. */
 #define _GNU_SOURCE
 #include "daemon.h"
 
@@ -28,13 +28,13 @@
 #include "requests.h"
 #include "starts.h"
 #include "terminal.h"
+#include "unpacks.h"
 
 #define MAX_LINKS 64
 #define LINK_HIGH_WATER (256 * 1024) /* stop reading ptys for a link whose output is this far behind */
 
 static struct link *links[MAX_LINKS];
 static int listen_fd, signal_fd;
-static int unpacked; /* layers pre-unpacked while idle */
 
 /* A command that exits at once (`true`, a build's RUN) can be reaped before its start's last step
  * ran (the exec report and the exit come in the same poll round): take the remaining steps now (the
@@ -56,6 +56,7 @@ static void reap_children(void) {
     if (pid <= 0) return;
     struct container *c = container_running_pid(pid);
     if (c) container_exited(c, status);
+    else if (unpack_reaped(pid, status)) continue;
     else if (finish_start_of_exited(pid, status)) continue;
     else if (!prepared_namespaces_died(pid, status)) term_finish(term_of_pid(pid), status);
   }
@@ -79,6 +80,7 @@ static struct link *link_add(int fd, bool is_port) {
 static void link_close(struct link *l) {
   terms_forget_link(l);
   containers_forget_link(l);
+  starts_forget_link(l);
   for (int i = 0; i < MAX_LINKS; i++)
     if (links[i] == l) links[i] = NULL;
   close(l->fd);
@@ -217,26 +219,6 @@ static int setup(void) {
   return listen_fd < 0 ? -1 : 0;
 }
 
-/* While nothing else happens, unpack layers ahead of the first `box run`. */
-static bool unpack_one_layer(void) {
-  const struct image_list *images = registry_images();
-  int k = 0;
-  for (int i = 0; i < images->n; i++)
-    for (int j = 0; j < images->v[i].nlayers; j++, k++) {
-      if (k < unpacked) continue;
-      unpacked++;
-      const char *layer = images->v[i].layers[j];
-      autofree char *dir = layer_dir(layer);
-      if (access(dir, F_OK) == 0) continue;
-      char err[512];
-      uint64_t t0 = now_ns();
-      if (layer_ensure(layer, err, sizeof err) < 0) log_msg("pre-unpack: %s", err);
-      else log_msg("layer %.12s ready (%.0f ms)", layer, (now_ns() - t0) / 1e6);
-      return true;
-    }
-  return false;
-}
-
 /* ------------------------------------------------------------------ the loop */
 
 /* Tell whoever started us that we are listening: one line on the file descriptor named by
@@ -284,10 +266,9 @@ int daemon_main(void) {
       if (quiet) any_quiet = true;
     }
     int first_term = n;
-    bool queued = false;
+    bool queued = start_waiting();
     struct term *t;
     for (int at = 0; (t = term_next(&at));) {
-      if (t->queued) queued = true;
       if (start_in_progress(t)) {
         pfd[n] = (struct pollfd){.fd = t->c->start.p.report_rd, .events = POLLIN};
         who[n++] = t;
@@ -315,8 +296,10 @@ int daemon_main(void) {
     }
     now = now_ns();
     stop_deadlines_enforce(now);
-    if (ready == 0 && !queued && idle_work) idle_work = unpack_one_layer();
-    else if (ready == 0 && !queued) prepare_namespaces();
+    /* Idle work, none of it long: layers unpack in nice'd children (unpacks.h), and namespaces
+     * are prepared for the next start meanwhile. */
+    if (ready == 0 && !queued && idle_work) idle_work = unpack_idle_next(registry_images());
+    if (ready == 0 && !queued) prepare_namespaces();
     if (ready > 0) serve(pfd, who, n, first_term);
     for (int i = 0; i < MAX_LINKS; i++) {
       struct link *l = links[i];

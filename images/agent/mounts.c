@@ -20,12 +20,15 @@ enum step_kind {
   STEP_DETACH_HOST, /* lazily unmount every host mount copied into this namespace but ctx->keep */
   STEP_DETACH_KEPT, /* and ctx->keep, once the overlay holds its own reference to its upper */
   STEP_ENTER_ROOT,  /* make ctx->mnt the root */
+  STEP_MOVE_IN,     /* move the mount at dst (with its submounts) to the same path under ctx->mnt, made if need be */
+  STEP_DETACH,      /* lazily unmount dst with its submounts */
   STEP_MOUNT,
   STEP_MKDIR,
   STEP_MKNOD,
   STEP_SYMLINK,
   STEP_MKFILE,      /* an empty file, a mount point */
   STEP_REMOUNT_RO,  /* make a mount read-only (keeping flags) */
+  STEP_REMOUNT_RW,  /* and writable again */
   STEP_MASK,        /* /dev/null over a file, an empty read-only tmpfs over a directory */
   STEP_READONLY,    /* bind a path onto itself read-only */
 };
@@ -44,19 +47,15 @@ struct step {
 
 #define NOSUID_NODEV_NOEXEC (MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
-/* Before the container is known: only the mounts an overlay upper needs stay (ctx->keep). */
+/* Before the container is known (in the prepared namespaces, while boxd is idle): only the mounts
+ * an overlay upper needs stay (ctx->keep), then the container's /proc, /dev and /sys are made, as
+ * for an unprivileged container, over the host's (detached) mount points; a start only moves
+ * them into its overlay (root_steps). What they hold depends on no image: the kernel's own file
+ * systems of this child's pid and net namespaces, device nodes, and the pty's devpts. */
 static const struct step prepare_steps[] = {
     {STEP_PRIVATE, ALWAYS},
     {STEP_DETACH_HOST, ALWAYS},
-};
-
-static const struct step root_steps[] = {
-    {STEP_OVERLAY, ALWAYS},
-    {STEP_DETACH_KEPT, ALWAYS},
-    {STEP_ENTER_ROOT, ALWAYS},
-    {STEP_MKDIR, ALWAYS, .dst = "/proc", .mode = 0555},
     {STEP_MOUNT, ALWAYS, "proc", "/proc", "proc", NOSUID_NODEV_NOEXEC},
-    {STEP_MKDIR, ALWAYS, .dst = "/dev", .mode = 0755},
     {STEP_MOUNT, ALWAYS, "tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k"},
     {STEP_MKNOD, ALWAYS, .dst = "/dev/null", .mode = 0666, .major = 1, .minor = 3},
     {STEP_MKNOD, ALWAYS, .dst = "/dev/zero", .mode = 0666, .major = 1, .minor = 5},
@@ -77,9 +76,7 @@ static const struct step root_steps[] = {
     /* No devices cgroup here: what keeps a container from the host's devices (ttyS0, the mux
      * port) is that nodes it makes cannot be opened — its root is nodev, its /dev read-only. */
     {STEP_REMOUNT_RO, UNPRIVILEGED, .dst = "/dev", .flags = MS_NOSUID},
-    {STEP_MKDIR, ALWAYS, .dst = "/sys", .mode = 0555},
     {STEP_MOUNT, UNPRIVILEGED, "sysfs", "/sys", "sysfs", NOSUID_NODEV_NOEXEC | MS_RDONLY},
-    {STEP_MOUNT, PRIVILEGED, "sysfs", "/sys", "sysfs", NOSUID_NODEV_NOEXEC},
     /* moby's default masked and read-only paths (oci/defaults.go). */
     {STEP_MASK, UNPRIVILEGED, .dst = "/proc/asound"},
     {STEP_MASK, UNPRIVILEGED, .dst = "/proc/acpi"},
@@ -97,6 +94,26 @@ static const struct step root_steps[] = {
     {STEP_READONLY, UNPRIVILEGED, .dst = "/proc/irq"},
     {STEP_READONLY, UNPRIVILEGED, .dst = "/proc/sys"},
     {STEP_READONLY, UNPRIVILEGED, .dst = "/proc/sysrq-trigger"},
+};
+
+/* A --privileged start in namespaces prepared as for an unprivileged one: /proc and /sys
+ * without their masks, and a writable /dev (which keeps the pty already opened in it). */
+static const struct step privileged_steps[] = {
+    {STEP_DETACH, ALWAYS, .dst = "/proc"},
+    {STEP_DETACH, ALWAYS, .dst = "/sys"},
+    {STEP_MOUNT, ALWAYS, "proc", "/proc", "proc", NOSUID_NODEV_NOEXEC},
+    {STEP_MOUNT, ALWAYS, "sysfs", "/sys", "sysfs", NOSUID_NODEV_NOEXEC},
+    {STEP_REMOUNT_RW, ALWAYS, .dst = "/dev", .flags = MS_NOSUID},
+};
+
+/* The container's root: its overlay, then the prepared /proc, /dev and /sys moved into it. */
+static const struct step root_steps[] = {
+    {STEP_OVERLAY, ALWAYS},
+    {STEP_DETACH_KEPT, ALWAYS},
+    {STEP_MOVE_IN, ALWAYS, .dst = "/proc", .mode = 0555},
+    {STEP_MOVE_IN, ALWAYS, .dst = "/dev", .mode = 0755},
+    {STEP_MOVE_IN, ALWAYS, .dst = "/sys", .mode = 0555},
+    {STEP_ENTER_ROOT, ALWAYS},
 };
 
 static const struct step cgroup_steps[] = {
@@ -232,6 +249,18 @@ static void run_steps(const struct step *steps, size_t n, const struct mount_con
       if (mount(NULL, s->dst, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | s->flags, NULL) < 0)
         die_with_error("making %s read-only", s->dst);
       break;
+    case STEP_REMOUNT_RW:
+      if (mount(NULL, s->dst, NULL, MS_REMOUNT | MS_BIND | s->flags, NULL) < 0) die_with_error("making %s writable", s->dst);
+      break;
+    case STEP_MOVE_IN: {
+      autofree char *to = xasprintf("%s%s", ctx->mnt, s->dst);
+      if (mkdir(to, s->mode) < 0 && errno != EEXIST) die_with_error("mkdir %s", to);
+      if (mount(s->dst, to, NULL, MS_MOVE, NULL) < 0) die_with_error("moving %s into the container", s->dst);
+      break;
+    }
+    case STEP_DETACH:
+      if (umount2(s->dst, MNT_DETACH) < 0) die_with_error("detaching %s", s->dst);
+      break;
     case STEP_MASK:
       mask_path(s->dst);
       break;
@@ -244,6 +273,9 @@ static void run_steps(const struct step *steps, size_t n, const struct mount_con
 
 void mounts_prepare(const struct mount_context *ctx) { run_steps(prepare_steps, N_ELEMENTS(prepare_steps), ctx); }
 
-void mounts_setup_root(const struct mount_context *ctx) { run_steps(root_steps, N_ELEMENTS(root_steps), ctx); }
+void mounts_setup_root(const struct mount_context *ctx) {
+  if (ctx->privileged) run_steps(privileged_steps, N_ELEMENTS(privileged_steps), ctx);
+  run_steps(root_steps, N_ELEMENTS(root_steps), ctx);
+}
 
 void mounts_setup_cgroup(const struct mount_context *ctx) { run_steps(cgroup_steps, N_ELEMENTS(cgroup_steps), ctx); }

@@ -10,9 +10,12 @@ struct mount_context {
   bool privileged;
 };
 
-/* Right after clone, before the container is known: detach the host's mounts but ctx->keep. */
+/* Right after clone, before the container is known: detach the host's mounts but ctx->keep, and
+ * mount the container's /proc, /dev (with its devpts) and /sys over the host's mount points, as
+ * for an unprivileged container (ctx->privileged false). */
 void mounts_prepare(const struct mount_context *ctx);
-/* Then, for the container: its root with /proc, /dev, /sys. */
+/* Then, for the container: its root, with those moved into it (made privileged first if
+ * ctx->privileged: unmasked, writable). */
 void mounts_setup_root(const struct mount_context *ctx);
 /* After unshare(CLONE_NEWCGROUP): the container's own cgroup tree at /sys/fs/cgroup. */
 void mounts_setup_cgroup(const struct mount_context *ctx);

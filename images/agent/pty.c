@@ -41,7 +41,16 @@ int recv_record_kind(int sock, char *kind, int *fd) {
   return n > 0 ? 1 : 0;
 }
 
-void pty_open_in_child(bool tty, bool console, int report_fd) {
+void pty_make_raw(int fd) {
+  struct termios t;
+  if (tcgetattr(fd, &t) == 0) {
+    t.c_oflag &= ~OPOST;
+    t.c_lflag &= ~(ECHO | ICANON);
+    tcsetattr(fd, TCSANOW, &t);
+  }
+}
+
+int pty_open_in_child(bool tty, bool console) {
   int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
   char name[64];
   if (master < 0) die_with_error("opening /dev/ptmx");
@@ -50,21 +59,17 @@ void pty_open_in_child(bool tty, bool console, int report_fd) {
   if (slave < 0) die_with_error("opening %s", name);
   struct winsize ws = {.ws_row = 24, .ws_col = 80};
   ioctl(slave, TIOCSWINSZ, &ws);
-  if (!tty) {
-    /* Without -t the bytes pass unchanged, as through docker's pipes. */
-    struct termios t;
-    if (tcgetattr(slave, &t) == 0) {
-      t.c_oflag &= ~OPOST;
-      t.c_lflag &= ~(ECHO | ICANON);
-      tcsetattr(slave, TCSANOW, &t);
-    }
-  }
+  if (!tty) pty_make_raw(slave);
   if (setsid() < 0) die_with_error("setsid");
   if (ioctl(slave, TIOCSCTTY, 0) < 0) die_with_error("TIOCSCTTY");
   for (int fd = 0; fd < 3; fd++)
     if (dup2(slave, fd) < 0) die_with_error("dup2");
   if (slave > 2) close(slave);
   if (console && mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0) die_with_error("binding %s onto /dev/console", name);
+  return master;
+}
+
+void pty_send_master(int report_fd, int master) {
   if (send_record_fd(report_fd, 'P', master) < 0) die_with_error("sending the pty to boxd");
   close(master);
 }

@@ -3,9 +3,15 @@
 #pragma once
 #include <stdbool.h>
 
-/* In the child, inside its root: open the pty, make it the controlling terminal and
- * stdio, optionally bind it onto /dev/console, send the master as a 'P' record. Dies on failure. */
-void pty_open_in_child(bool tty, bool console, int report_fd);
+/* In the child, with the container's devpts at /dev/pts: open the pty, make it the controlling
+ * terminal and stdio (raw unless tty), optionally bind it onto /dev/console. Returns the master.
+ * Dies on failure. */
+int pty_open_in_child(bool tty, bool console);
+/* Without -t the bytes pass unchanged, as through docker's pipes: no output processing, echo or
+ * line editing on this terminal. */
+void pty_make_raw(int fd);
+/* Hand the master to boxd as a 'P' record (SCM_RIGHTS), and close it here. Dies on failure. */
+void pty_send_master(int report_fd, int master);
 
 /* One report record kind byte, with a descriptor if one came along (else *fd = -1).
  * Returns 1, 0 at EOF, or -errno. */

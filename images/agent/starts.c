@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "unpacks.h"
 
 static struct prepared warm; /* namespaces made while idle, for the next start */
 static bool have_warm;
@@ -21,6 +22,21 @@ static struct prepared *take_warm(void) {
   struct prepared *p = have_warm ? &warm : NULL;
   have_warm = false;
   return p;
+}
+
+/* Whether the layers of a start requested at `received` are unpacked: 1 yes (or its image is unknown: container_create
+ * says so), 0 while children unpack them (begun now if need be), < 0 when one failed (err set).
+ * A start never unpacks in the loop: it waits here, and every other start, terminal and
+ * frame goes on meanwhile. */
+static int layers_ready(const char *image_ref, uint64_t received, char *err, size_t errlen) {
+  const struct image *im = image_find(registry_images(), image_ref);
+  int ready = 1;
+  for (int i = 0; im && i < im->nlayers; i++) {
+    int rc = unpack_layer(im->layers[i], received, err, errlen);
+    if (rc < 0) return rc;
+    if (rc == 0) ready = 0;
+  }
+  return ready;
 }
 
 /* Tell the host a container runs: STARTED with its phases on its terminal's channel. */
@@ -39,7 +55,7 @@ static void announce_started(struct container *c, struct link *link, uint32_t ch
           (c->phases[PHASE_EXEC] - c->phases[PHASE_RECEIVED]) / 1e6, split);
 }
 
-struct container *start_detached(struct run_opts *o, char *err, size_t errlen, int *exit_code) {
+static struct container *start_detached(struct run_opts *o, char *err, size_t errlen, int *exit_code) {
   *exit_code = 125;
   struct container *c = container_create(o, now_ns(), next_id(), err, errlen);
   if (!c) return NULL;
@@ -56,6 +72,76 @@ struct container *start_detached(struct run_opts *o, char *err, size_t errlen, i
   }
   announce_started(c, NULL, 0);
   return c;
+}
+
+/* `run -d`s waiting for their layers: answered (container id or error) once started or failed. */
+#define MAX_DEFERRED 16
+static struct deferred_run {
+  bool used;
+  struct run_opts o;
+  struct link *link; /* NULL once it closed: the container still starts */
+  uint32_t channel;
+  uint64_t received;
+} deferred[MAX_DEFERRED];
+
+/* Start o (taken over) detached: the answer (its id, or the error) in out, Docker's exit code returned. */
+static int answer_detached(struct run_opts *o, struct buf *out) {
+  char err[1024] = "";
+  int code;
+  struct container *c = start_detached(o, err, sizeof err, &code);
+  if (!c) {
+    run_opts_free(o);
+    buf_printf(out, "box: %s\n", err);
+    return code;
+  }
+  buf_printf(out, "%s\n", c->cid);
+  return 0;
+}
+
+int start_detached_request(struct run_opts *o, struct link *link, uint32_t channel, uint64_t received, struct buf *out) {
+  char err[1024] = "";
+  registry_refresh_images(); /* images `box build`/`box load` added */
+  int rc = layers_ready(o->image, received, err, sizeof err);
+  if (rc < 0) {
+    run_opts_free(o);
+    buf_printf(out, "box: %s\n", err);
+    return 125;
+  }
+  if (rc > 0) return answer_detached(o, out);
+  for (int i = 0; i < MAX_DEFERRED; i++) {
+    if (deferred[i].used) continue;
+    deferred[i] = (struct deferred_run){true, *o, link, channel, received};
+    return -1;
+  }
+  run_opts_free(o);
+  buf_printf(out, "box: %d detached starts already wait for their layers\n", MAX_DEFERRED);
+  return 125;
+}
+
+void starts_forget_link(const struct link *l) {
+  for (int i = 0; i < MAX_DEFERRED; i++)
+    if (deferred[i].link == l) deferred[i].link = NULL;
+}
+
+/* Deferred `run -d`s whose layers are there (or failed): started and answered now. */
+static void start_deferred(void) {
+  for (int i = 0; i < MAX_DEFERRED; i++) {
+    struct deferred_run *d = &deferred[i];
+    char err[1024] = "";
+    int rc = d->used ? layers_ready(d->o.image, d->received, err, sizeof err) : 0;
+    if (rc == 0) continue;
+    struct buf out = {0}, notes = {0};
+    int code = 125;
+    if (rc < 0) {
+      run_opts_free(&d->o);
+      buf_printf(&out, "box: %s\n", err);
+    } else {
+      code = answer_detached(&d->o, &out);
+    }
+    reply_verb(d->link, d->channel, code, &out, &notes);
+    buf_free(&out);
+    *d = (struct deferred_run){0};
+  }
 }
 
 bool start_in_progress(const struct term *t) {
@@ -78,12 +164,31 @@ bool may_begin_start(uint64_t now, int *wait_ms) {
   return *wait_ms < 0;
 }
 
-/* The oldest RUN waiting to start, if any. */
+/* The oldest RUN waiting to start whose layers are there, if any; one whose layers could not be
+ * unpacked fails now. */
 static struct term *oldest_queued(void) {
   struct term *first = NULL, *t;
-  for (int at = 0; (t = term_next(&at));)
-    if (t->queued && (!first || t->received < first->received)) first = t;
+  for (int at = 0; (t = term_next(&at));) {
+    if (!t->queued) continue;
+    char err[512] = "";
+    int rc = layers_ready(t->queued->image, t->received, err, sizeof err);
+    if (rc < 0) term_start_failed(t, 125, err); /* frees t: term_next's cursor is past it */
+    else if (rc > 0 && (!first || t->received < first->received)) first = t;
+  }
   return first;
+}
+
+bool start_waiting(void) {
+  for (int i = 0; i < MAX_DEFERRED; i++) {
+    char err[512];
+    if (deferred[i].used && layers_ready(deferred[i].o.image, deferred[i].received, err, sizeof err) != 0) return true;
+  }
+  struct term *t;
+  for (int at = 0; (t = term_next(&at));) {
+    char err[512];
+    if (t->queued && layers_ready(t->queued->image, t->received, err, sizeof err) != 0) return true;
+  }
+  return false;
 }
 
 /* Begin the start of a queued RUN: the rest happens in steps from the loop (start_stepped). */
@@ -108,6 +213,7 @@ static void begin_queued(struct term *t) {
 }
 
 void start_next_queued(void) {
+  start_deferred();
   int wait_ms;
   struct term *next = oldest_queued();
   if (next && may_begin_start(now_ns(), &wait_ms)) begin_queued(next);

@@ -388,7 +388,7 @@ static int verb_stop_rm(struct link *link, uint32_t channel, const struct verb_a
   return -1; /* replied when it has exited */
 }
 
-static int verb_run_detached(int argc, char **argv, struct buf *out) {
+static int verb_run_detached(struct link *link, uint32_t channel, int argc, char **argv, struct buf *out) {
   char err[1024] = "";
   struct run_opts o;
   if (parse_run(argc, argv, &o, err, sizeof err) < 0) {
@@ -396,20 +396,12 @@ static int verb_run_detached(int argc, char **argv, struct buf *out) {
     return 125;
   }
   o.detach = true;
-  int code;
-  struct container *c = start_detached(&o, err, sizeof err, &code);
-  if (!c) {
-    run_opts_free(&o);
-    buf_printf(out, "box: %s\n", err);
-    return code;
-  }
-  buf_printf(out, "%s\n", c->cid);
-  return 0;
+  return start_detached_request(&o, link, channel, now_ns(), out); /* -1: answered once its layers are there */
 }
 
 int answer_verb(struct link *link, uint32_t channel, int argc, char **argv, struct buf *out, struct buf *notes) {
   const char *v = argv[0];
-  if (!strcmp(v, "run")) return verb_run_detached(argc - 1, argv + 1, out);
+  if (!strcmp(v, "run")) return verb_run_detached(link, channel, argc - 1, argv + 1, out);
   char err[1024];
   struct verb_args a;
   if (parse_verb(v, argc - 1, argv + 1, &a, err, sizeof err) < 0) {
