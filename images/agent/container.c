@@ -204,10 +204,10 @@ static void __attribute__((noreturn)) container_child(int report_fd, int go_fd, 
   if (!blob || read_all(go_fd, blob, size) != (int)size || split_args(blob, size, (int)size, &f, &nf) < 0 || nf < SPEC_HEAD)
     die("bad start request from boxd");
   int argc = atoi(f[6]), nmounts = atoi(f[7]);
-  if (argc < 1 || nmounts < 0 || nmounts > 64 || SPEC_HEAD + 2 * nmounts + argc > nf) die("bad start request from boxd");
-  char *targets[64];
-  int mount_fds[64];
-  bool is_dir[64];
+  if (argc < 1 || nmounts < 0 || nmounts > MAX_MOUNTS || SPEC_HEAD + 2 * nmounts + argc > nf) die("bad start request from boxd");
+  char *targets[MAX_MOUNTS];
+  int mount_fds[MAX_MOUNTS];
+  bool is_dir[MAX_MOUNTS];
   for (int i = 0; i < nmounts; i++) {
     targets[i] = f[SPEC_HEAD + 2 * i];
     is_dir[i] = f[SPEC_HEAD + 2 * i + 1][0] == 'd';
@@ -416,12 +416,8 @@ int container_start_begin(struct container *c, struct prepared *warm, char *err,
   c->ip = cfg.network ? htonl(cfg.bridge_ip + c->id) : 0;
   snprintf(c->veth, sizeof c->veth, "vb%d", c->id);
   /* -v: each source cloned here, in boxd's namespace, where the host's paths still are. */
-  int nm = c->opts.nmounts, mount_fds[64];
-  bool is_dir[64];
-  if (nm > 64) {
-    set_err(err, errlen, 0, "at most 64 mounts (-v) per container");
-    goto fail_cgroup;
-  }
+  int nm = c->opts.nmounts, mount_fds[MAX_MOUNTS]; /* parse_run allows no more */
+  bool is_dir[MAX_MOUNTS];
   if (mounts_open(c->opts.mounts, nm, mount_fds, is_dir, err, errlen) < 0) goto fail_cgroup;
   spec_pack(&spec, c, opts, is_dir);
   rc = write_all(st->p.go_wr, spec.data, spec.len);

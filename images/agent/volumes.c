@@ -129,6 +129,7 @@ int mount_specs_parse(const char *const *raws, struct mount_spec **out, int *n, 
   int count = 0;
   while (raws && raws[count]) count++;
   if (!count) return 0;
+  if (count > MAX_MOUNTS) return set_err(err, errlen, 0, "at most %d -v per container", MAX_MOUNTS);
   struct mount_spec *m = xcalloc(count, sizeof *m);
   for (int i = 0; i < count; i++) {
     if (mount_spec_parse(raws[i], &m[i], err, errlen) < 0) {

@@ -17,6 +17,9 @@
 
 enum mount_type { MOUNT_VOLUME, MOUNT_BIND };
 
+/* -v per container: what one start request carries (container.c's spec). */
+#define MAX_MOUNTS 64
+
 /* One `-v`. source: the volume name (NULL for an anonymous volume until boxd names it) or the
  * absolute host path (cleaned); target: the absolute container path (cleaned). */
 struct mount_spec {
@@ -36,8 +39,8 @@ struct mount_spec {
  *   create N: "N" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. …
  * A propagation other than (r)private is refused with a line of its own (binds here are rprivate). */
 int mount_spec_parse(const char *raw, struct mount_spec *m, char *err, size_t errlen);
-/* Every `-v` of a run: parsed in order, and no two on one target (Docker's "Duplicate mount
- * point: P"). 0, or -EINVAL with err set and nothing allocated. */
+/* Every `-v` of a run: parsed in order, at most MAX_MOUNTS, and no two on one target (Docker's
+ * "Duplicate mount point: P"). 0, or -EINVAL with err set and nothing allocated. */
 int mount_specs_parse(const char *const *raws, struct mount_spec **out, int *n, char *err, size_t errlen);
 void mount_specs_free(struct mount_spec *m, int n);
 /* Docker's local volume names: [a-zA-Z0-9][a-zA-Z0-9_.-]+ (two characters at least). */

@@ -91,6 +91,17 @@ int main(void) {
   char *bad_run[] = {"-v", "data:/data", "-v", "x:y", "busybox", NULL};
   CHECK(parse_run(5, bad_run, &o, err, sizeof err) < 0 && strstr(err, "'y' mount path must be absolute"), "run: the bad -v of two is named");
 
+  const char *many[MAX_MOUNTS + 2];
+  char targets[MAX_MOUNTS + 1][16];
+  for (int i = 0; i <= MAX_MOUNTS; i++) snprintf(targets[i], sizeof targets[i], "/m%d", i), many[i] = targets[i];
+  many[MAX_MOUNTS + 1] = NULL;
+  struct mount_spec *ms;
+  int nms;
+  CHECK(mount_specs_parse(many, &ms, &nms, err, sizeof err) < 0 && strstr(err, "at most 64 -v"), "more than MAX_MOUNTS refused: %s", err);
+  many[MAX_MOUNTS] = NULL;
+  CHECK(mount_specs_parse(many, &ms, &nms, err, sizeof err) == 0 && nms == MAX_MOUNTS, "MAX_MOUNTS taken");
+  mount_specs_free(ms, nms);
+
   /* Inspect's Mounts. */
   struct mount_spec two[] = {{MOUNT_VOLUME, "data", "/data", false}, {MOUNT_BIND, "/srv", "/srv", true}};
   char tmpl[] = "/tmp/box-test-volumes-XXXXXX";
