@@ -49,6 +49,7 @@ export interface Lesson {
 
 /** A problem in a lesson's files: which file, and what is wrong with it, in one sentence. */
 export interface LessonProblem {
+  /** The file inside the lesson folder, or "" for the lesson as a whole (an unknown id). */
   file: string;
   message: string;
 }

@@ -104,4 +104,10 @@ describe('parseLesson', () => {
             `${l.id} step ${s.index} has a verify but no solve`,
           ).toBe(true);
   });
+
+  it('names a problem with the lesson as a whole once, not as a file inside it', () => {
+    expect(formatProblems('one-kernel-or-many', [{ file: '', message: 'there is no lesson "one-kernel-or-many"' }])).toBe(
+      'one-kernel-or-many: there is no lesson "one-kernel-or-many"',
+    );
+  });
 });

@@ -128,7 +128,10 @@ export function parseLesson(id: string, files: LessonFiles): ParseResult {
   return { ok: true, lesson: { id, title, minutes, machines, intro: intro.trim(), steps } };
 }
 
-/** "lesson.md: its front matter needs a title" — one line per problem, for messages and tests. */
+/**
+ * "id/lesson.md: its front matter needs a title" — one line per problem, for messages and tests; a
+ * problem with the lesson as a whole (file "") reads "id: …".
+ */
 export function formatProblems(id: string, problems: readonly LessonProblem[]): string {
-  return problems.map((p) => `${id}/${p.file}: ${p.message}`).join('\n');
+  return problems.map((p) => `${p.file ? `${id}/${p.file}` : id}: ${p.message}`).join('\n');
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decodeResultCode, encodeResultCode, RESULT_CODE_PREFIX } from './result-code.ts';
+import { decodeResultCode, encodeResultCode, RESULT_CODE_PREFIX, RESULT_JSON_MAX_BYTES } from './result-code.ts';
+import { deflateSync } from 'node:zlib';
+import { bytesToBase64url } from './base64.ts';
 import { makeResult } from './results.ts';
 
 const result = makeResult(
@@ -55,5 +57,16 @@ describe('result codes', () => {
     });
     expect(await decodeResultCode('code 3', 'hello')).toEqual({ ok: false, message: 'code 3: not a stacklab result code (a code starts with SL1.)' });
     expect(await decodeResultCode('code 3', `SL2.${code.slice(4)}`)).toMatchObject({ ok: false, message: expect.stringContaining('a version 2 result code') });
+  });
+
+  it('refuses a code that unpacks to far more than a result (a pasted zip bomb), and one far too long', async () => {
+    // 4 MiB of spaces deflate to about 4 KiB: a paste under the length limit that inflates 1000-fold.
+    const bomb = RESULT_CODE_PREFIX + bytesToBase64url(deflateSync(Buffer.alloc(4 * 1024 * 1024, 32), { level: 9 }));
+    const read = await decodeResultCode('pasted code 1', bomb);
+    expect(read).toEqual({ ok: false, message: expect.stringMatching(/^pasted code 1: the code unpacks to more than 64 KiB/) });
+    const justOver = RESULT_CODE_PREFIX + bytesToBase64url(deflateSync(Buffer.alloc(RESULT_JSON_MAX_BYTES + 1, 32)));
+    expect((await decodeResultCode('c', justOver)).ok).toBe(false);
+    const long = RESULT_CODE_PREFIX + 'A'.repeat(9000);
+    expect(await decodeResultCode('c', long)).toEqual({ ok: false, message: expect.stringMatching(/^c: 9004 characters is far longer than a result code/) });
   });
 });

@@ -27,7 +27,7 @@ interface CompactV1 {
 
 // The Compression Streams API, typed here because src/core compiles without the DOM and Node libs.
 interface ByteStream {
-  readable: { getReader(): { read(): Promise<{ done: boolean; value?: Uint8Array }> } };
+  readable: { getReader(): { read(): Promise<{ done: boolean; value?: Uint8Array }>; cancel(): Promise<void> } };
   writable: { getWriter(): { write(chunk: Uint8Array): Promise<void>; close(): Promise<void> } };
 }
 const g = globalThis as unknown as {
@@ -35,14 +35,34 @@ const g = globalThis as unknown as {
   DecompressionStream: new (format: 'deflate') => ByteStream;
 };
 
-/** Feed `input` through a (de)compression stream; rejects when the stream does (bad data, a wrong checksum, cut short). */
-async function through(stream: ByteStream, input: Uint8Array): Promise<Uint8Array> {
+/** A lesson result's JSON is a few hundred bytes; a code that inflates past this is refused, so a
+ *  pasted "zip bomb" cannot fill the board's tab with gigabytes. */
+export const RESULT_JSON_MAX_BYTES = 64 * 1024;
+/** Longer than any real code (≈ 300 characters) by far: refused before anything is decoded. */
+export const RESULT_CODE_MAX_CHARS = 8 * 1024;
+
+class TooLarge extends Error {}
+
+/**
+ * Feed `input` through a (de)compression stream, keeping at most `max` bytes of output; rejects
+ * when the stream does (bad data, a wrong checksum, cut short) or with TooLarge past `max`.
+ */
+async function through(stream: ByteStream, input: Uint8Array, max = Infinity): Promise<Uint8Array> {
   const writer = stream.writable.getWriter();
   const written = writer.write(input).then(() => writer.close());
   written.catch(() => {}); // the reader sees the same error; awaited below
   const reader = stream.readable.getReader();
   const chunks: Uint8Array[] = [];
-  for (let r = await reader.read(); !r.done; r = await reader.read()) if (r.value) chunks.push(r.value);
+  let size = 0;
+  for (let r = await reader.read(); !r.done; r = await reader.read()) {
+    if (!r.value) continue;
+    size += r.value.length;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      throw new TooLarge(`more than ${max} bytes`);
+    }
+    chunks.push(r.value);
+  }
   await written;
   return concatBytes(chunks);
 }
@@ -74,12 +94,15 @@ export async function decodeResultCode(name: string, pasted: string): Promise<Re
   if (version[0] !== RESULT_CODE_PREFIX)
     return fail(`a version ${version[1]} result code: this page reads version 1 (${RESULT_CODE_PREFIX}…); open the board of the same stacklab`);
   const body = code.slice(RESULT_CODE_PREFIX.length);
+  if (code.length > RESULT_CODE_MAX_CHARS) return fail(`${code.length} characters is far longer than a result code (a few hundred): paste one code at a time`);
   const stray = /[^A-Za-z0-9_-]/.exec(body);
   if (stray) return fail(`"${stray[0]}" at character ${RESULT_CODE_PREFIX.length + stray.index + 1} cannot be in a code: copy it again`);
   let json: string;
   try {
-    json = utf8Decoder.decode(await through(new g.DecompressionStream('deflate'), base64urlToBytes(body)));
-  } catch {
+    json = utf8Decoder.decode(await through(new g.DecompressionStream('deflate'), base64urlToBytes(body), RESULT_JSON_MAX_BYTES));
+  } catch (err) {
+    if (err instanceof TooLarge)
+      return fail(`the code unpacks to more than ${RESULT_JSON_MAX_BYTES / 1024} KiB, far more than a lesson result: it was not made by stacklab`);
     return fail(`the code is damaged or cut short (its checksum does not match): copy it again, whole`);
   }
   let c: Partial<CompactV1>;

@@ -73,9 +73,7 @@ export async function loadLesson(idOrUrl: string): Promise<ParseResult> {
   if (!files)
     return {
       ok: false,
-      problems: [
-        { file: idOrUrl, message: `there is no lesson "${idOrUrl}" (lessons: ${[...BUNDLED_LESSONS.keys()].filter((k) => k !== 'example').join(', ')})` },
-      ],
+      problems: [{ file: '', message: `there is no lesson "${idOrUrl}" (lessons: ${[...BUNDLED_LESSONS.keys()].filter((k) => k !== 'example').join(', ')})` }],
     };
   return parseLesson(idOrUrl, files);
 }

@@ -26,3 +26,20 @@ describe('TerminalSession before and after xterm has loaded', () => {
     s.dispose();
   });
 });
+
+describe('TerminalSession gives back the credit of bytes it drops', () => {
+  it('a reset while xterm loads credits the bytes it forgets, so the guest is not held', async () => {
+    const { TerminalSession } = await import('./terminal-session.ts');
+    const credits: number[] = [];
+    const s = new TerminalSession({ input() {}, credit: (n) => credits.push(n) });
+    s.write(new Uint8Array(5000));
+    s.write(new Uint8Array(3000));
+    s.reset(); // a power cycle or a resume before xterm is there
+    expect(credits.reduce((a, b) => a + b, 0)).toBe(8000);
+    s.write(new TextEncoder().encode('after\r\n'));
+    await s.loaded;
+    await expect.poll(() => credits.reduce((a, b) => a + b, 0)).toBe(8007);
+    await expect.poll(() => s.lines().filter(Boolean)).toEqual(['after']);
+    s.dispose();
+  });
+});

@@ -118,6 +118,7 @@ export class TerminalSession {
       (m) => this.build(m),
       (err: unknown) => {
         this.loadError = err instanceof Error ? err.message : String(err);
+        this.dropPending(); // nothing will parse them: their credit goes back, so the guest is not held
         this.host.textContent = `The terminal could not be loaded (${this.loadError}): check the connection, then reload the page.`;
         throw err;
       },
@@ -183,6 +184,15 @@ export class TerminalSession {
     this.credits.written(bytes.length);
     if (this.xterm) this.parse(bytes);
     else if (!this.loadError) this.pending.push(bytes);
+    else this.credits.done(bytes.length); // no terminal to show them: the credit still goes back
+  }
+
+  /** Forget bytes not yet handed to xterm, giving their credit back: credit kept for bytes that will
+   *  never be parsed would shrink the guest's window for good (src/core/machine/flow.ts). */
+  private dropPending() {
+    const n = this.pending.reduce((sum, b) => sum + b.length, 0);
+    this.pending = [];
+    if (n) this.credits.done(n);
   }
 
   private parse(bytes: Uint8Array) {
@@ -192,7 +202,7 @@ export class TerminalSession {
 
   /** Clear the screen and scrollback (a power cycle, a resume): bytes not yet parsed go too. */
   reset(): void {
-    this.pending = [];
+    this.dropPending();
     this.xterm?.term.reset();
   }
 
