@@ -57,6 +57,10 @@ static int handle_run(struct link *l, const struct wire_frame *f, struct term *t
     send_error(l, f->channel, EMFILE, "too many terminals (%d)", MAX_TERMS);
     run_opts_free(&o);
   } else {
+    /* An image `box build`/`box load` just added is known before the start is queued (a stat of
+     * index.json when nothing changed): else the queue would take its layers as ready and the
+     * start would unpack them in the loop. */
+    registry_refresh_images();
     t->queued = xcalloc(1, sizeof *t->queued);
     *t->queued = o;
     t->received = received;

@@ -123,6 +123,13 @@ int mount_spec_parse(const char *raw, struct mount_spec *m, char *err, size_t er
   return 0;
 }
 
+/* Parts in a cleaned absolute path: "/a/b" 2. */
+static int path_depth(const char *p) {
+  int n = 0;
+  for (; *p; p++) n += *p == '/' && p[1];
+  return n;
+}
+
 int mount_specs_parse(const char *const *raws, struct mount_spec **out, int *n, char *err, size_t errlen) {
   *out = NULL;
   *n = 0;
@@ -143,6 +150,14 @@ int mount_specs_parse(const char *const *raws, struct mount_spec **out, int *n, 
         return -EINVAL;
       }
   }
+  /* Parents before what is mounted inside them, whatever the order given (moby's sortMounts: by
+   * the number of parts in the destination); stable, so equal depths keep the user's order. */
+  for (int i = 1; i < count; i++)
+    for (int k = i; k > 0 && path_depth(m[k - 1].target) > path_depth(m[k].target); k--) {
+      struct mount_spec t = m[k];
+      m[k] = m[k - 1];
+      m[k - 1] = t;
+    }
   *out = m;
   *n = count;
   return 0;
@@ -244,9 +259,14 @@ void mounts_attach(char *const *targets, const int *fds, const bool *is_dir, int
       autofree char *parent = xstrdup(targets[i]);
       *strrchr(parent, '/') = 0;
       rc = *parent ? mkdir_p(parent, 0755) : 0;
-      int fd = rc < 0 ? -1 : open(targets[i], O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-      if (fd < 0 && rc == 0) rc = -errno;
-      if (fd >= 0) close(fd);
+      /* An existing file is the mount point as it is: opening it for writing would make overlayfs
+       * copy it up whole (a 1 MB binary) only to be covered. */
+      struct stat st;
+      if (rc == 0 && lstat(targets[i], &st) < 0) {
+        int fd = open(targets[i], O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+        if (fd < 0) rc = -errno;
+        else close(fd);
+      }
     }
     if (rc < 0) {
       errno = -rc;

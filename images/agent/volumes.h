@@ -39,8 +39,10 @@ struct mount_spec {
  *   create N: "N" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. …
  * A propagation other than (r)private is refused with a line of its own (binds here are rprivate). */
 int mount_spec_parse(const char *raw, struct mount_spec *m, char *err, size_t errlen);
-/* Every `-v` of a run: parsed in order, at most MAX_MOUNTS, and no two on one target (Docker's
- * "Duplicate mount point: P"). 0, or -EINVAL with err set and nothing allocated. */
+/* Every `-v` of a run: parsed, at most MAX_MOUNTS, and no two on one target (Docker's
+ * "Duplicate mount point: P"), then ordered parents first (by the parts in the target, as moby's
+ * sortMounts) so `-v a:/d/sub -v b:/d` leaves /d/sub visible. 0, or -EINVAL with err set and
+ * nothing allocated. */
 int mount_specs_parse(const char *const *raws, struct mount_spec **out, int *n, char *err, size_t errlen);
 void mount_specs_free(struct mount_spec *m, int n);
 /* Docker's local volume names: [a-zA-Z0-9][a-zA-Z0-9_.-]+ (two characters at least). */

@@ -88,6 +88,13 @@ int main(void) {
   char *dup[] = {"-v", "a1:/data", "-v", "/srv:/data/", "busybox", NULL};
   CHECK(parse_run(5, dup, &o, err, sizeof err) < 0, "run: two mounts on one target refused");
   CHECK_STR(err, "Error response from daemon: Duplicate mount point: /data", "Docker's duplicate words");
+  /* Parents first whatever the order given (moby's sortMounts), equal depths in the user's order. */
+  char *nested[] = {"-v", "a1:/d/sub/x", "-v", "b1:/d", "-v", "c1:/e", "-v", "d1:/d/sub", "busybox", NULL};
+  CHECK(parse_run(9, nested, &o, err, sizeof err) == 0 && o.nmounts == 4 && !strcmp(o.mounts[0].target, "/d") &&
+            !strcmp(o.mounts[1].target, "/e") && !strcmp(o.mounts[2].target, "/d/sub") && !strcmp(o.mounts[3].target, "/d/sub/x") &&
+            !strcmp(o.mounts[0].source, "b1"),
+        "run: -v ordered parents first (/d, /e, /d/sub, /d/sub/x)");
+  run_opts_free(&o);
   char *bad_run[] = {"-v", "data:/data", "-v", "x:y", "busybox", NULL};
   CHECK(parse_run(5, bad_run, &o, err, sizeof err) < 0 && strstr(err, "'y' mount path must be absolute"), "run: the bad -v of two is named");
 
