@@ -66,6 +66,7 @@ const CHECKS: Record<string, (r: ExperimentResult) => void | Promise<void>> = {
     expect(num(r, 'portability.toRun.ms')).toBeGreaterThan(0);
     expect(num(r, 'portability.vmSide.instructions')).toBeGreaterThan(0);
     expect(num(r, 'portability.host.instructions')).toBeGreaterThan(0);
+    expect(num(r, 'portability.build.cachedSteps')).toBe(0); // the host booted fresh: a cold build
     const disk = statSync(join(DIST, 'vm/disk.img')).size;
     expect(num(r, 'portability.vm.diskImage')).toBe(disk);
     expect(num(r, 'portability.vm.diskUsed')).toBeGreaterThan(0);
