@@ -58,6 +58,22 @@ const CHECKS: Record<string, (r: ExperimentResult) => void | Promise<void>> = {
     expect(num(r, 'hybrid.hostContainer.memory')).toBeGreaterThan(0);
     expect(r.evidence.some((e) => /0\.0\.0\.0:8080->80\/tcp/.test(e.text))).toBe(true);
   },
+  portability: (r) => {
+    // The archive moved whole (same bytes, checked by sha256 in the experiment) and ran in the VM.
+    const archive = num(r, 'portability.archive');
+    expect(archive).toBeGreaterThan(10_000);
+    expect(num(r, 'portability.lanBytes')).toBeGreaterThanOrEqual(archive);
+    expect(num(r, 'portability.toRun.ms')).toBeGreaterThan(0);
+    expect(num(r, 'portability.vmSide.instructions')).toBeGreaterThan(0);
+    expect(num(r, 'portability.host.instructions')).toBeGreaterThan(0);
+    expect(num(r, 'portability.build.cachedSteps')).toBe(0); // the host booted fresh: a cold build
+    const disk = statSync(join(DIST, 'vm/disk.img')).size;
+    expect(num(r, 'portability.vm.diskImage')).toBe(disk);
+    expect(num(r, 'portability.vm.diskUsed')).toBeGreaterThan(0);
+    expect(num(r, 'portability.vm.diskUsed')).toBeLessThan(disk);
+    expect(num(r, 'portability.ratio.image')).toBeCloseTo(disk / archive, 6);
+    expect(r.evidence.some((e) => /Loaded image: port-app:latest\nbuilt by box build/.test(e.text))).toBe(true);
+  },
   size: async (r) => {
     const size = (p: string) => statSync(join(DIST, p)).size;
     expect(num(r, 'vm.disk')).toBe(size('vm/disk.img'));

@@ -42,6 +42,12 @@ export interface BoxStart {
 export const BOXD_LOG = '/var/log/boxd.log';
 
 /**
+ * A shell line that waits up to 60 s for boxd to log "boxd ready" and exits 0 once it has (1 if
+ * not). The VM's rcS starts boxd in the background after login, so a VM's first `box` waits on this.
+ */
+export const WAIT_BOXD_READY = `n=0; until grep -q "boxd ready" ${BOXD_LOG} || [ $n -ge 60 ]; do sleep 1; n=$((n+1)); done; grep -q "boxd ready" ${BOXD_LOG}`;
+
+/**
  * Start a detached busybox `sleep` named `name` with `box run -d`, read its start from boxd's log and
  * its memory.current from its cgroup (boxd puts container NAME in /sys/fs/cgroup/box/NAME), then
  * remove it.

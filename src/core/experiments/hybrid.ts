@@ -7,7 +7,7 @@ import { ARTIFACTS } from '../artifacts.ts';
 import { HOST_LAN_ADDRESS } from '../lan/frame.ts';
 import { PROFILES } from '../machine/profiles.ts';
 import { utf8Decoder } from '../mux/platform.ts';
-import { BOXD_LOG, measureBoxStart } from './box-start.ts';
+import { BOXD_LOG, WAIT_BOXD_READY, measureBoxStart } from './box-start.ts';
 import { formatBytes, ok, withLab } from './common.ts';
 import { ipv4, mbPerSecond, parsePing, parseTransfer, transferCommand } from './networking.ts';
 import type { Experiment } from './types.ts';
@@ -67,7 +67,7 @@ export const hybrid: Experiment = {
       lab.progress('Docker in a VM: one container started inside the VM and one on the container host', 0.85);
       // The VM's rcS starts boxd in the background after login: wait until it listens.
       ok(
-        await vm.run(`n=0; until grep -q "boxd ready" ${BOXD_LOG} || [ $n -ge 60 ]; do sleep 1; n=$((n+1)); done; grep -q "boxd ready" ${BOXD_LOG}`, {
+        await vm.run(WAIT_BOXD_READY, {
           timeoutMs: 90_000,
         }),
         'boxd in the VM',

@@ -14,8 +14,22 @@ import { density } from './density.ts';
 import { networking } from './networking.ts';
 import { storage } from './storage.ts';
 import { hybrid } from './hybrid.ts';
+import { portability } from './portability.ts';
 
-export const EXPERIMENTS: readonly Experiment[] = [size, boot, compute, isolation, osSupport, security, memory, density, networking, storage, hybrid];
+export const EXPERIMENTS: readonly Experiment[] = [
+  size,
+  boot,
+  compute,
+  isolation,
+  osSupport,
+  security,
+  memory,
+  density,
+  networking,
+  storage,
+  hybrid,
+  portability,
+];
 
 export * from './types.ts';
 export * from './driver.ts';
