@@ -3,6 +3,7 @@
  * carries boxd on its disk ("Docker in a VM", issue 13 item 4). Both are driven the same way, over
  * their serial shell with the `box` CLI, so the figures compare the machines and not two paths.
  */
+import { parseCounter } from './common.ts';
 
 /** One start as boxd logged it (images/agent/starts.c, announce_started), guest CLOCK_MONOTONIC. */
 export interface LoggedStart {
@@ -61,9 +62,7 @@ export async function measureBoxStart(run: ShellRun, name: string): Promise<BoxS
     const log = await run(`grep "started ${name} " ${BOXD_LOG}`);
     const start = parseStartedLine(log.output, name);
     const mem = await run(`cat /sys/fs/cgroup/box/${name}/memory.current`);
-    const memoryBytes = Number(/^(\d+)\s*$/m.exec(mem.output)?.[1] ?? NaN);
-    if (!Number.isFinite(memoryBytes)) throw new Error(`no memory.current for ${name}: ${mem.output.trim()}`);
-    return { start, memoryBytes };
+    return { start, memoryBytes: parseCounter(mem.output, `no memory.current for ${name}`) };
   } finally {
     await run(`box rm -f ${name} >/dev/null 2>&1`);
   }

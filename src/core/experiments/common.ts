@@ -195,6 +195,17 @@ export function parseBusyboxTime(text: string): { realMs: number; userMs: number
   return { realMs: get('real'), userMs: get('user'), sysMs: get('sys') };
 }
 
+/**
+ * A counter the guest printed alone on a line (`cat /sys/class/net/eth0/statistics/rx_bytes`,
+ * a cgroup's `memory.current`).
+ * @throws Error "WHAT: expected a number, got: …" when no line is a bare number.
+ */
+export function parseCounter(text: string, what: string): number {
+  const m = /^\s*(\d+)\s*$/m.exec(text);
+  if (!m) throw new Error(`${what}: expected a number, got: ${text.slice(-200)}`);
+  return Number(m[1]);
+}
+
 /** Fail with the command's output when it did not exit 0. */
 export function ok(r: { output: string; exitCode: number }, what: string): string {
   if (r.exitCode !== 0) throw new Error(`${what} exited ${r.exitCode}: ${r.output.slice(-500)}`);

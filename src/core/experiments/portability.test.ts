@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseCounter, parseDfKb, parseFileFacts } from './portability.ts';
+import { parseCounter } from './common.ts';
+import { parseDfKb, parseFileFacts } from './portability.ts';
 
 const SUM = 'a'.repeat(40) + '0123456789abcdef01234567';
 

@@ -6,7 +6,7 @@
 import { ARTIFACTS } from '../artifacts.ts';
 import { HOST_LAN_ADDRESS } from '../lan/frame.ts';
 import { WAIT_BOXD_READY } from './box-start.ts';
-import { formatBytes, ok, withLab } from './common.ts';
+import { formatBytes, ok, parseCounter, withLab } from './common.ts';
 import { ipv4 } from './networking.ts';
 import type { Experiment } from './types.ts';
 
@@ -46,13 +46,6 @@ export function parseDfKb(text: string): { totalBytes: number; usedBytes: number
   const m = /^\S+\s+(\d+)\s+(\d+)\s+\d+\s+\d+%/.exec(last.trim());
   if (!m) throw new Error(`df printed no usage line:\n${text.slice(-300)}`);
   return { totalBytes: Number(m[1]) * 1024, usedBytes: Number(m[2]) * 1024 };
-}
-
-/** A counter the guest printed alone on a line (`cat /sys/class/net/eth0/statistics/rx_bytes`). */
-export function parseCounter(text: string, what: string): number {
-  const m = /^\s*(\d+)\s*$/m.exec(text);
-  if (!m) throw new Error(`${what}: expected a number, got: ${text.slice(-200)}`);
-  return Number(m[1]);
 }
 
 const RX_BYTES = 'cat /sys/class/net/eth0/statistics/rx_bytes';

@@ -394,9 +394,10 @@ export class MuxHost {
           break;
         }
         case FrameType.RESULT: {
-          const r = P.decodeResult(f.payload);
+          // Decoded once; the text only if a listener wants it (a `save` answer is an archive, not text).
           const raw = P.decodeResultBytes(f.payload);
-          each((l) => (l.result?.(r), l.resultBytes?.(raw)));
+          let text: P.Result | undefined;
+          each((l) => (l.result?.((text ??= P.resultText(raw))), l.resultBytes?.(raw)));
           break;
         }
       }

@@ -193,7 +193,7 @@ export interface Result {
 }
 
 export function decodeResult(p: Uint8Array): Result {
-  return { code: need(p, 4, 'RESULT').getInt32(0, true), text: utf8Decoder.decode(p.subarray(4)) };
+  return resultText(decodeResultBytes(p));
 }
 
 /** RESULT with its text left as bytes: a verb whose answer is a file (`save`: an OCI archive). */
@@ -204,6 +204,11 @@ export interface ResultBytes {
 
 export function decodeResultBytes(p: Uint8Array): ResultBytes {
   return { code: need(p, 4, 'RESULT').getInt32(0, true), bytes: p.subarray(4) };
+}
+
+/** A RESULT already split off its code, its text decoded as UTF-8. */
+export function resultText(r: ResultBytes): Result {
+  return { code: r.code, text: utf8Decoder.decode(r.bytes) };
 }
 
 export function encodeResult(r: Result): Uint8Array {
