@@ -29,6 +29,7 @@ import {
   PhaseDetector,
   Stopwatch,
   machineClock,
+  setJit,
   v86Options,
   type ConsolePortLike,
   type ContainerRequest,
@@ -485,6 +486,8 @@ export class MachineRuntime implements MachineApi {
    * stopwatch and instruction counter from zero, and the `power-on` event that lines machines up.
    */
   private startClock(cfg: MachineConfig, emu: V86, resumed = false) {
+    // A boot runs interpreted until its last phase; a resumed machine is past its boot (core/machine/jit.ts).
+    setJit(emu, resumed);
     this.newDetector(cfg, emu);
     this.watch.start();
     this.counter!.reset();
@@ -497,6 +500,7 @@ export class MachineRuntime implements MachineApi {
       phase: (mark) => {
         this.emit('phase', mark);
         if (detector.finished) {
+          setJit(emu, true);
           const finish = () => {
             this.emit('finish', mark);
             if (this.state === 'booting') this.setState('finished');

@@ -62,6 +62,8 @@ const CASES: GuestCase[] = [
       { name: 'cgroup v2 controllers', cmd: 'cat /sys/fs/cgroup/cgroup.controllers', expect: /(?=.*\bcpu\b)(?=.*\bmemory\b)(?=.*\bpids\b)/ },
       { name: 'overlayfs, tmpfs', cmd: 'cat /proc/filesystems', expect: /(?=[\s\S]*overlay)(?=[\s\S]*tmpfs)/ },
       { name: 'virtio-console port for the mux', cmd: 'cat /sys/class/virtio-ports/*/name', expect: /virtio-1/ },
+      // init brings lo up through its sysfs flags, not with `ip` (images/host/rootfs/init).
+      { name: 'loopback is up', cmd: 'ip link show lo', expect: /^1: lo: <LOOPBACK,UP,LOWER_UP>/m },
     ],
   },
 ];

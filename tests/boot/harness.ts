@@ -9,6 +9,8 @@ import { ARTIFACTS } from '../../src/core/artifacts.ts';
 import { LazyDisk } from '../../src/core/lazy-disk.ts';
 import { MARKERS } from '../../src/core/markers.ts';
 import { PROFILES, v86Options, type MachineKind, type ResolvedMedia } from '../../src/core/machine/profiles.ts';
+import { PHASES } from '../../src/core/machine/phases.ts';
+import { setJit } from '../../src/core/machine/jit.ts';
 import { encodeFrame, FrameType as T, MuxDecoder, type Frame } from '../../src/core/mux/frames.ts';
 import { virtioConsoleQueue, virtioQueueEnabled } from '../../src/core/mux/v86-port.ts';
 import { connectNicToSwitch, setNicMac, type EthernetSwitch, type NicCable, type SwitchPort } from '../../src/core/lan/index.ts';
@@ -132,6 +134,8 @@ export class Machine {
       }
       if (this.waiters.length) this.checkWaiters();
     });
+    // As the page's runtime does: boot interpreted, JIT on at the last boot phase (src/core/machine/jit.ts).
+    this.waiters.push({ re: PHASES[kind].at(-1)!.marker!, from: 0, resolve: () => setJit(this.emulator, true), name: 'jit on' });
   }
 
   /** Everything the guest wrote on ttyS0 so far. */

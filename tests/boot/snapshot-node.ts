@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ARTIFACTS } from '../../src/core/artifacts.ts';
 import { PROFILES, type MachineKind } from '../../src/core/machine/profiles.ts';
+import { setJit } from '../../src/core/machine/jit.ts';
 import { assertConfigMatches, decodeHeader, decodeSnapshot, encodeSnapshot, type SnapshotConfig, type SnapshotExtra } from '../../src/core/snapshot/index.ts';
 import { DIST, REPO, hostCmdline, Machine, type BootOptions } from './harness.ts';
 
@@ -77,6 +78,8 @@ export async function restoreMachine(kind: MachineKind, file: Uint8Array, opts: 
   const t1 = performance.now();
   await m.emulator.restore_state(state.buffer.slice(state.byteOffset, state.byteOffset + state.byteLength));
   const t2 = performance.now();
+  // A restored machine is past its boot: the JIT on, as the page's runtime does on resume.
+  setJit(m.emulator, true);
   m.emulator.run();
   return { m, decodeMs: t1 - t0, restoreMs: t2 - t1, t0 };
 }

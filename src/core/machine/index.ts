@@ -9,3 +9,4 @@ export * from './container-phases.ts';
 export * from './race.ts';
 export * from './throttle.ts';
 export * from './machine-view.ts';
+export * from './jit.ts';

@@ -3,6 +3,7 @@
  * plus resolved artifact bytes/URLs becomes a v86 options object. Used by the browser worker and Node.
  */
 import { ARTIFACTS } from '../artifacts.ts';
+import { BOOT_JIT_OPTIONS } from './jit.ts';
 
 export type MachineKind = 'vm' | 'host';
 
@@ -87,6 +88,8 @@ export function v86Options(req: OptionsRequest, media: ResolvedMedia): Record<st
     disable_keyboard: true,
     disable_mouse: true,
     disable_speaker: true,
+    // Boots interpreted; the runtime turns the JIT on at the last boot phase (./jit.ts says why).
+    ...BOOT_JIT_OPTIONS,
     // The NIC type when asked for (v86 gives an NE2000 otherwise). No relay_url: v86's 'inbrowser'
     // relay is a BroadcastChannel every tab of the origin joins; the page's LAN (src/core/lan) is
     // plugged in by the worker instead.
