@@ -5,7 +5,7 @@ import type { Page } from '@playwright/test';
 
 /** One problem, in words a failing test can print: what, where, and the boxes involved. */
 export interface LayoutProblem {
-  kind: 'overlap' | 'under-control' | 'clipped' | 'off-screen' | 'covered' | 'wrapped';
+  kind: 'overlap' | 'under-control' | 'clipped' | 'off-screen' | 'covered' | 'wrapped' | 'unequal';
   text: string;
   other?: string;
   box: string;
@@ -183,4 +183,28 @@ export function wrappedRows(page: Page, rows: readonly string[]): Promise<Layout
     }
     return problems;
   }, rows);
+}
+
+/**
+ * Boxes that must be equally wide: for each selector, every visible match is as wide as the first
+ * (within 1 px), else an 'unequal' problem names it. The race board's tracks draw one shared time
+ * scale as a share of their width: a narrower track draws the same time shorter.
+ */
+export function unequalWidths(page: Page, groups: readonly string[]): Promise<LayoutProblem[]> {
+  return page.evaluate((selectors) => {
+    const problems: { kind: 'unequal'; text: string; other?: string; box: string }[] = [];
+    const who = (el: Element) => el.closest('[data-machine]')?.getAttribute('data-machine') ?? el.tagName.toLowerCase();
+    for (const sel of selectors) {
+      const boxes = [...document.querySelectorAll(sel)].filter((el) => el.checkVisibility()).map((el) => ({ el, w: el.getBoundingClientRect().width }));
+      for (const b of boxes.slice(1))
+        if (Math.abs(b.w - boxes[0].w) > 1)
+          problems.push({
+            kind: 'unequal',
+            text: `${sel} of ${who(b.el)}`,
+            other: who(boxes[0].el),
+            box: `${b.w.toFixed(1)} px wide, not ${boxes[0].w.toFixed(1)}`,
+          });
+    }
+    return problems;
+  }, groups);
 }

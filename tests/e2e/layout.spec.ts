@@ -4,7 +4,7 @@
 // cut by a clipping box or pushed off the screen, at the three screen sizes a class uses.
 import { test, expect, type Page, type TestInfo } from '@playwright/test';
 import { card, hasContainerImages, hasImages } from './helpers.ts';
-import { layoutProblems, wrappedRows } from './layout-check.ts';
+import { layoutProblems, unequalWidths, wrappedRows, type LayoutProblem } from './layout-check.ts';
 
 test.skip(!hasImages('vm/disk.img', 'host/bzImage', 'bios/seabios.bin') || !hasContainerImages(), 'guest images not built (npm run images)');
 
@@ -15,18 +15,27 @@ const SIZES = [
 ] as const;
 
 const RACE = ['[aria-label="Race setup"]', '[data-testid="board"]', '[data-testid="container-lanes"]', 'section.results'];
+/** One time scale on the board: the VMs' and the host's tracks are equally wide, and so are the containers'. */
+const sameScale = (page: Page) => unequalWidths(page, ['[data-testid="board"] > .lane .track', '[data-testid="container-lanes"] .lane .track']);
 
 /**
- * Check `roots` at every size, and that each of `rows` stays on one line; a screenshot of each size
- * is kept, and every problem is printed.
+ * Check `roots` at every size, that each of `rows` stays on one line, and what `more` checks; a
+ * screenshot of each size is kept, and every problem is printed.
  */
-async function checkAtEverySize(page: Page, info: TestInfo, roots: readonly string[], moment: string, rows: readonly string[] = []): Promise<string[]> {
+async function checkAtEverySize(
+  page: Page,
+  info: TestInfo,
+  roots: readonly string[],
+  moment: string,
+  rows: readonly string[] = [],
+  more: (page: Page) => Promise<LayoutProblem[]> = async () => [],
+): Promise<string[]> {
   const found: string[] = [];
   for (const size of SIZES) {
     await page.setViewportSize(size);
     // Two frames: the resize's layout and the page's own reaction to it (fit addons, derived state).
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-    const problems = [...(await layoutProblems(page, roots)), ...(await wrappedRows(page, rows))];
+    const problems = [...(await layoutProblems(page, roots)), ...(await wrappedRows(page, rows)), ...(await more(page))];
     await page.screenshot({ path: info.outputPath(`layout-${moment}-${size.width}x${size.height}.png`), fullPage: rows.length > 0 });
     for (const p of problems) found.push(`${moment} at ${size.width}×${size.height}: ${p.kind}: ${p.text}${p.other ? ` / ${p.other}` : ''} [${p.box}]`);
   }
@@ -48,10 +57,10 @@ test('the full race board, its container lanes and the results: no text overlaps
     undefined,
     { timeout: 300_000, polling: 100 },
   );
-  const mid = await checkAtEverySize(page, info, RACE, 'race-mid');
+  const mid = await checkAtEverySize(page, info, RACE, 'race-mid', [], sameScale);
   await page.waitForFunction(() => (window as any).stacklab?.race?.done, undefined, { timeout: 300_000, polling: 500 });
   await expect(page.getByTestId('summary')).toBeVisible();
-  const done = await checkAtEverySize(page, info, RACE, 'race-done');
+  const done = await checkAtEverySize(page, info, RACE, 'race-done', [], sameScale);
   const all = [...mid, ...done];
   console.log(all.length ? all.join('\n') : 'no overlapping, clipped or covered text');
   expect(all, 'text boxes that intersect, are clipped or are covered').toEqual([]);
