@@ -55,6 +55,8 @@ export interface TraceFigures {
   maxFontLookupMs: number;
   /** Font look-ups later than `ms` after navigation. */
   fontLookupsAfter(ms: number): number;
+  /** Thread CPU of the costliest main-thread task that started before `ms` after navigation, ms. */
+  maxTaskCpuMsBefore(ms: number): number;
 }
 
 const FONT_IPC = new Set(['WebSandboxSupportLinux::GetWebFontRenderStyleForStrike', 'FontDataManager::onMatchFamilyStyle']);
@@ -83,5 +85,6 @@ export function mainThreadFigures(trace: { traceEvents: TraceEvent[] } | TraceEv
     lateFontLookups: fonts.length,
     maxFontLookupMs: Math.max(0, ...fonts.map((e) => e.dur! / 1000)),
     fontLookupsAfter: (ms) => fonts.filter((e) => e.ts > nav + ms * 1000).length,
+    maxTaskCpuMsBefore: (ms) => Math.max(0, ...tasks.filter((e) => e.ts < nav + ms * 1000).map((e) => (e.tdur ?? 0) / 1000)),
   };
 }

@@ -5,7 +5,7 @@ import type { Page } from '@playwright/test';
 
 /** One problem, in words a failing test can print: what, where, and the boxes involved. */
 export interface LayoutProblem {
-  kind: 'overlap' | 'under-control' | 'clipped' | 'off-screen' | 'covered';
+  kind: 'overlap' | 'under-control' | 'clipped' | 'off-screen' | 'covered' | 'wrapped' | 'unequal';
   text: string;
   other?: string;
   box: string;
@@ -146,4 +146,65 @@ export function layoutProblems(page: Page, roots: readonly string[], options: La
     window.scrollTo(scrollX, scrollY);
     return problems as LayoutProblem[];
   }, args);
+}
+
+/**
+ * Rows that must stay on one line (a card's header, its row of buttons): for every element matched
+ * by `rows`, its visible children must share one horizontal band (the lowest top above the highest
+ * bottom). A child that wrapped sits wholly below the others ("Remove" alone on a second row) and is
+ * reported as 'wrapped', with the row and the boxes. Children with no box (nothing rendered) are
+ * skipped; `display: contents` children are looked through.
+ */
+export function wrappedRows(page: Page, rows: readonly string[]): Promise<LayoutProblem[]> {
+  return page.evaluate((selectors) => {
+    const fmt = (r: DOMRect) => `${Math.round(r.left)},${Math.round(r.top)} ${Math.round(r.width)}×${Math.round(r.height)}`;
+    const name = (el: Element) => {
+      const text = ((el as HTMLElement).innerText ?? '').trim().replace(/\s+/g, ' ');
+      return `"${text.slice(0, 40)}" (${el.tagName.toLowerCase()}${typeof el.className === 'string' && el.className ? '.' + el.className.split(/\s+/)[0] : ''})`;
+    };
+    const items = (el: Element): Element[] => [...el.children].flatMap((c) => (getComputedStyle(c).display === 'contents' ? items(c) : [c]));
+    const problems: { kind: 'wrapped'; text: string; other?: string; box: string }[] = [];
+    for (const sel of selectors) {
+      for (const row of document.querySelectorAll(sel)) {
+        if (!row.checkVisibility()) continue;
+        const boxes = items(row)
+          .filter((c) => c.checkVisibility({ visibilityProperty: true }))
+          .map((c) => ({ c, r: c.getBoundingClientRect() }))
+          .filter(({ r }) => r.width > 0.5 && r.height > 0.5);
+        if (boxes.length < 2) continue;
+        const band = Math.min(...boxes.map(({ r }) => r.bottom)) - Math.max(...boxes.map(({ r }) => r.top));
+        if (band > 0) continue;
+        const first = boxes.reduce((a, b) => (b.r.top < a.r.top ? b : a));
+        for (const { c, r } of boxes) {
+          if (r.top >= first.r.bottom - 1)
+            problems.push({ kind: 'wrapped', text: name(c), other: `row ${sel} ${name(row)}`, box: `${fmt(r)} below ${fmt(first.r)}` });
+        }
+      }
+    }
+    return problems;
+  }, rows);
+}
+
+/**
+ * Boxes that must be equally wide: for each selector, every visible match is as wide as the first
+ * (within 1 px), else an 'unequal' problem names it. The race board's tracks draw one shared time
+ * scale as a share of their width: a narrower track draws the same time shorter.
+ */
+export function unequalWidths(page: Page, groups: readonly string[]): Promise<LayoutProblem[]> {
+  return page.evaluate((selectors) => {
+    const problems: { kind: 'unequal'; text: string; other?: string; box: string }[] = [];
+    const who = (el: Element) => el.closest('[data-machine]')?.getAttribute('data-machine') ?? el.tagName.toLowerCase();
+    for (const sel of selectors) {
+      const boxes = [...document.querySelectorAll(sel)].filter((el) => el.checkVisibility()).map((el) => ({ el, w: el.getBoundingClientRect().width }));
+      for (const b of boxes.slice(1))
+        if (Math.abs(b.w - boxes[0].w) > 1)
+          problems.push({
+            kind: 'unequal',
+            text: `${sel} of ${who(b.el)}`,
+            other: who(boxes[0].el),
+            box: `${b.w.toFixed(1)} px wide, not ${boxes[0].w.toFixed(1)}`,
+          });
+    }
+    return problems;
+  }, groups);
 }

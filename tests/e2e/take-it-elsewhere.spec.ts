@@ -49,6 +49,27 @@ function runInQemu(disk: string, cmd: string, timeoutMs: number): Promise<string
   });
 }
 
+/**
+ * Records, in the page, every text the download's progress line (`[data-testid=<testid>-received]`)
+ * shows, in order; read them with `progressTexts`. In the page, so no state is missed between polls.
+ */
+async function recordProgressTexts(page: Page, testid: string) {
+  await page.evaluate((id) => {
+    const texts: string[] = ((window as any).__progressTexts = []);
+    new MutationObserver(() => {
+      const text = document.querySelector(`[data-testid="${id}-received"]`)?.textContent ?? '';
+      if (text && texts.at(-1) !== text) texts.push(text);
+    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+  }, testid);
+}
+const progressTexts = (page: Page): Promise<string[]> => page.evaluate(() => (window as any).__progressTexts);
+
+/** Before the first byte the line says the download is starting, never "0.0 MiB" (a stuck look). */
+function expectStartingFirst(texts: string[]) {
+  expect(texts[0]).toBe('starting…');
+  expect(texts).not.toContain('0.0 MiB');
+}
+
 test('Download disk hands over the VM disk with the guest’s writes, and QEMU boots it', async ({ page }, info) => {
   test.skip(!hasImages('vm/disk.img', 'bios/seabios.bin'), 'guest images not built (npm run images)');
   test.skip(!haveQemu, `${QEMU} is not installed (apt-get install qemu-system-x86)`);
@@ -66,9 +87,12 @@ test('Download disk hands over the VM disk with the guest’s writes, and QEMU b
   await waitForTerminal(page, 'vm1', /^synced-42$/m, 30_000);
 
   const downloading = page.waitForEvent('download');
+  await recordProgressTexts(page, 'download-disk');
   await card(page, 'vm1').getByTestId('download-disk').click();
   const download = await downloading;
   expect(download.suggestedFilename()).toBe('stacklab-vm1-disk.img');
+  // The disk's size comes with its first slice: until then the bar is open-ended and says so.
+  expectStartingFirst(await progressTexts(page));
   const file = info.outputPath('stacklab-vm1-disk.img');
   await download.saveAs(file);
   expect(statSync(file).size).toBe(statSync(new URL('../../images/dist/vm/disk.img', import.meta.url)).size);
@@ -111,10 +135,14 @@ test('Download image hands over the container’s image as an OCI archive skopeo
   await expect(container(page, 'c1')).toContainText('prompt in', { timeout: 60_000 });
 
   const downloading = page.waitForEvent('download', { timeout: 180_000 });
+  await recordProgressTexts(page, 'download-image');
   await container(page, 'c1').getByTestId('download-image').click();
   // While boxd sends the archive over the mux the button says so (a fast answer may skip past it).
   const download = await downloading;
   expect(download.suggestedFilename()).toBe('stacklab-busybox.oci.tar');
+  const texts = await progressTexts(page);
+  expectStartingFirst(texts);
+  console.log(`Download image: the progress line showed ${texts.join(' → ')}`);
   const dir = mkdtempSync(join(tmpdir(), 'image-download-'));
   try {
     const file = join(dir, download.suggestedFilename());

@@ -10,6 +10,7 @@
  * The text stays in the page (off screen, never laid out again): font data nothing references is
  * purged from Blink's cache once enough piles up, and the look-ups would come back mid-race.
  */
+import { nextTask } from './next-task.ts';
 
 /** Characters beyond ASCII that the UI prints (each may need a fallback font). */
 const TEXT = 'Ag09 –—→×…·▚✓';
@@ -65,11 +66,14 @@ function smallerOf(sizes: Set<number>): number[] {
 }
 
 /**
- * Lay out the warm-up text at once, before any machine starts (a few tens of look-ups take a few
- * ms while the browser is idle; sliced over tasks they ran into the race and each stalled for
- * seconds). Performance mark "stacklab-fonts-warm". `extra` adds fonts set from script (xterm.js).
+ * Lay out the warm-up text, one font at a time, in slices of about `sliceMs` of main-thread time
+ * with a task boundary between slices; resolves (and marks "stacklab-fonts-warm") when every font
+ * is laid out. Callers start machines only after it resolves: slices that ran into the race each
+ * stalled for seconds on a starved browser process, while before it 64 fonts take a few tens of
+ * ms. Laid out in one task, they were a third of the page's first task and, on a loaded machine,
+ * a 380 ms task of their own (issue 10 item 6). `extra` adds fonts set from script (xterm.js).
  */
-export function warmFontStrikes(extra: { family: string; sizes: number[] }[] = []): Promise<void> {
+export async function warmFontStrikes(extra: { family: string; sizes: number[] }[] = [], sliceMs = 8): Promise<void> {
   const rootPx = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
   const { sizes, weights, families } = collect(rootPx);
   for (const px of smallerOf(sizes)) sizes.add(px);
@@ -79,16 +83,21 @@ export function warmFontStrikes(extra: { family: string; sizes: number[] }[] = [
 
   const box = document.createElement('div');
   box.setAttribute('aria-hidden', 'true');
-  // Laid out (visibility: hidden would still shape, display: none would not), off screen, inert.
+  // Laid out (visibility: hidden would still shape, display: none would not), off screen, inert;
+  // contain: strict makes each new span's layout a layout of this box alone.
   box.style.cssText = 'position:fixed;left:-10000px;top:0;width:1px;height:1px;overflow:hidden;white-space:nowrap;pointer-events:none;contain:strict';
   document.body.append(box);
+  let sliceStart = performance.now();
   for (const font of combos) {
+    if (performance.now() - sliceStart > sliceMs) {
+      await nextTask();
+      sliceStart = performance.now();
+    }
     const span = document.createElement('span');
     span.style.font = font;
     span.textContent = TEXT;
     box.append(span);
+    box.getBoundingClientRect(); // shape now
   }
-  box.getBoundingClientRect(); // shape now
   performance.mark('stacklab-fonts-warm', { detail: { fonts: combos.length } });
-  return Promise.resolve();
 }

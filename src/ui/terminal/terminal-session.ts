@@ -14,6 +14,7 @@ import type { SearchAddon } from '@xterm/addon-search';
 import type { WebglAddon } from '@xterm/addon-webgl';
 import { CreditReturner } from '../../core/machine/index.ts';
 import { SHELL_MARK_OSC, ShellPromptTracker, parseShellMark } from '../../core/terminal/shell-marks.ts';
+import { nextTask } from '../shared/next-task.ts';
 
 const THEME: ITheme = {
   background: '#0d1117',
@@ -115,7 +116,9 @@ export class TerminalSession {
       else void this.paste();
     });
     this.loaded = loadXterm().then(
-      (m) => this.build(m),
+      // Each Terminal is built in a task of its own: a race makes up to 19 sessions at once, and
+      // their Terminals built together were about 20 ms of the race's first task (issue 10 item 6).
+      (m) => nextTask().then(() => this.build(m)),
       (err: unknown) => {
         this.loadError = err instanceof Error ? err.message : String(err);
         this.dropPending(); // nothing will parse them: their credit goes back, so the guest is not held
