@@ -87,6 +87,18 @@ test('Download disk hands over the VM disk with the guest’s writes, and QEMU b
 
 const container = (page: Page, id: string) => page.locator(`section.container[data-machine="${id}"]`);
 
+/** A lab with one container host and a container c1 on it; its "Download image" clicked, the download. */
+async function downloadImageOfFirstContainer(page: Page) {
+  await page.goto('./?page=lab&vms=0&containers=1');
+  await expect(card(page, 'host').getByTestId('flag')).toBeVisible({ timeout: 200_000 });
+  await card(page, 'host').getByTestId('add-container').click();
+  await expect(container(page, 'c1')).toContainText('prompt in', { timeout: 60_000 });
+  const downloading = page.waitForEvent('download', { timeout: 180_000 });
+  await container(page, 'c1').getByTestId('download-image').click();
+  // While boxd sends the archive over the mux the button says so (a fast answer may skip past it).
+  return downloading;
+}
+
 /** Where podman keeps images for this test only: a throwaway root, never the machine's own store. */
 function podmanLoad(file: string): string {
   const root = mkdtempSync(join(tmpdir(), 'podman-root-'));
@@ -106,15 +118,7 @@ test('Download image hands over the container’s image as an OCI archive skopeo
   test.skip(!hasContainerImages(), 'container host images not built (npm run images)');
   test.skip(!have('skopeo'), 'skopeo is not installed (apt-get install skopeo)');
   test.setTimeout(300_000);
-  await page.goto('./?page=lab&vms=0&containers=1');
-  await expect(card(page, 'host').getByTestId('flag')).toBeVisible({ timeout: 200_000 });
-  await card(page, 'host').getByTestId('add-container').click();
-  await expect(container(page, 'c1')).toContainText('prompt in', { timeout: 60_000 });
-
-  const downloading = page.waitForEvent('download', { timeout: 180_000 });
-  await container(page, 'c1').getByTestId('download-image').click();
-  // While boxd sends the archive over the mux the button says so (a fast answer may skip past it).
-  const download = await downloading;
+  const download = await downloadImageOfFirstContainer(page);
   expect(download.suggestedFilename()).toBe('stacklab-busybox.oci.tar');
   const dir = mkdtempSync(join(tmpdir(), 'image-download-'));
   try {
@@ -150,15 +154,8 @@ test('Download image hands over the container’s image as an OCI archive skopeo
 test('Load image… takes an OCI archive into the host with progress, and it runs; a truncated file or no tar gets one line', async ({ page }, info) => {
   test.skip(!hasContainerImages(), 'container host images not built (npm run images)');
   test.setTimeout(300_000);
-  await page.goto('./?page=lab&vms=0&containers=1');
-  await expect(card(page, 'host').getByTestId('flag')).toBeVisible({ timeout: 200_000 });
-  await card(page, 'host').getByTestId('add-container').click();
-  await expect(container(page, 'c1')).toContainText('prompt in', { timeout: 60_000 });
-
   // An archive the page itself handed out, renamed (its index.json's ref), so loading it makes an image the host did not have.
-  const downloading = page.waitForEvent('download', { timeout: 180_000 });
-  await container(page, 'c1').getByTestId('download-image').click();
-  const download = await downloading;
+  const download = await downloadImageOfFirstContainer(page);
   const dir = mkdtempSync(join(tmpdir(), 'image-upload-'));
   try {
     const saved = join(dir, 'saved.tar');

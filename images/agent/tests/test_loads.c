@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -138,12 +139,13 @@ static int blobs_in_store(void) {
 }
 
 int main(void) {
+  signal(SIGPIPE, SIG_IGN); /* as boxd does: a child that stopped reading is EPIPE, not death */
   char tmpl[] = "/tmp/box-test-loads-XXXXXX";
   char *dir = mkdtemp(tmpl);
   CHECK(dir != NULL, "temp dir");
-  config_load();
-  cfg.state = dir;
-  cfg.oci = xasprintf("%s/oci", dir);
+  cfg.state = dir; /* no config_load(): only the store's place matters here */
+  autofree char *store1 = xasprintf("%s/oci", dir), *store2 = xasprintf("%s/oci2", dir);
+  cfg.oci = store1;
   requests_ready(1);
   /* An archive as `box save` makes one: the layout of tests/mkoci.sh in a tar, its base layer
    * carrying 1 MB of random bytes (so the archive spans several windows). */
@@ -194,7 +196,7 @@ int main(void) {
   CHECK(index && strstr(index, "busybox") && strstr(index, "web"), "both images named in the store");
 
   /* Now a fresh store for the failures: each must leave it empty. */
-  cfg.oci = xasprintf("%s/oci2", dir);
+  cfg.oci = store2;
 
   /* Digest mismatch: one byte of a blob changed (the middle of the archive is inside the 1 MB layer). */
   uint8_t *bad = malloc(size);
@@ -209,6 +211,17 @@ int main(void) {
         "a damaged blob → RESULT 1, one line: %s", got.text);
   CHECK(blobs_in_store() == 0 && staging_left() == 0, "nothing in the store, no staging left");
   free(bad);
+
+  /* No tar at all: the child stops at the first header while bytes keep coming (EPIPE: dropped). */
+  uint8_t *junk = malloc(3 * LOAD_WINDOW);
+  memset(junk, 'x', 3 * LOAD_WINDOW);
+  reset();
+  start(9, 3 * LOAD_WINDOW, "junk.bin");
+  send_range(9, junk, 0, 3 * LOAD_WINDOW, 65000);
+  CHECK(settle(), "the junk load ends");
+  CHECK(got.type == W_RESULT && got.code == 1 && strstr(got.text, "box load: junk.bin: bad header checksum field at byte 0: nothing was loaded"),
+        "bytes that are no tar → RESULT 1: %s", got.text);
+  free(junk);
 
   /* Truncated: LOAD announces (and sends) only the first 100000 bytes. */
   reset();

@@ -210,30 +210,20 @@ export const portability: Experiment = {
       lab.figure('container', 'portability.host2.archive', 'OCI archive moved host → page → second host', out.bytes.length, 'bytes', {
         how: 'bytes of the box save answer over host 1’s mux; the same bytes streamed into host 2 (LOAD_DATA), box load checked every digest',
       });
-      lab.figure('container', 'portability.host2.toRun.ms', 'box save → the app’s output in the second host', uRan - u0, 'ms', {
-        how: 'driver clock',
-        dependsOnLoad: true,
-      });
-      lab.figure('container', 'portability.host2.save.ms', 'box save in host 1 (to its first byte out)', out.saveMs, 'ms', {
-        how: 'machine worker clock',
-        dependsOnLoad: true,
-      });
-      lab.figure('container', 'portability.host2.transferOut.ms', 'archive out of host 1 over its mux', out.transferMs, 'ms', {
-        how: 'machine worker clock, first to last byte of the answer',
-        dependsOnLoad: true,
-      });
-      lab.figure('container', 'portability.host2.transferIn.ms', 'archive into host 2 over its mux', into.transferMs, 'ms', {
-        how: 'machine worker clock, LOAD to the LOAD_ACK of the last byte (box load reads as the bytes come)',
-        dependsOnLoad: true,
-      });
-      lab.figure('container', 'portability.host2.load.ms', 'box load in host 2 after the last byte (checks, store)', into.loadMs, 'ms', {
-        how: 'machine worker clock, last LOAD_ACK to the RESULT',
-        dependsOnLoad: true,
-      });
-      lab.figure('container', 'portability.host2.run.ms', 'box run --rm in the second host (to its output)', uRan - uLoaded, 'ms', {
-        how: 'driver clock',
-        dependsOnLoad: true,
-      });
+      const timed: [id: string, label: string, ms: number, how: string][] = [
+        ['toRun', 'box save → the app’s output in the second host', uRan - u0, 'driver clock'],
+        ['save', 'box save in host 1 (to its first byte out)', out.saveMs, 'machine worker clock'],
+        ['transferOut', 'archive out of host 1 over its mux', out.transferMs, 'machine worker clock, first to last byte of the answer'],
+        [
+          'transferIn',
+          'archive into host 2 over its mux',
+          into.transferMs,
+          'machine worker clock, LOAD to the LOAD_ACK of the last byte (box load reads as the bytes come)',
+        ],
+        ['load', 'box load in host 2 after the last byte (checks, store)', into.loadMs, 'machine worker clock, last LOAD_ACK to the RESULT'],
+        ['run', 'box run --rm in the second host (to its output)', uRan - uLoaded, 'driver clock'],
+      ];
+      for (const [id, label, ms, how] of timed) lab.figure('container', `portability.host2.${id}.ms`, label, ms, 'ms', { how, dependsOnLoad: true });
       lab.figure(
         'host',
         'portability.host2.instructions',

@@ -1,13 +1,6 @@
 import { describe, it, expect } from 'vitest';
+import { tinyTar } from '../../../tests/unit/fixtures/tiny-tar.ts';
 import { IMAGE_LOAD_MAX_BYTES, IMAGE_LOAD_STALL_MS, loadImageArchive, type ImageArchiveTarget } from './image-upload.ts';
-
-/** A tar of one 512-byte header (with the ustar magic) and the two zero blocks that end an archive. */
-function tinyTar(): Uint8Array {
-  const t = new Uint8Array(1536);
-  t.set(new TextEncoder().encode('oci-layout'), 0);
-  t.set(new TextEncoder().encode('ustar\u000000'), 257);
-  return t;
-}
 
 function target(
   reply: { code: number; text: string } | Error,

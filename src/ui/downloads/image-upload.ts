@@ -4,6 +4,7 @@
  * container host's boxd over the mux and loaded as `box load` loads a file (MachineApi.boxLoad,
  * PROTOCOL.md "Streamed load"). A bad file gets one line and loads nothing.
  */
+import { looksLikeTar } from './image-download.ts';
 
 /** The part of a machine's control API this needs (src/core/machine/api.ts MachineApi.boxLoad). */
 export interface ImageArchiveTarget {
@@ -17,11 +18,6 @@ export const IMAGE_LOAD_STALL_MS = 60_000;
  * holds the file in memory while it is sent. The page's own images are a few MB.
  */
 export const IMAGE_LOAD_MAX_BYTES = 64 * 1024 * 1024;
-
-/** A POSIX tar header has "ustar" at byte 257 (POSIX.1-2017, pax: the ustar header block; GNU tar's "ustar  " too). */
-function looksLikeTar(bytes: Uint8Array): boolean {
-  return bytes.length >= 512 && new TextDecoder().decode(bytes.subarray(257, 262)) === 'ustar';
-}
 
 /**
  * Load the archive `bytes` (file `name`) into the host. Resolves with box load's "Loaded image: …"
