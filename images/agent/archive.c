@@ -287,6 +287,14 @@ int load_main(int argc, char **argv) {
     verb_args_free(&a);
     return 1;
   }
+  int code = archive_load(fd, in ? in : "stdin", flag_on(&a, O_QUIET));
+  if (fd > 0) close(fd);
+  verb_args_free(&a);
+  return code;
+}
+
+int archive_load(int fd, const char *name, bool quiet) {
+  char err[1024] = "";
   struct staged s = {0};
   autofree char *blobdir = xasprintf("%s/blobs/sha256", cfg.oci);
   mkdir_p(blobdir, 0755);
@@ -327,7 +335,6 @@ int load_main(int argc, char **argv) {
     if (store_has_blob(cfg.oci, s.blobs[i])) continue;
     rc = store_commit_blob(cfg.oci, from, s.blobs[i], err, sizeof err);
   }
-  bool quiet = flag_on(&a, O_QUIET);
   for (struct json *m = manifests ? manifests->child : NULL; m && !rc; m = m->next) {
     char mhex[65];
     digest_hex(json_get_string(m, "digest"), mhex);
@@ -339,13 +346,12 @@ int load_main(int argc, char **argv) {
       else printf("Loaded image ID: sha256:%s\n", mhex);
     }
   }
-  if (rc) fprintf(stderr, "box load: %s%s%s: nothing was loaded\n", in ? in : "stdin", ": ", err);
+  if (rc) fprintf(stderr, "box load: %s: %s: nothing was loaded\n", name, err);
   rm_rf(s.dir);
   json_free(index);
   free(s.index_json);
   free(s.layout);
   free(s.blobs);
-  if (fd > 0) close(fd);
-  verb_args_free(&a);
+  fflush(stdout);
   return rc ? 1 : 0;
 }

@@ -3,12 +3,18 @@
  * without "box VERB" and returns the exit code (0, 1 for a failed build or bad input, 125 for
  * a bad option), printing Docker's messages. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 
 int build_main(int argc, char **argv);
 int history_main(int argc, char **argv);
 int save_main(int argc, char **argv);
 int load_main(int argc, char **argv);
+/* Load the OCI archive read from fd (to its end) into boxd's store, as `box load` does: every blob
+ * staged and checked first, then moved in and the images named, so a bad archive loads nothing.
+ * Prints "Loaded image: …" lines (none if quiet) on stdout, one error line naming `name` on
+ * stderr. Returns the exit code: 0, or 1 with nothing loaded. */
+int archive_load(int fd, const char *name, bool quiet);
 /* The OCI archive of images (save), into w; 0 or -errno with err set. */
 struct tar_writer;
 struct image;

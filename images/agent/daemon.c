@@ -24,6 +24,7 @@
 #include "cgroup.h"
 #include "config.h"
 #include "link.h"
+#include "loads.h"
 #include "registry.h"
 #include "requests.h"
 #include "starts.h"
@@ -57,6 +58,7 @@ static void reap_children(void) {
     struct container *c = container_running_pid(pid);
     if (c) container_exited(c, status);
     else if (unpack_reaped(pid, status)) continue;
+    else if (load_reaped(pid, status)) continue;
     else if (finish_start_of_exited(pid, status)) continue;
     else if (!prepared_namespaces_died(pid, status)) term_finish(term_of_pid(pid), status);
   }
@@ -79,6 +81,7 @@ static struct link *link_add(int fd, bool is_port) {
 
 static void link_close(struct link *l) {
   terms_forget_link(l);
+  loads_forget_link(l);
   containers_forget_link(l);
   starts_forget_link(l);
   for (int i = 0; i < MAX_LINKS; i++)
@@ -242,6 +245,8 @@ static void notify_ready(void) {
 
 static void serve(struct pollfd *pfd, void **who, int n, int first_term);
 
+#define MAX_POLLED (2 + MAX_LINKS + MAX_TERMS + 2 * MAX_LOADS)
+
 int daemon_main(void) {
   config_load();
   if (setup() < 0) return 1;
@@ -249,8 +254,8 @@ int daemon_main(void) {
   notify_ready();
   bool idle_work = true;
   for (;;) {
-    struct pollfd pfd[2 + MAX_LINKS + MAX_TERMS];
-    void *who[2 + MAX_LINKS + MAX_TERMS];
+    struct pollfd pfd[MAX_POLLED];
+    void *who[MAX_POLLED];
     int n = 0;
     bool any_quiet = false;
     pfd[n] = (struct pollfd){.fd = signal_fd, .events = POLLIN};
@@ -283,6 +288,8 @@ int daemon_main(void) {
       pfd[n] = (struct pollfd){.fd = t->master, .events = ev};
       who[n++] = t;
     }
+    int first_load = n; /* then the loads' pipes (loads.c keeps who is who) */
+    n += loads_pollfds(pfd + n);
     uint64_t now = now_ns();
     int start_wait = -1;
     bool may_begin = queued && may_begin_start(now, &start_wait);
@@ -300,7 +307,10 @@ int daemon_main(void) {
      * are prepared for the next start meanwhile. */
     if (ready == 0 && !queued && idle_work) idle_work = unpack_idle_next(registry_images());
     if (ready == 0 && !queued) prepare_namespaces();
-    if (ready > 0) serve(pfd, who, n, first_term);
+    if (ready > 0) {
+      serve(pfd, who, first_load, first_term);
+      loads_serve(pfd + first_load, n - first_load);
+    }
     for (int i = 0; i < MAX_LINKS; i++) {
       struct link *l = links[i];
       if (!l) continue;

@@ -11,6 +11,7 @@
 
 #include "cgroup.h"
 #include "host_exec.h"
+#include "loads.h"
 #include "registry.h"
 #include "starts.h"
 #include "terminal.h"
@@ -267,6 +268,22 @@ static int handle_host_exec(struct link *l, const struct wire_frame *f, struct t
   return 0;
 }
 
+/* LOAD, LOAD_DATA, LOAD_ABORT: a streamed `box load` (loads.c answers each itself). */
+static int handle_load(struct link *l, const struct wire_frame *f, struct term *t UNUSED, uint64_t received UNUSED) {
+  load_begin(l, f);
+  return 0;
+}
+
+static int handle_load_data(struct link *l, const struct wire_frame *f, struct term *t UNUSED, uint64_t received UNUSED) {
+  load_data(l, f);
+  return 0;
+}
+
+static int handle_load_abort(struct link *l, const struct wire_frame *f, struct term *t UNUSED, uint64_t received UNUSED) {
+  load_abort(l, f);
+  return 0;
+}
+
 #define ANY_LENGTH 0, WIRE_MAX_PAYLOAD
 
 /* The frames boxd takes (PROTOCOL.md). A frame for a terminal this link does not have gets
@@ -289,6 +306,9 @@ static const struct frame_rule {
     {W_SIGNAL, true, false, 1, 1, handle_signal},
     {W_REMOVE, true, false, ANY_LENGTH, handle_remove},
     {W_CREDIT, true, true, 4, 4, handle_credit},
+    {W_LOAD, false, false, ANY_LENGTH, handle_load},
+    {W_LOAD_DATA, false, false, ANY_LENGTH, handle_load_data},
+    {W_LOAD_ABORT, false, false, 0, 0, handle_load_abort},
 };
 
 void handle_frame(void *ctx, const struct wire_frame *f) {

@@ -328,7 +328,10 @@ int store_index_add(const char *oci, const char *manifest_hex, uint64_t size, co
   for (struct json *e = manifests->child; e; e = e->next) {
     const char *d = json_get_string(e, "digest");
     if (tag) untag(e, tag);
-    if (d && !strcmp(d, digest) && !mine) mine = e;
+    /* An image already named otherwise gets a second entry for the new name (as skopeo and
+     * containerd list two tags of one manifest), or `box load` of it under a new name would tag nothing. */
+    bool named = json_get_string(json_get(e, "annotations"), REF_NAME) != NULL;
+    if (d && !strcmp(d, digest) && !mine && (!tag || !named)) mine = e;
   }
   if (mine && !tag) {
     json_free(index); /* already listed, nothing to name: index.json stays as it is */

@@ -5,7 +5,7 @@
  * is started and stamped here only: RUN → STARTED → FIRST_OUTPUT become `container` updates with
  * start phases, and a ContainerRun for the experiments' driver. A snapshot records every entry.
  */
-import type { MuxHost, Started } from '../core/mux/index.ts';
+import type { LoadOptions, MuxHost, Started } from '../core/mux/index.ts';
 import { containerArgv, containerMarks, type ContainerRequest, type ContainerRun, type ContainerUpdate, type Stamp } from '../core/machine/index.ts';
 import { adoptChannels } from '../core/snapshot/index.ts';
 
@@ -211,6 +211,11 @@ export class ContainerHost {
   /** A box verb whose answer is bytes (`['save', 'busybox']`), with the bytes received so far. */
   cmdBytes(argv: string[], timeoutMs: number, onBytes?: (received: number) => void) {
     return this.mux.cmdBytes(argv, timeoutMs, onBytes);
+  }
+
+  /** `box load` of an OCI archive sent over the mux (LOAD, PROTOCOL.md "Streamed load"). */
+  load(archive: Uint8Array, opts: LoadOptions) {
+    return this.mux.load(archive, opts);
   }
 
   /** Every container on this link and the credit boxd holds for each (for a snapshot). */

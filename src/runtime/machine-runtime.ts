@@ -47,7 +47,7 @@ import {
 } from '../core/machine/index.ts';
 
 const STATS_INTERVAL_MS = 250;
-/** boxCmdBytes tells the page its progress at most this often, ms. */
+/** boxCmdBytes and boxLoad tell the page their progress at most this often, ms. */
 const PROGRESS_INTERVAL_MS = 100;
 /** A v86 that has not become ready this long after its media arrived is reported, not waited for. */
 const LOAD_TIMEOUT_MS = 30_000;
@@ -349,8 +349,11 @@ export class MachineRuntime implements MachineApi {
     // Each progress call is a message to the page: at most one per interval, and the last one always.
     let last = -Infinity;
     let told = 0;
+    const t0 = performance.now();
+    let firstByteMs: number | undefined;
     const reply = await this.box.cmdBytes(argv, timeoutMs, (n) => {
       const now = performance.now();
+      firstByteMs ??= now - t0;
       if (onProgress && now - last >= PROGRESS_INTERVAL_MS) {
         last = now;
         told = n;
@@ -358,7 +361,30 @@ export class MachineRuntime implements MachineApi {
       }
     });
     if (onProgress && told !== reply.bytes.length && reply.code === 0) void onProgress(reply.bytes.length);
-    return reply;
+    const ms = performance.now() - t0;
+    return { ...reply, ms, firstByteMs: firstByteMs ?? ms };
+  }
+
+  async boxLoad(archive: Uint8Array, name: string, stallMs: number, onProgress?: (taken: number, total: number) => void) {
+    if (!this.box) throw new Error('box load needs a powered-on container host');
+    let last = -Infinity;
+    const t0 = performance.now();
+    let takenMs: number | undefined;
+    const load = this.box.load(archive, {
+      name,
+      stallMs,
+      onProgress: (taken, total) => {
+        const now = performance.now();
+        if (taken === total) takenMs ??= now - t0;
+        if (onProgress && (now - last >= PROGRESS_INTERVAL_MS || taken === total)) {
+          last = now;
+          void onProgress(taken, total);
+        }
+      },
+    });
+    const r = await load.done;
+    const ms = performance.now() - t0;
+    return { code: r.code, text: r.text, ms, takenMs: takenMs ?? ms };
   }
 
   async diskStats() {

@@ -9,7 +9,8 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync, existsSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostHasContainerImages, hostWithMux, Machine, MuxPort, shStatus } from './harness.ts';
-import { FrameType as T } from '../../src/core/mux/frames.ts';
+import { FrameType as T, MUX_LOAD_WINDOW, MUX_MAX_PAYLOAD, type Frame } from '../../src/core/mux/frames.ts';
+import { decodeLoadAck, encodeLoad, encodeLoadData } from '../../src/core/mux/payloads.ts';
 
 const have = (tool: string) => {
   try {
@@ -187,10 +188,105 @@ describe.skipIf(!hostHasContainerImages())('box build / save / load in the conta
     expect(bad.out).toMatch(/^code=1\nbox load: \/tmp\/bad.tar: blob sha256:[0-9a-f]{12} does not match its digest .*: nothing was loaded\n$/);
     expect((await sh('sha256sum /var/lib/box/oci/index.json')).out).toBe(before);
     expect((await sh('ls -a /var/lib/box/oci | grep -c "^.load-"')).out.trim()).toBe('0');
+    // Timed beside the streamed load below: the same archive, from a file in the guest.
+    const t0 = performance.now();
+    const i0 = m.instructions();
     const good = await sh('box load -i /tmp/app.tar');
+    timings.push({
+      what: 'box load -i of the same archive as a file in the guest',
+      wallMs: Math.round(performance.now() - t0),
+      instructions: m.instructions() - i0,
+    });
     expect(good).toEqual({ out: 'Loaded image: app:latest\n', code: 0 });
     expect((await sh('box run app')).out).toBe('v2\n');
   }, 240_000);
+
+  /** `box save app` over the mux: the archive's bytes (its OUTPUT frames). */
+  async function saveOverMux(channel: number): Promise<Buffer> {
+    const from = mux.frames.length;
+    const res = await mux.cmd(channel, 'save', 'app');
+    expect(res.code, res.text).toBe(0);
+    return Buffer.concat(
+      mux.frames
+        .slice(from)
+        .filter((f) => f.channel === channel && f.type === T.OUTPUT)
+        .map((f) => Buffer.from(f.payload)),
+    );
+  }
+
+  /**
+   * A streamed load as the page sends it (PROTOCOL.md "Streamed load"): LOAD, then LOAD_DATA within
+   * the window of the LOAD_ACKs; `abortAt` sends LOAD_ABORT once that many bytes
+   * went, `skipAt` jumps ahead there (a frame out of order). The answer, and every LOAD_ACK offset.
+   */
+  async function streamLoad(channel: number, bytes: Uint8Array, name: string, opts: { abortAt?: number; skipAt?: number } = {}) {
+    const from = mux.frames.length;
+    const mine = (f: Frame) => f.channel === channel;
+    const acks = () =>
+      mux.frames
+        .slice(from)
+        .filter((f) => mine(f) && f.type === T.LOAD_ACK)
+        .map((f) => decodeLoadAck(f.payload));
+    const answered = () => mux.frames.slice(from).some((f) => mine(f) && (f.type === T.RESULT || f.type === T.ERROR));
+    mux.send(T.LOAD, channel, encodeLoad(bytes.length, name));
+    for (let sent = 0; sent < bytes.length && !answered();) {
+      if (opts.abortAt !== undefined && sent >= opts.abortAt) {
+        mux.send(T.LOAD_ABORT, channel);
+        break;
+      }
+      const inFlight = sent - Math.max(0, ...acks());
+      if (inFlight >= MUX_LOAD_WINDOW) {
+        await new Promise((r) => setTimeout(r, 20));
+        continue;
+      }
+      const n = Math.min(MUX_MAX_PAYLOAD - 8, bytes.length - sent, MUX_LOAD_WINDOW - inFlight);
+      const at = opts.skipAt !== undefined && sent >= opts.skipAt ? sent + 512 : sent;
+      mux.send(T.LOAD_DATA, channel, encodeLoadData(at, bytes.subarray(at, at + n)));
+      sent += n;
+      if (at !== sent - n) break;
+    }
+    const f = await mux.waitFrame((f) => mine(f) && (f.type === T.RESULT || f.type === T.ERROR), 240_000, `the answer to LOAD ${name}`, from);
+    const v = new DataView(f.payload.buffer, f.payload.byteOffset);
+    return { type: f.type, code: v.getInt32(0, true), text: new TextDecoder().decode(f.payload.subarray(4)), acks: acks() };
+  }
+
+  it('box load streamed over the mux (LOAD): the archive loads with LOAD_ACKs up to its size; damaged, aborted or out of order: one line, nothing loaded', async () => {
+    const archive = await saveOverMux(21);
+    const before = (await sh('sha256sum /var/lib/box/oci/index.json')).out;
+    const noStaging = async () => expect((await sh('ls -a /var/lib/box/oci | grep -c "^.load-"')).out.trim()).toBe('0');
+
+    const bad = Buffer.from(archive);
+    bad[3600] ^= 0x55;
+    const damaged = await streamLoad(22, bad, 'bad.tar');
+    expect(damaged.type).toBe(T.RESULT);
+    expect(damaged.code).toBe(1);
+    expect(damaged.text).toMatch(
+      /^box load: bad.tar: (blob sha256:[0-9a-f]{12} does not match its digest .*|header checksum mismatch .*): nothing was loaded\n$/,
+    );
+
+    const aborted = await streamLoad(23, archive, 'app.tar', { abortAt: Math.floor(archive.length / 2) });
+    expect(aborted.type).toBe(T.ERROR);
+    expect(aborted.code).toBe(125); // ECANCELED on i386 Linux
+    expect(aborted.text).toMatch(new RegExp(`^box load: app.tar: aborted by the host after \\d+ of ${archive.length} bytes: nothing was loaded$`));
+
+    const skipped = await streamLoad(24, archive, 'app.tar', { skipAt: Math.floor(archive.length / 3) });
+    expect(skipped.type).toBe(T.ERROR);
+    expect(skipped.code).toBe(71); // EPROTO
+    expect(skipped.text).toMatch(/^box load: app.tar: LOAD_DATA for byte \d+ while byte \d+ was next \(a frame lost or out of order\): nothing was loaded$/);
+    expect((await sh('sha256sum /var/lib/box/oci/index.json')).out).toBe(before);
+    await noStaging();
+
+    const t0 = performance.now();
+    const i0 = m.instructions();
+    const good = await streamLoad(25, archive, 'app.tar');
+    timings.push({ what: `streamed load of ${archive.length} bytes (LOAD)`, wallMs: Math.round(performance.now() - t0), instructions: m.instructions() - i0 });
+    expect(good).toMatchObject({ type: T.RESULT, code: 0, text: 'Loaded image: app:latest\n' });
+    expect(good.acks.at(-1)).toBe(archive.length);
+    expect(good.acks).toEqual([...good.acks].sort((a, b) => a - b));
+    await noStaging();
+    expect((await sh('box run app')).out).toBe('v2\n');
+    expect(mux.errors).toEqual([]);
+  }, 600_000);
 
   it('bad input: one clear line each, nothing tagged, and boxd keeps serving', async () => {
     await sh('mkdir -p /root/bad && cd /root/bad && printf "x\\n" > a.txt && cd /');

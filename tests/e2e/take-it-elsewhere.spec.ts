@@ -3,9 +3,10 @@
 // login: and the file is there, and `box run` works in it. Needs Debian's qemu-system-x86 (.ci/run installs it). The container
 // side: "Download image" on a container hands over its image as an OCI archive that skopeo inspects
 // and podman loads (Debian's skopeo and podman, .ci/run installs them).
+// "Load image…" on the host takes such an archive back in (streamed over the mux, box load).
 import { test, expect, type Page } from '@playwright/test';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { card, hasContainerImages, hasImages, shot, waitForTerminal } from './helpers.ts';
@@ -110,6 +111,19 @@ test('Download disk hands over the VM disk with the guest’s writes, and QEMU b
 
 const container = (page: Page, id: string) => page.locator(`section.container[data-machine="${id}"]`);
 
+/** A lab with one container host and a container c1 on it; its "Download image" clicked, the download. */
+async function downloadImageOfFirstContainer(page: Page) {
+  await page.goto('./?page=lab&vms=0&containers=1');
+  await expect(card(page, 'host').getByTestId('flag')).toBeVisible({ timeout: 200_000 });
+  await card(page, 'host').getByTestId('add-container').click();
+  await expect(container(page, 'c1')).toContainText('prompt in', { timeout: 60_000 });
+  const downloading = page.waitForEvent('download', { timeout: 180_000 });
+  await recordProgressTexts(page, 'download-image');
+  await container(page, 'c1').getByTestId('download-image').click();
+  // While boxd sends the archive over the mux the button says so (a fast answer may skip past it).
+  return downloading;
+}
+
 /** Where podman keeps images for this test only: a throwaway root, never the machine's own store. */
 function podmanLoad(file: string): string {
   const root = mkdtempSync(join(tmpdir(), 'podman-root-'));
@@ -129,16 +143,7 @@ test('Download image hands over the container’s image as an OCI archive skopeo
   test.skip(!hasContainerImages(), 'container host images not built (npm run images)');
   test.skip(!have('skopeo'), 'skopeo is not installed (apt-get install skopeo)');
   test.setTimeout(300_000);
-  await page.goto('./?page=lab&vms=0&containers=1');
-  await expect(card(page, 'host').getByTestId('flag')).toBeVisible({ timeout: 200_000 });
-  await card(page, 'host').getByTestId('add-container').click();
-  await expect(container(page, 'c1')).toContainText('prompt in', { timeout: 60_000 });
-
-  const downloading = page.waitForEvent('download', { timeout: 180_000 });
-  await recordProgressTexts(page, 'download-image');
-  await container(page, 'c1').getByTestId('download-image').click();
-  // While boxd sends the archive over the mux the button says so (a fast answer may skip past it).
-  const download = await downloading;
+  const download = await downloadImageOfFirstContainer(page);
   expect(download.suggestedFilename()).toBe('stacklab-busybox.oci.tar');
   const texts = await progressTexts(page);
   expectStartingFirst(texts);
@@ -169,6 +174,53 @@ test('Download image hands over the container’s image as an OCI archive skopeo
       console.log(`podman load -i ${download.suggestedFilename()}:\n${out}`);
       expect(out).toMatch(/Loaded image/);
     } else console.warn('podman not installed: its load check skipped (apt-get install podman)');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('Load image… takes an OCI archive into the host with progress, and it runs; a truncated file or no tar gets one line', async ({ page }, info) => {
+  test.skip(!hasContainerImages(), 'container host images not built (npm run images)');
+  test.setTimeout(300_000);
+  // An archive the page itself handed out, renamed (its index.json's ref), so loading it makes an image the host did not have.
+  const download = await downloadImageOfFirstContainer(page);
+  const dir = mkdtempSync(join(tmpdir(), 'image-upload-'));
+  try {
+    const saved = join(dir, 'saved.tar');
+    await download.saveAs(saved);
+    const layout = join(dir, 'layout');
+    execFileSync('mkdir', ['-p', layout]);
+    execFileSync('tar', ['-xf', saved, '-C', layout]);
+    const indexPath = join(layout, 'index.json');
+    writeFileSync(indexPath, readFileSync(indexPath, 'utf8').replaceAll('busybox:latest', 'moved:v1'));
+    const moved = join(dir, 'moved.oci.tar');
+    execFileSync('tar', ['-cf', moved, '-C', layout, 'oci-layout', 'index.json', 'blobs']);
+    const bytes = readFileSync(moved);
+
+    const host = card(page, 'host');
+    await host.getByTestId('load-image-file').setInputFiles({ name: 'moved.oci.tar', mimeType: 'application/x-tar', buffer: bytes });
+    await expect(host.getByTestId('load-image-result')).toHaveText('Loaded image: moved:v1', { timeout: 120_000 });
+    await expect(host.getByTestId('load-image-error')).toHaveCount(0);
+    await shot(page, info, 'image-loaded');
+    await host.locator('.xterm').first().click();
+    await page.keyboard.type('box run --rm moved:v1 echo moved-$((6*7))\n');
+    await waitForTerminal(page, 'host', /^moved-42\r?$/m, 60_000);
+
+    // Truncated (whole 512-byte blocks, so it still looks like a tar): box load's line, nothing loaded.
+    const cut = bytes.subarray(0, Math.floor(bytes.length / 2 / 512) * 512);
+    await host.getByTestId('load-image-file').setInputFiles({ name: 'cut.tar', mimeType: 'application/x-tar', buffer: Buffer.from(cut) });
+    await expect(host.getByTestId('load-image-error')).toHaveText(
+      /^Could not load cut.tar: box load: cut.tar: archive truncated at byte \d+: nothing was loaded$/,
+      {
+        timeout: 120_000,
+      },
+    );
+    await host.getByTestId('load-image-file').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not an archive\n'.repeat(100)) });
+    await expect(host.getByTestId('load-image-error')).toHaveText(/^Could not load notes.txt: notes.txt is not a tar archive/);
+    await shot(page, info, 'image-load-refused');
+    // boxd kept serving: another container starts.
+    await host.getByTestId('add-container').click();
+    await expect(container(page, 'c2')).toContainText('prompt in', { timeout: 60_000 });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

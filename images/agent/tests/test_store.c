@@ -64,6 +64,11 @@ int main(void) {
   image_list_free(&list);
   CHECK(oci_load(oci, &list, err, sizeof err) == 0 && list.n == 2, "still two entries");
   image_list_free(&list);
+  CHECK(store_index_add(oci, b, bs, "moved:v1", err, sizeof err) == 0, "a second name for an image already named %s", err);
+  CHECK(oci_load(oci, &list, err, sizeof err) == 0 && list.n == 3, "a third entry: the same manifest under its new name");
+  struct image *moved = image_find(&list, "moved:v1"), *still = image_find(&list, "app");
+  CHECK(moved && still && !strcmp(moved->digest, still->digest), "both names find the one image");
+  image_list_free(&list);
   rm_rf(oci);
   return tap_done();
 }

@@ -193,6 +193,34 @@ export interface HostHandle extends MachineHandle {
   startContainer(image: string, opts?: ContainerOptions): Promise<ContainerHandle>;
   /** A `box` verb over the mux (`['diff', 'c1']`, `['inspect', 'c1']`); what it printed and its code. */
   box(argv: string[], opts?: RunOptions): Promise<RunResult>;
+  /**
+   * `box save IMAGE` over the mux: the OCI archive's bytes, out of the host into the driver.
+   * @throws Error with box save's own line when it fails (an unknown image), or a TimeoutError.
+   */
+  saveImage(image: string, opts?: RunOptions): Promise<SavedImage>;
+  /**
+   * `box load` of an OCI archive sent from the driver into this host over the mux (streamed, no file
+   * in the guest): what box load printed and its exit code (1: a bad archive, nothing loaded).
+   * `timeoutMs` is how long boxd may take no bytes. Throws when the stream fails (boxd's ERROR).
+   */
+  loadImage(archive: Uint8Array, name: string, opts?: RunOptions): Promise<LoadedImage>;
+}
+
+/** An image's OCI archive out of a host (HostHandle.saveImage), timed by the machine worker's clock. */
+export interface SavedImage {
+  bytes: Uint8Array;
+  /** Request → the first byte of the answer: box save's own work (it builds the archive, then sends it). */
+  saveMs: number;
+  /** First → last byte: the archive crossing the mux out of the guest. */
+  transferMs: number;
+}
+
+/** What `box load` said of an archive streamed in (HostHandle.loadImage), timed by the machine worker's clock. */
+export interface LoadedImage extends RunResult {
+  /** LOAD → boxd took the last byte: the archive crossing the mux into the guest (box load reads as it comes). */
+  transferMs: number;
+  /** The last byte taken → box load's answer: its checks and store after the transfer. */
+  loadMs: number;
 }
 
 export interface DriverFacts {

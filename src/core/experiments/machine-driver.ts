@@ -26,11 +26,13 @@ import {
   type Driver,
   type DriverFacts,
   type HostHandle,
+  type LoadedImage,
   type MachineHandle,
   type MachineStats,
   type PanicInfo,
   type RunOptions,
   type RunResult,
+  type SavedImage,
   type SavedState,
   type Stamp,
   type VmHandle,
@@ -399,6 +401,23 @@ class DrivenHost extends DrivenMachine implements HostHandle {
       .boxCmd(argv, opts.timeoutMs ?? DRIVER_DEFAULTS.runTimeoutMs)
       .catch((e) => rethrow(e, `box ${argv.join(' ')}`));
     return { output: r.text, exitCode: r.code };
+  }
+
+  async saveImage(image: string, opts: RunOptions = {}): Promise<SavedImage> {
+    const r = await this.containerControl(`box save ${image}`)
+      .boxCmdBytes(['save', image], opts.timeoutMs ?? DRIVER_DEFAULTS.runTimeoutMs)
+      .catch((e) => rethrow(e, `${this.label}: box save ${image}`));
+    if (r.code !== 0) throw new Error(`${this.label}: ${r.stderr.trim() || `box save ${image} exited with ${r.code}`}`);
+    const ms = r.ms ?? 0;
+    const first = r.firstByteMs ?? ms;
+    return { bytes: r.bytes, saveMs: first, transferMs: ms - first };
+  }
+
+  async loadImage(archive: Uint8Array, name: string, opts: RunOptions = {}): Promise<LoadedImage> {
+    const r = await this.containerControl(`box load ${name}`)
+      .boxLoad(archive, name, opts.timeoutMs ?? DRIVER_DEFAULTS.runTimeoutMs)
+      .catch((e) => rethrow(e, this.label));
+    return { output: r.text, exitCode: r.code, transferMs: r.takenMs, loadMs: r.ms - r.takenMs };
   }
 }
 

@@ -1,8 +1,10 @@
 // Portability: take the same app elsewhere, for real. Container side: `box build` the example app in
 // the container host, `box save` it to an OCI archive, serve that file on the page's LAN (busybox
 // httpd on the host's LAN address), fetch it with wget into a VM that runs boxd ("Docker in a VM"),
-// `box load` and `box run` it there. VM side: the bytes of the VM disk that would have to move
-// instead: the whole image file, and the blocks its filesystem uses.
+// `box load` and `box run` it there. Then a second container host, booted cold: the archive leaves
+// host 1 over its mux (box save), crosses the page and is streamed into host 2 (LOAD, box load),
+// and runs there. VM side: the bytes of the VM disk that would have to move instead: the whole image
+// file, and the blocks its filesystem uses.
 import { ARTIFACTS } from '../artifacts.ts';
 import { HOST_LAN_ADDRESS } from '../lan/frame.ts';
 import { WAIT_BOXD_READY } from './box-start.ts';
@@ -54,8 +56,8 @@ export const portability: Experiment = {
   id: 'portability',
   title: 'Portability',
   explain:
-    'An image is a few files of one app, so it travels light: we build the example app in the container host, save it as an OCI archive, move the file over the page’s LAN into a VM that runs boxd, load it and run it there. A VM travels as its whole disk: bootloader, kernel, root filesystem and the app. We count the bytes each would move and time the container’s trip from save to its output on the other machine.',
-  costSeconds: 90,
+    'An image is a few files of one app, so it travels light: we build the example app in the container host, save it as an OCI archive, move the file over the page’s LAN into a VM that runs boxd, load it and run it there. Then we boot a second container host from cold and hand it the same archive through the page. A VM travels as its whole disk: bootloader, kernel, root filesystem and the app. We count the bytes each would move and time the container’s trip from save to its output on the other machine.',
+  costSeconds: 120,
   run: (driver, ctx) =>
     withLab(driver, ctx, async (lab) => {
       lab.progress('booting a VM (boxd on its disk) and the container host on the page’s LAN', 0.05);
@@ -176,6 +178,78 @@ export const portability: Experiment = {
       );
       lab.show('vm', `box load -i app.tar; box run --rm ${APP_IMAGE} cat /www/about.txt (in the VM)`, `${loaded.trim()}\n${output.trim()}`);
 
+      // ---- a second container host booted fresh: the archive leaves host 1 over its mux (box save),
+      // crosses the page, and enters host 2 over its mux (box load, streamed); then it runs there.
+      // Host 2 has no NIC: the LAN routes the container network to host 1's fixed address.
+      lab.progress('booting a second container host, cold', 0.75);
+      const host2 = await lab.host({ label: 'port-host2' });
+      const boot2 = host2.boot.ready;
+      lab.figure('container', 'portability.host2.boot.ms', 'second container host: power-on → ready (cold boot)', boot2.wallMs, 'ms', {
+        how: 'machine worker clock, power-on to the host-ready marker',
+        dependsOnLoad: true,
+      });
+      lab.figure('container', 'portability.host2.boot.instructions', 'second container host: power-on → ready', boot2.instructions, 'instructions', {
+        how: 'v86 instruction counter of the second host',
+      });
+      lab.progress('box save (host 1) → the page → box load → box run (host 2)', 0.85);
+      const [h20, g20] = await Promise.all([host.stats(), host2.stats()]);
+      const u0 = driver.now();
+      const out = await host.saveImage(APP_IMAGE, { timeoutMs: 120_000 });
+      const into = await host2.loadImage(out.bytes, `${APP_IMAGE}.oci.tar`, { timeoutMs: 60_000 });
+      const uLoaded = driver.now();
+      if (into.exitCode !== 0) throw new Error(`container side: box load in the second host: ${into.output.trim()}`);
+      const output2 = ok(
+        await host2.run(`box run --rm ${APP_IMAGE} cat /www/about.txt`, { timeoutMs: 120_000 }),
+        `container side: box run ${APP_IMAGE} in the second host`,
+      );
+      const uRan = driver.now();
+      const [h21, g21] = await Promise.all([host.stats(), host2.stats()]);
+      if (output2.trim() !== APP_OUTPUT)
+        throw new Error(`container side: the app in the second host printed ${JSON.stringify(output2.trim())}, expected ${JSON.stringify(APP_OUTPUT)}`);
+      await lab.stop(host2);
+      lab.figure('container', 'portability.host2.archive', 'OCI archive moved host → page → second host', out.bytes.length, 'bytes', {
+        how: 'bytes of the box save answer over host 1’s mux; the same bytes streamed into host 2 (LOAD_DATA), box load checked every digest',
+      });
+      const timed: [id: string, label: string, ms: number, how: string][] = [
+        ['toRun', 'box save → the app’s output in the second host', uRan - u0, 'driver clock'],
+        ['save', 'box save in host 1 (to its first byte out)', out.saveMs, 'machine worker clock'],
+        ['transferOut', 'archive out of host 1 over its mux', out.transferMs, 'machine worker clock, first to last byte of the answer'],
+        [
+          'transferIn',
+          'archive into host 2 over its mux',
+          into.transferMs,
+          'machine worker clock, LOAD to the LOAD_ACK of the last byte (box load reads as the bytes come)',
+        ],
+        ['load', 'box load in host 2 after the last byte (checks, store)', into.loadMs, 'machine worker clock, last LOAD_ACK to the RESULT'],
+        ['run', 'box run --rm in the second host (to its output)', uRan - uLoaded, 'driver clock'],
+      ];
+      for (const [id, label, ms, how] of timed) lab.figure('container', `portability.host2.${id}.ms`, label, ms, 'ms', { how, dependsOnLoad: true });
+      lab.figure(
+        'host',
+        'portability.host2.instructions',
+        'second host guest instructions, load → output',
+        g21.instructions - g20.instructions,
+        'instructions',
+        {
+          how: 'v86 instruction counter of the second host',
+        },
+      );
+      lab.figure(
+        'host',
+        'portability.host1.saveInstructions',
+        'host 1 guest instructions, box save over the mux',
+        h21.instructions - h20.instructions,
+        'instructions',
+        {
+          how: 'v86 instruction counter of host 1 over the same span',
+        },
+      );
+      lab.show(
+        'container',
+        `box load (streamed from the page); box run --rm ${APP_IMAGE} cat /www/about.txt (second host)`,
+        `${into.output.trim()}\n${output2.trim()}`,
+      );
+
       // ---- the comparison.
       const imageRatio = diskFile / saved.bytes;
       const usedRatio = df.usedBytes / saved.bytes;
@@ -190,7 +264,7 @@ export const portability: Experiment = {
       lab.progress('done', 1);
       return lab.result('portability', {
         vm: `moves its ${formatBytes(diskFile)} disk (${formatBytes(df.usedBytes)} used): ${imageRatio.toFixed(1)}× the image archive`,
-        container: `${formatBytes(saved.bytes)} archive: saved, sent over the LAN, loaded and run in a VM in ${((tRan - t0) / 1000).toFixed(1)} s`,
+        container: `${formatBytes(saved.bytes)} archive: saved, sent over the LAN, loaded and run in a VM in ${((tRan - t0) / 1000).toFixed(1)} s; through the page into a second host booted fresh (${(boot2.wallMs / 1000).toFixed(1)} s boot) in ${((uRan - u0) / 1000).toFixed(1)} s`,
         host: `built and saved by boxd; served by busybox httpd on ${HOST_LAN_ADDRESS}:${SERVE_PORT}`,
       });
     }),

@@ -250,9 +250,31 @@ export interface MachineApi {
    * A box verb whose answer is a file, as bytes (`['save', 'busybox']`: an OCI archive; MuxHost.cmdBytes):
    * `bytes` is its stdout when `code` is 0, `stderr` its notes or error text. `onProgress(received)`
    * reports the answer's bytes so far, at most every 100 ms (src/runtime/machine-runtime.ts; a comlink proxy from the page).
-   * Rejects when there is no container host, on boxd's ERROR, or after `timeoutMs`.
+   * Rejects when there is no container host, on boxd's ERROR, or after `timeoutMs`. Timed by the
+   * worker's clock: `firstByteMs` from the request to the answer's first byte (boxd's own work, as
+   * `save` builds the whole archive before it answers), `ms` to its last.
    */
-  boxCmdBytes(argv: string[], timeoutMs: number, onProgress?: (received: number) => void): Promise<{ code: number; bytes: Uint8Array; stderr: string }>;
+  boxCmdBytes(
+    argv: string[],
+    timeoutMs: number,
+    onProgress?: (received: number) => void,
+  ): Promise<{ code: number; bytes: Uint8Array; stderr: string; firstByteMs?: number; ms?: number }>;
+  /**
+   * `box load` of an OCI archive handed over from the page (or Node), streamed into boxd over the
+   * mux (LOAD, src/core/mux/PROTOCOL.md "Streamed load"): `name` is the archive's name in boxd's
+   * messages. Resolves with `box load`'s exit code and text (0: "Loaded image: …" lines; 1: one line
+   * saying what is wrong with the archive, nothing loaded). `onProgress(taken, total)` as boxd takes
+   * the bytes, at most every 100 ms and once at the end. Rejects when there is no container host, on
+   * boxd's ERROR (the stream failed: nothing was loaded), or when boxd takes nothing for `stallMs`.
+   * Timed by the worker's clock: `takenMs` from LOAD to the LOAD_ACK of the last byte (the transfer
+   * in; box load reads as the bytes come), `ms` to the answer (box load's checks and store after it).
+   */
+  boxLoad(
+    archive: Uint8Array,
+    name: string,
+    stallMs: number,
+    onProgress?: (taken: number, total: number) => void,
+  ): Promise<{ code: number; text: string; takenMs: number; ms: number }>;
   /** The lazily read disk (VM: its disk; host: its image store): size, bytes fetched, bytes the guest wrote, chunk size. */
   diskStats(): Promise<{ size: number; bytesFetched: number; bytesWritten: number; chunkBytes: number } | undefined>;
   readDisk(start: number, length: number): Promise<Uint8Array>;

@@ -7,6 +7,10 @@ export const MUX_VERSION = 1;
 export const MUX_HEADER = 16;
 export const MUX_MAX_PAYLOAD = 65536;
 export const MUX_INITIAL_CREDIT = 65536;
+/** A streamed load (LOAD): archive bytes the host may send beyond the last LOAD_ACK (images/agent/load_frames.h). */
+export const MUX_LOAD_WINDOW = 256 * 1024;
+/** The longest archive name LOAD carries, in bytes. */
+export const MUX_LOAD_NAME_MAX = 255;
 
 /** Every frame type, by name. Requests are host → guest (< 0x80), events guest → host. */
 export const FrameType = {
@@ -21,6 +25,9 @@ export const FrameType = {
   EXEC: 0x17,
   CMD: 0x18,
   HOST_EXEC: 0x19,
+  LOAD: 0x1a,
+  LOAD_DATA: 0x1b,
+  LOAD_ABORT: 0x1c,
   READY: 0x80,
   OUTPUT: 0x81,
   EXIT: 0x82,
@@ -29,6 +36,7 @@ export const FrameType = {
   ERROR: 0x85,
   FIRST_OUTPUT: 0x86,
   RESULT: 0x87,
+  LOAD_ACK: 0x88,
 } as const;
 
 export type FrameTypeName = keyof typeof FrameType;

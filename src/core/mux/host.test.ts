@@ -1,7 +1,7 @@
 // MuxHost against a scripted guest: a transport that, like v86, only takes bytes into posted receive
 // buffers of at most one page, and a tiny boxd stand-in that decodes requests and answers.
 import { describe, it, expect } from 'vitest';
-import { FrameType } from './frames.ts';
+import { FrameType, MUX_LOAD_WINDOW } from './frames.ts';
 import { MuxRequestError } from './host.ts';
 import { FakeGuest } from './fake-guest.ts';
 import * as P from './payloads.ts';
@@ -216,5 +216,114 @@ describe('MuxHost', () => {
     expect(g.host.counters.badPayloads).toBe(2);
     expect(g.host.counters.framesIn).toBe(4);
     g.host.close();
+  });
+});
+
+describe('MuxHost.load (LOAD, a streamed box load)', () => {
+  /**
+   * A boxd stand-in that takes LOAD_DATA in order and acknowledges every `ackEvery` bytes (0: only
+   * when the test calls the returned `ackTo`).
+   */
+  function loader(g: FakeGuest, ackEvery: number, answer: (got: Uint8Array) => void) {
+    const got: number[] = [];
+    let size = -1;
+    let acked = 0;
+    const ackTo = (channel: number, n: number) => {
+      acked = n;
+      g.say(FrameType.LOAD_ACK, channel, P.encodeLoadAck(n));
+    };
+    g.answer = (f) => {
+      if (f.type === FrameType.LOAD) size = P.decodeLoad(f.payload).size;
+      if (f.type !== FrameType.LOAD_DATA) return;
+      const d = P.decodeLoadData(f.payload);
+      expect(d.offset).toBe(got.length);
+      got.push(...d.bytes);
+      expect(got.length - acked).toBeLessThanOrEqual(MUX_LOAD_WINDOW); // never past the window
+      if (ackEvery && (got.length - acked >= ackEvery || got.length === size)) ackTo(f.channel, got.length);
+      if (got.length === size) answer(Uint8Array.from(got));
+    };
+    return ackTo;
+  }
+
+  it('sends the archive in order within the window, reports progress as boxd takes it, resolves with RESULT', async () => {
+    const g = new FakeGuest();
+    g.posted = 1e9;
+    const archive = Uint8Array.from({ length: 700_000 }, (_, i) => (i * 13) & 0xff);
+    let received: Uint8Array | undefined;
+    loader(g, 65536, (all) => {
+      received = all;
+      g.say(FrameType.RESULT, g.of(FrameType.LOAD)[0]!.channel, P.encodeResult({ code: 0, text: 'Loaded image: app:latest\n' }));
+    });
+    const progress: number[] = [];
+    const h = g.host.load(archive, { name: 'app.oci.tar', onProgress: (n, total) => (expect(total).toBe(700_000), progress.push(n)) });
+    await expect(h.done).resolves.toEqual({ code: 0, text: 'Loaded image: app:latest\n' });
+    expect(P.decodeLoad(g.of(FrameType.LOAD)[0]!.payload)).toEqual({ size: 700_000, name: 'app.oci.tar' });
+    expect(Buffer.from(received!).equals(Buffer.from(archive))).toBe(true);
+    expect(Math.max(...g.of(FrameType.LOAD_DATA).map((f) => f.payload.length))).toBeLessThanOrEqual(65536);
+    expect(progress.at(-1)).toBe(700_000);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    g.host.close();
+  });
+
+  it('holds back at the window until boxd acknowledges', async () => {
+    const g = new FakeGuest();
+    g.posted = 1e9;
+    const ackTo = loader(g, 0, () => {});
+    const h = g.host.load(new Uint8Array(1_000_000), { stallMs: 5000 });
+    await sleep(30);
+    const sent = () => g.of(FrameType.LOAD_DATA).reduce((n, f) => n + f.payload.length - 8, 0);
+    expect(sent()).toBe(MUX_LOAD_WINDOW);
+    ackTo(h.channel, 100_000);
+    await until(() => sent() === MUX_LOAD_WINDOW + 100_000);
+    await sleep(20);
+    expect(sent()).toBe(MUX_LOAD_WINDOW + 100_000);
+    h.abort();
+    await until(() => g.of(FrameType.LOAD_ABORT).length === 1);
+    g.say(
+      FrameType.ERROR,
+      h.channel,
+      P.encodeError({ code: 125, message: 'box load: archive: aborted by the host after 362144 of 1000000 bytes: nothing was loaded' }),
+    );
+    await expect(h.done).rejects.toThrow(/^box load: archive: aborted by the host after 362144 of 1000000 bytes: nothing was loaded$/);
+    g.host.close();
+  });
+
+  it("a bad archive gives box load's one line and code; boxd's ERROR rejects; a silent boxd is aborted after stallMs", async () => {
+    const g = new FakeGuest();
+    g.posted = 1e9;
+    loader(g, 65536, () =>
+      g.say(
+        FrameType.RESULT,
+        g.of(FrameType.LOAD).at(-1)!.channel,
+        P.encodeResult({ code: 1, text: 'box load: bad.tar: blob sha256:0123456789ab does not match its digest: nothing was loaded\n' }),
+      ),
+    );
+    await expect(g.host.load(new Uint8Array(5000), { name: 'bad.tar' }).done).resolves.toMatchObject({ code: 1, text: /does not match its digest/ });
+
+    g.answer = (f) => {
+      if (f.type === FrameType.LOAD_DATA)
+        g.say(
+          FrameType.ERROR,
+          f.channel,
+          P.encodeError({ code: 71, message: 'box load: x: LOAD_DATA for byte 9 while byte 0 was next (a frame lost or out of order): nothing was loaded' }),
+        );
+    };
+    const e = await g.host.load(new Uint8Array(100), { name: 'x' }).done.catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(MuxRequestError);
+    expect((e as MuxRequestError).code).toBe(71);
+    expect((e as Error).message).toMatch(/out of order/);
+
+    g.answer = () => {};
+    const slow = g.host.load(new Uint8Array(100), { name: 'slow.tar', stallMs: 30 });
+    await expect(slow.done).rejects.toThrow(/^box load slow.tar: boxd took no bytes for 30 ms \(0 of 100 taken\): aborted$/);
+    expect(g.of(FrameType.LOAD_ABORT).at(-1)!.channel).toBe(slow.channel);
+    g.host.close();
+  });
+
+  it('encodes a name safely: control characters replaced, at most 255 bytes', () => {
+    expect(P.decodeLoad(P.encodeLoad(3, 'a\nb\u0007.tar'))).toEqual({ size: 3, name: 'a?b?.tar' });
+    expect(P.encodeLoad(1, 'x'.repeat(400)).length).toBe(8 + 255);
+    expect(() => P.encodeLoad(-1, 'x')).toThrow(/bad archive size/);
+    expect(() => P.decodeLoadData(new Uint8Array(8))).toThrow(/LOAD_DATA/);
   });
 });

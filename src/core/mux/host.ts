@@ -1,7 +1,7 @@
 // The host end of the box mux, transport-agnostic: you feed it the bytes the guest sent, it calls
 // `write` with bytes for the guest, but only when `canWrite()` says the guest has a receive buffer
 // posted (v86 drops input otherwise), at most `maxPush` bytes at a time, retrying on a timer.
-import { encodeFrame, FrameType, MuxDecoder, MUX_INITIAL_CREDIT, MUX_MAX_PAYLOAD, type DecodeErrorKind, type Frame } from './frames.ts';
+import { encodeFrame, FrameType, MuxDecoder, MUX_INITIAL_CREDIT, MUX_LOAD_WINDOW, MUX_MAX_PAYLOAD, type DecodeErrorKind, type Frame } from './frames.ts';
 import * as P from './payloads.ts';
 import { clearTimer, setTimer, utf8Decoder, utf8Encoder, type TimerId } from './platform.ts';
 
@@ -38,6 +38,31 @@ export interface ChannelListener {
   result?(result: P.Result): void;
   /** The same RESULT with its text as bytes (MuxHost.cmdBytes). */
   resultBytes?(result: P.ResultBytes): void;
+  /** LOAD_ACK: archive bytes `box load` has taken (MuxHost.load). */
+  loadAck?(taken: number): void;
+}
+
+/** A streamed `box load` under way (MuxHost.load). */
+export interface LoadHandle {
+  channel: number;
+  /**
+   * `box load`'s answer once every byte is in and checked: code 0 and "Loaded image: …" lines, or
+   * its exit code and its one error line (a damaged or truncated archive: nothing was loaded).
+   * Rejects with a MuxRequestError when the stream failed (boxd's ERROR: out of order, aborted,
+   * too many loads) or when boxd took no bytes and gave no answer for `stallMs`.
+   */
+  done: Promise<P.Result>;
+  /** Stop sending and ask boxd to drop what it staged (LOAD_ABORT); `done` then rejects. */
+  abort(): void;
+}
+
+export interface LoadOptions {
+  /** The archive's name in boxd's messages ("app.oci.tar"). */
+  name?: string;
+  /** After each LOAD_ACK: bytes taken so far, of `total`. */
+  onProgress?(taken: number, total: number): void;
+  /** Give up (and abort) when boxd neither takes bytes nor answers this long. Default: requestTimeoutMs. */
+  stallMs?: number;
 }
 
 /**
@@ -228,6 +253,82 @@ export class MuxHost {
     return done.finally(() => this.release(channel));
   }
 
+  /**
+   * `box load` of an OCI archive sent from here (LOAD, PROTOCOL.md): the bytes go as LOAD_DATA
+   * frames of at most 64 KiB, never more than MUX_LOAD_WINDOW past what boxd acknowledged, so a
+   * slow guest holds the sender instead of filling its memory. Progress as boxd takes the bytes.
+   */
+  load(archive: Uint8Array, opts: LoadOptions = {}): LoadHandle {
+    const channel = this.allocChannel();
+    const total = archive.length;
+    const stallMs = opts.stallMs ?? this.opts.requestTimeoutMs;
+    const chunk = MUX_MAX_PAYLOAD - 8;
+    let sent = 0;
+    let acked = 0;
+    let over = false;
+    let aborted = false;
+    const what = `box load${opts.name ? ` ${opts.name}` : ''}`;
+    let stall: TimerId | null = null;
+    let settle: { resolve(r: P.Result): void; reject(e: Error): void };
+    const done = new Promise<P.Result>((resolve, reject) => (settle = { resolve, reject }));
+    const finish = () => {
+      over = true;
+      off();
+      if (stall !== null) clearTimer(stall);
+      this.release(channel);
+    };
+    const fail = (e: Error) => {
+      if (over) return;
+      finish();
+      settle.reject(e);
+    };
+    const armStall = () => {
+      if (stall !== null) clearTimer(stall);
+      stall = setTimer(() => {
+        if (over) return;
+        if (!aborted) this.send(FrameType.LOAD_ABORT, channel);
+        const why = aborted ? 'aborted, and boxd did not confirm' : `boxd took no bytes for ${stallMs} ms (${acked} of ${total} taken): aborted`;
+        fail(new MuxRequestError(`${what}: ${why}`, 0, channel));
+      }, stallMs);
+    };
+    const pump = () => {
+      while (!over && sent < total && sent - acked < MUX_LOAD_WINDOW) {
+        const n = Math.min(chunk, total - sent, MUX_LOAD_WINDOW - (sent - acked));
+        this.send(FrameType.LOAD_DATA, channel, P.encodeLoadData(sent, archive.subarray(sent, sent + n)));
+        sent += n;
+      }
+    };
+    const off = this.listen(channel, {
+      loadAck: (taken) => {
+        if (over || taken < acked) return;
+        acked = taken;
+        armStall();
+        opts.onProgress?.(taken, total);
+        pump();
+      },
+      result: (r) => {
+        if (over) return;
+        finish();
+        settle.resolve(r);
+      },
+      error: (e) => fail(new MuxRequestError(e.message, e.code, channel)),
+    });
+    this.send(FrameType.LOAD, channel, P.encodeLoad(total, opts.name ?? ''));
+    armStall();
+    pump();
+    return {
+      channel,
+      done,
+      abort: () => {
+        if (over || aborted) return;
+        aborted = true;
+        this.send(FrameType.LOAD_ABORT, channel);
+        armStall();
+        // boxd answers with its ERROR once its child has dropped what it staged; that settles `done`.
+      },
+    };
+  }
+
   /** `box run <argv>` on a new terminal. The listener sees its output, exit and stats. */
   run(argv: readonly string[], listener: ChannelListener = {}, timeoutMs = this.opts.requestTimeoutMs): RunHandle {
     return this.openTerminal(FrameType.RUN, P.encodeArgv(argv), `box run ${argv.join(' ')}`, listener, timeoutMs);
@@ -391,6 +492,11 @@ export class MuxHost {
         case FrameType.ERROR: {
           const e = P.decodeError(f.payload);
           each((l) => l.error?.(e));
+          break;
+        }
+        case FrameType.LOAD_ACK: {
+          const taken = P.decodeLoadAck(f.payload);
+          each((l) => l.loadAck?.(taken));
           break;
         }
         case FrameType.RESULT: {

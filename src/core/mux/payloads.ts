@@ -232,3 +232,32 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   p.set(b, a.length);
   return p;
 }
+
+/** LOAD: the archive's size in bytes, then its name (UTF-8, for boxd's messages; no control characters). */
+export function encodeLoad(size: number, name: string): Uint8Array {
+  if (!Number.isSafeInteger(size) || size < 0) throw new MuxPayloadError(`LOAD: bad archive size ${size}`);
+  // A name is quoted in one-line messages: control characters are replaced, the length capped (boxd refuses either).
+  let n = utf8Encoder.encode(name.replace(/[\u0000-\u001f\u007f]/g, '?'));
+  if (n.length > 255) n = n.subarray(0, 255);
+  return concat(encodeU64(BigInt(size)), n);
+}
+
+export function decodeLoad(p: Uint8Array): { size: number; name: string } {
+  return { size: Number(need(p, 8, 'LOAD').getBigUint64(0, true)), name: utf8Decoder.decode(p.subarray(8)) };
+}
+
+/** LOAD_DATA: where in the archive these bytes go, then the bytes. */
+export function encodeLoadData(offset: number, bytes: Uint8Array): Uint8Array {
+  return concat(encodeU64(BigInt(offset)), bytes);
+}
+
+export function decodeLoadData(p: Uint8Array): { offset: number; bytes: Uint8Array } {
+  return { offset: Number(need(p, 9, 'LOAD_DATA').getBigUint64(0, true)), bytes: p.subarray(8) };
+}
+
+/** LOAD_ACK: archive bytes `box load` has taken so far. */
+export function decodeLoadAck(p: Uint8Array): number {
+  return Number(need(p, 8, 'LOAD_ACK').getBigUint64(0, true));
+}
+
+export const encodeLoadAck = (taken: number): Uint8Array => encodeU64(BigInt(taken));

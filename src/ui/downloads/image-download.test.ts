@@ -1,13 +1,6 @@
 import { describe, it, expect } from 'vitest';
+import { tinyTar } from '../../../tests/unit/fixtures/tiny-tar.ts';
 import { imageArchiveName, saveImageArchive, IMAGE_SAVE_TIMEOUT_MS, type ImageArchiveSource } from './image-download.ts';
-
-/** A tar of one 512-byte header (with the ustar magic) and the two zero blocks that end an archive. */
-function tinyTar(): Uint8Array {
-  const t = new Uint8Array(1536);
-  t.set(new TextEncoder().encode('oci-layout'), 0);
-  t.set(new TextEncoder().encode('ustar\u000000'), 257);
-  return t;
-}
 
 function source(
   reply: { code: number; bytes: Uint8Array; stderr: string } | Error,

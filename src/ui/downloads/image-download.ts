@@ -16,8 +16,8 @@ export interface ImageArchiveSource {
  */
 export const IMAGE_SAVE_TIMEOUT_MS = 120_000;
 
-/** A POSIX tar header has "ustar" at byte 257 (POSIX.1-2017, pax: the ustar header block). */
-function looksLikeTar(bytes: Uint8Array): boolean {
+/** A POSIX tar header has "ustar" at byte 257 (POSIX.1-2017, pax: the ustar header block; GNU tar's "ustar  " too). */
+export function looksLikeTar(bytes: Uint8Array): boolean {
   return bytes.length >= 1024 && bytes.length % 512 === 0 && new TextDecoder().decode(bytes.subarray(257, 262)) === 'ustar';
 }
 

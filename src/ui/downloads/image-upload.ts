@@ -1,0 +1,43 @@
+/**
+ * "Load image…": an OCI archive the user picks (one "Download image" gave them, or one made with
+ * `skopeo copy … oci-archive:FILE` or `podman save --format oci-archive`) streamed into the
+ * container host's boxd over the mux and loaded as `box load` loads a file (MachineApi.boxLoad,
+ * PROTOCOL.md "Streamed load"). A bad file gets one line and loads nothing.
+ */
+import { looksLikeTar } from './image-download.ts';
+
+/** The part of a machine's control API this needs (src/core/machine/api.ts MachineApi.boxLoad). */
+export interface ImageArchiveTarget {
+  boxLoad(archive: Uint8Array, name: string, stallMs: number, onProgress?: (taken: number, total: number) => void): Promise<{ code: number; text: string }>;
+}
+
+/** boxd may take no bytes this long before the load is given up (and aborted, nothing kept). */
+export const IMAGE_LOAD_STALL_MS = 60_000;
+/**
+ * The largest archive offered to the host: its image store lives in a 128 MiB guest, and the page
+ * holds the file in memory while it is sent. The page's own images are a few MB.
+ */
+export const IMAGE_LOAD_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Load the archive `bytes` (file `name`) into the host. Resolves with box load's "Loaded image: …"
+ * lines. Throws, loading nothing, with one line: a file that is no tar or too large (checked here,
+ * before anything is sent), box load's own line for a bad archive (truncated, a digest that does
+ * not match, not an OCI layout), boxd's for a stream that failed, or the mux's when the host stops
+ * answering.
+ */
+export async function loadImageArchive(
+  target: ImageArchiveTarget,
+  name: string,
+  bytes: Uint8Array,
+  onProgress?: (taken: number, total: number) => void,
+): Promise<string> {
+  const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+  if (bytes.length > IMAGE_LOAD_MAX_BYTES)
+    throw new Error(`${name} is ${mib(bytes.length)}: the container host takes archives of at most ${mib(IMAGE_LOAD_MAX_BYTES)}`);
+  if (!looksLikeTar(bytes))
+    throw new Error(`${name} is not a tar archive (an OCI archive is one: podman save --format oci-archive, or skopeo copy … oci-archive:FILE)`);
+  const reply = await target.boxLoad(bytes, name, IMAGE_LOAD_STALL_MS, onProgress);
+  if (reply.code !== 0) throw new Error(reply.text.trim() || `box load ${name} failed with exit code ${reply.code}`);
+  return reply.text.trim();
+}
