@@ -1,9 +1,12 @@
-// npm run bench:containers [-- --runs N] [-- --idle N] [-- --burst N] [-- --gap MS] [-- --volumes] — boot the container host once in
+// npm run bench:containers [-- --runs N] [-- --idle N] [-- --burst N] [-- --gap MS] [-- --volumes] [-- --trace] — boot the container host once in
 // Node, start containers over the box mux and print medians: request → first prompt byte (guest
 // CLOCK_MONOTONIC from boxd's STARTED / FIRST_OUTPUT, host wall time, guest instructions), the phase split,
 // for "warm" starts (boxd had idle time to prepare namespaces) and "cold" ones (started
 // back to back, so it had none); then a burst of N requested at once (first and last prompt: one
 // start must not hold back another's prompt); then idle shells and their memory.current.
+// --trace: also guest instructions per phase, from (wall, instructions) sampled at each turn of the
+// event loop (v86 runs a slice per turn) and boxd's phase stamps mapped onto the wall clock (v86's
+// guest clock is the host's performance.now(); the offset is taken from the start's own frames).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DIST, Machine, shStatus } from '../tests/boot/harness.ts';
@@ -17,8 +20,9 @@ const runs = opt('--runs', 7);
 const idle = opt('--idle', 50);
 const burst = opt('--burst', 12);
 const volumes = argv.includes('--volumes') ? ['-v', 'benchvol:/data', '-v', '/tmp:/host'] : [];
-/** Host wall ms between warm starts: boxd's idle time to prepare the next namespaces. */
+/** Host wall ms between warm starts at least: boxd's idle time to prepare the next namespaces. */
 const gap = opt('--gap', 1000);
+const trace = argv.includes('--trace');
 
 const PHASES = ['received', 'layers', 'namespaces', 'mounts', 'cgroup', 'network', 'exec'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -59,6 +63,24 @@ async function waitFrame(pred: (f: Frame) => boolean, what: string): Promise<(ty
   }
 }
 
+/**
+ * Until the guest idles (halted, under 100 k instructions in the last 300 ms of wall time): boxd has
+ * then prepared the next start. On a loaded host a fixed gap is not enough: the emulator gets a share
+ * of a core, and a request would arrive while the prepared child still mounts.
+ */
+async function guestIdle() {
+  const deadline = performance.now() + 30_000;
+  const seen: [number, number][] = [];
+  for (;;) {
+    const now = performance.now();
+    seen.push([now, m.instructions()]);
+    while (seen.length > 1 && seen[1]![0] <= now - 300) seen.shift();
+    const quiet = seen[0]![0] <= now - 300 && seen.at(-1)![1] - seen[0]![1] < 100_000;
+    if ((quiet && m.emulator.v86.cpu.in_hlt[0]) || now > deadline) return;
+    await sleep(20);
+  }
+}
+
 let channel = 100;
 interface Start {
   guestMs: number;
@@ -66,6 +88,29 @@ interface Start {
   /** Guest instructions from the request to the first byte: the work, whatever the host's load. */
   minstr: number;
   split: number[]; // per phase after "received", then exec → first output
+  /** With --trace: guest instructions (M) per phase, the same columns as split, then request → received. */
+  splitMinstr?: number[];
+}
+
+/** (performance.now(), instructions) at each event-loop turn, for --trace. */
+const samples: [number, number][] = [];
+let sampling = false;
+function sample() {
+  samples.push([performance.now(), m.instructions()]);
+  if (sampling) setImmediate(sample);
+}
+/** Instructions executed by host time t (ms), interpolated between samples. */
+function instructionsAt(t: number): number {
+  let lo = 0;
+  let hi = samples.length - 1;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (samples[mid]![0] <= t) lo = mid;
+    else hi = mid;
+  }
+  const [t0, i0] = samples[lo]!;
+  const [t1, i1] = samples[hi]!;
+  return t1 > t0 ? i0 + ((i1 - i0) * Math.min(Math.max(t - t0, 0), t1 - t0)) / (t1 - t0) : i0;
 }
 
 async function start(): Promise<Start> {
@@ -78,7 +123,16 @@ async function start(): Promise<Start> {
   const started = await waitFrame((f) => f.channel === ch && f.type === T.STARTED, `STARTED ${ch}`);
   const ns = PHASES.map((_, i) => u64(started, 8 + 8 * i));
   const firstNs = u64(first, 0);
+  let splitMinstr: number[] | undefined;
+  if (trace) {
+    // Guest ns → host ms: a frame arrives after boxd stamped it, so the smallest (arrival − stamp) of
+    // this start's frames bounds the offset (STARTED is sent once its exec is seen).
+    const offset = Math.min(first.at - firstNs / 1e6, started.at - ns[6]! / 1e6);
+    const at = [...ns, firstNs].map((n) => instructionsAt(n / 1e6 + offset));
+    splitMinstr = [...at.slice(1).map((x, k) => (x - at[k]!) / 1e6), (at[0]! - i0) / 1e6];
+  }
   return {
+    splitMinstr,
     guestMs: (firstNs - ns[0]!) / 1e6,
     wallMs: first.at - t0,
     minstr: (first.instructions - i0) / 1e6,
@@ -93,6 +147,10 @@ function report(name: string, xs: Start[]) {
   console.log(`  median ${median(xs.map((x) => x.minstr)).toFixed(1)} M guest instructions (load-independent)`);
   console.log(`  all (guest ms): ${xs.map((x) => x.guestMs.toFixed(1)).join(' ')}`);
   console.log(`  phase medians (ms): ${cols.map((c, i) => `${c} ${median(xs.map((x) => x.split[i]!)).toFixed(1)}`).join(', ')}`);
+  if (trace) {
+    const k = [...cols, 'request → received'];
+    console.log(`  phase medians (k instructions): ${k.map((c, i) => `${c} ${(median(xs.map((x) => x.splitMinstr![i]!)) * 1e3).toFixed(0)}`).join(', ')}`);
+  }
 }
 
 try {
@@ -104,10 +162,15 @@ try {
   const wait = allLayers().map((hex) => `until [ -d /var/lib/box/layers/${hex} ]; do usleep 100000; done`);
   await shStatus(m, wait.join('; '), 600_000);
   await sleep(2000);
+  if (trace) {
+    sampling = true;
+    sample();
+  }
   const warm: Start[] = [];
   for (let i = 0; i < runs; i++) {
-    warm.push(await start());
     await sleep(gap);
+    await guestIdle();
+    warm.push(await start());
   }
   const cold: Start[] = [];
   for (let i = 0; i < runs; i++) cold.push(await start());
@@ -116,6 +179,7 @@ try {
 
   // A burst, as a race starts its containers: all requests in one go, after idle time.
   await sleep(3000);
+  await guestIdle();
   const i0 = m.instructions();
   const chans = Array.from({ length: burst }, () => ++channel);
   for (const ch of chans) send(T.RUN, ch, args('-it', 'busybox', 'sh'));
@@ -145,6 +209,7 @@ try {
   await m.waitFor(/# $/m, 20_000, 'host shell');
   console.log((await m.run('free', 60_000)).trim());
 } finally {
+  sampling = false;
   clearInterval(pump);
   await m.stop();
 }

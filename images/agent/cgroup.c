@@ -41,29 +41,33 @@ static int set_knob(const char *dir, const char *knob, const char *value, char *
   return 0;
 }
 
-int cgroup_create(const char *name, int64_t memory, int64_t pids, double cpus, char *err, size_t errlen) {
+int cgroup_set_limits(const char *name, int64_t memory, int64_t pids, double cpus, char *err, size_t errlen) {
   autofree char *dir = cgroup_path(name);
-  if (mkdir(dir, 0755) < 0 && errno != EEXIST) return set_err(err, errlen, errno, "mkdir %s", dir);
   char v[64];
-  int rc = 0;
+  int rc;
   if (memory > 0) {
     snprintf(v, sizeof v, "%lld", (long long)memory);
-    if ((rc = set_knob(dir, "memory.max", v, err, errlen)) < 0) goto fail;
+    if ((rc = set_knob(dir, "memory.max", v, err, errlen)) < 0) return rc;
     /* Without swap the limit is hard; keep swap out of it where the kernel has swap. */
     set_knob(dir, "memory.swap.max", "0", err, errlen);
   }
   if (pids != 0) {
     if (pids > 0) snprintf(v, sizeof v, "%lld", (long long)pids);
     else snprintf(v, sizeof v, "max"); /* --pids-limit -1: unlimited, as Docker means it */
-    if ((rc = set_knob(dir, "pids.max", v, err, errlen)) < 0) goto fail;
+    if ((rc = set_knob(dir, "pids.max", v, err, errlen)) < 0) return rc;
   }
   if (cpus > 0) {
     snprintf(v, sizeof v, "%lld 100000", (long long)(cpus * 100000));
-    if ((rc = set_knob(dir, "cpu.max", v, err, errlen)) < 0) goto fail;
+    if ((rc = set_knob(dir, "cpu.max", v, err, errlen)) < 0) return rc;
   }
   return 0;
-fail:
-  rmdir(dir);
+}
+
+int cgroup_create(const char *name, int64_t memory, int64_t pids, double cpus, char *err, size_t errlen) {
+  autofree char *dir = cgroup_path(name);
+  if (mkdir(dir, 0755) < 0 && errno != EEXIST) return set_err(err, errlen, errno, "mkdir %s", dir);
+  int rc = cgroup_set_limits(name, memory, pids, cpus, err, errlen);
+  if (rc < 0) rmdir(dir);
   return rc;
 }
 

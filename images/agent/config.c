@@ -31,4 +31,5 @@ void config_load(void) {
   cfg.bridge_ip = ntohl(a.s_addr);
   cfg.network = strcmp(env_or("BOX_NETWORK", "1"), "0") != 0;
   cfg.warm = strcmp(env_or("BOX_WARM", "1"), "0") != 0;
+  cfg.warm_image = env_or("BOX_WARM_IMAGE", "busybox");
 }

@@ -17,6 +17,7 @@ struct box_config {
                         * to the container host (images/vm/rootfs/etc/init.d/boxd). */
   bool network;        /* BOX_NETWORK=0 skips bridge and veth (native tests) */
   bool warm;           /* BOX_WARM=0: no namespaces made ahead of a start (to measure cold starts) */
+  const char *warm_image; /* BOX_WARM_IMAGE busybox: the image a start is prepared for before any ran */
 };
 
 extern struct box_config cfg;

@@ -26,6 +26,7 @@
 #include "netlink.h"
 #include "publish.h"
 #include "pty.h"
+#include "registry.h"
 #include "volumes.h"
 
 const char *const phase_names[PHASE_COUNT] = {"received", "layers", "namespaces", "mounts", "cgroup", "network", "exec"};
@@ -131,20 +132,22 @@ static void configure_container_net(uint32_t ip) {
   close(fd);
 }
 
-/* What a start needs to tell a child made before the container was known (after the u32 address its
- * eth0 gets ahead of time, or 0, that namespaces_prepare sent): sent as
- * NUL-terminated strings — overlay options, hostname, workdir, ip, privileged, tty, argc,
- * nmounts, then per mount its target and "d" or "f" (directory or file), argv…, env… — after a
- * u32 length. The mounts' descriptors follow on the report socket ('V' records, volumes.h). */
-#define SPEC_HEAD 8
-static void spec_pack(struct buf *b, const struct container *c, const char *opts, const bool *is_dir) {
+/* What a start needs to tell a child made before the container was known (after what
+ * namespaces_prepare sent: the u32 address its eth0 gets ahead of time, or 0, and the u32-length
+ * overlay options of a root it mounts ahead, or none): sent as NUL-terminated strings — overlay
+ * options, hostname, workdir, ip, privileged, tty, argc, nmounts, keep ("1": the root mounted
+ * ahead is this one), then per mount its target and "d" or "f" (directory or file), argv…, env… —
+ * after a u32 length. The mounts' descriptors follow on the report socket ('V' records, volumes.h). */
+#define SPEC_HEAD 9
+static void spec_pack(struct buf *b, const struct container *c, const char *opts, bool keep_root, const bool *is_dir) {
   char ip[16], priv[2] = {c->opts.privileged ? '1' : '0', 0}, tty[2] = {c->opts.tty ? '1' : '0', 0}, argc[16], nmounts[16];
+  char keep[2] = {keep_root ? '1' : '0', 0};
   int n = 0;
   while (c->argv[n]) n++;
   snprintf(ip, sizeof ip, "%u", (unsigned)c->ip);
   snprintf(argc, sizeof argc, "%d", n);
   snprintf(nmounts, sizeof nmounts, "%d", c->opts.nmounts);
-  const char *head[SPEC_HEAD] = {opts, c->hostname, c->workdir ? c->workdir : "", ip, priv, tty, argc, nmounts};
+  const char *head[SPEC_HEAD] = {opts, c->hostname, c->workdir ? c->workdir : "", ip, priv, tty, argc, nmounts, keep};
   uint8_t len[4] = {0};
   buf_append(b, len, 4);
   for (size_t i = 0; i < N_ELEMENTS(head); i++) buf_append(b, head[i], strlen(head[i]) + 1);
@@ -179,6 +182,27 @@ static void keep_only_fds(const int *fds, int n) {
   if (close_range(from, ~0U, 0) < 0) die_with_error("close_range");
 }
 
+/* A u32 (little-endian) from boxd; with out, that many bytes after it as a malloc'd string (NULL
+ * if 0, at most 64 KiB). Returns 1, 0 at EOF (boxd dropped this child), < 0 if cut short or too long. */
+static int read_u32_string(int fd, uint32_t *size, const char **out) {
+  uint8_t len[4];
+  int n = read_all(fd, len, 4);
+  if (n <= 0) return n;
+  if (n != 4) return -1;
+  *size = len[0] | len[1] << 8 | len[2] << 16 | (uint32_t)len[3] << 24;
+  if (!out) return 1;
+  *out = NULL;
+  if (!*size) return 1;
+  if (*size > 1 << 16) return -1;
+  char *s = xcalloc(1, *size + 1);
+  if (read_all(fd, s, *size) != (int)*size) {
+    free(s);
+    return -1;
+  }
+  *out = s;
+  return 1;
+}
+
 static void __attribute__((noreturn)) container_child(int report_fd, int go_fd, const char *mnt, const char *run) {
   int keep[] = {report_fd, go_fd};
   keep_only_fds(keep, 2);
@@ -193,11 +217,14 @@ static void __attribute__((noreturn)) container_child(int report_fd, int go_fd, 
   if (n == 0) _exit(0); /* boxd dropped a prepared child it no longer needs */
   if (n != 4) die("bad start request from boxd");
   if (early_ip) configure_container_net(early_ip);
-  uint8_t len[4];
-  n = read_all(go_fd, len, 4);
-  if (n == 0) _exit(0);
-  uint32_t size = len[0] | len[1] << 8 | len[2] << 16 | (uint32_t)len[3] << 24;
-  if (n != 4 || size > 1 << 20) die("bad start request from boxd");
+  /* The root of the image boxd expects next, mounted now: a start of it only moves into it. One
+   * that fails here is mounted again at the start, which then says why. */
+  uint32_t size;
+  if ((n = read_u32_string(go_fd, &size, &early.overlay_opts)) <= 0) _exit(0);
+  bool root_ready = size && mounts_try_overlay(&early);
+  free((char *)early.overlay_opts);
+  if ((n = read_u32_string(go_fd, &size, NULL)) == 0) _exit(0);
+  if (n < 0 || size > 1 << 20) die("bad start request from boxd");
   char *blob = malloc(size ? size : 1);
   char **f;
   int nf;
@@ -218,9 +245,10 @@ static void __attribute__((noreturn)) container_child(int report_fd, int go_fd, 
   char **env = xcalloc(nf - at - argc + 1, sizeof *env);
   for (int i = at + argc; i < nf; i++) env[i - at - argc] = f[i];
   argv[argc] = NULL; /* env was copied out; argv ends here */
-  bool privileged = f[4][0] == '1';
-  struct mount_context mounts = {.mnt = mnt, .keep = run, .overlay_opts = f[0], .privileged = privileged};
+  bool privileged = f[4][0] == '1', keep_root = root_ready && f[8][0] == '1';
+  struct mount_context mounts = {.mnt = mnt, .keep = run, .overlay_opts = keep_root ? NULL : f[0], .privileged = privileged};
 
+  if (root_ready && !keep_root) mounts_drop_overlay(&mounts); /* another image's, or unprivileged */
   mounts_setup_root(&mounts);
   mounts_attach(targets, mount_fds, is_dir, nmounts); /* -v: volumes and binds, under the new root */
   if (f[5][0] != '1') pty_make_raw(0);
@@ -287,16 +315,34 @@ static int wait_exec(int fd, char *err, size_t errlen) {
   return 0;
 }
 
-static char *overlay_options(const struct container *c) {
+/* "lowerdir=…" of an image's overlay: its layers, the top one first. */
+static char *overlay_lower(const struct image *im) {
   struct buf b = {0};
   buf_append(&b, "lowerdir=", 9);
-  for (int i = c->image->nlayers - 1; i >= 0; i--) {
-    autofree char *dir = layer_dir(c->image->layers[i]);
+  for (int i = im->nlayers - 1; i >= 0; i--) {
+    autofree char *dir = layer_dir(im->layers[i]);
     buf_printf(&b, "%s%s", dir, i ? ":" : "");
   }
-  autofree char *d = container_dir(c);
-  buf_printf(&b, ",upperdir=%s/upper,workdir=%s/work", d, d);
+  buf_append(&b, "", 1);
   return b.data;
+}
+
+/* The overlay's options with its upper and work directories under dir (a container's state). */
+static char *overlay_options(const char *lower, const char *dir) {
+  return xasprintf("%s,upperdir=%s/upper,workdir=%s/work", lower, dir, dir);
+}
+
+/* A container's state directory with its (empty) overlay upper/ and work/: 0 or -errno. Three
+ * mkdirs, not a mkdir_p walking every parent (boxd made run/ at setup). */
+static int make_state_dir(const char *dir) {
+  autofree char *upper = xasprintf("%s/upper", dir);
+  autofree char *work = xasprintf("%s/work", dir);
+  const char *made[] = {dir, upper, work};
+  for (size_t i = 0; i < N_ELEMENTS(made); i++) {
+    int rc = mkdir(made[i], 0755) < 0 && errno != EEXIST ? mkdir_p(made[i], 0755) : 0;
+    if (rc < 0) return rc;
+  }
+  return 0;
 }
 
 static void kill_and_reap(pid_t pid) {
@@ -322,7 +368,42 @@ static int add_veth(struct prepared *p, char *err, size_t errlen) {
   return 0;
 }
 
-int namespaces_prepare(struct prepared *p, int id, bool with_network, char *err, size_t errlen) {
+/* For a prepared child: what a start of image im, unnamed, needs that depends on no request —
+ * its name <image>-<id> (so its cgroup can be made now: cgroup v2 refuses a rename), its state
+ * directory, the child in box/<name>. Returns the overlay options for the child to mount ahead,
+ * or NULL (the layers are not all there, or the name is taken: nothing or less is prepared). */
+static char *prepare_for_image(struct prepared *p, const struct image *im) {
+  char err[256];
+  int n = snprintf(p->name, sizeof p->name, "%s-%d", im->name, p->id);
+  autofree char *dir = xasprintf("%s/run/%s", cfg.state, p->name);
+  /* Taken (container_create would pick another), or left over: nothing to prepare. */
+  if (n >= (int)sizeof p->name || strchr(p->name, '/') || container_find(p->name) || mkdir(dir, 0755) < 0 ||
+      make_state_dir(dir) < 0) {
+    p->name[0] = 0;
+    return NULL;
+  }
+  if (cgroup_create(p->name, 0, 0, 0, err, sizeof err) == 0) {
+    if (cgroup_attach(p->name, p->pid, err, sizeof err) == 0) p->cgroup_ns = now_ns();
+    else cgroup_remove(p->name);
+  }
+  for (int i = 0; i < im->nlayers; i++) {
+    autofree char *layer = layer_dir(im->layers[i]);
+    if (access(layer, F_OK) < 0) return NULL;
+  }
+  p->lower = overlay_lower(im);
+  p->root_ns = now_ns();
+  return overlay_options(p->lower, dir);
+}
+
+/* Send boxd's u32 (little-endian) length and that string ("" for none) to a child. */
+static int write_u32_string(int fd, const char *s) {
+  uint32_t n = s ? (uint32_t)strlen(s) : 0;
+  uint8_t len[4] = {n, n >> 8, n >> 16, n >> 24};
+  int rc = write_all(fd, len, 4);
+  return rc < 0 || !n ? rc : write_all(fd, s, n);
+}
+
+int namespaces_prepare(struct prepared *p, int id, bool with_network, const struct image *im, char *err, size_t errlen) {
   memset(p, 0, sizeof *p);
   p->id = id;
   p->report_rd = p->go_wr = -1;
@@ -349,7 +430,9 @@ int namespaces_prepare(struct prepared *p, int id, bool with_network, char *err,
   if (with_network && cfg.network && add_veth(p, err, errlen) < 0) goto fail;
   /* The child configures its eth0 now (10.88.0.1 + id) if its veth is there, else at its start. */
   uint32_t early_ip = with_network && cfg.network ? htonl(cfg.bridge_ip + id) : 0;
+  autofree char *root = im ? prepare_for_image(p, im) : NULL;
   int rc = write_all(p->go_wr, &early_ip, 4);
+  if (rc >= 0) rc = write_u32_string(p->go_wr, root);
   if (rc < 0) {
     set_err(err, errlen, -rc, "the prepared namespaces' child died");
     goto fail;
@@ -368,6 +451,56 @@ void namespaces_discard(struct prepared *p) {
     *fds[i] = -1;
   }
   p->pid = 0;
+  int rc;
+  if (p->name[0]) {
+    if (p->cgroup_ns && (rc = cgroup_remove(p->name)) < 0) log_msg("prepared cgroup %s not removed: %s", p->name, strerror(-rc));
+    autofree char *dir = xasprintf("%s/run/%s", cfg.state, p->name);
+    rm_rf(dir);
+  }
+  p->name[0] = 0;
+  p->cgroup_ns = p->root_ns = 0;
+  free(p->lower);
+  p->lower = NULL;
+}
+
+/* A prepared cgroup whose start had another name: its child leaves it at cgroup_attach. */
+static char leftover_cgroup[sizeof ((struct prepared *)0)->name];
+
+static void leftover_cgroup_add(const char *name) {
+  int rc; /* one kept at a time: an older one's child left it long ago */
+  if (leftover_cgroup[0] && (rc = cgroup_remove(leftover_cgroup)) < 0)
+    log_msg("prepared cgroup %s not removed: %s", leftover_cgroup, strerror(-rc));
+  snprintf(leftover_cgroup, sizeof leftover_cgroup, "%s", name);
+}
+
+void prepared_leftovers_remove(void) {
+  if (leftover_cgroup[0] && cgroup_remove(leftover_cgroup) == 0) leftover_cgroup[0] = 0;
+}
+
+/* A prepared child's state directory, cgroup and root, for container c (its own now): which of
+ * them it takes. The directory is renamed if c has another name; the cgroup only fits c's name
+ * (otherwise the child moves to c's at cgroup_attach and the prepared one goes while idle); the
+ * root fits if it is the overlay of c's layers, unprivileged, over that directory. */
+static bool take_prepared(struct container *c, struct start_state *st, const char *dir, const char *lower) {
+  struct prepared *p = &st->p;
+  if (!p->name[0]) return false;
+  bool same = !strcmp(p->name, c->name);
+  if (p->cgroup_ns && same) {
+    st->in_cgroup = true;
+    c->prewarmed[2] = p->cgroup_ns;
+  } else if (p->cgroup_ns) {
+    leftover_cgroup_add(p->name);
+  }
+  p->cgroup_ns = 0;
+  autofree char *from = xasprintf("%s/run/%s", cfg.state, p->name);
+  if (!same && rename(from, dir) < 0) {
+    log_msg("%s: prepared %s not taken: %s", c->name, from, strerror(errno));
+    return false; /* namespaces_discard removes it, once the child let go of it */
+  }
+  p->name[0] = 0;
+  bool keep_root = p->root_ns && !c->opts.privileged && !strcmp(p->lower, lower);
+  if (keep_root) c->prewarmed[3] = p->root_ns;
+  return keep_root;
 }
 
 /* A start runs in steps, each taken when the child's report socket is readable: boxd's loop
@@ -375,41 +508,42 @@ void namespaces_discard(struct prepared *p) {
 int container_start_begin(struct container *c, struct prepared *warm, char *err, size_t errlen) {
   struct start_state *st = &c->start;
   autofree char *dir = container_dir(c);
-  autofree char *upper = xasprintf("%s/upper", dir);
-  autofree char *work = xasprintf("%s/work", dir);
-  autofree char *opts = NULL;
+  autofree char *lower = overlay_lower(c->image);
+  autofree char *opts = overlay_options(lower, dir);
   struct buf spec = {0};
+  bool keep_root = false, made_cgroup = false;
   int rc;
 
   *st = (struct start_state){.stage = START_MOUNTS, .master = -1, .warm = warm != NULL};
   st->p.pid = 0;
   st->p.report_rd = st->p.go_wr = -1;
   if (warm) {
-    /* Namespaces and veth were made ahead of time (see starts.c): this start owns them now. */
+    /* Namespaces and veth were made ahead of time (see starts.c): this start owns them now,
+     * and what was prepared for the image expected (its directory, cgroup, root) if it fits. */
     st->p = *warm;
+    warm->lower = NULL;
     c->prewarmed[0] = warm->namespaces_ns;
     c->prewarmed[1] = warm->network_ns;
     c->id = warm->id;
+    keep_root = take_prepared(c, st, dir, lower);
   }
-  for (int i = 0; i < c->image->nlayers; i++)
-    if ((rc = layer_ensure(c->image->layers[i], err, errlen)) < 0) goto fail_dir;
-  /* Three mkdirs, not a mkdir_p walking every parent (boxd made run/ and mnt/ at setup): a start
-   * is counted in guest instructions, and each path lookup on the store's overlay costs some. */
-  const char *made[] = {dir, upper, work};
-  for (size_t i = 0; i < N_ELEMENTS(made); i++)
-    if (mkdir(made[i], 0755) < 0 && errno != EEXIST && (rc = mkdir_p(made[i], 0755)) < 0) {
-      set_err(err, errlen, -rc, "creating %s", made[i]);
-      goto fail_dir;
-    }
-  opts = overlay_options(c);
+  /* A kept root has its layers mounted; and its directory is there. */
+  for (int i = 0; !keep_root && i < c->image->nlayers; i++)
+    if ((rc = layer_ensure(c->image->layers[i], err, errlen)) < 0) goto fail;
+  if (!keep_root && (rc = make_state_dir(dir)) < 0) {
+    set_err(err, errlen, -rc, "creating %s", dir);
+    goto fail;
+  }
   c->phases[PHASE_LAYERS] = now_ns();
   /* Published ports are bound first: a port already taken fails the start before anything is made. */
   if ((rc = publish_ports(c->opts.ports, c->opts.nports, cfg.network ? htonl(cfg.bridge_ip + c->id) : 0, err, errlen)) < 0)
-    goto fail_dir;
+    goto fail;
   c->proxy = rc;
 
-  if ((rc = cgroup_create(c->name, c->opts.memory, c->opts.pids, c->opts.cpus, err, errlen)) < 0) goto fail_dir;
-  if (!warm && namespaces_prepare(&st->p, c->id, false, err, errlen) < 0) goto fail_cgroup;
+  if (st->in_cgroup) rc = cgroup_set_limits(c->name, c->opts.memory, c->opts.pids, c->opts.cpus, err, errlen);
+  else made_cgroup = (rc = cgroup_create(c->name, c->opts.memory, c->opts.pids, c->opts.cpus, err, errlen)) == 0;
+  if (rc < 0) goto fail;
+  if (!warm && namespaces_prepare(&st->p, c->id, false, NULL, err, errlen) < 0) goto fail;
   c->pid = st->p.pid;
   c->phases[PHASE_NAMESPACES] = now_ns();
   /* box0 is cfg.bridge_ip (10.88.0.1); container n gets 10.88.0.1 + n. */
@@ -418,8 +552,8 @@ int container_start_begin(struct container *c, struct prepared *warm, char *err,
   /* -v: each source cloned here, in boxd's namespace, where the host's paths still are. */
   int nm = c->opts.nmounts, mount_fds[MAX_MOUNTS]; /* parse_run allows no more */
   bool is_dir[MAX_MOUNTS];
-  if (mounts_open(c->opts.mounts, nm, mount_fds, is_dir, err, errlen) < 0) goto fail_cgroup;
-  spec_pack(&spec, c, opts, is_dir);
+  if (mounts_open(c->opts.mounts, nm, mount_fds, is_dir, err, errlen) < 0) goto fail;
+  spec_pack(&spec, c, opts, keep_root, is_dir);
   rc = write_all(st->p.go_wr, spec.data, spec.len);
   buf_free(&spec);
   for (int i = 0; i < nm; i++) {
@@ -433,12 +567,11 @@ int container_start_begin(struct container *c, struct prepared *warm, char *err,
   }
   return 0;
 
-fail_cgroup:
-  cgroup_remove(c->name);
-fail_dir:
+fail:
   unpublish_ports(c->proxy);
   c->proxy = 0;
-  namespaces_discard(&st->p);
+  namespaces_discard(&st->p); /* first: a cgroup with the child in it cannot go */
+  if (made_cgroup || st->in_cgroup) cgroup_remove(c->name);
   rm_rf(dir);
   c->ip = 0;
   st->stage = START_DONE;
@@ -456,7 +589,7 @@ int container_start_step(struct container *c, int *master_out, char *err, size_t
       if (!*err) set_err(err, errlen, 0, "the container died while mounting");
       break;
     }
-    if (cgroup_attach(c->name, p->pid, err, errlen) < 0) break;
+    if (!st->in_cgroup && cgroup_attach(c->name, p->pid, err, errlen) < 0) break;
     c->phases[PHASE_CGROUP] = now_ns();
     if (!st->warm && cfg.network && add_veth(p, err, errlen) < 0) break;
     c->phases[PHASE_NETWORK] = now_ns();

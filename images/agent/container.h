@@ -30,12 +30,20 @@ struct prepared {
   int report_rd, go_wr;
   char veth[16];
   uint64_t namespaces_ns, network_ns;
+  /* For an image given to namespaces_prepare, the container it would start unnamed is
+   * `name` (<image>-<id>): run/<name> is made and, if `root_ns`, the child mounted that image's
+   * overlay over it (`lower` its lowerdir=, malloc'd); if `cgroup_ns`, the child is in
+   * box/<name>. "" / 0 / NULL: not made (or taken over by a start). */
+  char name[128];
+  char *lower;
+  uint64_t root_ns, cgroup_ns;
 };
 /* Where a start is: each stage waits for the child's next report. */
 struct start_state {
   enum { START_MOUNTS, START_EXEC, START_EXECED, START_DONE } stage;
   struct prepared p;
   bool warm;
+  bool in_cgroup; /* the child already is in the container's cgroup (prepared for its name) */
   int master; /* the pty, once the child sent it */
 };
 struct container {
@@ -54,7 +62,8 @@ struct container {
   time_t finished; /* wall clock, once exited */
   uint64_t phases[PHASE_COUNT];
   uint64_t first_output_ns;
-  uint64_t prewarmed[2]; /* when its namespaces and veth were made ahead of the request; 0 = cold */
+  /* When its namespaces, veth, cgroup and root overlay were made ahead of the request; 0 = at it. */
+  uint64_t prewarmed[4];
   uint32_t ip;     /* network order, 0 without network */
   pid_t proxy;     /* the port proxy while it has published ports (publish.h), else 0 */
   char veth[16];
@@ -71,8 +80,15 @@ struct container {
 /* The directory with upper/ and work/ for a container (malloc'd). */
 char *container_dir(const struct container *c);
 char *container_upper(const struct container *c);
-int namespaces_prepare(struct prepared *p, int id, bool with_network, char *err, size_t errlen);
+/* Clone the child of a start (new pid, mount, uts, ipc, net namespaces) with id `id`; with_network:
+ * its veth too. With an image (may be NULL) whose layers are unpacked, also what a start of it
+ * unnamed needs (struct prepared): its state directory, overlay and cgroup. 0 or < 0 (err set). */
+int namespaces_prepare(struct prepared *p, int id, bool with_network, const struct image *im, char *err, size_t errlen);
+/* Kill the child (if p->pid) and remove what was made for it and not taken over by a start. */
 void namespaces_discard(struct prepared *p);
+/* A prepared cgroup a start did not take (its name differed) is removed here, once its child
+ * left it: called while idle, so no start pays the rmdir. */
+void prepared_leftovers_remove(void);
 
 /* What container_start_blocking and container_exec return when the runtime worked but the command
  * could not be run: Docker's exit codes 127 (not found) and 126 (cannot be invoked), negated.

@@ -21,6 +21,7 @@ enum step_kind {
   STEP_DETACH_KEPT, /* and ctx->keep, once the overlay holds its own reference to its upper */
   STEP_ENTER_ROOT,  /* make ctx->mnt the root */
   STEP_MOVE_IN,     /* move the mount at dst (with its submounts) to the same path under ctx->mnt, made if need be */
+  STEP_MOVE_OUT,    /* and back */
   STEP_DETACH,      /* lazily unmount dst with its submounts */
   STEP_MOUNT,
   STEP_MKDIR,
@@ -106,13 +107,22 @@ static const struct step privileged_steps[] = {
     {STEP_REMOUNT_RW, ALWAYS, .dst = "/dev", .flags = MS_NOSUID},
 };
 
-/* The container's root: its overlay, then the prepared /proc, /dev and /sys moved into it. */
-static const struct step root_steps[] = {
+/* The container's root: its overlay, the prepared /proc, /dev and /sys moved into it (done ahead
+ * for the image expected next, and undone if another comes)… */
+static const struct step overlay_steps[] = {
     {STEP_OVERLAY, ALWAYS},
-    {STEP_DETACH_KEPT, ALWAYS},
     {STEP_MOVE_IN, ALWAYS, .dst = "/proc", .mode = 0555},
     {STEP_MOVE_IN, ALWAYS, .dst = "/dev", .mode = 0755},
     {STEP_MOVE_IN, ALWAYS, .dst = "/sys", .mode = 0555},
+};
+static const struct step overlay_undo_steps[] = {
+    {STEP_MOVE_OUT, ALWAYS, .dst = "/proc"},
+    {STEP_MOVE_OUT, ALWAYS, .dst = "/dev"},
+    {STEP_MOVE_OUT, ALWAYS, .dst = "/sys"},
+};
+/* …then entered, once the overlay holds its own reference to its upper. */
+static const struct step enter_steps[] = {
+    {STEP_DETACH_KEPT, ALWAYS},
     {STEP_ENTER_ROOT, ALWAYS},
 };
 
@@ -258,6 +268,11 @@ static void run_steps(const struct step *steps, size_t n, const struct mount_con
       if (mount(s->dst, to, NULL, MS_MOVE, NULL) < 0) die_with_error("moving %s into the container", s->dst);
       break;
     }
+    case STEP_MOVE_OUT: {
+      autofree char *from = xasprintf("%s%s", ctx->mnt, s->dst);
+      if (mount(from, s->dst, NULL, MS_MOVE, NULL) < 0) die_with_error("moving %s out of the prepared root", s->dst);
+      break;
+    }
     case STEP_DETACH:
       if (umount2(s->dst, MNT_DETACH) < 0) die_with_error("detaching %s", s->dst);
       break;
@@ -273,9 +288,22 @@ static void run_steps(const struct step *steps, size_t n, const struct mount_con
 
 void mounts_prepare(const struct mount_context *ctx) { run_steps(prepare_steps, N_ELEMENTS(prepare_steps), ctx); }
 
+bool mounts_try_overlay(const struct mount_context *ctx) {
+  if (mount("overlay", ctx->mnt, "overlay", MS_NODEV, ctx->overlay_opts) < 0) return false;
+  run_steps(overlay_steps + 1, N_ELEMENTS(overlay_steps) - 1, ctx); /* the moves in */
+  return true;
+}
+
+void mounts_drop_overlay(const struct mount_context *ctx) {
+  run_steps(overlay_undo_steps, N_ELEMENTS(overlay_undo_steps), ctx);
+  /* Not lazily: the overlay lets go of its upper and work directories now, for the next one. */
+  if (umount2(ctx->mnt, 0) < 0) die_with_error("unmounting the root prepared at %s", ctx->mnt);
+}
+
 void mounts_setup_root(const struct mount_context *ctx) {
   if (ctx->privileged) run_steps(privileged_steps, N_ELEMENTS(privileged_steps), ctx);
-  run_steps(root_steps, N_ELEMENTS(root_steps), ctx);
+  if (ctx->overlay_opts) run_steps(overlay_steps, N_ELEMENTS(overlay_steps), ctx);
+  run_steps(enter_steps, N_ELEMENTS(enter_steps), ctx);
 }
 
 void mounts_setup_cgroup(const struct mount_context *ctx) { run_steps(cgroup_steps, N_ELEMENTS(cgroup_steps), ctx); }

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
@@ -13,6 +14,9 @@
 static struct prepared warm; /* namespaces made while idle, for the next start */
 static bool have_warm;
 static bool warm_failed;     /* stop retrying until a start works again */
+/* The image of the last container started: the next start is prepared for it (its root and
+ * cgroup, container.h). Before any start, cfg.warm_image. */
+static char *last_image;
 
 /* The id for the next container: the prepared namespaces' (their veth is named after it). */
 static int next_id(void) { return have_warm ? warm.id : container_free_id(); }
@@ -42,6 +46,10 @@ static int layers_ready(const char *image_ref, uint64_t received, char *err, siz
 /* Tell the host a container runs: STARTED with its phases on its terminal's channel. */
 static void announce_started(struct container *c, struct link *link, uint32_t channel) {
   warm_failed = false;
+  if (!last_image || strcmp(last_image, c->image->name)) {
+    free(last_image);
+    last_image = xstrdup(c->image->name);
+  }
   uint8_t p[8 + 8 * PHASE_COUNT];
   put_u32(p, (uint32_t)c->pid);
   put_u32(p + 4, PHASE_COUNT);
@@ -149,16 +157,23 @@ bool start_in_progress(const struct term *t) {
 }
 
 /* One start at a time gets the (single, in the guest) CPU: the first of twelve requested together
- * reaches its prompt as fast as it would alone, the next begins as it execs, and every started
- * container's output flows meanwhile. A start still going after START_ALONE_NS (a child stuck in
- * a mount) no longer holds the queue. */
+ * reaches its prompt as fast as it would alone, the next begins once it printed its first output
+ * (its program's own start, after exec, is the start's last part: another start would share the
+ * CPU with it and hold its prompt back), and every started container's output flows meanwhile. A
+ * start still going after START_ALONE_NS (a child stuck in a mount), or a program silent for
+ * FIRST_OUTPUT_WAIT_NS after its exec, no longer holds the queue. */
 #define START_ALONE_NS (1000 * 1000000ull)
+#define FIRST_OUTPUT_WAIT_NS (50 * 1000000ull)
 bool may_begin_start(uint64_t now, int *wait_ms) {
   *wait_ms = -1;
   struct term *t;
   for (int at = 0; (t = term_next(&at));) {
-    if (!start_in_progress(t) || now - t->began >= START_ALONE_NS) continue;
-    int ms = (int)((t->began + START_ALONE_NS - now) / 1000000) + 1;
+    uint64_t until = 0;
+    if (start_in_progress(t)) until = t->began + START_ALONE_NS;
+    else if (t->c && !t->is_exec && !t->seen_output && t->c->state == STATE_RUNNING)
+      until = t->c->phases[PHASE_EXEC] + FIRST_OUTPUT_WAIT_NS;
+    if (now >= until) continue;
+    int ms = (int)((until - now) / 1000000) + 1;
     if (*wait_ms < 0 || ms < *wait_ms) *wait_ms = ms;
   }
   return *wait_ms < 0;
@@ -243,16 +258,19 @@ void start_stepped(struct term *t) {
 bool prepare_namespaces_wanted(void) { return cfg.warm && !have_warm && !warm_failed; }
 
 bool prepare_namespaces(void) {
+  prepared_leftovers_remove();
   if (!prepare_namespaces_wanted()) return false;
   char err[512];
   uint64_t t0 = now_ns();
-  if (namespaces_prepare(&warm, container_free_id(), true, err, sizeof err) < 0) {
+  const struct image *im = image_find(registry_images(), last_image ? last_image : cfg.warm_image);
+  if (namespaces_prepare(&warm, container_free_id(), true, im, err, sizeof err) < 0) {
     log_msg("preparing namespaces: %s (not retried until a start works)", err);
     warm_failed = true;
     return false;
   }
   have_warm = true;
-  log_msg("namespaces ready for the next start (%.1f ms)", (now_ns() - t0) / 1e6);
+  log_msg("namespaces ready for the next start (%.1f ms)%s%s%s%s", (now_ns() - t0) / 1e6, warm.name[0] ? ", for " : "",
+          warm.name, warm.cgroup_ns ? " with its cgroup" : "", warm.root_ns ? " and root" : "");
   return true;
 }
 

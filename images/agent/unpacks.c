@@ -44,9 +44,18 @@ static struct unpack *slot_for(const char *hex) {
   return u ? u : oldest;
 }
 
+/* Whether layer hex is unpacked. Each queued start asks on every turn of the loop, and each
+ * access() is a path lookup through the store's overlay: a layer seen there is remembered, as
+ * nothing removes one while boxd runs. */
 static bool unpacked(const char *hex) {
+  static char seen[64][65];
+  static int nseen;
+  for (int i = 0; i < nseen; i++)
+    if (!strcmp(seen[i], hex)) return true;
   autofree char *dir = layer_dir(hex);
-  return access(dir, F_OK) == 0;
+  if (access(dir, F_OK) < 0) return false;
+  if (nseen < (int)N_ELEMENTS(seen)) snprintf(seen[nseen++], sizeof seen[0], "%s", hex);
+  return true;
 }
 
 /* The child: its own process group (so a renice or a kill reaches its tar too), nothing of boxd's

@@ -232,8 +232,9 @@ static void inspect_one(struct buf *b, struct container *c) {
     buf_printf(b, "%s\"%s\": %llu", i ? ", " : "", phase_names[i], (unsigned long long)c->phases[i]);
   buf_printf(b, ", \"first_output\": %llu},\n", (unsigned long long)c->first_output_ns);
   /* Made while idle before the request: these are when, the phases above when they were taken. */
-  buf_printf(b, "    \"PrewarmedNs\": {\"namespaces\": %llu, \"network\": %llu}\n  }",
-             (unsigned long long)c->prewarmed[0], (unsigned long long)c->prewarmed[1]);
+  buf_printf(b, "    \"PrewarmedNs\": {\"namespaces\": %llu, \"network\": %llu, \"cgroup\": %llu, \"root\": %llu}\n  }",
+             (unsigned long long)c->prewarmed[0], (unsigned long long)c->prewarmed[1], (unsigned long long)c->prewarmed[2],
+             (unsigned long long)c->prewarmed[3]);
 }
 
 static int verb_inspect(const struct verb_args *va, struct buf *out) {
