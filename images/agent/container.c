@@ -134,7 +134,7 @@ static void configure_container_net(uint32_t ip) {
 /* What a start needs to tell a child made before the container was known (after the u32 address its
  * eth0 gets ahead of time, or 0, that namespaces_prepare sent): sent as
  * NUL-terminated strings — overlay options, hostname, workdir, ip, privileged, tty, argc,
- * nmounts, then per mount its target and "d" or "f" (directory or file), argv…, env… — after a
+ * nmounts, then per mount its target and its letters (mount_point_flags), argv…, env… — after a
  * u32 length. The mounts' descriptors follow on the report socket ('V' records, volumes.h). */
 #define SPEC_HEAD 8
 static void spec_pack(struct buf *b, const struct container *c, const char *opts, const bool *is_dir) {
@@ -150,7 +150,9 @@ static void spec_pack(struct buf *b, const struct container *c, const char *opts
   for (size_t i = 0; i < N_ELEMENTS(head); i++) buf_append(b, head[i], strlen(head[i]) + 1);
   for (int i = 0; i < c->opts.nmounts; i++) {
     buf_append(b, c->opts.mounts[i].target, strlen(c->opts.mounts[i].target) + 1);
-    buf_append(b, is_dir[i] ? "d" : "f", 2);
+    char flags[4];
+    mount_point_flags(&c->opts.mounts[i], is_dir[i], flags);
+    buf_append(b, flags, strlen(flags) + 1);
   }
   for (char **a = c->argv; *a; a++) buf_append(b, *a, strlen(*a) + 1);
   for (char **e = c->env; e && *e; e++) buf_append(b, *e, strlen(*e) + 1);
@@ -205,13 +207,11 @@ static void __attribute__((noreturn)) container_child(int report_fd, int go_fd, 
     die("bad start request from boxd");
   int argc = atoi(f[6]), nmounts = atoi(f[7]);
   if (argc < 1 || nmounts < 0 || nmounts > MAX_MOUNTS || SPEC_HEAD + 2 * nmounts + argc > nf) die("bad start request from boxd");
-  char *targets[MAX_MOUNTS];
-  int mount_fds[MAX_MOUNTS];
-  bool is_dir[MAX_MOUNTS];
+  struct mount_point points[MAX_MOUNTS];
   for (int i = 0; i < nmounts; i++) {
-    targets[i] = f[SPEC_HEAD + 2 * i];
-    is_dir[i] = f[SPEC_HEAD + 2 * i + 1][0] == 'd';
-    if ((mount_fds[i] = mount_fd_recv(report_fd)) < 0) die("no descriptor from boxd for the mount on %s", targets[i]);
+    points[i].target = f[SPEC_HEAD + 2 * i];
+    mount_point_from_flags(&points[i], f[SPEC_HEAD + 2 * i + 1]);
+    if ((points[i].fd = mount_fd_recv(report_fd)) < 0) die("no descriptor from boxd for the mount on %s", points[i].target);
   }
   int at = SPEC_HEAD + 2 * nmounts;
   char **argv = f + at;
@@ -222,7 +222,7 @@ static void __attribute__((noreturn)) container_child(int report_fd, int go_fd, 
   struct mount_context mounts = {.mnt = mnt, .keep = run, .overlay_opts = f[0], .privileged = privileged};
 
   mounts_setup_root(&mounts);
-  mounts_attach(targets, mount_fds, is_dir, nmounts); /* -v: volumes and binds, under the new root */
+  mounts_attach(points, nmounts, privileged); /* -v, --mount: volumes and binds, under the new root */
   if (f[5][0] != '1') pty_make_raw(0);
   pty_send_master(report_fd, master);
   report_time(report_fd); /* mounts */
@@ -429,12 +429,14 @@ int container_start_begin(struct container *c, struct prepared *warm, char *err,
   if (rc < 0) {
     set_err(err, errlen, -rc, "the container died before its start request");
     container_start_abort(c);
+    mounts_remove_anonymous(c->opts.mounts, c->opts.nmounts);
     return -EINVAL;
   }
   return 0;
 
 fail_cgroup:
   cgroup_remove(c->name);
+  mounts_remove_anonymous(c->opts.mounts, c->opts.nmounts);
 fail_dir:
   unpublish_ports(c->proxy);
   c->proxy = 0;
@@ -491,6 +493,7 @@ int container_start_step(struct container *c, int *master_out, char *err, size_t
     return 1;
   }
   container_start_abort(c);
+  mounts_remove_anonymous(c->opts.mounts, c->opts.nmounts); /* a failed start leaves no container to name them */
   return rc == START_NOT_FOUND || rc == START_CANNOT_INVOKE ? rc : -EINVAL;
 }
 

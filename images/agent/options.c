@@ -20,7 +20,7 @@ struct opt_spec {
 struct verb_spec {
   const char *verb;
   bool interspersed; /* flags may follow operands (false: the first operand ends the options) */
-  struct opt_spec opts[16]; /* ends at the first entry without a name: keep one spare */
+  struct opt_spec opts[20]; /* ends at the first entry without a name: keep one spare */
 };
 
 /* Every verb's options. run and exec stop at the image / container, as `docker run` does. */
@@ -40,7 +40,8 @@ static const struct verb_spec verbs[] = {
       {O_WORKDIR, 'w', "workdir", VALUE},
       {O_RM, 0, "rm", BOOL},
       {O_ENTRYPOINT, 0, "entrypoint", VALUE},
-      {O_VOLUME, 'v', "volume", LIST}}},
+      {O_VOLUME, 'v', "volume", LIST},
+      {O_MOUNT, 0, "mount", LIST}}},
     {"exec", false, {{O_INTERACTIVE, 'i', "interactive", BOOL}, {O_TTY, 't', "tty", BOOL}}},
     {"ps", true, {{O_ALL, 'a', "all", BOOL}, {O_QUIET, 'q', "quiet", BOOL}}},
     {"stop", true, {{O_TIME, 't', "timeout|time", VALUE}}},
@@ -51,7 +52,8 @@ static const struct verb_spec verbs[] = {
     {"logs", true, {{0}}},
     {"diff", true, {{0}}},
     {"port", true, {{0}}},
-    {"volume", true, {{O_QUIET, 'q', "quiet", BOOL}}}, /* box volume create|ls|rm|inspect (volumes.h) */
+    /* box volume create|ls|rm|inspect|prune (volumes.h) */
+    {"volume", true, {{O_QUIET, 'q', "quiet", BOOL}, {O_FORCE, 'f', "force", BOOL}, {O_ALL, 'a', "all", BOOL}}},
     {"version", true, {{0}}},
     /* Image verbs the CLI runs itself on the store (build.c, archive.c). */
     {"build", true, {{O_TAG, 't', "tag", VALUE}, {O_FILE, 'f', "file", VALUE}, {O_NO_CACHE, 0, "no-cache", BOOL}}},
@@ -312,7 +314,7 @@ int parse_run(int argc, char **argv, struct run_opts *o, char *err, size_t errle
     o->workdir = xstrdup(val);
   }
   if ((val = a.value[O_ENTRYPOINT])) o->entrypoint = xstrdup(val);
-  if (mount_specs_parse(a.every[O_VOLUME], &o->mounts, &o->nmounts, err, errlen) < 0) goto out;
+  if (mount_specs_parse(a.every[O_VOLUME], a.every[O_MOUNT], &o->mounts, &o->nmounts, err, errlen) < 0) goto out;
   o->remove = flag_on(&a, O_RM);
   if (a.noperands < 1) {
     set_err(err, errlen, 0, "\"box run\" requires at least 1 argument: box run [OPTIONS] IMAGE [COMMAND] [ARG...]");
