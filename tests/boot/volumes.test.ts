@@ -158,7 +158,9 @@ describe.skipIf(!hostHasContainerImages())('box run -v and box volume, as Docker
     expect((await sh(`box run --rm -v site:/www web cat /www/index.html /www/extra`)).out).toBe('mine\nextra\n');
     // `volume create` makes an empty volume: emptiness is the rule, so it is filled too (owner and mode of the image's dir).
     await sh('box volume create made-empty >/dev/null');
-    expect((await sh(`box run --rm -v made-empty:/etc busybox sh -c 'cat /etc/passwd | head -1; stat -c %a /etc'`)).out).toBe('root:x:0:0:root:/root:/bin/sh\n755\n');
+    expect((await sh(`box run --rm -v made-empty:/etc busybox sh -c 'cat /etc/passwd | head -1; stat -c %a /etc'`)).out).toBe(
+      'root:x:0:0:root:/root:/bin/sh\n755\n',
+    );
     // An anonymous volume, and a read-only one: filled before they are mounted.
     expect((await sh(`box run --rm -v /www web cat /www/index.html`)).out).toMatch(/<html/);
     const ro = await sh(`box run --rm -v rofilled:/www:ro web sh -c 'cat /www/index.html | head -1; touch /www/x' 2>&1`);
@@ -196,7 +198,7 @@ describe.skipIf(!hostHasContainerImages())('box run -v and box volume, as Docker
     expect((await sh('ls /var/lib/box/volumes/cp0/_data | wc -l')).out.trim()).not.toBe('0');
   }, 300_000);
 
-  it('--mount type=volume and type=bind, with Docker\'s aliases; a --mount bind source is never made', async () => {
+  it("--mount type=volume and type=bind, with Docker's aliases; a --mount bind source is never made", async () => {
     expect((await sh(`box run --rm --mount type=volume,source=mvol,target=/m busybox sh -c 'echo m > /m/f'`)).code).toBe(0);
     expect((await sh('cat /var/lib/box/volumes/mvol/_data/f')).out).toBe('m\n');
     await sh('mkdir -p /tmp/share && echo from-host > /tmp/share/in');
@@ -212,8 +214,14 @@ describe.skipIf(!hostHasContainerImages())('box run -v and box volume, as Docker
   it.each([
     { mount: 'type=bind,source=/tmp/share', says: 'invalid argument "type=bind,source=/tmp/share" for "--mount" flag: target is required' },
     { mount: 'type=foo,target=/x', says: 'Error response from daemon: invalid mount config for type "foo": mount type unknown' },
-    { mount: 'type=volume,src=v,dst=/x,color=red', says: `invalid argument "type=volume,src=v,dst=/x,color=red" for "--mount" flag: unexpected key 'color' in 'color=red'` },
-    { mount: 'type=volume,target=/x,readonly', says: 'Error response from daemon: invalid mount config for type "volume": must not set ReadOnly mode when using anonymous volumes' },
+    {
+      mount: 'type=volume,src=v,dst=/x,color=red',
+      says: `invalid argument "type=volume,src=v,dst=/x,color=red" for "--mount" flag: unexpected key 'color' in 'color=red'`,
+    },
+    {
+      mount: 'type=volume,target=/x,readonly',
+      says: 'Error response from daemon: invalid mount config for type "volume": must not set ReadOnly mode when using anonymous volumes',
+    },
   ])('--mount $mount is refused with one line and 125', async ({ mount, says }) => {
     const r = await sh(`box run --mount '${mount}' busybox true 2>&1`);
     expect(r.code).toBe(125);
@@ -221,15 +229,21 @@ describe.skipIf(!hostHasContainerImages())('box run -v and box volume, as Docker
     expect(r.out).toContain(says);
   });
 
-  it('-v under /dev works (made while /dev is writable for that moment), /dev stays read-only; /proc is refused with runc\'s words', async () => {
+  it("-v under /dev works (made while /dev is writable for that moment), /dev stays read-only; /proc is refused with runc's words", async () => {
     await sh('echo conf > /tmp/devconf');
-    const d = await sh(`box run --rm -v devvol:/dev/data -v /tmp/devconf:/dev/conf busybox sh -c 'echo hi > /dev/data/f && cat /dev/data/f /dev/conf; touch /dev/zz' 2>&1`);
+    const d = await sh(
+      `box run --rm -v devvol:/dev/data -v /tmp/devconf:/dev/conf busybox sh -c 'echo hi > /dev/data/f && cat /dev/data/f /dev/conf; touch /dev/zz' 2>&1`,
+    );
     expect(d.out).toMatch(/^hi\nconf$/m);
     expect(d.out).toMatch(/Read-only file system/);
     for (const [flag, target, says] of [
       ['-v', '/tmp/share:/proc/sys/kernel', 'check proc-safety of /proc/sys/kernel mount: "/proc/sys/kernel" cannot be mounted because it is inside /proc'],
       ['-v', 'pv:/proc', 'check proc-safety of /proc mount: "/proc" cannot be mounted because it is not of type proc'],
-      ['--mount', 'type=bind,src=/tmp/share,dst=/proc/self', 'check proc-safety of /proc/self mount: "/proc/self" cannot be mounted because it is inside /proc'],
+      [
+        '--mount',
+        'type=bind,src=/tmp/share,dst=/proc/self',
+        'check proc-safety of /proc/self mount: "/proc/self" cannot be mounted because it is inside /proc',
+      ],
     ]) {
       const r = await sh(`box run ${flag} ${target} busybox true 2>&1`);
       expect(r.code, target).toBe(125);
@@ -264,7 +278,7 @@ describe.skipIf(!hostHasContainerImages())('box run -v and box volume, as Docker
     await sh('box rm -f filebind >/dev/null');
   }, 120_000);
 
-  it("a failed start leaves no anonymous volume; a named one it made stays, as after a failed docker run", async () => {
+  it('a failed start leaves no anonymous volume; a named one it made stays, as after a failed docker run', async () => {
     const count = async () => Number((await sh('box volume ls -q | grep -cE "^[0-9a-f]{64}$"')).out.trim());
     const before = await count();
     const notFound = await sh(`box run -v /anonfail busybox /no/such/command 2>&1`);
@@ -280,7 +294,7 @@ describe.skipIf(!hostHasContainerImages())('box run -v and box volume, as Docker
     expect((await sh('box run --rm busybox echo still-serving')).out).toBe('still-serving\n');
   }, 120_000);
 
-  it('box load then box run at once: the loaded image\'s new layer is unpacked by a child, not in boxd\'s loop', async () => {
+  it("box load then box run at once: the loaded image's new layer is unpacked by a child, not in boxd's loop", async () => {
     // An image boxd has never seen, with a layer not unpacked: built, saved, then forgotten (index and layer dirs as before).
     await sh(`mkdir -p /root/fresh && echo fresh-layer > /root/fresh/f.txt && printf 'FROM busybox\\nCOPY f.txt /f.txt\\n' > /root/fresh/Dockerfile`);
     await sh('ls /var/lib/box/layers > /tmp/layers.before; cp /var/lib/box/oci/index.json /tmp/index.before');
@@ -295,7 +309,7 @@ describe.skipIf(!hostHasContainerImages())('box run -v and box volume, as Docker
     expect(log).toMatch(/unpacking layer [0-9a-f]{12} in pid \d+$/m); // urgent (no "idle, nice 19"): the start waits for it
   }, 300_000);
 
-  it('box volume prune: unused anonymous volumes only, -a for named ones too, docker/cli\'s words; it asks first without -f', async () => {
+  it("box volume prune: unused anonymous volumes only, -a for named ones too, docker/cli's words; it asks first without -f", async () => {
     await sh('box volume prune -f >/dev/null');
     const made = await sh(`box run --name pruned -v /pb busybox sh -c 'printf 12345 > /pb/f'; box inspect pruned | grep -o '"Name": "[0-9a-f]*"'`);
     const pb = /"Name": "([0-9a-f]{64})"/.exec(made.out)?.[1];
@@ -305,7 +319,9 @@ describe.skipIf(!hostHasContainerImages())('box run -v and box volume, as Docker
     await sh('box rm pruned >/dev/null');
     // The prompt ends without a newline (as Docker's): the exit code goes on its own line after it.
     const no = await sh('echo n | box volume prune; echo " code=$?"');
-    expect(no.out).toBe('WARNING! This will remove anonymous local volumes not used by at least one container.\nAre you sure you want to continue? [y/N]  code=0\n');
+    expect(no.out).toBe(
+      'WARNING! This will remove anonymous local volumes not used by at least one container.\nAre you sure you want to continue? [y/N]  code=0\n',
+    );
     expect((await sh('box volume ls -q')).out).toContain(pb!);
     const yes = await sh('echo y | box volume prune');
     expect(yes.code).toBe(0);
