@@ -97,8 +97,7 @@ const char *opt_long_name(enum opt_id id) {
   return "--?";
 }
 
-/* Go's strconv.ParseBool, which pflag uses for `--flag=VALUE` on a boolean. */
-static const char *parse_bool(const char *v) {
+const char *parse_go_bool(const char *v) {
   static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"}, *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
   for (size_t i = 0; i < N_ELEMENTS(yes); i++)
     if (!strcmp(v, yes[i])) return "true";
@@ -154,7 +153,7 @@ int parse_verb(const char *verb, int argc, char **argv, struct verb_args *a, cha
         }
         value = argv[++i];
       } else if (o->kind == BOOL) {
-        const char *b = value ? parse_bool(value) : "true";
+        const char *b = value ? parse_go_bool(value) : "true";
         if (!b) {
           verb_args_free(a);
           return set_err(err, errlen, 0, "invalid argument \"%s\" for \"--%.*s\" flag: true or false", value, (int)n, name);
@@ -176,7 +175,7 @@ int parse_verb(const char *verb, int argc, char **argv, struct verb_args *a, cha
       if (o->kind == BOOL) {
         value = "true";
         if (c[1] == '=') {
-          if (!(value = parse_bool(c + 2))) {
+          if (!(value = parse_go_bool(c + 2))) {
             verb_args_free(a);
             return set_err(err, errlen, 0, "invalid argument \"%s\" for \"-%c\" flag: true or false", c + 2, *c);
           }

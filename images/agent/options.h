@@ -40,6 +40,9 @@ static inline bool flag_on(const struct verb_args *a, enum opt_id id) {
 /* Every verb's option list ends with an empty entry inside its array (parse_verb scans to it):
  * 0, or -EINVAL naming the verb whose list is full. A unit test runs it. */
 int options_table_check(char *err, size_t errlen);
+/* Go's strconv.ParseBool, which pflag uses for `--flag=VALUE` on a boolean and docker/cli for
+ * `--mount ro=VALUE`: "true", "false", or NULL for anything else. */
+const char *parse_go_bool(const char *v);
 /* The canonical spelling of an option id (`--time`), for a request the CLI rebuilds. */
 const char *opt_long_name(enum opt_id id);
 

@@ -200,16 +200,6 @@ static char **csv_fields(const char *line, char *err, size_t errlen) {
   }
 }
 
-/* Go's strconv.ParseBool. */
-static int parse_bool_value(const char *v) {
-  static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"}, *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
-  for (size_t i = 0; i < N_ELEMENTS(yes); i++)
-    if (!strcmp(v, yes[i])) return 1;
-  for (size_t i = 0; i < N_ELEMENTS(no); i++)
-    if (!strcmp(v, no[i])) return 0;
-  return -1;
-}
-
 #define FLAG_ERR "invalid argument \"%s\" for \"--mount\" flag: "
 #define CONFIG_ERR DAEMON "invalid mount config for type \"%s\": "
 
@@ -228,16 +218,18 @@ int mount_spec_parse_mount(const char *raw, struct mount_spec *m, char *err, siz
     if (eq) key[eq - *f] = 0;
     for (char *k = key; *k; k++) *k = (char)(*k >= 'A' && *k <= 'Z' ? *k + 32 : *k); /* docker/cli lowercases keys */
     const char *val = eq ? eq + 1 : NULL;
-    int b = 1;
-    if (!val && strcmp(key, "readonly") && strcmp(key, "ro") && strcmp(key, "volume-nocopy") && strcmp(key, "bind-nonrecursive")) {
+    /* The boolean keys may stand alone ("readonly") or take a value ("ro=false"). */
+    bool is_bool = !strcmp(key, "readonly") || !strcmp(key, "ro") || !strcmp(key, "volume-nocopy") || !strcmp(key, "bind-nonrecursive");
+    if (!val && !is_bool) {
       set_err(err, errlen, 0, FLAG_ERR "invalid field '%s' must be a key=value pair", raw, *f);
       goto out;
     }
-    bool is_bool = !strcmp(key, "readonly") || !strcmp(key, "ro") || !strcmp(key, "volume-nocopy") || !strcmp(key, "bind-nonrecursive");
-    if (is_bool && val && (b = parse_bool_value(val)) < 0) {
+    const char *truth = is_bool && val ? parse_go_bool(val) : "true";
+    if (!truth) {
       set_err(err, errlen, 0, FLAG_ERR "invalid value for %s: %s", raw, key, val);
       goto out;
     }
+    bool b = truth[0] == 't';
     if (!strcmp(key, "type")) {
       free(type);
       type = xstrdup(val);
@@ -519,10 +511,21 @@ static int make_mount_point(const struct mount_point *p) {
   return rc;
 }
 
+/* Is the target in the image's tree, or on the /dev or /sys the runtime mounted over it (whose
+ * nodes and kernel files are no image data to copy)? */
+static bool in_image(const char *target) {
+  static const char *const ours[] = {"/dev", "/sys"};
+  for (size_t i = 0; i < N_ELEMENTS(ours); i++) {
+    size_t n = strlen(ours[i]);
+    if (!strncmp(target, ours[i], n) && (!target[n] || target[n] == '/')) return false;
+  }
+  return true;
+}
+
 void mounts_attach(struct mount_point *points, int n, bool privileged) {
   /* Every copy first, from the image as it is (no volume over it yet), as Docker copies at create. */
   for (int i = 0; i < n; i++) {
-    if (!points[i].populate) continue;
+    if (!points[i].populate || !in_image(points[i].target)) continue;
     int src = open(points[i].target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (src < 0) continue; /* nothing there in the image (or not a directory): nothing to copy */
     char err[512];

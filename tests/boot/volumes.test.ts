@@ -249,6 +249,9 @@ describe.skipIf(!hostHasContainerImages())('box run -v and box volume, as Docker
       expect(r.code, target).toBe(125);
       expect(r.out.trim(), target).toBe(`box: Error response from daemon: ${says}`);
     }
+    // What the runtime mounted there (devpts' ptmx and ptys) is no image data: nothing is copied from it.
+    expect((await sh(`box run --rm -v ptsvol:/dev/pts busybox ls -A /dev/pts | wc -l`)).out.trim()).toBe('0');
+    expect((await sh('ls -A /var/lib/box/volumes/ptsvol/_data | wc -l')).out.trim()).toBe('0');
     // runc lets the files lxcfs emulates be covered.
     await sh('echo "MemTotal: 1 kB" > /tmp/meminfo');
     expect((await sh(`box run --rm -v /tmp/meminfo:/proc/meminfo:ro busybox cat /proc/meminfo`)).out).toBe('MemTotal: 1 kB\n');
