@@ -34,13 +34,6 @@ struct build {
   char err[1024];
 };
 
-void human_size(char *out, size_t n, double b) {
-  const char *units[] = {"B", "kB", "MB", "GB"};
-  int u = 0;
-  while (b >= 1000 && u < 3) b /= 1000, u++;
-  snprintf(out, n, u ? "%.3g%s" : "%.0f%s", b, units[u]);
-}
-
 void human_since(char *out, size_t n, const char *rfc3339) {
   struct tm tm = {0};
   if (!rfc3339 || !strptime(rfc3339, "%Y-%m-%dT%H:%M:%S", &tm)) {
@@ -494,7 +487,7 @@ int history_main(int argc, char **argv) {
         continue;
       }
       human_since(age, sizeof age, h->created);
-      human_size(sz, sizeof sz, (double)size);
+      human_size(sz, sizeof sz, (double)size, 3); /* docker history: HumanSizeWithPrecision(size, 3) */
       const char *cb = h->created_by ? h->created_by : "";
       if (strlen(cb) > 59) snprintf(by, sizeof by, "%.56s...", cb);
       else snprintf(by, sizeof by, "%s", cb);

@@ -25,6 +25,5 @@ int archive_write(struct tar_writer *w, struct image *const *images, int n, char
 /* `save IMAGE…` asked of boxd over the mux (CMD): the archive is the answer (OUTPUT frames), so the
  * page can hand the user the file; errors go to notes. Docker's exit codes. */
 int save_verb(const struct image_list *images, const struct verb_args *a, struct buf *out, struct buf *notes);
-/* "12 minutes ago"-style ages and "1.07MB"-style sizes, as Docker prints them. */
+/* "12 minutes ago"-style ages, as Docker prints them (sizes: human_size in util.h). */
 void human_since(char *out, size_t n, const char *rfc3339);
-void human_size(char *out, size_t n, double bytes);

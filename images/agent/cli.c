@@ -30,11 +30,11 @@ static const char usage[] =
     "\n"
     "  run [-d] [-it] [--rm] [--name N] [-h|--hostname H] [-e|--env K=V]… [-w|--workdir DIR] [--entrypoint CMD]\n"
     "      [-m|--memory BYTES] [--pids-limit N] [--cpus F] [--privileged] [-p|--publish [IP:]HOSTPORT:PORT]…\n"
-    "      [-v|--volume [NAME:|/HOST/DIR:]/PATH[:ro]]… IMAGE [CMD…]\n"
+    "      [-v|--volume [NAME:|/HOST/DIR:]/PATH[:ro][,nocopy]]… [--mount type=volume|bind,[src=S,]dst=/PATH[,ro]]… IMAGE [CMD…]\n"
     "  exec [-it] CONTAINER CMD…\n"
     "  ps [-a] [-q]        images        stats [--no-stream] [CONTAINER…]       inspect CONTAINER…\n"
     "  logs CONTAINER      diff CONTAINER      port CONTAINER      stop [-t|--timeout SECONDS] CONTAINER…      rm [-f] CONTAINER…\n"
-    "  volume create [NAME] | ls [-q] | rm VOLUME… | inspect VOLUME…\n"
+    "  volume create [NAME] | ls [-q] | rm [-f] VOLUME… | inspect VOLUME… | prune [-a] [-f]\n"
     "  build [-t NAME] [-f FILE] [--no-cache] DIR      history IMAGE      save IMAGE… -o FILE      load -i FILE\n"
     "  daemon              (run boxd in the foreground; also when called as boxd)\n";
 
@@ -201,6 +201,25 @@ static int run_cmd(struct client *cl, int argc, char **argv) {
   return wait_result(cl);
 }
 
+/* `box volume prune` without -f asks first, as docker/cli does (volume/prune.go; the page's CMD
+ * has no one to ask, so boxd never does): 1 to go on, 0 when the answer was not y (Docker then
+ * ends quietly with 0). */
+static int confirm_volume_prune(int argc, char **argv) {
+  char err[256];
+  struct verb_args a;
+  if (parse_verb("volume", argc, argv, &a, err, sizeof err) < 0) return 1; /* boxd words the error */
+  bool force = flag_on(&a, O_FORCE), all = flag_on(&a, O_ALL);
+  verb_args_free(&a);
+  if (force) return 1;
+  printf("WARNING! This will remove %s local volumes not used by at least one container.\n"
+         "Are you sure you want to continue? [y/N] ", all ? "all" : "anonymous");
+  fflush(stdout);
+  char line[64] = "";
+  if (!fgets(line, sizeof line, stdin)) return 0;
+  line[strcspn(line, " \t\r\n")] = 0;
+  return !strcmp(line, "y") || !strcmp(line, "Y");
+}
+
 int cli_main(int argc, char **argv) {
   config_load();
   if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -280,5 +299,6 @@ int cli_main(int argc, char **argv) {
     verb_args_free(&a);
     return code;
   }
+  if (!strcmp(verb, "volume") && argc > 2 && !strcmp(argv[2], "prune") && !confirm_volume_prune(argc - 2, argv + 2)) return 0;
   return run_cmd(&cl, argc - 1, argv + 1);
 }

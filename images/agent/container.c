@@ -136,7 +136,7 @@ static void configure_container_net(uint32_t ip) {
  * namespaces_prepare sent: the u32 address its eth0 gets ahead of time, or 0, and the u32-length
  * overlay options of a root it mounts ahead, or none): sent as NUL-terminated strings — overlay
  * options, hostname, workdir, ip, privileged, tty, argc, nmounts, keep ("1": the root mounted
- * ahead is this one), then per mount its target and "d" or "f" (directory or file), argv…, env… —
+ * ahead is this one), then per mount its target and its letters (mount_point_flags), argv…, env… —
  * after a u32 length. The mounts' descriptors follow on the report socket ('V' records, volumes.h). */
 #define SPEC_HEAD 9
 static void spec_pack(struct buf *b, const struct container *c, const char *opts, bool keep_root, const bool *is_dir) {
@@ -153,7 +153,9 @@ static void spec_pack(struct buf *b, const struct container *c, const char *opts
   for (size_t i = 0; i < N_ELEMENTS(head); i++) buf_append(b, head[i], strlen(head[i]) + 1);
   for (int i = 0; i < c->opts.nmounts; i++) {
     buf_append(b, c->opts.mounts[i].target, strlen(c->opts.mounts[i].target) + 1);
-    buf_append(b, is_dir[i] ? "d" : "f", 2);
+    char flags[4];
+    mount_point_flags(&c->opts.mounts[i], is_dir[i], flags);
+    buf_append(b, flags, strlen(flags) + 1);
   }
   for (char **a = c->argv; *a; a++) buf_append(b, *a, strlen(*a) + 1);
   for (char **e = c->env; e && *e; e++) buf_append(b, *e, strlen(*e) + 1);
@@ -232,13 +234,11 @@ static void __attribute__((noreturn)) container_child(int report_fd, int go_fd, 
     die("bad start request from boxd");
   int argc = atoi(f[6]), nmounts = atoi(f[7]);
   if (argc < 1 || nmounts < 0 || nmounts > MAX_MOUNTS || SPEC_HEAD + 2 * nmounts + argc > nf) die("bad start request from boxd");
-  char *targets[MAX_MOUNTS];
-  int mount_fds[MAX_MOUNTS];
-  bool is_dir[MAX_MOUNTS];
+  struct mount_point points[MAX_MOUNTS];
   for (int i = 0; i < nmounts; i++) {
-    targets[i] = f[SPEC_HEAD + 2 * i];
-    is_dir[i] = f[SPEC_HEAD + 2 * i + 1][0] == 'd';
-    if ((mount_fds[i] = mount_fd_recv(report_fd)) < 0) die("no descriptor from boxd for the mount on %s", targets[i]);
+    points[i].target = f[SPEC_HEAD + 2 * i];
+    mount_point_from_flags(&points[i], f[SPEC_HEAD + 2 * i + 1]);
+    if ((points[i].fd = mount_fd_recv(report_fd)) < 0) die("no descriptor from boxd for the mount on %s", points[i].target);
   }
   int at = SPEC_HEAD + 2 * nmounts;
   char **argv = f + at;
@@ -250,7 +250,7 @@ static void __attribute__((noreturn)) container_child(int report_fd, int go_fd, 
 
   if (root_ready && !keep_root) mounts_drop_overlay(&mounts); /* another image's, or unprivileged */
   mounts_setup_root(&mounts);
-  mounts_attach(targets, mount_fds, is_dir, nmounts); /* -v: volumes and binds, under the new root */
+  mounts_attach(points, nmounts, privileged); /* -v, --mount: volumes and binds, under the new root */
   if (f[5][0] != '1') pty_make_raw(0);
   pty_send_master(report_fd, master);
   report_time(report_fd); /* mounts */
@@ -563,11 +563,13 @@ int container_start_begin(struct container *c, struct prepared *warm, char *err,
   if (rc < 0) {
     set_err(err, errlen, -rc, "the container died before its start request");
     container_start_abort(c);
+    mounts_remove_anonymous(c->opts.mounts, c->opts.nmounts);
     return -EINVAL;
   }
   return 0;
 
 fail:
+  mounts_remove_anonymous(c->opts.mounts, c->opts.nmounts); /* made for this start only (-ENOENT if not yet) */
   unpublish_ports(c->proxy);
   c->proxy = 0;
   namespaces_discard(&st->p); /* first: a cgroup with the child in it cannot go */
@@ -624,6 +626,7 @@ int container_start_step(struct container *c, int *master_out, char *err, size_t
     return 1;
   }
   container_start_abort(c);
+  mounts_remove_anonymous(c->opts.mounts, c->opts.nmounts); /* a failed start leaves no container to name them */
   return rc == START_NOT_FOUND || rc == START_CANNOT_INVOKE ? rc : -EINVAL;
 }
 

@@ -20,7 +20,7 @@ struct opt_spec {
 struct verb_spec {
   const char *verb;
   bool interspersed; /* flags may follow operands (false: the first operand ends the options) */
-  struct opt_spec opts[16]; /* ends at the first entry without a name: keep one spare */
+  struct opt_spec opts[20]; /* ends at the first entry without a name: keep one spare */
 };
 
 /* Every verb's options. run and exec stop at the image / container, as `docker run` does. */
@@ -40,7 +40,8 @@ static const struct verb_spec verbs[] = {
       {O_WORKDIR, 'w', "workdir", VALUE},
       {O_RM, 0, "rm", BOOL},
       {O_ENTRYPOINT, 0, "entrypoint", VALUE},
-      {O_VOLUME, 'v', "volume", LIST}}},
+      {O_VOLUME, 'v', "volume", LIST},
+      {O_MOUNT, 0, "mount", LIST}}},
     {"exec", false, {{O_INTERACTIVE, 'i', "interactive", BOOL}, {O_TTY, 't', "tty", BOOL}}},
     {"ps", true, {{O_ALL, 'a', "all", BOOL}, {O_QUIET, 'q', "quiet", BOOL}}},
     {"stop", true, {{O_TIME, 't', "timeout|time", VALUE}}},
@@ -51,7 +52,8 @@ static const struct verb_spec verbs[] = {
     {"logs", true, {{0}}},
     {"diff", true, {{0}}},
     {"port", true, {{0}}},
-    {"volume", true, {{O_QUIET, 'q', "quiet", BOOL}}}, /* box volume create|ls|rm|inspect (volumes.h) */
+    /* box volume create|ls|rm|inspect|prune (volumes.h) */
+    {"volume", true, {{O_QUIET, 'q', "quiet", BOOL}, {O_FORCE, 'f', "force", BOOL}, {O_ALL, 'a', "all", BOOL}}},
     {"version", true, {{0}}},
     /* Image verbs the CLI runs itself on the store (build.c, archive.c). */
     {"build", true, {{O_TAG, 't', "tag", VALUE}, {O_FILE, 'f', "file", VALUE}, {O_NO_CACHE, 0, "no-cache", BOOL}}},
@@ -95,8 +97,7 @@ const char *opt_long_name(enum opt_id id) {
   return "--?";
 }
 
-/* Go's strconv.ParseBool, which pflag uses for `--flag=VALUE` on a boolean. */
-static const char *parse_bool(const char *v) {
+const char *parse_go_bool(const char *v) {
   static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"}, *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
   for (size_t i = 0; i < N_ELEMENTS(yes); i++)
     if (!strcmp(v, yes[i])) return "true";
@@ -152,7 +153,7 @@ int parse_verb(const char *verb, int argc, char **argv, struct verb_args *a, cha
         }
         value = argv[++i];
       } else if (o->kind == BOOL) {
-        const char *b = value ? parse_bool(value) : "true";
+        const char *b = value ? parse_go_bool(value) : "true";
         if (!b) {
           verb_args_free(a);
           return set_err(err, errlen, 0, "invalid argument \"%s\" for \"--%.*s\" flag: true or false", value, (int)n, name);
@@ -174,7 +175,7 @@ int parse_verb(const char *verb, int argc, char **argv, struct verb_args *a, cha
       if (o->kind == BOOL) {
         value = "true";
         if (c[1] == '=') {
-          if (!(value = parse_bool(c + 2))) {
+          if (!(value = parse_go_bool(c + 2))) {
             verb_args_free(a);
             return set_err(err, errlen, 0, "invalid argument \"%s\" for \"-%c\" flag: true or false", c + 2, *c);
           }
@@ -312,7 +313,7 @@ int parse_run(int argc, char **argv, struct run_opts *o, char *err, size_t errle
     o->workdir = xstrdup(val);
   }
   if ((val = a.value[O_ENTRYPOINT])) o->entrypoint = xstrdup(val);
-  if (mount_specs_parse(a.every[O_VOLUME], &o->mounts, &o->nmounts, err, errlen) < 0) goto out;
+  if (mount_specs_parse(a.every[O_VOLUME], a.every[O_MOUNT], &o->mounts, &o->nmounts, err, errlen) < 0) goto out;
   o->remove = flag_on(&a, O_RM);
   if (a.noperands < 1) {
     set_err(err, errlen, 0, "\"box run\" requires at least 1 argument: box run [OPTIONS] IMAGE [COMMAND] [ARG...]");

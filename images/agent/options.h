@@ -14,7 +14,7 @@ enum opt_id {
   O_DETACH, O_INTERACTIVE, O_TTY, O_NAME, O_HOSTNAME, O_MEMORY, O_PIDS, O_CPUS, O_PRIVILEGED,
   O_ALL, O_QUIET, O_TIME, O_FORCE, O_NO_STREAM, O_PUBLISH, O_ENV, O_WORKDIR, O_RM, O_ENTRYPOINT,
   O_TAG, O_FILE, O_NO_CACHE, O_OUTPUT, O_INPUT, /* build, save, load (images.c) */
-  O_VOLUME,
+  O_VOLUME, O_MOUNT,
   O_COUNT
 };
 
@@ -40,6 +40,9 @@ static inline bool flag_on(const struct verb_args *a, enum opt_id id) {
 /* Every verb's option list ends with an empty entry inside its array (parse_verb scans to it):
  * 0, or -EINVAL naming the verb whose list is full. A unit test runs it. */
 int options_table_check(char *err, size_t errlen);
+/* Go's strconv.ParseBool, which pflag uses for `--flag=VALUE` on a boolean and docker/cli for
+ * `--mount ro=VALUE`: "true", "false", or NULL for anything else. */
+const char *parse_go_bool(const char *v);
 /* The canonical spelling of an option id (`--time`), for a request the CLI rebuilds. */
 const char *opt_long_name(enum opt_id id);
 
@@ -56,7 +59,7 @@ struct run_opts {
   char *workdir;  /* -w: absolute; NULL = the image's WorkingDir */
   char *entrypoint; /* --entrypoint: replaces the image's Entrypoint and Cmd ("" = none); NULL = the image's */
   bool remove;    /* --rm: removed once it has exited */
-  struct mount_spec *mounts; /* -v, in order (volumes.h); an anonymous volume is named at the start */
+  struct mount_spec *mounts; /* -v then --mount, parents first (volumes.h); an anonymous volume is named at the start */
   int nmounts;
 };
 

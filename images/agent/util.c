@@ -293,3 +293,10 @@ int64_t parse_size(const char *s) {
   if (r > 9.0e18) return -1;
   return (int64_t)r;
 }
+
+void human_size(char *out, size_t len, double bytes, int precision) {
+  static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"};
+  size_t i = 0;
+  while (bytes >= 1000 && i < N_ELEMENTS(units) - 1) bytes /= 1000, i++;
+  snprintf(out, len, "%.*g%s", precision, bytes, units[i]);
+}

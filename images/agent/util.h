@@ -38,6 +38,9 @@ char *xstrdup(const char *s);
 void *xcalloc(size_t n, size_t size);
 char *xasprintf(const char *fmt, ...) PRINTF(1, 2);
 
+/* go-units' HumanSizeWithPrecision, how Docker prints sizes: powers of 1000, `precision`
+ * significant digits, no space (HumanSize is 4: "0B", "36B", "1.234kB"; docker history uses 3). */
+void human_size(char *out, size_t len, double bytes, int precision);
 int write_file(const char *path, const char *text);           /* 0 or -errno */
 char *read_file(const char *path, size_t *len);                /* NUL-terminated, NULL + errno */
 int write_all(int fd, const void *data, size_t len);           /* 0 or -errno (EINTR/EAGAIN retried) */

@@ -421,7 +421,9 @@ int answer_verb(struct link *link, uint32_t channel, int argc, char **argv, stru
   else if (!strcmp(v, "logs")) code = verb_logs(&a, out, notes);
   else if (!strcmp(v, "diff")) code = verb_diff(&a, out);
   else if (!strcmp(v, "port")) code = verb_port(&a, out);
-  else if (!strcmp(v, "volume")) code = volume_verb(a.operands, a.noperands, flag_on(&a, O_QUIET), volume_user, out);
+  else if (!strcmp(v, "volume"))
+    code = volume_verb(a.operands, a.noperands, (struct volume_flags){flag_on(&a, O_QUIET), flag_on(&a, O_FORCE), flag_on(&a, O_ALL)},
+                       volume_user, out);
   else if (!strcmp(v, "save")) {
     registry_refresh_images();
     code = save_verb(registry_images(), &a, out, notes);

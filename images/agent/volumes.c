@@ -11,11 +11,14 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "options.h"
 #include "pty.h"
+#include "volume_copy.h"
 
 #define DAEMON "Error response from daemon: "
 
@@ -54,18 +57,20 @@ static char *clean_path(const char *p) {
   return out;
 }
 
+/* The bind propagations Docker knows; binds here are rprivate, so only the first two are taken. */
+static const char *const propagations[] = {"private", "rprivate", "shared", "rshared", "slave", "rslave"};
+
 /* Docker's ValidMountMode: comma-separated, at most one of each kind. */
-static int check_mode(const char *mode, bool *read_only, char *err, size_t errlen) {
-  static const char *const propagations[] = {"private", "rprivate", "shared", "rshared", "slave", "rslave"};
+static int check_mode(const char *mode, bool *read_only, bool *nocopy, char *err, size_t errlen) {
   int rw = 0, label = 0, prop = 0, copy = 0;
-  *read_only = false;
+  *read_only = *nocopy = false;
   autofree char *copy_of = xstrdup(mode);
   char *save = NULL;
   for (char *m = strtok_r(copy_of, ",", &save); m; m = strtok_r(NULL, ",", &save)) {
     bool known = false;
     if (!strcmp(m, "rw") || !strcmp(m, "ro")) rw++, known = true, *read_only = m[1] == 'o';
     if (!strcmp(m, "z") || !strcmp(m, "Z")) label++, known = true; /* SELinux labels: none here, as Docker without SELinux */
-    if (!strcmp(m, "nocopy")) copy++, known = true;                /* boxd never copies image files into a volume */
+    if (!strcmp(m, "nocopy")) copy++, known = true, *nocopy = true; /* an empty volume stays empty */
     for (size_t i = 0; i < N_ELEMENTS(propagations); i++)
       if (!strcmp(m, propagations[i])) {
         prop++, known = true;
@@ -78,9 +83,24 @@ static int check_mode(const char *mode, bool *read_only, char *err, size_t errle
 }
 
 static bool is_mode(const char *s) {
-  bool ro;
+  bool ro, nocopy;
   char scratch[8];
-  return check_mode(s, &ro, scratch, sizeof scratch) == 0;
+  return check_mode(s, &ro, &nocopy, scratch, sizeof scratch) == 0;
+}
+
+/* The files lxcfs emulates, which runc lets a mount cover (libcontainer/rootfs_linux.go). */
+static const char *const proc_files_allowed[] = {
+    "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps", "/proc/uptime",
+    "/proc/loadavg", "/proc/slabinfo", "/proc/net/dev", "/proc/sys/kernel/ns_last_pid", "/proc/sys/crypto/fips_enabled",
+};
+
+int mount_target_check_proc(const char *target, char *err, size_t errlen) {
+  if (!strcmp(target, "/proc"))
+    return set_err(err, errlen, 0, DAEMON "check proc-safety of /proc mount: \"/proc\" cannot be mounted because it is not of type proc");
+  if (strncmp(target, "/proc/", 6)) return 0;
+  for (size_t i = 0; i < N_ELEMENTS(proc_files_allowed); i++)
+    if (!strcmp(target, proc_files_allowed[i])) return 0;
+  return set_err(err, errlen, 0, DAEMON "check proc-safety of %s mount: \"%s\" cannot be mounted because it is inside /proc", target, target);
 }
 
 int mount_spec_parse(const char *raw, struct mount_spec *m, char *err, size_t errlen) {
@@ -97,7 +117,7 @@ int mount_spec_parse(const char *raw, struct mount_spec *m, char *err, size_t er
   const char *source = second ? first : NULL, *target = second ? second : first;
   /* TARGET:MODE is not a volume: a volume cannot be given a mode without a source. */
   if (second && !mode && is_mode(second)) return set_err(err, errlen, 0, DAEMON "invalid volume specification: '%s'", raw);
-  if (mode && check_mode(mode, &m->read_only, err, errlen) < 0) return -EINVAL;
+  if (mode && check_mode(mode, &m->read_only, &m->nocopy, err, errlen) < 0) return -EINVAL;
   m->type = source && source[0] == '/' ? MOUNT_BIND : MOUNT_VOLUME;
   const char *type = m->type == MOUNT_BIND ? "bind" : "volume";
   if (target[0] != '/')
@@ -119,8 +139,184 @@ int mount_spec_parse(const char *raw, struct mount_spec *m, char *err, size_t er
                    DAEMON "create %s: \"%s\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path",
                    source, source);
   }
+  if (mount_target_check_proc(m->target, err, errlen) < 0) {
+    free(m->target);
+    m->target = NULL;
+    return -EINVAL;
+  }
   if (source) m->source = m->type == MOUNT_BIND ? clean_path(source) : xstrdup(source);
   return 0;
+}
+
+/* Go's encoding/csv for one line, as docker/cli reads a --mount value: fields split at commas, a
+ * field in double quotes may hold commas, "" is a quote inside one. NULL-terminated (free_args),
+ * or NULL with the reader's complaint in err. */
+static char **csv_fields(const char *line, char *err, size_t errlen) {
+  int cap = 8, n = 0;
+  char **f = xcalloc(cap + 1, sizeof *f);
+  const char *p = line;
+  for (;;) {
+    struct buf field = {0};
+    if (*p == '"') {
+      for (p++;; p++) {
+        if (!*p) {
+          set_err(err, errlen, 0, "parse error on line 1, column %d: extraneous or missing \" in quoted-field", (int)(p - line) + 1);
+          goto bad;
+        }
+        if (*p == '"' && p[1] == '"') buf_append(&field, p++, 1);
+        else if (*p == '"') break;
+        else buf_append(&field, p, 1);
+      }
+      p++;
+      if (*p && *p != ',') {
+        set_err(err, errlen, 0, "parse error on line 1, column %d: extraneous or missing \" in quoted-field", (int)(p - line) + 1);
+        goto bad;
+      }
+    } else {
+      size_t len = strcspn(p, ",");
+      const char *quote = memchr(p, '"', len);
+      if (quote) {
+        set_err(err, errlen, 0, "parse error on line 1, column %d: bare \" in non-quoted-field", (int)(quote - line) + 1);
+        goto bad;
+      }
+      buf_append(&field, p, len);
+      p += len;
+    }
+    buf_append(&field, "", 1);
+    if (n == cap) {
+      cap *= 2;
+      f = realloc(f, (cap + 1) * sizeof *f);
+      if (!f) abort();
+    }
+    f[n++] = field.data;
+    f[n] = NULL;
+    if (!*p) return f;
+    p++; /* the comma */
+    continue;
+  bad:
+    buf_free(&field);
+    free_args(f);
+    return NULL;
+  }
+}
+
+#define FLAG_ERR "invalid argument \"%s\" for \"--mount\" flag: "
+#define CONFIG_ERR DAEMON "invalid mount config for type \"%s\": "
+
+int mount_spec_parse_mount(const char *raw, struct mount_spec *m, char *err, size_t errlen) {
+  memset(m, 0, sizeof *m);
+  char csv_err[256];
+  char **fields = csv_fields(raw, csv_err, sizeof csv_err);
+  if (!fields) return set_err(err, errlen, 0, FLAG_ERR "%s", raw, csv_err);
+  autofree char *type = xstrdup("volume"), *source = NULL, *target = NULL, *propagation = NULL;
+  bool volume_opts = false, bind_opts = false, tmpfs_opts = false;
+  const char *unsupported = NULL;
+  int rc = -EINVAL;
+  for (char **f = fields; *f; f++) {
+    char *eq = strchr(*f, '=');
+    autofree char *key = xstrdup(*f);
+    if (eq) key[eq - *f] = 0;
+    for (char *k = key; *k; k++) *k = (char)(*k >= 'A' && *k <= 'Z' ? *k + 32 : *k); /* docker/cli lowercases keys */
+    const char *val = eq ? eq + 1 : NULL;
+    /* The boolean keys may stand alone ("readonly") or take a value ("ro=false"). */
+    bool is_bool = !strcmp(key, "readonly") || !strcmp(key, "ro") || !strcmp(key, "volume-nocopy") || !strcmp(key, "bind-nonrecursive");
+    if (!val && !is_bool) {
+      set_err(err, errlen, 0, FLAG_ERR "invalid field '%s' must be a key=value pair", raw, *f);
+      goto out;
+    }
+    const char *truth = is_bool && val ? parse_go_bool(val) : "true";
+    if (!truth) {
+      set_err(err, errlen, 0, FLAG_ERR "invalid value for %s: %s", raw, key, val);
+      goto out;
+    }
+    bool b = truth[0] == 't';
+    if (!strcmp(key, "type")) {
+      free(type);
+      type = xstrdup(val);
+      for (char *k = type; *k; k++) *k = (char)(*k >= 'A' && *k <= 'Z' ? *k + 32 : *k);
+    } else if (!strcmp(key, "source") || !strcmp(key, "src")) {
+      free(source);
+      source = xstrdup(val);
+    } else if (!strcmp(key, "target") || !strcmp(key, "dst") || !strcmp(key, "destination")) {
+      free(target);
+      target = xstrdup(val);
+    } else if (!strcmp(key, "readonly") || !strcmp(key, "ro")) {
+      m->read_only = b;
+    } else if (!strcmp(key, "volume-nocopy")) {
+      m->nocopy = b, volume_opts = true;
+    } else if (!strcmp(key, "bind-nonrecursive")) {
+      m->nonrecursive = b, bind_opts = true;
+    } else if (!strcmp(key, "bind-propagation")) {
+      free(propagation);
+      propagation = xstrdup(val);
+      bind_opts = true;
+    } else if (!strcmp(key, "consistency")) {
+      /* Docker Desktop's hint for macOS file sharing: ignored on Linux, as by Docker. */
+    } else if (!strcmp(key, "volume-driver")) {
+      volume_opts = true;
+      if (strcmp(val, "local")) unsupported = "volume-driver (only the local driver is here)";
+    } else if (!strcmp(key, "volume-label") || !strcmp(key, "volume-opt") || !strcmp(key, "volume-subpath")) {
+      volume_opts = true;
+      unsupported = "volume-label, volume-opt and volume-subpath";
+    } else if (!strcmp(key, "tmpfs-size") || !strcmp(key, "tmpfs-mode")) {
+      tmpfs_opts = true;
+    } else if (!strcmp(key, "bind-recursive")) {
+      bind_opts = true;
+      unsupported = "bind-recursive";
+    } else {
+      set_err(err, errlen, 0, FLAG_ERR "unexpected key '%s' in '%s'", raw, key, *f);
+      goto out;
+    }
+  }
+  /* The CLI's checks, then the daemon's (validateMountConfig), in their order. */
+  if (!*type) {
+    set_err(err, errlen, 0, FLAG_ERR "type is required", raw);
+  } else if (!target || !*target) {
+    set_err(err, errlen, 0, FLAG_ERR "target is required", raw);
+  } else if (volume_opts && strcmp(type, "volume")) {
+    set_err(err, errlen, 0, FLAG_ERR "cannot mix 'volume-*' options with mount type '%s'", raw, type);
+  } else if (bind_opts && strcmp(type, "bind")) {
+    set_err(err, errlen, 0, FLAG_ERR "cannot mix 'bind-*' options with mount type '%s'", raw, type);
+  } else if (tmpfs_opts && strcmp(type, "tmpfs")) {
+    set_err(err, errlen, 0, FLAG_ERR "cannot mix 'tmpfs-*' options with mount type '%s'", raw, type);
+  } else if (target[0] == '/' && ({ autofree char *t = clean_path(target); !strcmp(t, "/"); })) {
+    set_err(err, errlen, 0, CONFIG_ERR "invalid specification: destination can't be '/'", type);
+  } else if (target[0] != '/') {
+    set_err(err, errlen, 0, CONFIG_ERR "invalid mount path: '%s' mount path must be absolute", type, target);
+  } else if (!strcmp(type, "bind") && (!source || !*source)) {
+    set_err(err, errlen, 0, CONFIG_ERR "field Source must not be empty", type);
+  } else if (!strcmp(type, "bind") && propagation && *propagation && strcmp(propagation, "private") && strcmp(propagation, "rprivate")) {
+    bool known = false;
+    for (size_t i = 0; i < N_ELEMENTS(propagations); i++) known |= !strcmp(propagation, propagations[i]);
+    if (known) set_err(err, errlen, 0, "box binds are rprivate: propagation %s is not supported", propagation);
+    else set_err(err, errlen, 0, CONFIG_ERR "invalid propagation mode: %s", type, propagation);
+  } else if (!strcmp(type, "bind") && source[0] != '/') {
+    set_err(err, errlen, 0, CONFIG_ERR "invalid mount path: '%s' mount path must be absolute", type, source);
+  } else if (!strcmp(type, "volume") && (!source || !*source) && m->read_only) {
+    set_err(err, errlen, 0, CONFIG_ERR "must not set ReadOnly mode when using anonymous volumes", type);
+  } else if (!strcmp(type, "volume") && source && *source && !volume_name_valid(source)) {
+    set_err(err, errlen, 0,
+            DAEMON "create %s: \"%s\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path",
+            source, source);
+  } else if (!strcmp(type, "tmpfs")) {
+    set_err(err, errlen, 0, "box: --mount type=tmpfs is not supported (bind and volume are)");
+  } else if (strcmp(type, "bind") && strcmp(type, "volume")) {
+    set_err(err, errlen, 0, CONFIG_ERR "mount type unknown", type);
+  } else if (unsupported) {
+    set_err(err, errlen, 0, "box: --mount %s: not supported", unsupported);
+  } else {
+    m->type = !strcmp(type, "bind") ? MOUNT_BIND : MOUNT_VOLUME;
+    m->source_needed = m->type == MOUNT_BIND;
+    m->target = clean_path(target);
+    if (source && *source) m->source = m->type == MOUNT_BIND ? clean_path(source) : xstrdup(source);
+    if ((rc = mount_target_check_proc(m->target, err, errlen)) < 0) {
+      free(m->target), free(m->source);
+      m->target = m->source = NULL;
+    }
+  }
+out:
+  free_args(fields);
+  return rc;
 }
 
 /* Parts in a cleaned absolute path: "/a/b" 2. */
@@ -130,16 +326,21 @@ static int path_depth(const char *p) {
   return n;
 }
 
-int mount_specs_parse(const char *const *raws, struct mount_spec **out, int *n, char *err, size_t errlen) {
+int mount_specs_parse(const char *const *volumes, const char *const *mounts, struct mount_spec **out, int *n, char *err,
+                      size_t errlen) {
   *out = NULL;
   *n = 0;
-  int count = 0;
-  while (raws && raws[count]) count++;
+  int nvolumes = 0, count = 0;
+  while (volumes && volumes[nvolumes]) nvolumes++;
+  while (mounts && mounts[count]) count++;
+  count += nvolumes;
   if (!count) return 0;
-  if (count > MAX_MOUNTS) return set_err(err, errlen, 0, "at most %d -v per container", MAX_MOUNTS);
+  if (count > MAX_MOUNTS) return set_err(err, errlen, 0, "at most %d -v and --mount per container", MAX_MOUNTS);
   struct mount_spec *m = xcalloc(count, sizeof *m);
   for (int i = 0; i < count; i++) {
-    if (mount_spec_parse(raws[i], &m[i], err, errlen) < 0) {
+    int rc = i < nvolumes ? mount_spec_parse(volumes[i], &m[i], err, errlen)
+                          : mount_spec_parse_mount(mounts[i - nvolumes], &m[i], err, errlen);
+    if (rc < 0) {
       mount_specs_free(m, i);
       return -EINVAL;
     }
@@ -184,10 +385,20 @@ static bool volume_exists(const char *name) {
   return volume_name_valid(name) && stat(d, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-int volume_create(const char *name, char *err, size_t errlen) {
+/* <state>/volumes/NAME/anonymous: the mark of Docker's label com.docker.volume.anonymous. */
+static char *anonymous_mark(const char *name) { return xasprintf("%s/volumes/%s/anonymous", cfg.state, name); }
+
+static bool volume_anonymous(const char *name) {
+  autofree char *mark = anonymous_mark(name);
+  return access(mark, F_OK) == 0;
+}
+
+int volume_create(const char *name, bool anonymous, char *err, size_t errlen) {
   autofree char *d = volume_data_dir(name);
   int rc = mkdir_p(d, 0755);
   if (rc < 0) return set_err(err, errlen, -rc, "creating volume %s at %s", name, d);
+  autofree char *mark = anonymous ? anonymous_mark(name) : NULL;
+  if (mark && (rc = write_file(mark, "")) < 0) return set_err(err, errlen, -rc, "marking volume %s anonymous", name);
   return 0;
 }
 
@@ -217,6 +428,10 @@ static char *random_volume_name(void) {
 int mounts_open(struct mount_spec *m, int n, int *fds, bool *is_dir, char *err, size_t errlen) {
   int i, rc = 0;
   for (i = 0; i < n; i++) fds[i] = -1;
+  /* Docker's daemon checks every mount before it makes any volume. */
+  for (i = 0; i < n; i++)
+    if (m[i].type == MOUNT_BIND && m[i].source_needed && access(m[i].source, F_OK) < 0)
+      return set_err(err, errlen, 0, DAEMON "invalid mount config for type \"bind\": bind source path does not exist: %s", m[i].source);
   for (i = 0; i < n; i++) {
     if (m[i].type == MOUNT_VOLUME && !m[i].source) {
       m[i].source = random_volume_name();
@@ -224,24 +439,19 @@ int mounts_open(struct mount_spec *m, int n, int *fds, bool *is_dir, char *err, 
     }
     autofree char *path = m[i].type == MOUNT_VOLUME ? volume_data_dir(m[i].source) : xstrdup(m[i].source);
     if (m[i].type == MOUNT_VOLUME) {
-      if ((rc = volume_create(m[i].source, err, errlen)) < 0) goto fail;
+      if ((rc = volume_create(m[i].source, m[i].anonymous, err, errlen)) < 0) goto fail;
     } else if (access(path, F_OK) < 0 && (rc = mkdir_p(path, 0755)) < 0) {
       /* Docker's -v makes a missing bind source as a directory (--mount would refuse it). */
       set_err(err, errlen, -rc, DAEMON "error while creating mount source path '%s'", path);
       goto fail;
     }
     struct stat st;
-    fds[i] = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+    fds[i] = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m[i].nonrecursive ? 0 : AT_RECURSIVE));
     if (fds[i] < 0 || fstat(fds[i], &st) < 0) {
       rc = set_err(err, errlen, errno, "cloning the mount of %s", path);
       goto fail;
     }
     is_dir[i] = S_ISDIR(st.st_mode);
-    struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
-    if (m[i].read_only && mount_setattr(fds[i], "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof ro) < 0) {
-      rc = set_err(err, errlen, errno, "making the mount of %s read-only", path);
-      goto fail;
-    }
   }
   return 0;
 fail:
@@ -250,30 +460,96 @@ fail:
   return rc < 0 ? rc : -EINVAL;
 }
 
-void mounts_attach(char *const *targets, const int *fds, const bool *is_dir, int n) {
+void mounts_remove_anonymous(const struct mount_spec *m, int n) {
   for (int i = 0; i < n; i++) {
-    int rc;
-    if (is_dir[i]) {
-      rc = mkdir_p(targets[i], 0755);
-    } else {
-      autofree char *parent = xstrdup(targets[i]);
-      *strrchr(parent, '/') = 0;
-      rc = *parent ? mkdir_p(parent, 0755) : 0;
-      /* An existing file is the mount point as it is: opening it for writing would make overlayfs
-       * copy it up whole (a 1 MB binary) only to be covered. */
-      struct stat st;
-      if (rc == 0 && lstat(targets[i], &st) < 0) {
-        int fd = open(targets[i], O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-        if (fd < 0) rc = -errno;
-        else close(fd);
-      }
-    }
+    int rc = m[i].anonymous && m[i].source ? volume_remove(m[i].source) : 0;
+    if (rc < 0 && rc != -ENOENT) log_msg("anonymous volume %s of a failed start not removed: %s", m[i].source, strerror(-rc));
+  }
+}
+
+void mount_point_flags(const struct mount_spec *m, bool is_dir, char out[4]) {
+  int n = 0;
+  out[n++] = is_dir ? 'd' : 'f';
+  if (m->type == MOUNT_VOLUME && !m->nocopy) out[n++] = 'c';
+  if (m->read_only) out[n++] = 'r';
+  out[n] = 0;
+}
+
+void mount_point_from_flags(struct mount_point *p, const char *flags) {
+  p->is_dir = flags[0] == 'd';
+  p->populate = strchr(flags, 'c') != NULL;
+  p->read_only = strchr(flags, 'r') != NULL;
+}
+
+/* Is path under /dev while /dev is read-only (an unprivileged container's)? */
+static bool under_readonly_dev(const char *path) {
+  struct statvfs sv;
+  return !strncmp(path, "/dev/", 5) && statvfs("/dev", &sv) == 0 && (sv.f_flag & ST_RDONLY);
+}
+
+/* /dev read-only or writable again (this mount only: pts and shm keep theirs). */
+static void dev_set_readonly(bool ro) {
+  struct mount_attr a = {.attr_set = ro ? MOUNT_ATTR_RDONLY : 0, .attr_clr = ro ? 0 : MOUNT_ATTR_RDONLY};
+  if (mount_setattr(AT_FDCWD, "/dev", 0, &a, sizeof a) < 0) die_with_error("making /dev %s", ro ? "read-only" : "writable");
+}
+
+/* The mount point of p: a directory, or an empty file (an existing one is taken as it is: opening
+ * it for writing would make overlayfs copy it up whole, a 1 MB binary, only to be covered).
+ * 0 or -errno. */
+static int make_mount_point(const struct mount_point *p) {
+  int rc;
+  if (p->is_dir) return mkdir_p(p->target, 0755);
+  autofree char *parent = xstrdup(p->target);
+  *strrchr(parent, '/') = 0;
+  rc = *parent ? mkdir_p(parent, 0755) : 0;
+  struct stat st;
+  if (rc == 0 && lstat(p->target, &st) < 0) {
+    int fd = open(p->target, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd < 0) rc = -errno;
+    else close(fd);
+  }
+  return rc;
+}
+
+/* Is the target in the image's tree, or on the /dev or /sys the runtime mounted over it (whose
+ * nodes and kernel files are no image data to copy)? */
+static bool in_image(const char *target) {
+  static const char *const ours[] = {"/dev", "/sys"};
+  for (size_t i = 0; i < N_ELEMENTS(ours); i++) {
+    size_t n = strlen(ours[i]);
+    if (!strncmp(target, ours[i], n) && (!target[n] || target[n] == '/')) return false;
+  }
+  return true;
+}
+
+void mounts_attach(struct mount_point *points, int n, bool privileged) {
+  /* Every copy first, from the image as it is (no volume over it yet), as Docker copies at create. */
+  for (int i = 0; i < n; i++) {
+    if (!points[i].populate || !in_image(points[i].target)) continue;
+    int src = open(points[i].target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (src < 0) continue; /* nothing there in the image (or not a directory): nothing to copy */
+    char err[512];
+    long copied = volume_copy_image_dir(src, points[i].fd, err, sizeof err);
+    close(src);
+    if (copied < 0) die("copying the image's %s into its volume: %s", points[i].target, err);
+  }
+  for (int i = 0; i < n; i++) {
+    struct mount_point *p = &points[i];
+    struct mount_attr a = {.attr_set = (p->read_only ? MOUNT_ATTR_RDONLY : 0) | (privileged ? 0 : MOUNT_ATTR_NODEV)};
+    if (a.attr_set && mount_setattr(p->fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) < 0)
+      die_with_error("setting the mount flags for %s", p->target);
+    /* Docker's /dev is writable by root; ours is read-only (no devices cgroup), so a mount point
+     * under it is made with it writable for that moment only. */
+    bool dev = under_readonly_dev(p->target) && access(p->target, F_OK) < 0;
+    if (dev) dev_set_readonly(false);
+    int rc = make_mount_point(p);
+    if (dev) dev_set_readonly(true);
     if (rc < 0) {
       errno = -rc;
-      die_with_error("creating the mount point %s", targets[i]);
+      die_with_error("creating the mount point %s", p->target);
     }
-    if (move_mount(fds[i], "", AT_FDCWD, targets[i], MOVE_MOUNT_F_EMPTY_PATH) < 0) die_with_error("mounting on %s", targets[i]);
-    close(fds[i]);
+    if (move_mount(p->fd, "", AT_FDCWD, p->target, MOVE_MOUNT_F_EMPTY_PATH) < 0) die_with_error("mounting on %s", p->target);
+    close(p->fd);
   }
 }
 
@@ -347,16 +623,94 @@ static void inspect_volume(struct buf *b, const char *name) {
   struct stat st;
   char created[32] = "";
   if (stat(dir, &st) == 0) strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&st.st_mtime));
-  buf_printf(b, "    {\n        \"CreatedAt\": \"%s\",\n        \"Driver\": \"local\",\n        \"Labels\": null,\n        \"Mountpoint\": ", created);
+  buf_printf(b, "    {\n        \"CreatedAt\": \"%s\",\n        \"Driver\": \"local\",\n        \"Labels\": %s,\n        \"Mountpoint\": ", created,
+             volume_anonymous(name) ? "{\n            \"com.docker.volume.anonymous\": \"\"\n        }" : "null");
   buf_json_string(b, data);
   buf_printf(b, ",\n        \"Name\": ");
   buf_json_string(b, name);
   buf_printf(b, ",\n        \"Options\": null,\n        \"Scope\": \"local\"\n    }");
 }
 
-static const char volume_usage[] = "usage: box volume create [NAME] | ls [-q] | rm VOLUME… | inspect VOLUME…\n";
+static const char volume_usage[] = "usage: box volume create [NAME] | ls [-q] | rm [-f] VOLUME… | inspect VOLUME… | prune [-a] [-f]\n";
 
-int volume_verb(char **ops, int nops, bool quiet, const char *(*in_use)(const char *name), struct buf *out) {
+/* What a volume holds, as moby's directory.Size counts it: the sizes of what is not a directory,
+ * each inode once. */
+struct du {
+  uint64_t bytes;
+  ino_t *seen;
+  size_t nseen, cap;
+};
+
+static void du_dir(int dirfd, struct du *du) {
+  DIR *d = fdopendir(dirfd);
+  if (!d) {
+    close(dirfd);
+    return;
+  }
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    struct stat st;
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
+    if (S_ISDIR(st.st_mode)) {
+      int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub >= 0) du_dir(sub, du);
+      continue;
+    }
+    if (!st.st_size) continue;
+    bool seen = false;
+    for (size_t i = 0; st.st_nlink > 1 && i < du->nseen && !seen; i++) seen = du->seen[i] == st.st_ino;
+    if (seen) continue;
+    if (st.st_nlink > 1) {
+      if (du->nseen == du->cap) {
+        du->cap = du->cap ? 2 * du->cap : 16;
+        du->seen = realloc(du->seen, du->cap * sizeof *du->seen);
+        if (!du->seen) abort();
+      }
+      du->seen[du->nseen++] = st.st_ino;
+    }
+    du->bytes += st.st_size;
+  }
+  closedir(d);
+}
+
+static uint64_t volume_size(const char *name) {
+  autofree char *data = volume_data_dir(name);
+  struct du du = {0};
+  int fd = open(data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) du_dir(fd, &du);
+  free(du.seen);
+  return du.bytes;
+}
+
+/* `volume prune`: what no container uses, anonymous ones only unless all. */
+static int volume_prune(bool all, const char *(*in_use)(const char *name), struct buf *out) {
+  char **names = volume_names();
+  uint64_t reclaimed = 0;
+  int deleted = 0, code = 0;
+  struct buf list = {0};
+  for (char **p = names; *p; p++) {
+    if ((!all && !volume_anonymous(*p)) || in_use(*p)) continue;
+    uint64_t size = volume_size(*p);
+    int rc = volume_remove(*p);
+    if (rc < 0) {
+      buf_printf(out, DAEMON "remove %s: %s\n", *p, strerror(-rc));
+      code = 1;
+      continue;
+    }
+    buf_printf(&list, "%s\n", *p);
+    reclaimed += size;
+    deleted++;
+  }
+  free_names(names);
+  char size[32];
+  human_size(size, sizeof size, (double)reclaimed, 4);
+  if (deleted) buf_printf(out, "Deleted Volumes:\n%.*s\n", (int)list.len, list.data);
+  buf_printf(out, "Total reclaimed space: %s\n", size);
+  buf_free(&list);
+  return code;
+}
+
+int volume_verb(char **ops, int nops, struct volume_flags flags, const char *(*in_use)(const char *name), struct buf *out) {
   const char *sub = nops ? ops[0] : "";
   char err[512];
   if (!strcmp(sub, "create")) {
@@ -370,7 +724,7 @@ int volume_verb(char **ops, int nops, bool quiet, const char *(*in_use)(const ch
                  name, name);
       return 1;
     }
-    if (volume_create(name, err, sizeof err) < 0) {
+    if (volume_create(name, false, err, sizeof err) < 0) {
       buf_printf(out, DAEMON "%s\n", err);
       return 1;
     }
@@ -379,8 +733,8 @@ int volume_verb(char **ops, int nops, bool quiet, const char *(*in_use)(const ch
   }
   if (!strcmp(sub, "ls") || !strcmp(sub, "list")) {
     char **names = volume_names();
-    if (!quiet) buf_printf(out, "%-10s%s\n", "DRIVER", "VOLUME NAME");
-    for (char **p = names; *p; p++) buf_printf(out, quiet ? "%.0s%s\n" : "%-10s%s\n", "local", *p);
+    if (!flags.quiet) buf_printf(out, "%-10s%s\n", "DRIVER", "VOLUME NAME");
+    for (char **p = names; *p; p++) buf_printf(out, flags.quiet ? "%.0s%s\n" : "%-10s%s\n", "local", *p);
     free_names(names);
     return 0;
   }
@@ -393,8 +747,10 @@ int volume_verb(char **ops, int nops, bool quiet, const char *(*in_use)(const ch
     for (int i = 1; i < nops; i++) {
       const char *user;
       if (!volume_exists(ops[i])) {
-        buf_printf(out, DAEMON "get %s: no such volume\n", ops[i]);
-        code = 1;
+        /* -f: a volume that is not there is no error (moby's VolumeRm with force), named as removed. */
+        if (flags.force) buf_printf(out, "%s\n", ops[i]);
+        else buf_printf(out, DAEMON "get %s: no such volume\n", ops[i]);
+        code |= !flags.force;
       } else if ((user = in_use(ops[i]))) {
         buf_printf(out, DAEMON "remove %s: volume is in use - [%s]\n", ops[i], user);
         code = 1;
@@ -429,6 +785,13 @@ int volume_verb(char **ops, int nops, bool quiet, const char *(*in_use)(const ch
         code = 1;
       }
     return code;
+  }
+  if (!strcmp(sub, "prune")) {
+    if (nops > 1) {
+      buf_printf(out, "\"box volume prune\" accepts no arguments.\n");
+      return 1;
+    }
+    return volume_prune(flags.all, in_use, out);
   }
   if (*sub) buf_printf(out, "box: 'volume %s' is not a box command\n", sub);
   buf_printf(out, "%s", volume_usage);

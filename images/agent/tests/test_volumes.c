@@ -20,7 +20,7 @@ static int volume(struct buf *out, const char *const *ops, bool quiet) {
   int n = 0;
   while (ops[n]) n++;
   out->len = 0;
-  int code = volume_verb((char **)ops, n, quiet, in_use, out);
+  int code = volume_verb((char **)ops, n, (struct volume_flags){.quiet = quiet}, in_use, out);
   buf_append(out, "", 1);
   return code;
 }
@@ -98,15 +98,99 @@ int main(void) {
   char *bad_run[] = {"-v", "data:/data", "-v", "x:y", "busybox", NULL};
   CHECK(parse_run(5, bad_run, &o, err, sizeof err) < 0 && strstr(err, "'y' mount path must be absolute"), "run: the bad -v of two is named");
 
+
+  /* -v modes that reach the start: nocopy. */
+  CHECK(mount_spec_parse("data:/data:ro,nocopy", &m, err, sizeof err) == 0 && m.nocopy && m.read_only, "-v data:/data:ro,nocopy");
+  free(m.source), free(m.target);
+  CHECK(mount_spec_parse("data:/data", &m, err, sizeof err) == 0 && !m.nocopy && !m.source_needed, "-v copies by default");
+  free(m.source), free(m.target);
+
+  /* --mount as docker/cli and moby read it: aliases, flags without values, defaults. */
+  struct { const char *raw; enum mount_type type; const char *source, *target; bool ro, nocopy, needed, nonrec; } mgood[] = {
+      {"type=volume,source=data,target=/data", MOUNT_VOLUME, "data", "/data", false, false, false, false},
+      {"src=data,dst=/data,readonly", MOUNT_VOLUME, "data", "/data", true, false, false, false}, /* type defaults to volume */
+      {"type=volume,destination=/cache", MOUNT_VOLUME, NULL, "/cache", false, false, false, false},
+      {"type=volume,src=v1,dst=/v,volume-nocopy", MOUNT_VOLUME, "v1", "/v", false, true, false, false},
+      {"type=volume,src=v1,dst=/v,volume-nocopy=false,ro=true", MOUNT_VOLUME, "v1", "/v", true, false, false, false},
+      {"type=bind,source=/srv//www/,target=/www,ro", MOUNT_BIND, "/srv/www", "/www", true, false, true, false},
+      {"Type=BIND,Src=/srv,Dst=/s,bind-propagation=rprivate,consistency=cached", MOUNT_BIND, "/srv", "/s", false, false, true, false},
+      {"type=bind,src=/srv,dst=/s,bind-nonrecursive", MOUNT_BIND, "/srv", "/s", false, false, true, true},
+      {"\"type=bind\",\"src=/a,b\",dst=/ab", MOUNT_BIND, "/a,b", "/ab", false, false, true, false}, /* CSV quoting */
+  };
+  for (size_t i = 0; i < N_ELEMENTS(mgood); i++) {
+    int rc = mount_spec_parse_mount(mgood[i].raw, &m, err, sizeof err);
+    CHECK(rc == 0 && m.type == mgood[i].type && m.read_only == mgood[i].ro && m.nocopy == mgood[i].nocopy &&
+              m.source_needed == mgood[i].needed && m.nonrecursive == mgood[i].nonrec && !strcmp(m.target, mgood[i].target) &&
+              (mgood[i].source ? m.source && !strcmp(m.source, mgood[i].source) : !m.source),
+          "--mount %s (%s)", mgood[i].raw, rc ? err : "ok");
+    if (rc == 0) free(m.source), free(m.target);
+  }
+  /* Docker's words: the CLI's (wrapped by pflag) then the daemon's. */
+  struct { const char *raw, *want; } mbad[] = {
+      {"type=bind,source=/srv", "invalid argument \"type=bind,source=/srv\" for \"--mount\" flag: target is required"},
+      {"type=,target=/x", "invalid argument \"type=,target=/x\" for \"--mount\" flag: type is required"},
+      {"type=bind,src=/srv,dst=/x,color=red", "invalid argument \"type=bind,src=/srv,dst=/x,color=red\" for \"--mount\" flag: unexpected key 'color' in 'color=red'"},
+      {"type=bind,src=/srv,dst=/x,oops", "invalid argument \"type=bind,src=/srv,dst=/x,oops\" for \"--mount\" flag: invalid field 'oops' must be a key=value pair"},
+      {"type=bind,src=/srv,dst=/x,ro=maybe", "invalid argument \"type=bind,src=/srv,dst=/x,ro=maybe\" for \"--mount\" flag: invalid value for ro: maybe"},
+      {"type=bind,src=/srv,dst=/x,volume-nocopy", "invalid argument \"type=bind,src=/srv,dst=/x,volume-nocopy\" for \"--mount\" flag: cannot mix 'volume-*' options with mount type 'bind'"},
+      {"type=volume,dst=/x,bind-propagation=rprivate", "invalid argument \"type=volume,dst=/x,bind-propagation=rprivate\" for \"--mount\" flag: cannot mix 'bind-*' options with mount type 'volume'"},
+      {"type=bind,src=\"/a,dst=/b", "invalid argument \"type=bind,src=\"/a,dst=/b\" for \"--mount\" flag: parse error on line 1, column 15: bare \" in non-quoted-field"},
+      {"type=foo,target=/x", "Error response from daemon: invalid mount config for type \"foo\": mount type unknown"},
+      {"type=bind,target=/x", "Error response from daemon: invalid mount config for type \"bind\": field Source must not be empty"},
+      {"type=bind,src=rel/dir,target=/x", "Error response from daemon: invalid mount config for type \"bind\": invalid mount path: 'rel/dir' mount path must be absolute"},
+      {"type=volume,src=v,target=x", "Error response from daemon: invalid mount config for type \"volume\": invalid mount path: 'x' mount path must be absolute"},
+      {"type=bind,src=/srv,target=/", "Error response from daemon: invalid mount config for type \"bind\": invalid specification: destination can't be '/'"},
+      {"type=bind,src=/srv,dst=/x,bind-propagation=sideways", "Error response from daemon: invalid mount config for type \"bind\": invalid propagation mode: sideways"},
+      {"type=volume,target=/x,readonly", "Error response from daemon: invalid mount config for type \"volume\": must not set ReadOnly mode when using anonymous volumes"},
+      {"src=a/b,dst=/x", "Error response from daemon: create a/b: \"a/b\" includes invalid characters for a local volume name, "
+                         "only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path"},
+      {"type=tmpfs,target=/x", "box: --mount type=tmpfs is not supported (bind and volume are)"},
+  };
+  for (size_t i = 0; i < N_ELEMENTS(mbad); i++) {
+    err[0] = 0;
+    CHECK(mount_spec_parse_mount(mbad[i].raw, &m, err, sizeof err) == -EINVAL && !m.target && !m.source, "--mount '%s' refused", mbad[i].raw);
+    CHECK_STR(err, mbad[i].want, mbad[i].raw);
+  }
+
+  /* runc's proc-safety rule, for -v and --mount alike; the files lxcfs emulates may be covered. */
+  struct { const char *raw; bool mount; const char *want; } proc[] = {
+      {"v1:/proc", false, "Error response from daemon: check proc-safety of /proc mount: \"/proc\" cannot be mounted because it is not of type proc"},
+      {"/srv:/proc/sys/kernel", false, "Error response from daemon: check proc-safety of /proc/sys/kernel mount: \"/proc/sys/kernel\" cannot be mounted because it is inside /proc"},
+      {"/srv:/proc/../proc/1/", false, "Error response from daemon: check proc-safety of /proc/1 mount: \"/proc/1\" cannot be mounted because it is inside /proc"},
+      {"type=bind,src=/srv,dst=/proc/self", true, "Error response from daemon: check proc-safety of /proc/self mount: \"/proc/self\" cannot be mounted because it is inside /proc"},
+      {"/srv/meminfo:/proc/meminfo:ro", false, NULL},
+      {"v1:/procfs", false, NULL},
+  };
+  for (size_t i = 0; i < N_ELEMENTS(proc); i++) {
+    err[0] = 0;
+    int rc = proc[i].mount ? mount_spec_parse_mount(proc[i].raw, &m, err, sizeof err) : mount_spec_parse(proc[i].raw, &m, err, sizeof err);
+    if (proc[i].want) {
+      CHECK(rc == -EINVAL, "%s refused", proc[i].raw);
+      CHECK_STR(err, proc[i].want, proc[i].raw);
+    } else {
+      CHECK(rc == 0, "%s taken (%s)", proc[i].raw, err);
+      if (rc == 0) free(m.source), free(m.target);
+    }
+  }
+  /* -v and --mount together: one list, one duplicate rule, parents first. */
+  char *both[] = {"--mount", "type=bind,src=/srv,dst=/d/sub", "-v", "v1:/d", "busybox", NULL};
+  CHECK(parse_run(5, both, &o, err, sizeof err) == 0 && o.nmounts == 2 && !strcmp(o.mounts[0].target, "/d") &&
+            o.mounts[1].type == MOUNT_BIND && o.mounts[1].source_needed,
+        "run: -v and --mount in one list (%s)", err);
+  run_opts_free(&o);
+  char *both_dup[] = {"--mount", "src=v2,dst=/d", "-v", "v1:/d", "busybox", NULL};
+  CHECK(parse_run(5, both_dup, &o, err, sizeof err) < 0, "run: -v and --mount on one target refused");
+  CHECK_STR(err, "Error response from daemon: Duplicate mount point: /d", "Docker's duplicate words across -v and --mount");
+
   const char *many[MAX_MOUNTS + 2];
   char targets[MAX_MOUNTS + 1][16];
   for (int i = 0; i <= MAX_MOUNTS; i++) snprintf(targets[i], sizeof targets[i], "/m%d", i), many[i] = targets[i];
   many[MAX_MOUNTS + 1] = NULL;
   struct mount_spec *ms;
   int nms;
-  CHECK(mount_specs_parse(many, &ms, &nms, err, sizeof err) < 0 && strstr(err, "at most 64 -v"), "more than MAX_MOUNTS refused: %s", err);
+  CHECK(mount_specs_parse(many, NULL, &ms, &nms, err, sizeof err) < 0 && strstr(err, "at most 64 -v and --mount"), "more than MAX_MOUNTS refused: %s", err);
   many[MAX_MOUNTS] = NULL;
-  CHECK(mount_specs_parse(many, &ms, &nms, err, sizeof err) == 0 && nms == MAX_MOUNTS, "MAX_MOUNTS taken");
+  CHECK(mount_specs_parse(many, NULL, &ms, &nms, err, sizeof err) == 0 && nms == MAX_MOUNTS, "MAX_MOUNTS taken");
   mount_specs_free(ms, nms);
 
   /* Inspect's Mounts. */
@@ -154,6 +238,75 @@ int main(void) {
   CHECK(volume(&out, (const char *[]){"rm", "db", NULL}, false) == 0 && stat(data, &st) < 0, "rm once unused");
   CHECK(volume(&out, (const char *[]){"rm", "db", NULL}, false) == 1, "rm of none: exit 1");
   CHECK_STR(out.data, "Error response from daemon: get db: no such volume\n", "Docker's words for none");
+
+  /* The start's side of --mount: a bind source that is not there is refused before any volume is
+   * made (the daemon checks every mount first); a failed start takes its anonymous volumes back. */
+  {
+    struct mount_spec two_more[] = {{.type = MOUNT_VOLUME, .target = "/a"}, {.type = MOUNT_BIND, .source = "/nonexistent-box-src", .target = "/b", .source_needed = true}};
+    int fds[2];
+    bool dirs[2];
+    err[0] = 0;
+    CHECK(mounts_open(two_more, 2, fds, dirs, err, sizeof err) < 0 && !two_more[0].source, "--mount bind of a missing source refused first");
+    CHECK_STR(err, "Error response from daemon: invalid mount config for type \"bind\": bind source path does not exist: /nonexistent-box-src",
+              "Docker's words for a missing bind source");
+    struct mount_spec anon[] = {{.type = MOUNT_VOLUME, .target = "/a"}, {.type = MOUNT_VOLUME, .source = xstrdup("kept-named"), .target = "/k"}};
+    CHECK(mounts_open(anon, 2, fds, dirs, err, sizeof err) == 0 && anon[0].anonymous && dirs[0] && dirs[1], "an anonymous and a named volume opened");
+    close(fds[0]), close(fds[1]);
+    autofree char *anon_data = volume_data_dir(anon[0].source), *named_data = volume_data_dir("kept-named");
+    CHECK(stat(anon_data, &st) == 0 && stat(named_data, &st) == 0, "both made");
+    mounts_remove_anonymous(anon, 2);
+    CHECK(stat(anon_data, &st) < 0 && stat(named_data, &st) == 0, "a failed start: the anonymous volume goes, the named one stays (as Docker)");
+    free(anon[0].source), free(anon[1].source);
+    CHECK(volume(&out, (const char *[]){"rm", "kept-named", NULL}, false) == 0, "rm kept-named");
+  }
+
+  /* prune: what no container uses; anonymous ones only unless -a (Docker >= 23), with sizes. */
+  {
+    struct mount_spec a1 = {.type = MOUNT_VOLUME, .target = "/a"};
+    int fd;
+    bool dir;
+    CHECK(mounts_open(&a1, 1, &fd, &dir, err, sizeof err) == 0, "an anonymous volume");
+    close(fd);
+    autofree char *f1 = xasprintf("%s/volumes/%s/_data/f", cfg.state, a1.source);
+    CHECK(write_file(f1, "0123456789") == 0, "10 bytes in it");
+    CHECK(volume(&out, (const char *[]){"inspect", a1.source, NULL}, false) == 0 && strstr(out.data, "\"com.docker.volume.anonymous\": \"\""),
+          "inspect shows Docker's anonymous label");
+    CHECK(volume(&out, (const char *[]){"create", "named1", NULL}, false) == 0, "a named volume");
+    autofree char *f2 = xasprintf("%s/volumes/named1/_data/g", cfg.state);
+    CHECK(write_file(f2, "x") == 0, "1 byte in it");
+    CHECK(volume(&out, (const char *[]){"create", "busy1", NULL}, false) == 0, "a named volume in use");
+    busy_name = "busy1";
+    struct volume_flags none = {0}, all = {.all = true};
+    out.len = 0;
+    int code = volume_verb((char *[]){"prune", NULL}, 1, none, in_use, &out);
+    buf_append(&out, "", 1);
+    autofree char *want = xasprintf("Deleted Volumes:\n%s\n\nTotal reclaimed space: 10B\n", a1.source);
+    CHECK(code == 0, "prune: exit 0");
+    CHECK_STR(out.data, want, "prune: the anonymous volume, docker/cli's words");
+    out.len = 0;
+    volume_verb((char *[]){"prune", NULL}, 1, none, in_use, &out);
+    buf_append(&out, "", 1);
+    CHECK_STR(out.data, "Total reclaimed space: 0B\n", "prune again: nothing, named ones stay");
+    out.len = 0;
+    volume_verb((char *[]){"prune", NULL}, 1, all, in_use, &out);
+    buf_append(&out, "", 1);
+    CHECK(!strncmp(out.data, "Deleted Volumes:\n", 17) && strstr(out.data, "\nnamed1\n") && !strstr(out.data, "busy1") &&
+              strstr(out.data, "\n\nTotal reclaimed space: 1B\n"),
+          "prune -a: named ones too (the unnamed `create` one too: it is not anonymous), not one in use: %s", out.data);
+    CHECK(volume(&out, (const char *[]){"ls", NULL}, true) == 0 && strstr(out.data, "busy1\n") && !strstr(out.data, "named1"), "busy1 stays");
+    busy_name = NULL;
+    free(a1.source);
+    CHECK(volume_verb((char *[]){"prune", "x", NULL}, 2, none, in_use, &out) == 1, "prune takes no operand");
+    out.len = 0;
+    CHECK(volume_verb((char *[]){"rm", "never-was", NULL}, 2, (struct volume_flags){.force = true}, in_use, &out) == 0, "rm -f of none: 0");
+  }
+  char size[32];
+  double sizes[] = {0, 36, 999, 1000, 1234, 2000, 176.2e6, 1.5e9};
+  const char *want_sizes[] = {"0B", "36B", "999B", "1kB", "1.234kB", "2kB", "176.2MB", "1.5GB"};
+  for (size_t i = 0; i < N_ELEMENTS(sizes); i++) {
+    human_size(size, sizeof size, sizes[i], 4);
+    CHECK_STR(size, want_sizes[i], "go-units HumanSize");
+  }
   CHECK(volume(&out, (const char *[]){"bogus", NULL}, false) == 1 && strstr(out.data, "usage: box volume"), "unknown subcommand");
   buf_free(&out);
   autofree char *root = xstrdup(cfg.state);
