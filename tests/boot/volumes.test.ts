@@ -188,7 +188,8 @@ describe.skipIf(!hostHasContainerImages())('box run -v and box volume, as Docker
       for (let i = 0; i < 3; i++) {
         const i0 = host.m.instructions();
         const t0 = performance.now();
-        expect((await sh(cmd(i))).code).toBe(0);
+        const r = await sh(`${cmd(i)} 2>&1`);
+        expect(r.code, `${cmd(i)} said ${r.out}`).toBe(0);
         runs.push({ instructions: host.m.instructions() - i0, wallMs: Math.round(performance.now() - t0) });
       }
       runs.sort((a, b) => a.instructions - b.instructions);
