@@ -443,6 +443,14 @@ fail:
   return -EINVAL;
 }
 
+/* Is `name` a container's (then its cgroup and run/<name> are that container's, not a prepared
+ * child's to remove)? A prepared name is the next unnamed container's, so a container can come to
+ * hold it while a prepared or leftover cgroup of that name still waits to go. */
+static bool owned_by_container(const char *name) {
+  const struct container *c = container_find(name);
+  return c && !strcmp(c->name, name);
+}
+
 void namespaces_discard(struct prepared *p) {
   if (p->pid > 0) kill_and_reap(p->pid);
   int *fds[] = {&p->report_rd, &p->go_wr};
@@ -452,7 +460,7 @@ void namespaces_discard(struct prepared *p) {
   }
   p->pid = 0;
   int rc;
-  if (p->name[0]) {
+  if (p->name[0] && !owned_by_container(p->name)) {
     if (p->cgroup_ns && (rc = cgroup_remove(p->name)) < 0) log_msg("prepared cgroup %s not removed: %s", p->name, strerror(-rc));
     autofree char *dir = xasprintf("%s/run/%s", cfg.state, p->name);
     rm_rf(dir);
@@ -468,13 +476,20 @@ static char leftover_cgroup[sizeof ((struct prepared *)0)->name];
 
 static void leftover_cgroup_add(const char *name) {
   int rc; /* one kept at a time: an older one's child left it long ago */
-  if (leftover_cgroup[0] && (rc = cgroup_remove(leftover_cgroup)) < 0)
+  if (leftover_cgroup[0] && !owned_by_container(leftover_cgroup) && (rc = cgroup_remove(leftover_cgroup)) < 0)
     log_msg("prepared cgroup %s not removed: %s", leftover_cgroup, strerror(-rc));
   snprintf(leftover_cgroup, sizeof leftover_cgroup, "%s", name);
 }
 
 void prepared_leftovers_remove(void) {
-  if (leftover_cgroup[0] && cgroup_remove(leftover_cgroup) == 0) leftover_cgroup[0] = 0;
+  if (leftover_cgroup[0] && (owned_by_container(leftover_cgroup) || cgroup_remove(leftover_cgroup) == 0)) leftover_cgroup[0] = 0;
+}
+
+/* A start that makes the cgroup `name` owns it from then on: were it the leftover, an idle turn
+ * during that start (a volume being filled, say) would remove it under the start, whose attach then
+ * failed with ENOENT (seen in CI: "cgroup cgroup.procs=151: No such file or directory"). */
+static void leftover_cgroup_claim(const char *name) {
+  if (!strcmp(leftover_cgroup, name)) leftover_cgroup[0] = 0;
 }
 
 /* A prepared child's state directory, cgroup and root, for container c (its own now): which of
@@ -541,7 +556,7 @@ int container_start_begin(struct container *c, struct prepared *warm, char *err,
   c->proxy = rc;
 
   if (st->in_cgroup) rc = cgroup_set_limits(c->name, c->opts.memory, c->opts.pids, c->opts.cpus, err, errlen);
-  else made_cgroup = (rc = cgroup_create(c->name, c->opts.memory, c->opts.pids, c->opts.cpus, err, errlen)) == 0;
+  else made_cgroup = (leftover_cgroup_claim(c->name), rc = cgroup_create(c->name, c->opts.memory, c->opts.pids, c->opts.cpus, err, errlen)) == 0;
   if (rc < 0) goto fail;
   if (!warm && namespaces_prepare(&st->p, c->id, false, NULL, err, errlen) < 0) goto fail;
   c->pid = st->p.pid;
