@@ -142,7 +142,10 @@ step_oci() {
   if [[ -x $IMAGES/oci/build.sh ]]; then
     say "building OCI image layout"
     rm -rf "$CACHE/oci"
-    OCI_SOURCES_OUT=$CACHE/oci-sources.txt bash "$IMAGES/oci/build.sh" "$CACHE/oci" >&2
+    local bb
+    bb=$(busybox_build image)
+    OCI_BUSYBOX=$bb/busybox OCI_BUSYBOX_VERSION=$(cat "$bb/version") OCI_SOURCES_OUT=$CACHE/oci-sources.txt \
+      bash "$IMAGES/oci/build.sh" "$CACHE/oci" >&2
     rm -rf "$DIST/oci" && cp -a "$CACHE/oci" "$DIST/oci"
   else
     say "no images/oci/build.sh yet: no container images"
@@ -155,11 +158,17 @@ pack_cpio() { # dir out
   (cd "$1" && find . -mindepth 1 | sort | cpio --quiet -o -H newc -R 0:0 --reproducible) >"$2"
 }
 
+busybox_build() { # guests|image → the directory holding that build's busybox and version (images/busybox/build.sh)
+  local out
+  # Built once per recipe and build: the cache key is the recipe's own bytes and the build's name.
+  out=$CACHE/busybox/$({ find "$IMAGES/busybox" -type f | LC_ALL=C sort | xargs cat; echo "$1"; } | sha256sum | cut -c1-16)
+  [[ -x $out/busybox ]] || bash "$IMAGES/busybox/build.sh" "$out" "$1" >&2 || die "busybox $1 build failed"
+  printf '%s\n' "$out"
+}
+
 busybox_tree() { # dest: our busybox (images/busybox: Debian's source, our config) with applet links in /bin and /sbin
   local dest=$1 out
-  # Built once per recipe: the cache key is the recipe's own bytes.
-  out=$CACHE/busybox/$(find "$IMAGES/busybox" -type f | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)
-  [[ -x $out/busybox ]] || bash "$IMAGES/busybox/build.sh" "$out" >&2 || die "busybox build failed"
+  out=$(busybox_build guests)
   mkdir -p "$dest/bin" "$dest/sbin" "$dest/usr/bin" "$dest/usr/sbin"
   cp "$out/busybox" "$dest/bin/busybox"
   # The applet list comes from the binary's own help text, so it needs no i386 exec support.

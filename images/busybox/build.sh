@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# Build the guests' busybox from Debian's source package, reproducibly:
+# Build busybox from Debian's source package, reproducibly:
 #
-#   bash images/busybox/build.sh OUTDIR     → OUTDIR/busybox (static i386) and OUTDIR/version
+#   bash images/busybox/build.sh OUTDIR [guests|image]   → OUTDIR/busybox (static i386) and OUTDIR/version
 #
 # Debian's busybox 1:1.35.0-4+deb12u1 with Debian's own patches (dpkg-source applies
-# debian/patches) and ours (patches/), configured from Debian's busybox-static config with two changes: only the
-# applets in applets.txt, and the options in config.fragment. Built like Debian's busybox-static
+# debian/patches) and ours (patches/), configured from Debian's busybox-static config plus the bug
+# fixes in config.fixes. Two builds:
+#   guests (default): the VM's and the container host's: only the applets in applets.txt, and the
+#                     options in config.fragment;
+#   image:            the `busybox` OCI image's (images/oci): every applet Debian's busybox-static
+#                     has, so a container gets what `docker run busybox` users expect, with our
+#                     patches (a container's shell must not lose `kill $!` either).
+# Built like Debian's busybox-static
 # (gcc, static glibc) but for i386 from this amd64 machine: gcc -m32 against libc6-dev-i386.
 # The source package is fetched once into ${STACKLAB_CACHE:-.cache}/busybox-src.
 set -euo pipefail
@@ -13,7 +19,9 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 CACHE=${STACKLAB_CACHE:-$ROOT/.cache}
-OUT=${1:?usage: build.sh OUTDIR}
+OUT=${1:?usage: build.sh OUTDIR [guests|image]}
+MODE=${2:-guests}
+[[ $MODE == guests || $MODE == image ]] || { echo "busybox: unknown build '$MODE' (guests or image)" >&2; exit 2; }
 
 VERSION=1:1.35.0-4+deb12u1
 DSC=busybox_1.35.0-4+deb12u1.dsc
@@ -79,42 +87,50 @@ for p in "$HERE"/patches/*.patch; do
 done
 
 cp "$tree/debian/config/pkg/static" "$tree/.config"
-# Applet symbols, from the sources' own "//applet:IF_SYMBOL(APPLET…(name, …" lines; lsmod and
-# friends nest a second condition: IF_LSMOD(IF_MODPROBE_SMALL(APPLET…(lsmod, …
-grep -rhoE '//applet:\s*IF_[A-Z0-9_]+\(\s*(IF_[A-Z_]+\()?\s*APPLET[A-Z_]*\(\s*[^ ,]+' --include='*.c' "$tree" \
-  | sed -E 's|//applet:\s*IF_([A-Z0-9_]+)\(\s*(IF_[A-Z_]+\()?\s*APPLET[A-Z_]*\(\s*([^ ,]+)|\1 \3|' | sort -u >"$SRC/applet-symbols"
-mapfile -t keep < <(grep -v -e '^#' -e '^$' "$HERE/applets.txt")
-declare -A want=()
-for a in "${keep[@]}"; do want[$a]=1; done
-# A symbol is on if an applet it provides is wanted (sh comes from SH_IS_ASH, not SH_IS_HUSH).
-declare -A on=()
-while read -r sym name; do
-  [[ -n ${want[$name]:-} && $sym != SH_IS_HUSH ]] && on[$sym]=1
-done <"$SRC/applet-symbols"
-edits=$SRC/config-edits.sed
-for sym in $(cut -d' ' -f1 "$SRC/applet-symbols" | sort -u); do
-  if [[ -n ${on[$sym]:-} ]]; then echo "s/^# CONFIG_${sym} is not set\$/CONFIG_${sym}=y/"
-  else echo "s/^CONFIG_${sym}=y\$/# CONFIG_${sym} is not set/"; fi
-done >"$edits"
-sed -i -f "$edits" "$tree/.config"
 # Our options: replace each symbol's line (set or unset) with the fragment's.
-while IFS= read -r line; do
-  sym=$(sed -nE 's/^(# )?(CONFIG_[A-Z0-9_]+)[= ].*/\2/p' <<<"$line")
-  [[ -n $sym ]] || continue
-  sed -i -E "/^(# )?$sym[= ]/d" "$tree/.config"
-  echo "$line" >>"$tree/.config"
-done < <(grep -E '^(CONFIG_|# CONFIG_[A-Z0-9_]+ is not set)' "$HERE/config.fragment")
+apply_fragment() { # file
+  local line sym
+  while IFS= read -r line; do
+    sym=$(sed -nE 's/^(# )?(CONFIG_[A-Z0-9_]+)[= ].*/\2/p' <<<"$line")
+    [[ -n $sym ]] || continue
+    sed -i -E "/^(# )?$sym[= ]/d" "$tree/.config"
+    echo "$line" >>"$tree/.config"
+  done < <(grep -E '^(CONFIG_|# CONFIG_[A-Z0-9_]+ is not set)' "$1")
+}
+fragments=("$HERE/config.fixes")
+if [[ $MODE == guests ]]; then
+  # Applet symbols, from the sources' own "//applet:IF_SYMBOL(APPLET…(name, …" lines; lsmod and
+  # friends nest a second condition: IF_LSMOD(IF_MODPROBE_SMALL(APPLET…(lsmod, …
+  grep -rhoE '//applet:\s*IF_[A-Z0-9_]+\(\s*(IF_[A-Z_]+\()?\s*APPLET[A-Z_]*\(\s*[^ ,]+' --include='*.c' "$tree" \
+    | sed -E 's|//applet:\s*IF_([A-Z0-9_]+)\(\s*(IF_[A-Z_]+\()?\s*APPLET[A-Z_]*\(\s*([^ ,]+)|\1 \3|' | sort -u >"$SRC/applet-symbols"
+  mapfile -t keep < <(grep -v -e '^#' -e '^$' "$HERE/applets.txt")
+  declare -A want=()
+  for a in "${keep[@]}"; do want[$a]=1; done
+  # A symbol is on if an applet it provides is wanted (sh comes from SH_IS_ASH, not SH_IS_HUSH).
+  declare -A on=()
+  while read -r sym name; do
+    [[ -n ${want[$name]:-} && $sym != SH_IS_HUSH ]] && on[$sym]=1
+  done <"$SRC/applet-symbols"
+  edits=$SRC/config-edits.sed
+  for sym in $(cut -d' ' -f1 "$SRC/applet-symbols" | sort -u); do
+    if [[ -n ${on[$sym]:-} ]]; then echo "s/^# CONFIG_${sym} is not set\$/CONFIG_${sym}=y/"
+    else echo "s/^CONFIG_${sym}=y\$/# CONFIG_${sym} is not set/"; fi
+  done >"$edits"
+  sed -i -f "$edits" "$tree/.config"
+  fragments+=("$HERE/config.fragment")
+fi
+for f in "${fragments[@]}"; do apply_fragment "$f"; done
 # New or orphaned symbols take their defaults; options whose applets are gone fall away.
 { yes '' || :; } | make -s -C "$tree" oldconfig >/dev/null 2>&1 || die "make oldconfig failed"
 while IFS= read -r line; do
   grep -qxF "$line" "$tree/.config" || die "config lost '$line' (a dependency is off?)"
-done < <(grep -E '^(CONFIG_|# CONFIG_[A-Z0-9_]+ is not set)' "$HERE/config.fragment")
+done < <(cat "${fragments[@]}" | grep -E '^(CONFIG_|# CONFIG_[A-Z0-9_]+ is not set)')
 
 # ---------------------------------------------------------------- build
 # gcc -m32 compiles and links (busybox links through $CC); ld -r joins each directory's objects, in i386 too. The source path stays out
 # of the binary (-ffile-prefix-map) so the build directory does not change the bytes.
-say "building busybox $VERSION (stacklab config, static i386)"
-tag="Debian $VERSION, stacklab config"
+say "building busybox $VERSION ($MODE build, static i386)"
+if [[ $MODE == guests ]]; then tag="Debian $VERSION, stacklab config"; else tag="Debian $VERSION, stacklab patches"; fi
 make -s -C "$tree" -j"$(nproc)" \
   CC="gcc -m32" LD="ld -m elf_i386" \
   BB_EXTRA_VERSION="$tag" \
@@ -125,11 +141,14 @@ bin=$tree/busybox
 file -b "$bin" 2>/dev/null | grep -q 'ELF 32-bit.*Intel 80386.*statically linked' || [[ ! -x /usr/bin/file ]] \
   || die "busybox is not a static i386 ELF: $(file -b "$bin")"
 # The binary must carry exactly the applets we chose: nothing silently lost to a dependency.
-diff <("$bin" --list | grep -vx busybox | sort) <(printf '%s\n' "${keep[@]}" | sort) >"$SRC/applets.diff" \
-  || die "applets differ from applets.txt (< binary, > list): $(tr '\n' ' ' <"$SRC/applets.diff")"
+if [[ $MODE == guests ]]; then
+  diff <("$bin" --list | grep -vx busybox | sort) <(printf '%s\n' "${keep[@]}" | sort) >"$SRC/applets.diff" \
+    || die "applets differ from applets.txt (< binary, > list): $(tr '\n' ' ' <"$SRC/applets.diff")"
+fi
 
 mkdir -p "$OUT"
 cp "$bin" "$OUT/busybox"
 cp "$tree/.config" "$OUT/busybox.config"
-echo "Debian source $VERSION, stacklab config" >"$OUT/version"
-say "busybox: $(stat -c %s "$OUT/busybox") bytes, ${#keep[@]} applets, sha256 $(sha256sum "$OUT/busybox" | cut -c1-16)"
+if [[ $MODE == guests ]]; then echo "Debian source $VERSION, stacklab config" >"$OUT/version"
+else echo "Debian source $VERSION, Debian's static config, stacklab patches" >"$OUT/version"; fi
+say "busybox: $(stat -c %s "$OUT/busybox") bytes, $("$bin" --list | wc -l) applets, sha256 $(sha256sum "$OUT/busybox" | cut -c1-16)"

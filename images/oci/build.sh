@@ -3,7 +3,13 @@
 # container host runs — busybox, web, lua, amd64-hello — from Debian i386 packages, byte for byte
 # the same on every run with the same inputs. All four share one busybox base layer blob.
 #
-#   bash images/oci/build.sh OUTDIR          (OCI_SOURCES_OUT=FILE: also write "package version" lines)
+#   OCI_BUSYBOX=FILE OCI_BUSYBOX_VERSION=TEXT bash images/oci/build.sh OUTDIR
+#                                            (OCI_SOURCES_OUT=FILE: also write "package version" lines)
+#
+# The base layer's busybox is the static i386 one images/busybox/build.sh makes in its `image`
+# build (Debian's source and static config, our patches; images/build.sh passes it): Debian's
+# busybox-static binary has the ash bug our patches fix (a container's `sleep 9 & kill $!` lost
+# its SIGTERM).
 set -euo pipefail
 shopt -s inherit_errexit   # a die() inside $(…) stops the build
 
@@ -131,10 +137,12 @@ image() {
 declare -A LAYER
 
 # ---------------------------------------------------------------- base: busybox
-bb=$(unpack busybox-static i386)
+[[ -x ${OCI_BUSYBOX:-} ]] || die "OCI_BUSYBOX must name the busybox binary to use (images/build.sh oci passes it)"
+[[ -n ${OCI_BUSYBOX_VERSION:-} ]] || die "OCI_BUSYBOX_VERSION must say which busybox build it is"
+printf 'busybox %s\n' "$OCI_BUSYBOX_VERSION" >>"$WORK/sources"
 base=$WORK/rootfs/base
 mkdir -p "$base"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,root}
-install -m 0755 "$bb/bin/busybox" "$base/bin/busybox"
+install -m 0755 "$OCI_BUSYBOX" "$base/bin/busybox"
 # The i386 static busybox runs on the amd64 build host; it names its own applets.
 applets=$("$base/bin/busybox" --list-full) || die "cannot run the i386 busybox here (no IA-32 support in this kernel?)"
 while read -r path; do
@@ -246,12 +254,12 @@ chmod 0755 "$hello/hello"
 LAYER[hello]=$(layer "$hello")
 
 # ---------------------------------------------------------------- images and index
-image busybox '["/bin/sh"]' '' "base" "busybox-static applets, /etc"
+image busybox '["/bin/sh"]' '' "base" "busybox applets, /etc"
 image web '["/bin/busybox","httpd","-f","-p","80","-h","/www"]' ',"ExposedPorts":{"80/tcp":{}}' \
-  "base web" "busybox-static applets, /etc|httpd.conf and /www/index.html"
+  "base web" "busybox applets, /etc|httpd.conf and /www/index.html"
 image lua '["/usr/bin/lua5.4"]' '' "base lua" \
-  "busybox-static applets, /etc|lua5.4 with ld-linux, libc and the libraries it needs"
-image amd64-hello '["/hello"]' '' "base hello" "busybox-static applets, /etc|/hello, a static x86-64 program"
+  "busybox applets, /etc|lua5.4 with ld-linux, libc and the libraries it needs"
+image amd64-hello '["/hello"]' '' "base hello" "busybox applets, /etc|/hello, a static x86-64 program"
 
 printf '{"imageLayoutVersion":"1.0.0"}' >"$OUT/oci-layout"
 entries=$(IFS=,; printf '%s' "${INDEX_ENTRIES[*]}")

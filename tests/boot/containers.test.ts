@@ -67,6 +67,22 @@ describe.skipIf(!hostHasContainerImages())('containers on one kernel: box over t
     }
   });
 
+  // The busybox image's shell is interactive (-it): it ignores SIGTERM, and a child it forks keeps
+  // that until it sets its own; the kernel discards a signal sent to a process that ignores it. With
+  // Debian's busybox-static a `kill $!` typed right after `&` was lost whenever the shell ran before
+  // its child (here about 1 time in 3). The image's busybox is now built with images/busybox/patches
+  // (ash-fork-signals.patch), as the guests' is. Unfixed: discarded=3 to 8 of 15.
+  it("a job killed right after & in a container's shell dies: the image's ash holds signals across fork", async () => {
+    expect(await term.c1.run('sleep 3 & kill $!; wait $!; echo status=$?')).toMatch(/^status=143\s*$/m);
+    // SIGTERM is bit 15 (0x4000) of SigIgn and SigBlk in /proc/PID/status: ignored and not blocked,
+    // a SIGTERM sent at that moment would be thrown away. Builtins only, so the shell does not yield.
+    const check =
+      'n=0; for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do sleep 5 & p=$!; ' +
+      'while read -r k v; do case $k in SigIgn:) ign=$v;; SigBlk:) blk=$v;; esac; done </proc/$p/status; ' +
+      'kill -KILL $p; wait $p 2>/dev/null; n=$((n + ((0x$ign & ~0x$blk & 0x4000) != 0))); done; echo discarded=$n';
+    expect(await term.c1.run(check, 60_000)).toMatch(/^discarded=0\s*$/m);
+  });
+
   it('hostnames differ; uname -r is the host kernel in all of them', async () => {
     const hostKernel = (await m.run('uname -r')).trim();
     expect(hostKernel).toMatch(/^6\.12\./);
