@@ -139,7 +139,9 @@ declare -A LAYER
 # ---------------------------------------------------------------- base: busybox
 [[ -x ${OCI_BUSYBOX:-} ]] || die "OCI_BUSYBOX must name the busybox binary to use (images/build.sh oci passes it)"
 [[ -n ${OCI_BUSYBOX_VERSION:-} ]] || die "OCI_BUSYBOX_VERSION must say which busybox build it is"
-printf 'busybox %s\n' "$OCI_BUSYBOX_VERSION" >>"$WORK/sources"
+# A sources line is "name version": the Debian source version, marked as carrying our patches.
+bb_version=$(grep -oE '[0-9]+:[^ ,]+' <<<"$OCI_BUSYBOX_VERSION" | head -1) || die "no Debian version in OCI_BUSYBOX_VERSION '$OCI_BUSYBOX_VERSION'"
+printf 'busybox-image %s+stacklab-patches\n' "$bb_version" >>"$WORK/sources"
 base=$WORK/rootfs/base
 mkdir -p "$base"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,root}
 install -m 0755 "$OCI_BUSYBOX" "$base/bin/busybox"
