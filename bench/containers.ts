@@ -146,6 +146,7 @@ function report(name: string, xs: Start[]) {
   console.log(`  median ${median(xs.map((x) => x.guestMs)).toFixed(1)} ms guest clock, ${median(xs.map((x) => x.wallMs)).toFixed(1)} ms host wall`);
   console.log(`  median ${median(xs.map((x) => x.minstr)).toFixed(1)} M guest instructions (load-independent)`);
   console.log(`  all (guest ms): ${xs.map((x) => x.guestMs.toFixed(1)).join(' ')}`);
+  console.log(`  all (M instructions): ${xs.map((x) => x.minstr.toFixed(2)).join(' ')}`);
   console.log(`  phase medians (ms): ${cols.map((c, i) => `${c} ${median(xs.map((x) => x.split[i]!)).toFixed(1)}`).join(', ')}`);
   if (trace) {
     const k = [...cols, 'request → received'];

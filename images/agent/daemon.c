@@ -25,6 +25,7 @@
 #include "config.h"
 #include "link.h"
 #include "loads.h"
+#include "prefetch.h"
 #include "registry.h"
 #include "requests.h"
 #include "starts.h"
@@ -59,6 +60,7 @@ static void reap_children(void) {
     if (c) container_exited(c, status);
     else if (unpack_reaped(pid, status)) continue;
     else if (load_reaped(pid, status)) continue;
+    else if (prefetch_reaped(pid, status)) continue;
     else if (finish_start_of_exited(pid, status)) continue;
     else if (!prepared_namespaces_died(pid, status)) term_finish(term_of_pid(pid), status);
   }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "prefetch.h"
 #include "unpacks.h"
 
 static struct prepared warm; /* namespaces made while idle, for the next start */
@@ -271,6 +272,10 @@ bool prepare_namespaces(void) {
   have_warm = true;
   log_msg("namespaces ready for the next start (%.1f ms)%s%s%s%s", (now_ns() - t0) / 1e6, warm.name[0] ? ", for " : "",
           warm.name, warm.cgroup_ns ? " with its cgroup" : "", warm.root_ns ? " and root" : "");
+  /* Its files too, in a child: a first start of an image otherwise reads them from the store's
+   * disk on its critical path (prefetch.h). Once per layer. */
+  pid_t pf = prefetch_start(im);
+  if (pf < 0) log_msg("prefetching %s: fork: %s", im->name, strerror((int)-pf));
   return true;
 }
 
