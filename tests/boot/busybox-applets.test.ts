@@ -21,6 +21,17 @@ interface Row {
   exit?: number;
 }
 
+/**
+ * Shell that waits until background job `$p` has exec'd `prog` (its argv[0] in /proc/$p/cmdline).
+ * `$!` is known as soon as the shell has forked: until the child execs it is another `sh` (the
+ * shell's comm and cmdline), so a lookup by name (killall, pidof, pgrep, pkill) or by what it set
+ * up (its hostname) can miss it, and `wait $p` then sits out the whole sleep. Seen under load on
+ * the container host: `killall: sleep: no process killed` (the row hung 101 s, and the rows after
+ * it timed out) and a pidof miss, 2 in 218 looped runs of those two rows. A wall-clock `sleep 1`
+ * is no wait for it either: under load the child may not have run at all by then.
+ */
+const execed = (prog: string) => `until grep -q '^${prog}' /proc/$p/cmdline; do usleep 10000; done`;
+
 // Builtins (echo, printf, test, [, kill, pwd, true, false) are run through `env` so the applet
 // runs, not ash's builtin. Scratch files live in /tmp/bb (tmpfs on the VM, the initramfs on the host).
 const ROWS: Row[] = [
@@ -180,11 +191,11 @@ const ROWS: Row[] = [
   { applets: ['free'], cmd: `free`, expect: /^Mem:\s+\d+/m },
   { applets: ['uptime'], cmd: `uptime`, expect: /up .*load average: [\d.]+, [\d.]+, [\d.]+$/m },
   { applets: ['kill', 'sleep'], cmd: `sleep 100 & p=$!; env kill $p; wait $p; echo status=$?`, expect: /^status=143$/m },
-  { applets: ['killall'], cmd: `sleep 101 & p=$!; killall -TERM sleep; wait $p; echo status=$?`, expect: /^status=143$/m },
+  { applets: ['killall'], cmd: `sleep 101 & p=$!; ${execed('sleep')}; killall -TERM sleep; wait $p; echo status=$?`, expect: /^status=143$/m },
   {
     // ash may report the killed job ("Terminated") before `wait` collects it: both are its normal behaviour.
     applets: ['pidof', 'pgrep', 'pkill'],
-    cmd: `sleep 102 & p=$!; [ "$(pidof sleep)" = "$p" ] && [ "$(pgrep -f 'sleep 102')" = "$p" ] && echo found; pkill -f 'sleep 102'; wait $p; echo status=$?`,
+    cmd: `sleep 102 & p=$!; ${execed('sleep')}; [ "$(pidof sleep)" = "$p" ] && [ "$(pgrep -f 'sleep 102')" = "$p" ] && echo found; pkill -f 'sleep 102'; wait $p; echo status=$?`,
     expect: /^found\n(Terminated\n)?status=143$/m,
   },
   // busybox time's format is what src/core/experiments parses (parseBusyboxTime).
@@ -205,7 +216,7 @@ const ROWS: Row[] = [
   {
     applets: ['nsenter'],
     only: 'host',
-    cmd: `unshare -u sh -c 'hostname ns-b; exec sleep 30' & p=$!; sleep 1; nsenter -t $p -u hostname; kill $p`,
+    cmd: `unshare -u sh -c 'hostname ns-b; exec sleep 30' & p=$!; ${execed('sleep')}; nsenter -t $p -u hostname; kill $p`,
     expect: /^ns-b$/m,
   },
   {
@@ -230,7 +241,13 @@ const ROWS: Row[] = [
     cmd: `mkdir -p /tmp/bb/www && echo served-by-httpd >/tmp/bb/www/index.html && httpd -p 127.0.0.1:8080 -h /tmp/bb/www && wget -T 3 -qO- http://127.0.0.1:8080/`,
     expect: /^served-by-httpd$/m,
   },
-  { applets: ['nc'], cmd: `nc -l -p 9000 >/tmp/bb/nc & sleep 1; echo via-nc | nc 127.0.0.1 9000; sleep 1; cat /tmp/bb/nc`, expect: /^via-nc$/m },
+  {
+    // The client connects once the listener listens (netstat says so: a `sleep 1` guessed, and under
+    // load may not be enough); the listener ends at the client's EOF, so `wait` is the end of the transfer.
+    applets: ['nc'],
+    cmd: `nc -l -p 9000 >/tmp/bb/nc & l=$!; until netstat -ltn | grep -q ':9000 '; do usleep 10000; done; echo via-nc | nc 127.0.0.1 9000; wait $l; cat /tmp/bb/nc`,
+    expect: /^via-nc$/m,
+  },
 ];
 
 const shipped = readFileSync(join(REPO, 'images/busybox/applets.txt'), 'utf8')
@@ -314,6 +331,23 @@ describe.each(['vm', 'host'] as const)('%s', (where) => {
         `wait $p; echo "term-discarded=$(( (0x$ign & ~0x$blk & 0x4000) != 0 ))"`,
     );
     expect(r.output).toBe('term-discarded=0');
+  });
+
+  // `$!` names a job as soon as the shell has forked it, before the child has exec'd its program:
+  // the rows that find a job by name (killall, pidof, pgrep, pkill; nsenter's hostname) wait for
+  // that exec (`execed`). Unwaited, the 'killall' row found no sleep once in 218 looped runs under
+  // load ("killall: sleep: no process killed") and sat in `wait` for 101 s, failing the rows after
+  // it. Which runs first after a fork is the scheduler's choice; here the child's exec waits on a
+  // FIFO, so a killall right after `&` misses every time (missed=1), as that row's did. A hold in
+  // time would not do: the guest's clock is the host's, and a loaded host runs few guest
+  // instructions per millisecond. Released, the job is found once `execed` saw it exec.
+  it("a job found by name right after & is missed until it has exec'd", async () => {
+    const r = await sh(
+      machines[where]!,
+      `mkfifo /tmp/bb/go; sh -c 'read -r x </tmp/bb/go; exec sleep 103' & p=$!; killall -q -TERM sleep; missed=$?; echo go >/tmp/bb/go; ` +
+        `${execed('sleep')}; killall -TERM sleep; wait $p; echo "status=$? missed=$missed"`,
+    );
+    expect(r.output).toMatch(/^status=143 missed=1$/m);
   });
 
   it('a command that is no applet is still found through PATH; one found nowhere is 127', async () => {
