@@ -29,8 +29,31 @@ export async function waitForTerminal(page: Page, machineId: string, re: RegExp,
   return text;
 }
 
+/**
+ * A full-page screenshot of the step, the page left scrolled where it was. Chromium's full-page
+ * capture (captureBeyondViewport) grows the viewport to the whole document and back, and may leave
+ * the page's scroll offset at an older value than the one the browser hit-tests with: the next
+ * mousedown resyncs it and scrolls the page under the pointer, so the mouseup and the click land on
+ * whatever is there now. Playwright checks the hit target on the first event only and reports the
+ * click done; in one CI run "Start container" was clicked this way and no card came
+ * (take-it-elsewhere.spec.ts). Scrolling back to where the page was, explicitly, resyncs both.
+ */
 export async function shot(page: Page, info: TestInfo, name: string) {
+  const at = await page.evaluate(() => [scrollX, scrollY] as const);
   await page.screenshot({ path: info.outputPath(`${name}.png`), fullPage: true });
+  const now = await page.evaluate(
+    ([x, y]) =>
+      new Promise<readonly [number, number]>((resolve) => {
+        scrollTo({ left: x, top: y, behavior: 'instant' });
+        // Where it can be: a page that grew shorter meanwhile clamps the offset.
+        const max = (v: number, most: number) => Math.min(v, Math.max(0, most));
+        const el = document.scrollingElement ?? document.documentElement;
+        const want = [max(x, el.scrollWidth - innerWidth), max(y, el.scrollHeight - innerHeight)] as const;
+        requestAnimationFrame(() => requestAnimationFrame(() => resolve([scrollX - want[0], scrollY - want[1]])));
+      }),
+    at,
+  );
+  expect(now, `the page scrolled back to ${at.join(',')} after the screenshot ${name} (off by x, y)`).toEqual([0, 0]);
 }
 
 export const card = (page: Page, id: string) => page.locator(`article[data-machine="${id}"]`);
