@@ -4,18 +4,13 @@
  * container host's boxd over the mux and loaded as `box load` loads a file (MachineApi.boxLoad,
  * PROTOCOL.md "Streamed load"). A bad file gets one line and loads nothing.
  */
+import type { MachineApi } from '../../core/machine/index.ts';
 import { looksLikeTar } from './image-download.ts';
 
-/** The part of a machine's control API this needs (src/core/machine/api.ts MachineApi.boxLoad, abortBoxLoad). */
+/** The part of a machine's control API this needs (src/core/machine/api.ts MachineApi.boxLoad, abortBoxLoad): of the answer, the code and text. */
 export interface ImageArchiveTarget {
-  boxLoad(
-    archive: Uint8Array,
-    name: string,
-    stallMs: number,
-    onProgress?: (taken: number, total: number) => void,
-    loadId?: string,
-  ): Promise<{ code: number; text: string }>;
-  abortBoxLoad(loadId: string): Promise<boolean>;
+  boxLoad(...args: Parameters<MachineApi['boxLoad']>): Promise<{ code: number; text: string }>;
+  abortBoxLoad: MachineApi['abortBoxLoad'];
 }
 
 /** A load under way (startImageLoad). */
