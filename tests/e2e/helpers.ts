@@ -46,11 +46,11 @@ export async function fullPageScreenshot(page: Page, path: string) {
     ([x, y]) =>
       new Promise<readonly [number, number]>((resolve) => {
         scrollTo({ left: x, top: y, behavior: 'instant' });
-        // Where it can be: a page that grew shorter meanwhile clamps the offset.
+        // Where it can be, two frames on: a page that grew shorter meanwhile clamps the offset.
         const max = (v: number, most: number) => Math.min(v, Math.max(0, most));
         const el = document.scrollingElement ?? document.documentElement;
-        const want = [max(x, el.scrollWidth - innerWidth), max(y, el.scrollHeight - innerHeight)] as const;
-        requestAnimationFrame(() => requestAnimationFrame(() => resolve([scrollX - want[0], scrollY - want[1]])));
+        const off = () => [scrollX - max(x, el.scrollWidth - el.clientWidth), scrollY - max(y, el.scrollHeight - el.clientHeight)] as const;
+        requestAnimationFrame(() => requestAnimationFrame(() => resolve(off())));
       }),
     at,
   );
