@@ -17,7 +17,7 @@ import { ContainerHost } from './containers.ts';
 import { LessonChecks } from './lesson-checks.ts';
 import { ConsoleWatch } from './console-watch.ts';
 import { captureState, openSnapshot, readSnapshot, snapshotConfigOf, snapshotHeader, writeSnapshot } from './snapshot.ts';
-import { concatBytes, v86VirtioPort } from '../core/mux/index.ts';
+import { concatBytes, v86VirtioPort, type LoadHandle } from '../core/mux/index.ts';
 import { connectNicToPort, setNicMac, type LanPortLike, type NicCable } from '../core/lan/index.ts';
 import { assertConfigMatches, encodeSnapshot, resumeKey, warmKey, type SnapshotConfig, type SnapshotHeader } from '../core/snapshot/index.ts';
 import {
@@ -85,6 +85,8 @@ export class MachineRuntime implements MachineApi {
   private flowPaused = false;
   /** Container host only: the box mux to boxd and its containers. */
   private box: ContainerHost | undefined;
+  /** Loads under way that the page may cancel (boxLoad's loadId → its handle). */
+  private readonly loads = new Map<string, LoadHandle>();
   /** Lesson checks on side channels: a VM's COM2 agent, the host's boxd (src/runtime/lesson-checks.ts). */
   private readonly lessonChecks = new LessonChecks(() => this.box?.muxHost);
   /**
@@ -365,8 +367,9 @@ export class MachineRuntime implements MachineApi {
     return { ...reply, ms, firstByteMs: firstByteMs ?? ms };
   }
 
-  async boxLoad(archive: Uint8Array, name: string, stallMs: number, onProgress?: (taken: number, total: number) => void) {
+  async boxLoad(archive: Uint8Array, name: string, stallMs: number, onProgress?: (taken: number, total: number) => void, loadId?: string) {
     if (!this.box) throw new Error('box load needs a powered-on container host');
+    if (loadId !== undefined && this.loads.has(loadId)) throw new Error(`a load named ${loadId} is already under way`);
     let last = -Infinity;
     const t0 = performance.now();
     let takenMs: number | undefined;
@@ -382,9 +385,20 @@ export class MachineRuntime implements MachineApi {
         }
       },
     });
-    const r = await load.done;
-    const ms = performance.now() - t0;
-    return { code: r.code, text: r.text, ms, takenMs: takenMs ?? ms };
+    if (loadId !== undefined) this.loads.set(loadId, load);
+    try {
+      const r = await load.done;
+      const ms = performance.now() - t0;
+      return { code: r.code, text: r.text, ms, takenMs: takenMs ?? ms };
+    } finally {
+      if (loadId !== undefined) this.loads.delete(loadId);
+    }
+  }
+
+  async abortBoxLoad(loadId: string) {
+    const load = this.loads.get(loadId);
+    load?.abort();
+    return !!load;
   }
 
   async diskStats() {

@@ -29,8 +29,37 @@ export async function waitForTerminal(page: Page, machineId: string, re: RegExp,
   return text;
 }
 
+/**
+ * A full-page screenshot to `path`, the page left scrolled where it was. Chromium's full-page
+ * capture (captureBeyondViewport) lays the page out anew for the whole document and back, and may
+ * leave its scroll offset at an older value than the one the browser hit-tests with: the next
+ * mousedown resyncs it and scrolls the page under the pointer, so the mouseup and the click land on
+ * whatever is there now. Playwright checks the hit target on the first event only and reports the
+ * click done; in one CI run "Start container" was clicked this way and no card came
+ * (take-it-elsewhere.spec.ts). Scrolling back to where the page was, explicitly, resyncs both.
+ * Every full-page screenshot of a test goes through here.
+ */
+export async function fullPageScreenshot(page: Page, path: string) {
+  const at = await page.evaluate(() => [scrollX, scrollY] as const);
+  await page.screenshot({ path, fullPage: true });
+  const off = await page.evaluate(
+    ([x, y]) =>
+      new Promise<readonly [number, number]>((resolve) => {
+        scrollTo({ left: x, top: y, behavior: 'instant' });
+        // Where it can be, two frames on: a page that grew shorter meanwhile clamps the offset.
+        const max = (v: number, most: number) => Math.min(v, Math.max(0, most));
+        const el = document.scrollingElement ?? document.documentElement;
+        const off = () => [scrollX - max(x, el.scrollWidth - el.clientWidth), scrollY - max(y, el.scrollHeight - el.clientHeight)] as const;
+        requestAnimationFrame(() => requestAnimationFrame(() => resolve(off())));
+      }),
+    at,
+  );
+  expect(off, `the page scrolled back to ${at.join(',')} after the screenshot ${path} (off by x, y)`).toEqual([0, 0]);
+}
+
+/** A full-page screenshot of the step, kept with the test's output (fullPageScreenshot). */
 export async function shot(page: Page, info: TestInfo, name: string) {
-  await page.screenshot({ path: info.outputPath(`${name}.png`), fullPage: true });
+  await fullPageScreenshot(page, info.outputPath(`${name}.png`));
 }
 
 export const card = (page: Page, id: string) => page.locator(`article[data-machine="${id}"]`);

@@ -3,7 +3,7 @@
 // results, a container lane or the compare page's header is drawn over other text or a control,
 // cut by a clipping box or pushed off the screen, at the three screen sizes a class uses.
 import { test, expect, type Page, type TestInfo } from '@playwright/test';
-import { card, hasContainerImages, hasImages } from './helpers.ts';
+import { card, fullPageScreenshot, hasContainerImages, hasImages } from './helpers.ts';
 import { layoutProblems, unequalWidths, wrappedRows, type LayoutProblem } from './layout-check.ts';
 
 test.skip(!hasImages('vm/disk.img', 'host/bzImage', 'bios/seabios.bin') || !hasContainerImages(), 'guest images not built (npm run images)');
@@ -36,7 +36,8 @@ async function checkAtEverySize(
     // Two frames: the resize's layout and the page's own reaction to it (fit addons, derived state).
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
     const problems = [...(await layoutProblems(page, roots)), ...(await wrappedRows(page, rows)), ...(await more(page))];
-    await page.screenshot({ path: info.outputPath(`layout-${moment}-${size.width}x${size.height}.png`), fullPage: rows.length > 0 });
+    const path = info.outputPath(`layout-${moment}-${size.width}x${size.height}.png`);
+    await (rows.length > 0 ? fullPageScreenshot(page, path) : page.screenshot({ path }));
     for (const p of problems) found.push(`${moment} at ${size.width}×${size.height}: ${p.kind}: ${p.text}${p.other ? ` / ${p.other}` : ''} [${p.box}]`);
   }
   return found;

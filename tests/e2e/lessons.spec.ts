@@ -3,7 +3,7 @@
 // file, a script for a machine the lesson does not have, unsafe HTML, an unreachable URL) give a
 // clear message and the rest of the page keeps working. Remote lessons are served by page.route.
 import { test, expect, type Page } from '@playwright/test';
-import { card, hasContainerImages, hasImages, shot, waitForTerminal } from './helpers.ts';
+import { card, fullPageScreenshot, hasContainerImages, hasImages, shot, waitForTerminal } from './helpers.ts';
 import { layoutProblems } from './layout-check.ts';
 import { StaticHost, watchCsp } from './static-host.ts';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -421,7 +421,7 @@ test.describe('class board', () => {
     ]) {
       await page.setViewportSize({ width, height });
       await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-      await page.screenshot({ path: info.outputPath(`class-board-${width}x${height}.png`), fullPage: true });
+      await fullPageScreenshot(page, info.outputPath(`class-board-${width}x${height}.png`));
       const problems = await layoutProblems(page, ['[aria-label="Class board"]'], { scrollCuts: true });
       expect(
         problems.map((p) => `${p.kind}: ${p.text} ${p.other ?? ''} [${p.box}]`),

@@ -268,13 +268,22 @@ export interface MachineApi {
    * boxd's ERROR (the stream failed: nothing was loaded), or when boxd takes nothing for `stallMs`.
    * Timed by the worker's clock: `takenMs` from LOAD to the LOAD_ACK of the last byte (the transfer
    * in; box load reads as the bytes come), `ms` to the answer (box load's checks and store after it).
+   * `loadId` names the load for abortBoxLoad (the page's Cancel).
    */
   boxLoad(
     archive: Uint8Array,
     name: string,
     stallMs: number,
     onProgress?: (taken: number, total: number) => void,
+    loadId?: string,
   ): Promise<{ code: number; text: string; takenMs: number; ms: number }>;
+  /**
+   * Stop the boxLoad named `loadId` (LOAD_ABORT): boxd drops what it staged and answers with its one
+   * ERROR line (`box load: NAME: aborted by the host after N of M bytes: nothing was loaded`), with
+   * which that boxLoad then rejects. Resolves false when no such load is in flight (it already ended:
+   * its own answer stands; a load whose bytes are all in finishes, PROTOCOL.md "Streamed load").
+   */
+  abortBoxLoad(loadId: string): Promise<boolean>;
   /** The lazily read disk (VM: its disk; host: its image store): size, bytes fetched, bytes the guest wrote, chunk size. */
   diskStats(): Promise<{ size: number; bytesFetched: number; bytesWritten: number; chunkBytes: number } | undefined>;
   readDisk(start: number, length: number): Promise<Uint8Array>;

@@ -4,11 +4,24 @@
  * container host's boxd over the mux and loaded as `box load` loads a file (MachineApi.boxLoad,
  * PROTOCOL.md "Streamed load"). A bad file gets one line and loads nothing.
  */
+import type { MachineApi } from '../../core/machine/index.ts';
 import { looksLikeTar } from './image-download.ts';
 
-/** The part of a machine's control API this needs (src/core/machine/api.ts MachineApi.boxLoad). */
+/** The part of a machine's control API this needs (src/core/machine/api.ts MachineApi.boxLoad, abortBoxLoad): of the answer, the code and text. */
 export interface ImageArchiveTarget {
-  boxLoad(archive: Uint8Array, name: string, stallMs: number, onProgress?: (taken: number, total: number) => void): Promise<{ code: number; text: string }>;
+  boxLoad(...args: Parameters<MachineApi['boxLoad']>): Promise<{ code: number; text: string }>;
+  abortBoxLoad: MachineApi['abortBoxLoad'];
+}
+
+/** A load under way (startImageLoad). */
+export interface ImageLoad {
+  /** As loadImageArchive; after cancel(), rejects with "Cancelled: " and boxd's line (nothing loaded). */
+  done: Promise<string>;
+  /**
+   * Ask the host to stop the load (LOAD_ABORT). `done` settles with the outcome: cancelled, or, when
+   * every byte was already in, the load's own answer (it did load). Resolves once the host was told.
+   */
+  cancel(): Promise<void>;
 }
 
 /** boxd may take no bytes this long before the load is given up (and aborted, nothing kept). */
@@ -31,13 +44,36 @@ export async function loadImageArchive(
   name: string,
   bytes: Uint8Array,
   onProgress?: (taken: number, total: number) => void,
+  loadId?: string,
 ): Promise<string> {
   const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
   if (bytes.length > IMAGE_LOAD_MAX_BYTES)
     throw new Error(`${name} is ${mib(bytes.length)}: the container host takes archives of at most ${mib(IMAGE_LOAD_MAX_BYTES)}`);
   if (!looksLikeTar(bytes))
     throw new Error(`${name} is not a tar archive (an OCI archive is one: podman save --format oci-archive, or skopeo copy … oci-archive:FILE)`);
-  const reply = await target.boxLoad(bytes, name, IMAGE_LOAD_STALL_MS, onProgress);
+  const reply = await target.boxLoad(bytes, name, IMAGE_LOAD_STALL_MS, onProgress, loadId);
   if (reply.code !== 0) throw new Error(reply.text.trim() || `box load ${name} failed with exit code ${reply.code}`);
   return reply.text.trim();
+}
+
+let loadSerial = 0;
+
+/**
+ * loadImageArchive with a Cancel: the load gets an id of this page (`page-load-<n>`) that cancel()
+ * hands to the host's abortBoxLoad. A file refused before sending needs no cancel (done rejects at once).
+ */
+export function startImageLoad(target: ImageArchiveTarget, name: string, bytes: Uint8Array, onProgress?: (taken: number, total: number) => void): ImageLoad {
+  const loadId = `page-load-${++loadSerial}`;
+  let cancelled = false;
+  const done = loadImageArchive(target, name, bytes, onProgress, loadId).catch((err: unknown) => {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new Error(cancelled ? `Cancelled: ${why}` : why);
+  });
+  return {
+    done,
+    async cancel() {
+      cancelled = true;
+      await target.abortBoxLoad(loadId);
+    },
+  };
 }
