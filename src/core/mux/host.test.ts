@@ -288,6 +288,23 @@ describe('MuxHost.load (LOAD, a streamed box load)', () => {
     g.host.close();
   });
 
+  it('sends nothing more after abort(), even when a LOAD_ACK in flight opens the window again', async () => {
+    const g = new FakeGuest();
+    g.posted = 1e9;
+    const ackTo = loader(g, 0, () => {});
+    const h = g.host.load(new Uint8Array(1_000_000), { stallMs: 5000 });
+    const sent = () => g.of(FrameType.LOAD_DATA).reduce((n, f) => n + f.payload.length - 8, 0);
+    await until(() => sent() === MUX_LOAD_WINDOW);
+    h.abort();
+    await until(() => g.of(FrameType.LOAD_ABORT).length === 1);
+    ackTo(h.channel, MUX_LOAD_WINDOW); // boxd acknowledged before it saw the abort
+    await sleep(30);
+    expect(sent()).toBe(MUX_LOAD_WINDOW);
+    g.say(FrameType.ERROR, h.channel, P.encodeError({ code: 125, message: 'box load: archive: aborted by the host: nothing was loaded' }));
+    await expect(h.done).rejects.toThrow(/aborted by the host/);
+    g.host.close();
+  });
+
   it("a bad archive gives box load's one line and code; boxd's ERROR rejects; a silent boxd is aborted after stallMs", async () => {
     const g = new FakeGuest();
     g.posted = 1e9;

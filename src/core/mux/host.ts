@@ -52,7 +52,11 @@ export interface LoadHandle {
    * too many loads) or when boxd took no bytes and gave no answer for `stallMs`.
    */
   done: Promise<P.Result>;
-  /** Stop sending and ask boxd to drop what it staged (LOAD_ABORT); `done` then rejects. */
+  /**
+   * Stop sending and ask boxd to drop what it staged (LOAD_ABORT); `done` then rejects with boxd's
+   * ERROR. Once boxd has every byte it ignores the abort (PROTOCOL.md): `done` then settles with
+   * box load's own answer.
+   */
   abort(): void;
 }
 
@@ -292,7 +296,7 @@ export class MuxHost {
       }, stallMs);
     };
     const pump = () => {
-      while (!over && sent < total && sent - acked < MUX_LOAD_WINDOW) {
+      while (!over && !aborted && sent < total && sent - acked < MUX_LOAD_WINDOW) {
         const n = Math.min(chunk, total - sent, MUX_LOAD_WINDOW - (sent - acked));
         this.send(FrameType.LOAD_DATA, channel, P.encodeLoadData(sent, archive.subarray(sent, sent + n)));
         sent += n;
