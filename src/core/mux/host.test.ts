@@ -337,6 +337,16 @@ describe('MuxHost.load (LOAD, a streamed box load)', () => {
     g.host.close();
   });
 
+  it('a boxd that took every byte but gives no answer: rejected after stallMs as such, with no LOAD_ABORT (boxd would ignore it)', async () => {
+    const g = new FakeGuest();
+    g.posted = 1e9;
+    loader(g, 65536, () => {});
+    const h = g.host.load(new Uint8Array(5000), { name: 'quiet.tar', stallMs: 30 });
+    await expect(h.done).rejects.toThrow(/^box load quiet.tar: boxd took all 5000 bytes but gave no answer for 30 ms \(the load may still complete\)$/);
+    expect(g.of(FrameType.LOAD_ABORT)).toEqual([]);
+    g.host.close();
+  });
+
   it('encodes a name safely: control characters replaced, at most 255 bytes', () => {
     expect(P.decodeLoad(P.encodeLoad(3, 'a\nb\u0007.tar'))).toEqual({ size: 3, name: 'a?b?.tar' });
     expect(P.encodeLoad(1, 'x'.repeat(400)).length).toBe(8 + 255);

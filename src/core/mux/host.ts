@@ -65,7 +65,10 @@ export interface LoadOptions {
   name?: string;
   /** After each LOAD_ACK: bytes taken so far, of `total`. */
   onProgress?(taken: number, total: number): void;
-  /** Give up (and abort) when boxd neither takes bytes nor answers this long. Default: requestTimeoutMs. */
+  /**
+   * Give up when boxd neither takes bytes nor answers this long (and abort, unless boxd already took
+   * every byte: it would ignore the abort). Default: requestTimeoutMs.
+   */
   stallMs?: number;
 }
 
@@ -290,8 +293,15 @@ export class MuxHost {
       if (stall !== null) clearTimer(stall);
       stall = setTimer(() => {
         if (over) return;
-        if (!aborted) this.send(FrameType.LOAD_ABORT, channel);
-        const why = aborted ? 'aborted, and boxd did not confirm' : `boxd took no bytes for ${stallMs} ms (${acked} of ${total} taken): aborted`;
+        // Once boxd has every byte, box load is checking and storing them: boxd ignores LOAD_ABORT
+        // then (PROTOCOL.md), so none is sent and the load may still complete.
+        const complete = acked === total;
+        if (!aborted && !complete) this.send(FrameType.LOAD_ABORT, channel);
+        const why = aborted
+          ? 'aborted, and boxd did not confirm'
+          : complete
+            ? `boxd took all ${total} bytes but gave no answer for ${stallMs} ms (the load may still complete)`
+            : `boxd took no bytes for ${stallMs} ms (${acked} of ${total} taken): aborted`;
         fail(new MuxRequestError(`${what}: ${why}`, 0, channel));
       }, stallMs);
     };
