@@ -350,6 +350,8 @@ describe('MuxHost.load (LOAD, a streamed box load)', () => {
   it('encodes a name safely: control characters replaced, at most 255 bytes', () => {
     expect(P.decodeLoad(P.encodeLoad(3, 'a\nb\u0007.tar'))).toEqual({ size: 3, name: 'a?b?.tar' });
     expect(P.encodeLoad(1, 'x'.repeat(400)).length).toBe(8 + 255);
+    // Cut between characters, not inside one: 'é' is 2 bytes, so 127 of them (254 bytes) fit.
+    expect(P.decodeLoad(P.encodeLoad(1, 'é'.repeat(200))).name).toBe('é'.repeat(127));
     expect(() => P.encodeLoad(-1, 'x')).toThrow(/bad archive size/);
     expect(() => P.decodeLoadData(new Uint8Array(8))).toThrow(/LOAD_DATA/);
   });

@@ -1,6 +1,7 @@
 // Payload layouts of the box mux frames (PROTOCOL.md, "Types"): builders for requests, parsers for
 // events. Every parser checks lengths and throws MuxPayloadError rather than reading past the end.
 
+import { MUX_LOAD_NAME_MAX } from './frames.ts';
 import { utf8Decoder, utf8Encoder } from './platform.ts';
 
 export class MuxPayloadError extends Error {
@@ -236,9 +237,14 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 /** LOAD: the archive's size in bytes, then its name (UTF-8, for boxd's messages; no control characters). */
 export function encodeLoad(size: number, name: string): Uint8Array {
   if (!Number.isSafeInteger(size) || size < 0) throw new MuxPayloadError(`LOAD: bad archive size ${size}`);
-  // A name is quoted in one-line messages: control characters are replaced, the length capped (boxd refuses either).
+  // A name is quoted in one-line messages: control characters are replaced, the length capped (boxd refuses either),
+  // cut before a whole character (a UTF-8 continuation byte is 0b10xxxxxx) so boxd's message stays UTF-8.
   let n = utf8Encoder.encode(name.replace(/[\u0000-\u001f\u007f]/g, '?'));
-  if (n.length > 255) n = n.subarray(0, 255);
+  if (n.length > MUX_LOAD_NAME_MAX) {
+    let cut = MUX_LOAD_NAME_MAX;
+    while (cut > 0 && (n[cut]! & 0xc0) === 0x80) cut--;
+    n = n.subarray(0, cut);
+  }
   return concat(encodeU64(BigInt(size)), n);
 }
 
