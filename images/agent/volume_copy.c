@@ -183,6 +183,10 @@ long volume_copy_image_dir(int src_dirfd, int volume_fd, char *err, size_t errle
   int rc = copy_dir(&cp, src_dirfd, cp.root, path, 0);
   if (rc == 0 && (fchown(cp.root, st.st_uid, st.st_gid) < 0 || fchmod(cp.root, st.st_mode & 07777) < 0))
     rc = set_err(err, errlen, errno, "setting the volume's owner and mode");
+  /* It was empty: a copy cut short is taken back, or the next start would find the volume not
+   * empty and keep half the image's files in it for good. */
+  int left;
+  if (rc < 0 && (left = rm_rf_contents(cp.root)) < 0) log_msg("volume: a failed copy not taken back: %s", strerror(-left));
   close(cp.root);
   for (size_t i = 0; i < cp.nlinks; i++) free(cp.links[i].path);
   free(cp.links);

@@ -63,6 +63,36 @@ int main(void) {
   CHECK(access(f_index, F_OK) < 0 && same_text(mine, "keep") && stat(full, &a) == 0 && (a.st_mode & 0777) == 0700, "and it is as it was");
   close(dst);
   close(src);
+
+  /* A copy that fails midway (a path past PATH_MAX, deep in the image's tree) takes back what it
+   * copied: the volume is empty again, so the next start copies anew instead of keeping half. */
+  autofree char *deep_img = xasprintf("%s/deep-image", root), *deep_vol = xasprintf("%s/deep-volume", root);
+  CHECK(mkdir(deep_img, 0755) == 0 && mkdir(deep_vol, 0755) == 0, "an image dir and an empty volume");
+  autofree char *first = xasprintf("%s/a-file", deep_img);
+  CHECK(write_file(first, "x") == 0, "a file beside the deep tree");
+  char part[201];
+  memset(part, 'd', 200);
+  part[200] = 0;
+  int at = open(deep_img, O_RDONLY | O_DIRECTORY);
+  for (int i = 0; i < 25 && at >= 0; i++) { /* 25 × 201 bytes: past PATH_MAX (4096) */
+    int next = mkdirat(at, part, 0755) == 0 ? openat(at, part, O_RDONLY | O_DIRECTORY) : -1;
+    close(at);
+    at = next;
+  }
+  CHECK(at >= 0, "a tree deeper than PATH_MAX");
+  close(at);
+  src = open(deep_img, O_RDONLY | O_DIRECTORY);
+  dst = open(deep_vol, O_PATH | O_DIRECTORY);
+  err[0] = 0;
+  n = volume_copy_image_dir(src, dst, err, sizeof err);
+  CHECK(n == -ENAMETOOLONG && strstr(err, "copying "), "the copy fails, saying where (%ld, %s)", n, err);
+  int probe = openat(dst, ".", O_RDONLY | O_DIRECTORY);
+  CHECK(probe >= 0 && volume_copy_image_dir(src, probe, err, sizeof err) < 0, "the volume was emptied: a second start copies again (and fails again)");
+  close(probe);
+  autofree char *leftover = xasprintf("%s/a-file", deep_vol), *leftdir = xasprintf("%s/%s", deep_vol, part);
+  CHECK(access(leftover, F_OK) < 0 && access(leftdir, F_OK) < 0, "nothing of the failed copy is left in the volume");
+  close(dst);
+  close(src);
   rm_rf(root);
   return tap_done();
 }
