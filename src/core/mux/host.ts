@@ -60,6 +60,7 @@ export interface LoadHandle {
   abort(): void;
 }
 
+/** How MuxHost.load sends an archive: its name in messages, progress, and when to give up. */
 export interface LoadOptions {
   /** The archive's name in boxd's messages ("app.oci.tar"). */
   name?: string;

@@ -248,6 +248,7 @@ export function encodeLoad(size: number, name: string): Uint8Array {
   return concat(encodeU64(BigInt(size)), n);
 }
 
+/** LOAD as boxd reads it (tests, fake guests): size in bytes, name. @throws MuxPayloadError under 8 bytes. */
 export function decodeLoad(p: Uint8Array): { size: number; name: string } {
   return { size: Number(need(p, 8, 'LOAD').getBigUint64(0, true)), name: utf8Decoder.decode(p.subarray(8)) };
 }
@@ -257,13 +258,15 @@ export function encodeLoadData(offset: number, bytes: Uint8Array): Uint8Array {
   return concat(encodeU64(BigInt(offset)), bytes);
 }
 
+/** LOAD_DATA as boxd reads it (tests, fake guests): `bytes` is a view into `p`. @throws MuxPayloadError under 9 bytes. */
 export function decodeLoadData(p: Uint8Array): { offset: number; bytes: Uint8Array } {
   return { offset: Number(need(p, 9, 'LOAD_DATA').getBigUint64(0, true)), bytes: p.subarray(8) };
 }
 
-/** LOAD_ACK: archive bytes `box load` has taken so far. */
+/** LOAD_ACK: archive bytes `box load` has taken so far. @throws MuxPayloadError under 8 bytes. */
 export function decodeLoadAck(p: Uint8Array): number {
   return Number(need(p, 8, 'LOAD_ACK').getBigUint64(0, true));
 }
 
+/** LOAD_ACK as boxd sends it (tests, fake guests): bytes taken so far, u64. */
 export const encodeLoadAck = (taken: number): Uint8Array => encodeU64(BigInt(taken));
