@@ -347,6 +347,17 @@ describe('MuxHost.load (LOAD, a streamed box load)', () => {
     g.host.close();
   });
 
+  it('a host closed during a load: done still rejects after stallMs, and the stall sends nothing to the closed mux', async () => {
+    const g = new FakeGuest();
+    g.posted = 1e9;
+    loader(g, 0, () => {});
+    const h = g.host.load(new Uint8Array(1_000_000), { name: 'gone.tar', stallMs: 30 });
+    await until(() => g.of(FrameType.LOAD_DATA).length > 0);
+    g.host.close();
+    await expect(h.done).rejects.toThrow(/^box load gone.tar: boxd took no bytes for 30 ms \(0 of 1000000 taken\): aborted$/);
+    expect(g.of(FrameType.LOAD_ABORT)).toEqual([]);
+  });
+
   it('encodes a name safely: control characters replaced, at most 255 bytes', () => {
     expect(P.decodeLoad(P.encodeLoad(3, 'a\nb\u0007.tar'))).toEqual({ size: 3, name: 'a?b?.tar' });
     expect(P.encodeLoad(1, 'x'.repeat(400)).length).toBe(8 + 255);

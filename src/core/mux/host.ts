@@ -297,7 +297,8 @@ export class MuxHost {
         // Once boxd has every byte, box load is checking and storing them: boxd ignores LOAD_ABORT
         // then (PROTOCOL.md), so none is sent and the load may still complete.
         const complete = acked === total;
-        if (!aborted && !complete) this.send(FrameType.LOAD_ABORT, channel);
+        // A closed host sends nothing (send throws): its guest is gone, and with it the load.
+        if (!aborted && !complete && !this.closed) this.send(FrameType.LOAD_ABORT, channel);
         const why = aborted
           ? 'aborted, and boxd did not confirm'
           : complete
@@ -337,7 +338,7 @@ export class MuxHost {
       abort: () => {
         if (over || aborted) return;
         aborted = true;
-        this.send(FrameType.LOAD_ABORT, channel);
+        if (!this.closed) this.send(FrameType.LOAD_ABORT, channel);
         armStall();
         // boxd answers with its ERROR once its child has dropped what it staged; that settles `done`.
       },
