@@ -191,16 +191,25 @@ int mkdir_p(const char *path, mode_t mode) {
   return 0;
 }
 
+static int rm_entries(int fd);
+
 static int rm_rf_at(int dirfd, const char *name) {
   struct stat st;
   if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? 0 : -errno;
   if (!S_ISDIR(st.st_mode)) return unlinkat(dirfd, name, 0) < 0 ? -errno : 0;
-  int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int rc = rm_entries(openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && rc == 0) rc = -errno;
+  return rc;
+}
+
+/* Remove every entry of the directory fd (which it closes; -1: -errno as open left it). */
+static int rm_entries(int fd) {
   if (fd < 0) return -errno;
   DIR *d = fdopendir(fd);
   if (!d) {
+    int e = errno;
     close(fd);
-    return -errno;
+    return -e;
   }
   int rc = 0;
   struct dirent *e;
@@ -210,11 +219,12 @@ static int rm_rf_at(int dirfd, const char *name) {
     if (r < 0) rc = r;
   }
   closedir(d);
-  if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && rc == 0) rc = -errno;
   return rc;
 }
 
 int rm_rf(const char *path) { return rm_rf_at(AT_FDCWD, path); }
+
+int rm_rf_contents(int dirfd) { return rm_entries(openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)); }
 
 void buf_append(struct buf *b, const void *data, size_t len) {
   if (b->len + len + 1 > b->cap) {

@@ -47,6 +47,8 @@ int write_all(int fd, const void *data, size_t len);           /* 0 or -errno (E
 int read_all(int fd, void *data, size_t len);                  /* bytes read (< len on EOF) or -errno */
 int mkdir_p(const char *path, mode_t mode);                    /* 0 or -errno */
 int rm_rf(const char *path);                                   /* 0 or -errno */
+/* Empty the directory dirfd (an O_PATH descriptor is fine), keeping it: 0 or the last -errno. */
+int rm_rf_contents(int dirfd);
 
 struct buf {
   char *data;

@@ -83,11 +83,14 @@ static int copy_data(int src, int dst) {
   return 0;
 }
 
-/* Owner first (chown clears set-id bits), then mode, then times: of the entry name in dirfd. */
-static int copy_attrs(int dirfd, const char *name, const struct stat *st) {
+/* Of the entry name in dirfd: owner first (a chown clears set-id bits and the file capability,
+ * security.capability), then mode, then the extended attributes from xsrc to xdst (open
+ * descriptors of a file or directory, -1 for other entries), then times. */
+static int copy_attrs(int dirfd, const char *name, const struct stat *st, int xsrc, int xdst) {
   bool link = S_ISLNK(st->st_mode);
   if (fchownat(dirfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0) return -errno;
   if (!link && fchmodat(dirfd, name, st->st_mode & 07777, 0) < 0) return -errno;
+  if (xsrc >= 0 && xdst >= 0) copy_xattrs(xsrc, xdst);
   struct timespec times[2] = {st->st_atim, st->st_mtim};
   if (utimensat(dirfd, name, times, AT_SYMLINK_NOFOLLOW) < 0) return -errno;
   return 0;
@@ -123,24 +126,18 @@ static int copy_entry(struct copy *cp, int src, int dst, const char *name, char 
     if (first) return linkat(cp->root, first, dst, name, 0) < 0 ? fail(cp, errno, "linking", path) : 0;
     remember_link(cp, &st, path);
   }
-  int rc = 0;
+  int rc = 0, s = -1, d = -1; /* a file's or directory's descriptors, kept for its xattrs */
   if (S_ISDIR(st.st_mode)) {
     if (mkdirat(dst, name, 0700) < 0) return fail(cp, errno, "creating", path);
-    int s = openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    int d = s >= 0 ? openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+    s = openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    d = s >= 0 ? openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
     if (s < 0 || d < 0) rc = fail(cp, errno, "opening", path);
     if (rc == 0) rc = copy_dir(cp, s, d, path, sub);
-    if (rc == 0) copy_xattrs(s, d);
-    if (s >= 0) close(s);
-    if (d >= 0) close(d);
   } else if (S_ISREG(st.st_mode)) {
-    int s = openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    int d = s >= 0 ? openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
+    s = openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    d = s >= 0 ? openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
     if (s < 0 || d < 0) rc = fail(cp, errno, "opening", path);
     if (rc == 0 && (rc = copy_data(s, d)) < 0) rc = fail(cp, -rc, "copying", path);
-    if (rc == 0) copy_xattrs(s, d);
-    if (s >= 0) close(s);
-    if (d >= 0) close(d);
   } else if (S_ISLNK(st.st_mode)) {
     char target[PATH_MAX];
     ssize_t t = readlinkat(src, name, target, sizeof target - 1);
@@ -151,7 +148,9 @@ static int copy_entry(struct copy *cp, int src, int dst, const char *name, char 
     return fail(cp, errno, "creating", path);
   }
   path[sub] = 0;
-  if (rc == 0 && (rc = copy_attrs(dst, name, &st)) < 0) rc = fail(cp, -rc, "setting owner, mode and times of", path);
+  if (rc == 0 && (rc = copy_attrs(dst, name, &st, s, d)) < 0) rc = fail(cp, -rc, "setting owner, mode and times of", path);
+  if (s >= 0) close(s);
+  if (d >= 0) close(d);
   path[len] = 0;
   return rc;
 }
@@ -183,6 +182,10 @@ long volume_copy_image_dir(int src_dirfd, int volume_fd, char *err, size_t errle
   int rc = copy_dir(&cp, src_dirfd, cp.root, path, 0);
   if (rc == 0 && (fchown(cp.root, st.st_uid, st.st_gid) < 0 || fchmod(cp.root, st.st_mode & 07777) < 0))
     rc = set_err(err, errlen, errno, "setting the volume's owner and mode");
+  /* It was empty: a copy cut short is taken back, or the next start would find the volume not
+   * empty and keep half the image's files in it for good. */
+  int left;
+  if (rc < 0 && (left = rm_rf_contents(cp.root)) < 0) log_msg("volume: a failed copy not taken back: %s", strerror(-left));
   close(cp.root);
   for (size_t i = 0; i < cp.nlinks; i++) free(cp.links[i].path);
   free(cp.links);

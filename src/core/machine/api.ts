@@ -265,7 +265,8 @@ export interface MachineApi {
    * messages. Resolves with `box load`'s exit code and text (0: "Loaded image: …" lines; 1: one line
    * saying what is wrong with the archive, nothing loaded). `onProgress(taken, total)` as boxd takes
    * the bytes, at most every 100 ms and once at the end. Rejects when there is no container host, on
-   * boxd's ERROR (the stream failed: nothing was loaded), or when boxd takes nothing for `stallMs`.
+   * boxd's ERROR (the stream failed: nothing was loaded), or when boxd takes nothing for `stallMs`
+   * (aborted), or took every byte but gave no answer for `stallMs` (MuxHost.load: it may still load).
    * Timed by the worker's clock: `takenMs` from LOAD to the LOAD_ACK of the last byte (the transfer
    * in; box load reads as the bytes come), `ms` to the answer (box load's checks and store after it).
    * `loadId` names the load for abortBoxLoad (the page's Cancel).

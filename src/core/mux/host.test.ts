@@ -288,6 +288,23 @@ describe('MuxHost.load (LOAD, a streamed box load)', () => {
     g.host.close();
   });
 
+  it('sends nothing more after abort(), even when a LOAD_ACK in flight opens the window again', async () => {
+    const g = new FakeGuest();
+    g.posted = 1e9;
+    const ackTo = loader(g, 0, () => {});
+    const h = g.host.load(new Uint8Array(1_000_000), { stallMs: 5000 });
+    const sent = () => g.of(FrameType.LOAD_DATA).reduce((n, f) => n + f.payload.length - 8, 0);
+    await until(() => sent() === MUX_LOAD_WINDOW);
+    h.abort();
+    await until(() => g.of(FrameType.LOAD_ABORT).length === 1);
+    ackTo(h.channel, MUX_LOAD_WINDOW); // boxd acknowledged before it saw the abort
+    await sleep(30);
+    expect(sent()).toBe(MUX_LOAD_WINDOW);
+    g.say(FrameType.ERROR, h.channel, P.encodeError({ code: 125, message: 'box load: archive: aborted by the host: nothing was loaded' }));
+    await expect(h.done).rejects.toThrow(/aborted by the host/);
+    g.host.close();
+  });
+
   it("a bad archive gives box load's one line and code; boxd's ERROR rejects; a silent boxd is aborted after stallMs", async () => {
     const g = new FakeGuest();
     g.posted = 1e9;
@@ -320,9 +337,32 @@ describe('MuxHost.load (LOAD, a streamed box load)', () => {
     g.host.close();
   });
 
+  it('a boxd that took every byte but gives no answer: rejected after stallMs as such, with no LOAD_ABORT (boxd would ignore it)', async () => {
+    const g = new FakeGuest();
+    g.posted = 1e9;
+    loader(g, 65536, () => {});
+    const h = g.host.load(new Uint8Array(5000), { name: 'quiet.tar', stallMs: 30 });
+    await expect(h.done).rejects.toThrow(/^box load quiet.tar: boxd took all 5000 bytes but gave no answer for 30 ms \(the load may still complete\)$/);
+    expect(g.of(FrameType.LOAD_ABORT)).toEqual([]);
+    g.host.close();
+  });
+
+  it('a host closed during a load: done still rejects after stallMs, and the stall sends nothing to the closed mux', async () => {
+    const g = new FakeGuest();
+    g.posted = 1e9;
+    loader(g, 0, () => {});
+    const h = g.host.load(new Uint8Array(1_000_000), { name: 'gone.tar', stallMs: 30 });
+    await until(() => g.of(FrameType.LOAD_DATA).length > 0);
+    g.host.close();
+    await expect(h.done).rejects.toThrow(/^box load gone.tar: boxd took no bytes for 30 ms \(0 of 1000000 taken\): aborted$/);
+    expect(g.of(FrameType.LOAD_ABORT)).toEqual([]);
+  });
+
   it('encodes a name safely: control characters replaced, at most 255 bytes', () => {
     expect(P.decodeLoad(P.encodeLoad(3, 'a\nb\u0007.tar'))).toEqual({ size: 3, name: 'a?b?.tar' });
     expect(P.encodeLoad(1, 'x'.repeat(400)).length).toBe(8 + 255);
+    // Cut between characters, not inside one: 'é' is 2 bytes, so 127 of them (254 bytes) fit.
+    expect(P.decodeLoad(P.encodeLoad(1, 'é'.repeat(200))).name).toBe('é'.repeat(127));
     expect(() => P.encodeLoad(-1, 'x')).toThrow(/bad archive size/);
     expect(() => P.decodeLoadData(new Uint8Array(8))).toThrow(/LOAD_DATA/);
   });

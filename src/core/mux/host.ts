@@ -52,16 +52,24 @@ export interface LoadHandle {
    * too many loads) or when boxd took no bytes and gave no answer for `stallMs`.
    */
   done: Promise<P.Result>;
-  /** Stop sending and ask boxd to drop what it staged (LOAD_ABORT); `done` then rejects. */
+  /**
+   * Stop sending and ask boxd to drop what it staged (LOAD_ABORT); `done` then rejects with boxd's
+   * ERROR. Once boxd has every byte it ignores the abort (PROTOCOL.md): `done` then settles with
+   * box load's own answer.
+   */
   abort(): void;
 }
 
+/** How MuxHost.load sends an archive: its name in messages, progress, and when to give up. */
 export interface LoadOptions {
   /** The archive's name in boxd's messages ("app.oci.tar"). */
   name?: string;
   /** After each LOAD_ACK: bytes taken so far, of `total`. */
   onProgress?(taken: number, total: number): void;
-  /** Give up (and abort) when boxd neither takes bytes nor answers this long. Default: requestTimeoutMs. */
+  /**
+   * Give up when boxd neither takes bytes nor answers this long (and abort, unless boxd already took
+   * every byte: it would ignore the abort). Default: requestTimeoutMs.
+   */
   stallMs?: number;
 }
 
@@ -286,13 +294,21 @@ export class MuxHost {
       if (stall !== null) clearTimer(stall);
       stall = setTimer(() => {
         if (over) return;
-        if (!aborted) this.send(FrameType.LOAD_ABORT, channel);
-        const why = aborted ? 'aborted, and boxd did not confirm' : `boxd took no bytes for ${stallMs} ms (${acked} of ${total} taken): aborted`;
+        // Once boxd has every byte, box load is checking and storing them: boxd ignores LOAD_ABORT
+        // then (PROTOCOL.md), so none is sent and the load may still complete.
+        const complete = acked === total;
+        // A closed host sends nothing (send throws): its guest is gone, and with it the load.
+        if (!aborted && !complete && !this.closed) this.send(FrameType.LOAD_ABORT, channel);
+        const why = aborted
+          ? 'aborted, and boxd did not confirm'
+          : complete
+            ? `boxd took all ${total} bytes but gave no answer for ${stallMs} ms (the load may still complete)`
+            : `boxd took no bytes for ${stallMs} ms (${acked} of ${total} taken): aborted`;
         fail(new MuxRequestError(`${what}: ${why}`, 0, channel));
       }, stallMs);
     };
     const pump = () => {
-      while (!over && sent < total && sent - acked < MUX_LOAD_WINDOW) {
+      while (!over && !aborted && sent < total && sent - acked < MUX_LOAD_WINDOW) {
         const n = Math.min(chunk, total - sent, MUX_LOAD_WINDOW - (sent - acked));
         this.send(FrameType.LOAD_DATA, channel, P.encodeLoadData(sent, archive.subarray(sent, sent + n)));
         sent += n;
@@ -322,7 +338,7 @@ export class MuxHost {
       abort: () => {
         if (over || aborted) return;
         aborted = true;
-        this.send(FrameType.LOAD_ABORT, channel);
+        if (!this.closed) this.send(FrameType.LOAD_ABORT, channel);
         armStall();
         // boxd answers with its ERROR once its child has dropped what it staged; that settles `done`.
       },

@@ -1,6 +1,7 @@
 // Payload layouts of the box mux frames (PROTOCOL.md, "Types"): builders for requests, parsers for
 // events. Every parser checks lengths and throws MuxPayloadError rather than reading past the end.
 
+import { MUX_LOAD_NAME_MAX } from './frames.ts';
 import { utf8Decoder, utf8Encoder } from './platform.ts';
 
 export class MuxPayloadError extends Error {
@@ -236,12 +237,18 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 /** LOAD: the archive's size in bytes, then its name (UTF-8, for boxd's messages; no control characters). */
 export function encodeLoad(size: number, name: string): Uint8Array {
   if (!Number.isSafeInteger(size) || size < 0) throw new MuxPayloadError(`LOAD: bad archive size ${size}`);
-  // A name is quoted in one-line messages: control characters are replaced, the length capped (boxd refuses either).
+  // A name is quoted in one-line messages: control characters are replaced, the length capped (boxd refuses either),
+  // cut before a whole character (a UTF-8 continuation byte is 0b10xxxxxx) so boxd's message stays UTF-8.
   let n = utf8Encoder.encode(name.replace(/[\u0000-\u001f\u007f]/g, '?'));
-  if (n.length > 255) n = n.subarray(0, 255);
+  if (n.length > MUX_LOAD_NAME_MAX) {
+    let cut = MUX_LOAD_NAME_MAX;
+    while (cut > 0 && (n[cut]! & 0xc0) === 0x80) cut--;
+    n = n.subarray(0, cut);
+  }
   return concat(encodeU64(BigInt(size)), n);
 }
 
+/** LOAD as boxd reads it (tests, fake guests): size in bytes, name. @throws MuxPayloadError under 8 bytes. */
 export function decodeLoad(p: Uint8Array): { size: number; name: string } {
   return { size: Number(need(p, 8, 'LOAD').getBigUint64(0, true)), name: utf8Decoder.decode(p.subarray(8)) };
 }
@@ -251,13 +258,15 @@ export function encodeLoadData(offset: number, bytes: Uint8Array): Uint8Array {
   return concat(encodeU64(BigInt(offset)), bytes);
 }
 
+/** LOAD_DATA as boxd reads it (tests, fake guests): `bytes` is a view into `p`. @throws MuxPayloadError under 9 bytes. */
 export function decodeLoadData(p: Uint8Array): { offset: number; bytes: Uint8Array } {
   return { offset: Number(need(p, 9, 'LOAD_DATA').getBigUint64(0, true)), bytes: p.subarray(8) };
 }
 
-/** LOAD_ACK: archive bytes `box load` has taken so far. */
+/** LOAD_ACK: archive bytes `box load` has taken so far. @throws MuxPayloadError under 8 bytes. */
 export function decodeLoadAck(p: Uint8Array): number {
   return Number(need(p, 8, 'LOAD_ACK').getBigUint64(0, true));
 }
 
+/** LOAD_ACK as boxd sends it (tests, fake guests): bytes taken so far, u64. */
 export const encodeLoadAck = (taken: number): Uint8Array => encodeU64(BigInt(taken));
