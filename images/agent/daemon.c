@@ -108,17 +108,24 @@ static void link_flush(struct link *l) {
   }
 }
 
+/* Reads per wakeup: the virtio port hands out one receive buffer (a page) per read
+ * (virtio_console.c fill_readbuf), and a poll turn per page cost more than its bytes; 16 reads
+ * take the 16 buffers v86's receive queue holds. */
+#define LINK_READS_PER_TURN 16
+
 static void link_read(struct link *l) {
   uint8_t chunk[16384];
-  ssize_t n = read(l->fd, chunk, sizeof chunk);
-  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
-  if (n <= 0) {
-    if (!l->is_port) l->closing = true;
-    else l->quiet_until = now_ns() + 1000000000u;
-    return;
-  }
   struct wire_handler h = {handle_frame, handle_decode_error, l};
-  wire_feed(l->decoder, chunk, n, &h);
+  for (int i = 0; i < LINK_READS_PER_TURN && !l->closing; i++) {
+    ssize_t n = read(l->fd, chunk, sizeof chunk);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    if (n <= 0) {
+      if (!l->is_port) l->closing = true;
+      else l->quiet_until = now_ns() + 1000000000u;
+      return;
+    }
+    wire_feed(l->decoder, chunk, n, &h);
+  }
 }
 
 /* ------------------------------------------------------------------ setup */
@@ -146,8 +153,10 @@ static int open_virtio_port(const char *want) {
     fd = open(dev, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     unsigned dev_no, port_no;
     if (fd < 0 && errno == ENXIO && sscanf(e->d_name, "vport%up%u", &dev_no, &port_no) == 2) {
-      /* A host that announces its ports as consoles (v86 does) gets them driven by hvc:
-       * port N is /dev/hvcN, a tty that must be raw to carry binary frames. */
+      /* A host that announces its ports as consoles (v86 does, unless the page withholds it:
+       * src/core/mux/v86-port.ts; a guest restored from an older saved state) gets them driven
+       * by hvc: port N is /dev/hvcN, a tty that must be raw to carry binary frames (and slow:
+       * hvc takes input 16 bytes at a time). */
       free(dev);
       dev = xasprintf("/dev/hvc%u", port_no);
       fd = open(dev, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);

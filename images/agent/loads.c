@@ -120,18 +120,26 @@ static void send_ack(struct load *ld) {
 /* Write what is pending into the child's stdin; close it once every byte is in (its EOF ends the
  * archive); acknowledge what it took. A child that stopped reading (it found the archive bad)
  * gets no more: the bytes are dropped, its answer says why. */
-static void pump_in(struct load *ld) {
-  while (ld->to_child >= 0 && ld->pending.len) {
-    ssize_t n = write(ld->to_child, ld->pending.data, ld->pending.len);
+/* Write what the child's stdin takes now of `len` bytes at `p`; returns how many it took
+ * (counted as taken). A child that stopped reading (EPIPE) has its stdin closed. */
+static size_t write_some(struct load *ld, const uint8_t *p, size_t len) {
+  size_t done = 0;
+  while (ld->to_child >= 0 && done < len) {
+    ssize_t n = write(ld->to_child, p + done, len - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) break;
     if (n < 0) {
       close_fd(&ld->to_child); /* EPIPE */
       break;
     }
-    buf_consume(&ld->pending, (size_t)n);
-    ld->taken += (uint64_t)n;
+    done += (size_t)n;
   }
+  ld->taken += done;
+  return done;
+}
+
+static void pump_in(struct load *ld) {
+  if (ld->pending.len) buf_consume(&ld->pending, write_some(ld, (const uint8_t *)ld->pending.data, ld->pending.len));
   if (ld->to_child < 0) {
     ld->taken += ld->pending.len;
     ld->pending.len = 0;
@@ -240,7 +248,10 @@ void load_data(struct link *l, const struct wire_frame *f) {
     load_fail(ld, ENOBUFS, "LOAD_DATA more than %d bytes past the last LOAD_ACK", LOAD_WINDOW);
   else {
     ld->received += d.length;
-    buf_append(&ld->pending, d.bytes, d.length);
+    /* Straight into the child's stdin while nothing waits before these bytes: only what the pipe
+     * does not take is copied aside (and moved up on every later partial write). */
+    size_t off = ld->pending.len ? 0 : write_some(ld, d.bytes, d.length);
+    buf_append(&ld->pending, d.bytes + off, d.length - off);
     pump_in(ld);
   }
 }

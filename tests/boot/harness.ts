@@ -12,7 +12,7 @@ import { PROFILES, v86Options, type MachineKind, type ResolvedMedia } from '../.
 import { PHASES } from '../../src/core/machine/phases.ts';
 import { setJit } from '../../src/core/machine/jit.ts';
 import { encodeFrame, FrameType as T, MuxDecoder, type Frame } from '../../src/core/mux/frames.ts';
-import { virtioConsoleQueue, virtioQueueEnabled } from '../../src/core/mux/v86-port.ts';
+import { virtioConsoleQueue, virtioQueueEnabled, withholdConsolePort } from '../../src/core/mux/v86-port.ts';
 import { connectNicToSwitch, setNicMac, type EthernetSwitch, type NicCable, type SwitchPort } from '../../src/core/lan/index.ts';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -253,6 +253,8 @@ export class MuxPort {
   autoCredit = true;
 
   constructor(private readonly m: Machine) {
+    // As the page's v86VirtioPort does: port 1 is a generic port (/dev/vport0p1), not an hvc tty.
+    withholdConsolePort(m.emulator, 1);
     m.emulator.add_listener('virtio-console1-output-bytes', (bytes: Uint8Array) => this.receive(bytes));
     this.timer = setInterval(() => this.pump(), 2);
   }

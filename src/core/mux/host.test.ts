@@ -31,6 +31,18 @@ describe('MuxHost', () => {
     g.host.close();
   });
 
+  it('pushes what waits for a buffer as soon as the guest says something, not at the retry timer', async () => {
+    const g = new FakeGuest({ retryMs: 60_000 });
+    await sleep(5);
+    expect(g.host.pending).toBe(16); // HELLO, and the retry is a minute away
+    g.posted = 1;
+    g.say(FrameType.READY, 0, P.encodeReady({ readyNs: 1n, version: 'v' })); // boxd read the port: buffers are back
+    await until(() => g.frames.length === 1, 1000);
+    expect(g.frames[0]).toMatchObject({ type: FrameType.HELLO });
+    expect(g.writesWithoutBuffer).toBe(0);
+    g.host.close();
+  });
+
   it('repeats HELLO until READY', async () => {
     const g = new FakeGuest({ helloIntervalMs: 5 });
     g.posted = 1000;

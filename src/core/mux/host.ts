@@ -167,10 +167,19 @@ export class MuxHost {
     this.sayHello();
   }
 
-  /** Bytes the guest sent, in any pieces. */
+  /**
+   * Bytes the guest sent, in any pieces. Bytes waiting for a receive buffer are pushed at once
+   * after (from a microtask) instead of at the retry timer: boxd answers after it read the port,
+   * which posts the buffers it emptied (a LOAD's LOAD_ACKs come as its bytes are read).
+   */
   receive(bytes: Uint8Array): void {
     this.counters.bytesIn += bytes.length;
     this.decoder.feed(bytes);
+    if (this.retry !== null && this.queued > 0 && !this.closed) {
+      clearTimer(this.retry);
+      this.retry = null;
+      this.schedulePump();
+    }
   }
 
   /** Queue one frame for the guest. */

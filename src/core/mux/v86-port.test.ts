@@ -5,7 +5,7 @@ import { describe, it, expect } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { V86 } from 'v86';
-import { receiveQueueIndex, v86VirtioPort, virtioConsoleQueue } from './v86-port.ts';
+import { receiveQueueIndex, v86VirtioPort, virtioConsoleQueue, withholdConsolePort, VIRTIO_CONSOLE_CONSOLE_PORT } from './v86-port.ts';
 
 const BIOS = '/usr/share/seabios/bios.bin';
 const WASM = fileURLToPath(new URL('../../../node_modules/v86/build/v86.wasm', import.meta.url));
@@ -28,7 +28,27 @@ describe('v86VirtioPort', () => {
     } as unknown as ConstructorParameters<typeof V86>[0]);
     try {
       expect(virtioConsoleQueue(emulator, 1)).toBeUndefined(); // not loaded yet: canWrite() is false
+      withholdConsolePort(emulator, 1); // before load: applied when the device exists
       await new Promise<void>((resolve) => emulator.add_listener('emulator-loaded', () => resolve()));
+      // The device's control events: CONSOLE_PORT for port 1 is withheld, every other event goes out.
+      type Device = { SendEvent(port: number, event: number, value: number): void; virtio: { queues: { pop_request(): unknown }[] } };
+      const device = (emulator as unknown as { v86: { cpu: { devices: { virtio_console: Device } } } }).v86.cpu.devices.virtio_console;
+      const controlQueue = device.virtio.queues[2]!;
+      const popped: number[] = [];
+      const realPop = controlQueue.pop_request.bind(controlQueue);
+      controlQueue.pop_request = () => (popped.push(1), { set_next_blob() {} });
+      const realFlush = (device as unknown as { Send: unknown }).Send;
+      (device as unknown as { Send: () => void }).Send = () => {};
+      device.SendEvent(1, VIRTIO_CONSOLE_CONSOLE_PORT, 1);
+      expect(popped).toHaveLength(0);
+      device.SendEvent(0, VIRTIO_CONSOLE_CONSOLE_PORT, 1);
+      device.SendEvent(1, 6, 1); // PORT_OPEN
+      expect(popped).toHaveLength(2);
+      withholdConsolePort(emulator, 1); // again: still one wrapper, same answer
+      device.SendEvent(1, VIRTIO_CONSOLE_CONSOLE_PORT, 1);
+      expect(popped).toHaveLength(2);
+      controlQueue.pop_request = realPop;
+      (device as unknown as { Send: unknown }).Send = realFlush;
       const q = virtioConsoleQueue(emulator, 1);
       expect(q).toBeDefined();
       expect(q!.has_request()).toBe(false);
