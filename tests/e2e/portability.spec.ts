@@ -97,5 +97,7 @@ test('portability: the app built in host 1 runs in a VM and in a second host boo
   }
   await row(page).locator('details summary').click();
   await expect(row(page).locator('tr[data-figure="portability.host2.transferIn.ms"]')).toBeVisible();
+  // The figures table (the evidence below it scrolls in its own boxes, by design).
+  expect(await layoutProblems(page, ['article[data-experiment="portability"] details table'])).toEqual([]);
   await shot(page, info, 'portability-details-1280');
 });
