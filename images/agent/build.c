@@ -136,7 +136,7 @@ static char *resolve_path(const char *workdir, const char *path) {
 
 /* ------------------------------------------------------------------ steps */
 
-/* ENV, WORKDIR, CMD, ENTRYPOINT, EXPOSE, LABEL: the config changes, no layer. */
+/* ENV, WORKDIR, CMD, ENTRYPOINT, EXPOSE, LABEL, VOLUME: the config changes, no layer. */
 static void step_config(struct build *b, const struct df_instruction *in) {
   struct image_config *c = &b->cur;
   switch (in->kind) {
@@ -169,6 +169,10 @@ static void step_config(struct build *b, const struct df_instruction *in) {
       for (char *q = p; *q; q++) *q = (char)(*q >= 'A' && *q <= 'Z' ? *q + 32 : *q);
       c->ports = add_unique(c->ports, p);
     }
+    break;
+  case DF_VOLUME:
+    /* Kept as written, as Docker's builders keep them (config Volumes); box run cleans them. */
+    for (int i = 0; i < in->nargs; i++) c->volumes = add_unique(c->volumes, in->args[i]);
     break;
   default:
     break;

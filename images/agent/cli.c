@@ -30,7 +30,7 @@ static const char usage[] =
     "\n"
     "  run [-d] [-it] [--rm] [--name N] [-h|--hostname H] [-e|--env K=V]… [-w|--workdir DIR] [--entrypoint CMD]\n"
     "      [-m|--memory BYTES] [--pids-limit N] [--cpus F] [--privileged] [-p|--publish [IP:]HOSTPORT:PORT]…\n"
-    "      [-v|--volume [NAME:|/HOST/DIR:]/PATH[:ro][,nocopy]]… [--mount type=volume|bind,[src=S,]dst=/PATH[,ro]]… IMAGE [CMD…]\n"
+    "      [-v|--volume [NAME:|/HOST/DIR:]/PATH[:ro][,nocopy]]… [--mount type=volume|bind|tmpfs,[src=S,]dst=/PATH[,ro]]… [--tmpfs /PATH[:OPTS]]… IMAGE [CMD…]\n"
     "  exec [-it] CONTAINER CMD…\n"
     "  ps [-a] [-q]        images        stats [--no-stream] [CONTAINER…]       inspect CONTAINER…\n"
     "  logs CONTAINER      diff CONTAINER      port CONTAINER      stop [-t|--timeout SECONDS] CONTAINER…      rm [-f] CONTAINER…\n"

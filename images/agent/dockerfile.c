@@ -13,7 +13,7 @@
 #include "json.h"
 #include "util.h"
 
-static const char *const kind_names[] = {"FROM", "RUN", "COPY", "ENV", "WORKDIR", "CMD", "ENTRYPOINT", "EXPOSE", "LABEL"};
+static const char *const kind_names[] = {"FROM", "RUN", "COPY", "ENV", "WORKDIR", "CMD", "ENTRYPOINT", "EXPOSE", "LABEL", "VOLUME"};
 
 const char *df_kind_name(enum df_kind k) { return kind_names[k]; }
 
@@ -160,6 +160,16 @@ static int parse_instruction(struct df_instruction *in, const char *rest, char *
     }
     for (int i = 0; i < a.n && !rc; i++)
       if (!valid_port(a.v[i])) rc = fail(err, errlen, in->line, "invalid containerPort: %.40s", a.v[i]);
+    break;
+  case DF_VOLUME:
+    /* BuildKit's words (dockerfile/instructions/parse.go parseVolume). */
+    if (!exec_form(rest, &a) && split_words(rest, &a) < 0) {
+      rc = fail(err, errlen, in->line, "%s: unterminated quote", name);
+      break;
+    }
+    if (a.n == 0) rc = fail(err, errlen, in->line, "%s requires at least one argument", name);
+    for (int i = 0; i < a.n && !rc; i++)
+      if (!*a.v[i] || strspn(a.v[i], " \t") == strlen(a.v[i])) rc = fail(err, errlen, in->line, "VOLUME specified can not be an empty string");
     break;
   case DF_ENV:
   case DF_LABEL: {

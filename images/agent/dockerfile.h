@@ -1,5 +1,5 @@
 /* The Dockerfile subset `box build` reads: FROM, RUN, COPY, ENV, WORKDIR, CMD, ENTRYPOINT,
- * EXPOSE, LABEL. Rules from Docker's Dockerfile reference (docs.docker.com/reference/dockerfile):
+ * EXPOSE, LABEL, VOLUME. Rules from Docker's Dockerfile reference (docs.docker.com/reference/dockerfile):
  * instructions are case-insensitive, `\` at the end of a line continues it, `#` lines are
  * comments, RUN/CMD/ENTRYPOINT/COPY take the exec (JSON array) or the shell form, ENV and LABEL
  * take `key=value …` (quotes and backslash escapes as in the shell) and ENV also `key value`. */
@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum df_kind { DF_FROM, DF_RUN, DF_COPY, DF_ENV, DF_WORKDIR, DF_CMD, DF_ENTRYPOINT, DF_EXPOSE, DF_LABEL };
+enum df_kind { DF_FROM, DF_RUN, DF_COPY, DF_ENV, DF_WORKDIR, DF_CMD, DF_ENTRYPOINT, DF_EXPOSE, DF_LABEL, DF_VOLUME };
 
 struct df_instruction {
   enum df_kind kind;
@@ -15,7 +15,8 @@ struct df_instruction {
   char *text;      /* as written, continuations joined: "RUN echo hi" (what Step lines show) */
   char **args;     /* NULL-terminated. RUN/CMD/ENTRYPOINT: the argv (shell form → /bin/sh -c TEXT);
                     * COPY: sources…, destination; ENV/LABEL: key, value, key, value…;
-                    * FROM: image; WORKDIR: path; EXPOSE: port[/proto]… */
+                    * FROM: image; WORKDIR: path; EXPOSE: port[/proto]…; VOLUME: path… (a JSON
+                    * array or words, as Docker takes both) */
   int nargs;
   bool exec_form;  /* written as a JSON array */
 };

@@ -188,3 +188,11 @@ int json_length(const struct json *array) {
     for (struct json *m = array->child; m; m = m->next) n++;
   return n;
 }
+
+char **json_object_keys(const struct json *o) {
+  if (!o || o->type != JSON_OBJECT) return NULL;
+  char **v = xcalloc(json_length(o) + 1, sizeof *v);
+  int n = 0;
+  for (struct json *e = o->child; e; e = e->next) v[n++] = xstrdup(e->key);
+  return v;
+}

@@ -19,3 +19,6 @@ void json_free(struct json *j);
 struct json *json_get(const struct json *object, const char *key);
 const char *json_get_string(const struct json *object, const char *key); /* NULL if absent/not a string */
 int json_length(const struct json *array);
+/* The member names of an object, in order, NULL-terminated (malloc'd, free with free_args); NULL
+ * when o is absent or not an object (config ExposedPorts and Volumes are such sets). */
+char **json_object_keys(const struct json *o);

@@ -85,6 +85,7 @@ static int load_manifest(const char *dir, struct image *im, char *err, size_t er
   im->cmd = string_array(json_get(c, "Cmd"), string_array(json_get(c, "Entrypoint"), NULL));
   im->env = string_array(json_get(c, "Env"), NULL);
   im->workdir = xstrdup(json_get_string(c, "WorkingDir"));
+  im->volumes = json_object_keys(json_get(c, "Volumes"));
   im->created = xstrdup(json_get_string(config, "created"));
   json_free(config);
   rc = 0;
@@ -100,6 +101,7 @@ static void image_free(struct image *im) {
   free_args(im->cmd);
   free_args(im->env);
   free(im->workdir);
+  free_args(im->volumes);
   free(im->created);
   memset(im, 0, sizeof *im);
 }

@@ -16,6 +16,7 @@ struct image {
   char **cmd;                       /* config Entrypoint + Cmd, NULL-terminated */
   char **env;                       /* config Env, NULL-terminated */
   char *workdir;
+  char **volumes;                   /* config Volumes' keys (Dockerfile VOLUME), NULL-terminated; NULL = none */
   char *created;
 };
 

@@ -41,7 +41,8 @@ static const struct verb_spec verbs[] = {
       {O_RM, 0, "rm", BOOL},
       {O_ENTRYPOINT, 0, "entrypoint", VALUE},
       {O_VOLUME, 'v', "volume", LIST},
-      {O_MOUNT, 0, "mount", LIST}}},
+      {O_MOUNT, 0, "mount", LIST},
+      {O_TMPFS, 0, "tmpfs", LIST}}},
     {"exec", false, {{O_INTERACTIVE, 'i', "interactive", BOOL}, {O_TTY, 't', "tty", BOOL}}},
     {"ps", true, {{O_ALL, 'a', "all", BOOL}, {O_QUIET, 'q', "quiet", BOOL}}},
     {"stop", true, {{O_TIME, 't', "timeout|time", VALUE}}},
@@ -313,7 +314,7 @@ int parse_run(int argc, char **argv, struct run_opts *o, char *err, size_t errle
     o->workdir = xstrdup(val);
   }
   if ((val = a.value[O_ENTRYPOINT])) o->entrypoint = xstrdup(val);
-  if (mount_specs_parse(a.every[O_VOLUME], a.every[O_MOUNT], &o->mounts, &o->nmounts, err, errlen) < 0) goto out;
+  if (mount_specs_parse(a.every[O_VOLUME], a.every[O_MOUNT], a.every[O_TMPFS], &o->mounts, &o->nmounts, err, errlen) < 0) goto out;
   o->remove = flag_on(&a, O_RM);
   if (a.noperands < 1) {
     set_err(err, errlen, 0, "\"box run\" requires at least 1 argument: box run [OPTIONS] IMAGE [COMMAND] [ARG...]");

@@ -14,7 +14,7 @@ enum opt_id {
   O_DETACH, O_INTERACTIVE, O_TTY, O_NAME, O_HOSTNAME, O_MEMORY, O_PIDS, O_CPUS, O_PRIVILEGED,
   O_ALL, O_QUIET, O_TIME, O_FORCE, O_NO_STREAM, O_PUBLISH, O_ENV, O_WORKDIR, O_RM, O_ENTRYPOINT,
   O_TAG, O_FILE, O_NO_CACHE, O_OUTPUT, O_INPUT, /* build, save, load (images.c) */
-  O_VOLUME, O_MOUNT,
+  O_VOLUME, O_MOUNT, O_TMPFS,
   O_COUNT
 };
 
@@ -59,7 +59,7 @@ struct run_opts {
   char *workdir;  /* -w: absolute; NULL = the image's WorkingDir */
   char *entrypoint; /* --entrypoint: replaces the image's Entrypoint and Cmd ("" = none); NULL = the image's */
   bool remove;    /* --rm: removed once it has exited */
-  struct mount_spec *mounts; /* -v then --mount, parents first (volumes.h); an anonymous volume is named at the start */
+  struct mount_spec *mounts; /* -v, --mount, --tmpfs, parents first (volumes.h); an anonymous volume is named at the start */
   int nmounts;
 };
 

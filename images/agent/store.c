@@ -120,6 +120,7 @@ void image_config_free(struct image_config *c) {
   free_args(c->cmd);
   free_args(c->entrypoint);
   free_args(c->ports);
+  free_args(c->volumes);
   free_args(c->labels);
   free(c->workdir);
   for (int i = 0; i < c->nhistory; i++) {
@@ -129,14 +130,6 @@ void image_config_free(struct image_config *c) {
   }
   free(c->history);
   memset(c, 0, sizeof *c);
-}
-
-static char **object_keys(const struct json *o) {
-  if (!o || o->type != JSON_OBJECT) return NULL;
-  char **v = xcalloc(json_length(o) + 1, sizeof *v);
-  int n = 0;
-  for (struct json *e = o->child; e; e = e->next) v[n++] = xstrdup(e->key);
-  return v;
 }
 
 static char **object_pairs(const struct json *o) {
@@ -186,7 +179,8 @@ int store_read_image(const char *oci, const char *manifest_hex, struct image_con
   out->cmd = strings_of(json_get(c, "Cmd"));
   out->entrypoint = strings_of(json_get(c, "Entrypoint"));
   out->workdir = dup_or_null(json_get_string(c, "WorkingDir"));
-  out->ports = object_keys(json_get(c, "ExposedPorts"));
+  out->ports = json_object_keys(json_get(c, "ExposedPorts"));
+  out->volumes = json_object_keys(json_get(c, "Volumes"));
   out->labels = object_pairs(json_get(c, "Labels"));
   struct json *h = json_get(cfgj, "history");
   if (h && h->type == JSON_ARRAY) {
@@ -227,6 +221,11 @@ int store_write_image(const char *oci, const struct image_config *c, char manife
   if (c->ports && c->ports[0]) {
     buf_printf(&b, "%s\"ExposedPorts\":{", fields++ ? "," : "");
     for (char **p = c->ports; *p; p++) buf_json_string(&b, *p), buf_printf(&b, ":{}%s", p[1] ? "," : "");
+    buf_append(&b, "}", 1);
+  }
+  if (c->volumes && c->volumes[0]) {
+    buf_printf(&b, "%s\"Volumes\":{", fields++ ? "," : "");
+    for (char **p = c->volumes; *p; p++) buf_json_string(&b, *p), buf_printf(&b, ":{}%s", p[1] ? "," : "");
     buf_append(&b, "}", 1);
   }
   if (c->labels && c->labels[0]) {

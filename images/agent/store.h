@@ -31,6 +31,7 @@ struct history_entry {
 struct image_config {
   char *created, *architecture, *os;
   char **env, **cmd, **entrypoint, **ports, **labels; /* NULL-terminated; labels: key, value, … */
+  char **volumes; /* config Volumes' keys (Dockerfile VOLUME), NULL-terminated; NULL = none */
   char *workdir;
   int nlayers;
   struct layer_desc layers[OCI_MAX_LAYERS];

@@ -201,6 +201,60 @@ static char **csv_fields(const char *line, char *err, size_t errlen) {
 }
 
 #define FLAG_ERR "invalid argument \"%s\" for \"--mount\" flag: "
+
+/* Go's strconv.ParseUint(v, 8, 32), as docker/cli reads tmpfs-mode: octal digits only, at most
+ * 32 bits. The value, or -1. */
+static int64_t parse_octal_mode(const char *v) {
+  int64_t mode = 0;
+  if (!*v) return -1;
+  for (const char *p = v; *p; p++) {
+    if (*p < '0' || *p > '7') return -1;
+    mode = mode * 8 + (*p - '0');
+    if (mode > 0xffffffffLL) return -1;
+  }
+  return mode;
+}
+
+/* moby's ConvertTmpfsOptions: "mode=%o" when a mode is set, "size=N" with the largest of g, m,
+ * k that divides the bytes (none if none does), joined by ','. NULL when neither is set.
+ * (ReadOnly travels as the mount's own flag here, not as "ro" in the data.) */
+static char *tmpfs_data(int64_t size, int64_t mode) {
+  struct buf b = {0};
+  if (mode) buf_printf(&b, "mode=%llo", (unsigned long long)mode);
+  if (size) {
+    static const struct { char suffix; int64_t divisor; } units[] = {{'g', 1LL << 30}, {'m', 1LL << 20}, {'k', 1LL << 10}};
+    int64_t n = size;
+    char suffix = 0;
+    for (size_t i = 0; i < N_ELEMENTS(units) && !suffix; i++)
+      if (size % units[i].divisor == 0) n = size / units[i].divisor, suffix = units[i].suffix;
+    buf_printf(&b, "%ssize=%lld", b.len ? "," : "", (long long)n);
+    if (suffix) buf_append(&b, &suffix, 1);
+  }
+  return b.data; /* NULL when empty */
+}
+
+int mount_spec_parse_tmpfs(const char *raw, struct mount_spec *m, char *err, size_t errlen) {
+  memset(m, 0, sizeof *m);
+  const char *colon = strchr(raw, ':');
+  autofree char *target = colon ? strndup(raw, colon - raw) : xstrdup(raw);
+  if (target[0] == '/' && ({ autofree char *t = clean_path(target); !strcmp(t, "/"); }))
+    return set_err(err, errlen, 0, DAEMON "invalid specification: destination can't be '/'");
+  if (target[0] != '/') return set_err(err, errlen, 0, DAEMON "invalid mount path: '%s' mount path must be absolute", target);
+  m->type = MOUNT_TMPFS;
+  m->target = clean_path(target);
+  if (colon && colon[1]) m->tmpfs_options = xstrdup(colon + 1);
+  /* "ro" among the options: the mount's own read-only flag, as for every other mount here. */
+  autofree char *opts = xstrdup(colon ? colon + 1 : "");
+  char *save = NULL;
+  for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save))
+    if (!strcmp(o, "ro") || !strcmp(o, "rw")) m->read_only = o[1] == 'o';
+  if (mount_target_check_proc(m->target, err, errlen) < 0) {
+    free(m->target), free(m->tmpfs_options);
+    m->target = m->tmpfs_options = NULL;
+    return -EINVAL;
+  }
+  return 0;
+}
 #define CONFIG_ERR DAEMON "invalid mount config for type \"%s\": "
 
 int mount_spec_parse_mount(const char *raw, struct mount_spec *m, char *err, size_t errlen) {
@@ -210,6 +264,7 @@ int mount_spec_parse_mount(const char *raw, struct mount_spec *m, char *err, siz
   if (!fields) return set_err(err, errlen, 0, FLAG_ERR "%s", raw, csv_err);
   autofree char *type = xstrdup("volume"), *source = NULL, *target = NULL, *propagation = NULL;
   bool volume_opts = false, bind_opts = false, tmpfs_opts = false;
+  int64_t tmpfs_size = 0, tmpfs_mode = 0;
   const char *unsupported = NULL;
   int rc = -EINVAL;
   for (char **f = fields; *f; f++) {
@@ -258,8 +313,18 @@ int mount_spec_parse_mount(const char *raw, struct mount_spec *m, char *err, siz
     } else if (!strcmp(key, "volume-label") || !strcmp(key, "volume-opt") || !strcmp(key, "volume-subpath")) {
       volume_opts = true;
       unsupported = "volume-label, volume-opt and volume-subpath";
-    } else if (!strcmp(key, "tmpfs-size") || !strcmp(key, "tmpfs-mode")) {
+    } else if (!strcmp(key, "tmpfs-size")) {
       tmpfs_opts = true;
+      if ((tmpfs_size = parse_size(val)) < 0) {
+        set_err(err, errlen, 0, FLAG_ERR "invalid value for %s: %s", raw, key, val);
+        goto out;
+      }
+    } else if (!strcmp(key, "tmpfs-mode")) {
+      tmpfs_opts = true;
+      if ((tmpfs_mode = parse_octal_mode(val)) < 0) {
+        set_err(err, errlen, 0, FLAG_ERR "invalid value for %s: %s", raw, key, val);
+        goto out;
+      }
     } else if (!strcmp(key, "bind-recursive")) {
       bind_opts = true;
       unsupported = "bind-recursive";
@@ -298,20 +363,21 @@ int mount_spec_parse_mount(const char *raw, struct mount_spec *m, char *err, siz
     set_err(err, errlen, 0,
             DAEMON "create %s: \"%s\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path",
             source, source);
-  } else if (!strcmp(type, "tmpfs")) {
-    set_err(err, errlen, 0, "box: --mount type=tmpfs is not supported (bind and volume are)");
-  } else if (strcmp(type, "bind") && strcmp(type, "volume")) {
+  } else if (!strcmp(type, "tmpfs") && source && *source) {
+    set_err(err, errlen, 0, CONFIG_ERR "field Source must not be specified", type);
+  } else if (strcmp(type, "bind") && strcmp(type, "volume") && strcmp(type, "tmpfs")) {
     set_err(err, errlen, 0, CONFIG_ERR "mount type unknown", type);
   } else if (unsupported) {
     set_err(err, errlen, 0, "box: --mount %s: not supported", unsupported);
   } else {
-    m->type = !strcmp(type, "bind") ? MOUNT_BIND : MOUNT_VOLUME;
+    m->type = !strcmp(type, "bind") ? MOUNT_BIND : !strcmp(type, "tmpfs") ? MOUNT_TMPFS : MOUNT_VOLUME;
     m->source_needed = m->type == MOUNT_BIND;
     m->target = clean_path(target);
     if (source && *source) m->source = m->type == MOUNT_BIND ? clean_path(source) : xstrdup(source);
+    if (m->type == MOUNT_TMPFS) m->tmpfs_options = tmpfs_data(tmpfs_size, tmpfs_mode);
     if ((rc = mount_target_check_proc(m->target, err, errlen)) < 0) {
-      free(m->target), free(m->source);
-      m->target = m->source = NULL;
+      free(m->target), free(m->source), free(m->tmpfs_options);
+      m->target = m->source = m->tmpfs_options = NULL;
     }
   }
 out:
@@ -326,20 +392,51 @@ static int path_depth(const char *p) {
   return n;
 }
 
-int mount_specs_parse(const char *const *volumes, const char *const *mounts, struct mount_spec **out, int *n, char *err,
-                      size_t errlen) {
+/* Parents before what is mounted inside them, whatever the order given (moby's sortMounts: by
+ * the number of parts in the destination); stable, so equal depths keep the given order. */
+static void mounts_sort(struct mount_spec *m, int count) {
+  for (int i = 1; i < count; i++)
+    for (int k = i; k > 0 && path_depth(m[k - 1].target) > path_depth(m[k].target); k--) {
+      struct mount_spec t = m[k];
+      m[k] = m[k - 1];
+      m[k - 1] = t;
+    }
+}
+
+int mounts_add_image_volumes(struct mount_spec **m, int *n, char *const *volumes, char *err, size_t errlen) {
+  for (char *const *v = volumes; v && *v; v++) {
+    /* moby joins the key to the container's root: "data" is /data. */
+    autofree char *target = **v == '/' ? clean_path(*v) : ({ autofree char *abs = xasprintf("/%s", *v); clean_path(abs); });
+    bool covered = false;
+    for (int i = 0; i < *n && !covered; i++) covered = !strcmp((*m)[i].target, target);
+    if (covered) continue; /* a -v, --mount or --tmpfs there replaces the image's volume */
+    if (!strcmp(target, "/")) return set_err(err, errlen, 0, DAEMON "invalid specification: destination can't be '/'");
+    if (mount_target_check_proc(target, err, errlen) < 0) return -EINVAL;
+    if (*n >= MAX_MOUNTS) return set_err(err, errlen, 0, "at most %d -v, --mount and --tmpfs per container (with the image's VOLUMEs)", MAX_MOUNTS);
+    *m = realloc(*m, (*n + 1) * sizeof **m);
+    if (!*m) abort();
+    (*m)[(*n)++] = (struct mount_spec){.type = MOUNT_VOLUME, .target = xstrdup(target)}; /* anonymous: named at the start */
+  }
+  mounts_sort(*m, *n);
+  return 0;
+}
+
+int mount_specs_parse(const char *const *volumes, const char *const *mounts, const char *const *tmpfs, struct mount_spec **out, int *n,
+                      char *err, size_t errlen) {
   *out = NULL;
   *n = 0;
-  int nvolumes = 0, count = 0;
+  int nvolumes = 0, nmounts = 0, ntmpfs = 0;
   while (volumes && volumes[nvolumes]) nvolumes++;
-  while (mounts && mounts[count]) count++;
-  count += nvolumes;
+  while (mounts && mounts[nmounts]) nmounts++;
+  while (tmpfs && tmpfs[ntmpfs]) ntmpfs++;
+  int count = nvolumes + nmounts + ntmpfs;
   if (!count) return 0;
-  if (count > MAX_MOUNTS) return set_err(err, errlen, 0, "at most %d -v and --mount per container", MAX_MOUNTS);
+  if (count > MAX_MOUNTS) return set_err(err, errlen, 0, "at most %d -v, --mount and --tmpfs per container", MAX_MOUNTS);
   struct mount_spec *m = xcalloc(count, sizeof *m);
   for (int i = 0; i < count; i++) {
-    int rc = i < nvolumes ? mount_spec_parse(volumes[i], &m[i], err, errlen)
-                          : mount_spec_parse_mount(mounts[i - nvolumes], &m[i], err, errlen);
+    int rc = i < nvolumes             ? mount_spec_parse(volumes[i], &m[i], err, errlen)
+             : i < nvolumes + nmounts ? mount_spec_parse_mount(mounts[i - nvolumes], &m[i], err, errlen)
+                                      : mount_spec_parse_tmpfs(tmpfs[i - nvolumes - nmounts], &m[i], err, errlen);
     if (rc < 0) {
       mount_specs_free(m, i);
       return -EINVAL;
@@ -351,14 +448,7 @@ int mount_specs_parse(const char *const *volumes, const char *const *mounts, str
         return -EINVAL;
       }
   }
-  /* Parents before what is mounted inside them, whatever the order given (moby's sortMounts: by
-   * the number of parts in the destination); stable, so equal depths keep the user's order. */
-  for (int i = 1; i < count; i++)
-    for (int k = i; k > 0 && path_depth(m[k - 1].target) > path_depth(m[k].target); k--) {
-      struct mount_spec t = m[k];
-      m[k] = m[k - 1];
-      m[k - 1] = t;
-    }
+  mounts_sort(m, count);
   *out = m;
   *n = count;
   return 0;
@@ -369,6 +459,7 @@ void mount_specs_free(struct mount_spec *m, int n) {
   for (int i = 0; i < n; i++) {
     free(m[i].source);
     free(m[i].target);
+    free(m[i].tmpfs_options);
   }
   if (n) free(m);
 }
@@ -425,6 +516,60 @@ static char *random_volume_name(void) {
 
 /* ------------------------------------------------------------------ into a container */
 
+/* The mount-wide flags a tmpfs's data may name (the rest are tmpfs's own parameters): which
+ * MOUNT_ATTR_ bit, and whether the word sets or clears it. */
+static const struct {
+  const char *word;
+  unsigned attr;
+  bool set;
+} tmpfs_flags[] = {
+    {"exec", MOUNT_ATTR_NOEXEC, false}, {"noexec", MOUNT_ATTR_NOEXEC, true}, {"suid", MOUNT_ATTR_NOSUID, false},
+    {"nosuid", MOUNT_ATTR_NOSUID, true}, {"dev", MOUNT_ATTR_NODEV, false}, {"nodev", MOUNT_ATTR_NODEV, true},
+    {"atime", MOUNT_ATTR_NOATIME, false}, {"noatime", MOUNT_ATTR_NOATIME, true}, {"ro", 0, false}, {"rw", 0, false},
+    {"private", 0, false}, {"rprivate", 0, false}, /* binds and tmpfs here are private */
+};
+
+/* A new tmpfs as a detached mount: fsopen("tmpfs"), each parameter of data set with fsconfig (the
+ * kernel checks size=, mode=, uid=, gid=, nr_inodes=…), then fsmount with noexec, nosuid and nodev
+ * unless data says exec, suid or dev (moby's defaults). The descriptor, or -errno with err set in
+ * the words runc uses for a failed mount. */
+static int tmpfs_open(const char *target, const char *data, char *err, size_t errlen) {
+  unsigned attrs = MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+  int fs = fsopen("tmpfs", FSOPEN_CLOEXEC), mnt = -1;
+  /* The source /proc/mounts shows: "tmpfs", as runc mounts Docker's. */
+  if (fs < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "source", "tmpfs", 0) < 0) {
+    int e = errno;
+    if (fs >= 0) close(fs);
+    return set_err(err, errlen, e, DAEMON "error mounting \"tmpfs\" to rootfs at \"%s\"", target);
+  }
+  autofree char *copy = xstrdup(data ? data : "");
+  char *save = NULL;
+  for (char *o = strtok_r(copy, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+    bool flag = false;
+    for (size_t i = 0; i < N_ELEMENTS(tmpfs_flags) && !flag; i++)
+      if (!strcmp(o, tmpfs_flags[i].word)) {
+        flag = true;
+        attrs = tmpfs_flags[i].set ? attrs | tmpfs_flags[i].attr : attrs & ~tmpfs_flags[i].attr;
+      }
+    if (flag) continue;
+    char *eq = strchr(o, '=');
+    if (eq) *eq = 0;
+    if (fsconfig(fs, eq ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG, o, eq ? eq + 1 : NULL, 0) < 0) {
+      int e = errno;
+      if (eq) *eq = '=';
+      close(fs);
+      return set_err(err, errlen, e, DAEMON "error mounting \"tmpfs\" to rootfs at \"%s\": tmpfs option %s", target, o);
+    }
+  }
+  if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0 || (mnt = fsmount(fs, FSMOUNT_CLOEXEC, attrs)) < 0) {
+    int e = errno;
+    close(fs);
+    return set_err(err, errlen, e, DAEMON "error mounting \"tmpfs\" to rootfs at \"%s\"", target);
+  }
+  close(fs);
+  return mnt;
+}
+
 int mounts_open(struct mount_spec *m, int n, int *fds, bool *is_dir, char *err, size_t errlen) {
   int i, rc = 0;
   for (i = 0; i < n; i++) fds[i] = -1;
@@ -433,6 +578,11 @@ int mounts_open(struct mount_spec *m, int n, int *fds, bool *is_dir, char *err, 
     if (m[i].type == MOUNT_BIND && m[i].source_needed && access(m[i].source, F_OK) < 0)
       return set_err(err, errlen, 0, DAEMON "invalid mount config for type \"bind\": bind source path does not exist: %s", m[i].source);
   for (i = 0; i < n; i++) {
+    if (m[i].type == MOUNT_TMPFS) {
+      if ((fds[i] = rc = tmpfs_open(m[i].target, m[i].tmpfs_options, err, errlen)) < 0) goto fail;
+      is_dir[i] = true;
+      continue;
+    }
     if (m[i].type == MOUNT_VOLUME && !m[i].source) {
       m[i].source = random_volume_name();
       m[i].anonymous = true;
@@ -569,8 +719,9 @@ void mounts_json(struct buf *b, const struct mount_spec *m, int n) {
   buf_append(b, "[", 1);
   for (int i = 0; i < n; i++) {
     bool vol = m[i].type == MOUNT_VOLUME;
+    static const char *const types[] = {[MOUNT_VOLUME] = "volume", [MOUNT_BIND] = "bind", [MOUNT_TMPFS] = "tmpfs"};
     autofree char *src = vol && m[i].source ? volume_data_dir(m[i].source) : xstrdup(m[i].source ? m[i].source : "");
-    buf_printf(b, "%s{\"Type\": \"%s\", ", i ? ",\n      " : "\n      ", vol ? "volume" : "bind");
+    buf_printf(b, "%s{\"Type\": \"%s\", ", i ? ",\n      " : "\n      ", types[m[i].type]);
     if (vol) {
       buf_printf(b, "\"Name\": ");
       buf_json_string(b, m[i].source ? m[i].source : "");
@@ -582,7 +733,7 @@ void mounts_json(struct buf *b, const struct mount_spec *m, int n) {
     buf_json_string(b, m[i].target);
     if (vol) buf_printf(b, ", \"Driver\": \"local\"");
     buf_printf(b, ", \"Mode\": \"%s\", \"RW\": %s, \"Propagation\": \"%s\"}", m[i].read_only ? "ro" : "", m[i].read_only ? "false" : "true",
-               vol ? "" : "rprivate");
+               m[i].type == MOUNT_BIND ? "rprivate" : "");
   }
   buf_printf(b, "%s]", n ? "\n    " : "");
 }

@@ -15,13 +15,14 @@
 
 #include "util.h"
 
-enum mount_type { MOUNT_VOLUME, MOUNT_BIND };
+enum mount_type { MOUNT_VOLUME, MOUNT_BIND, MOUNT_TMPFS };
 
 /* -v per container: what one start request carries (container.c's spec). */
 #define MAX_MOUNTS 64
 
-/* One `-v` or `--mount`. source: the volume name (NULL for an anonymous volume until boxd names
- * it) or the absolute host path (cleaned); target: the absolute container path (cleaned). */
+/* One `-v`, `--mount` or `--tmpfs`. source: the volume name (NULL for an anonymous volume until
+ * boxd names it) or the absolute host path (cleaned), NULL for a tmpfs; target: the absolute
+ * container path (cleaned). */
 struct mount_spec {
   enum mount_type type;
   char *source, *target;
@@ -30,6 +31,7 @@ struct mount_spec {
   bool nocopy;        /* `:nocopy`, `volume-nocopy`: an empty volume does not get the image's files */
   bool source_needed; /* --mount type=bind: a missing source is an error (-v makes it a directory) */
   bool nonrecursive;  /* --mount bind-nonrecursive: the source's submounts are not taken along */
+  char *tmpfs_options; /* a tmpfs's mount data as Docker passes it ("size=64m,mode=1777", --tmpfs's as given); NULL = none */
 };
 
 /* Parse one `-v` value as Docker's linux parser does (moby volume/mounts/linux_parser.go):
@@ -44,24 +46,42 @@ struct mount_spec {
 int mount_spec_parse(const char *raw, struct mount_spec *m, char *err, size_t errlen);
 /* Parse one `--mount` value as Docker's CLI (docker/cli opts/mount.go: CSV of key=value, the
  * aliases src, dst/destination, ro) then its daemon (moby's linux parser validateMountConfig) do.
- * type=volume (the default) or bind; tmpfs and the volume-driver options are refused as not built.
+ * type=volume (the default), bind or tmpfs (tmpfs-size, tmpfs-mode turned into mount data as moby's
+ * ConvertTmpfsOptions does: "mode=%o", "size=N[kmg]" by the largest unit dividing it); the
+ * volume-driver options are refused as not built.
  * 0, or -EINVAL with err set in Docker's words:
  *   invalid argument "RAW" for "--mount" flag: target is required   (and the CLI's other words)
  *   Error response from daemon: invalid mount config for type "T": mount type unknown
  *   Error response from daemon: invalid mount config for type "bind": field Source must not be empty
  *   Error response from daemon: invalid mount config for type "volume": must not set ReadOnly mode when using anonymous volumes
+ *   Error response from daemon: invalid mount config for type "tmpfs": field Source must not be specified
+ *   invalid argument "RAW" for "--mount" flag: invalid value for tmpfs-size: V        (tmpfs-mode alike)
  * A bind source that does not exist is refused at the start (mounts_open), as the daemon does. */
 int mount_spec_parse_mount(const char *raw, struct mount_spec *m, char *err, size_t errlen);
+/* Parse one `--tmpfs PATH[:OPTIONS]` as docker/cli (split at the first ':') and moby
+ * (ValidateTmpfsMountDestination) do. The options are the mount's data, given to the kernel as
+ * they are at the start (flags such as ro, exec, nosuid; size=, mode=, uid=, gid=, nr_inodes=).
+ * 0, or -EINVAL with Docker's words in err:
+ *   Error response from daemon: invalid mount path: 'P' mount path must be absolute
+ *   Error response from daemon: invalid specification: destination can't be '/' */
+int mount_spec_parse_tmpfs(const char *raw, struct mount_spec *m, char *err, size_t errlen);
 /* runc's rule (libcontainer checkProcMount): nothing is mounted on or under /proc but the few files
  * lxcfs emulates. 0, or -EINVAL with runc's words in err. */
 int mount_target_check_proc(const char *target, char *err, size_t errlen);
-/* Every `-v` then every `--mount` of a run (either list may be NULL): parsed, at most MAX_MOUNTS,
+/* Every `-v`, then every `--mount`, then every `--tmpfs` of a run (any list may be NULL): parsed, at most MAX_MOUNTS,
  * and no two on one target (Docker's "Duplicate mount point: P"), then ordered parents first (by
  * the parts in the target, as moby's sortMounts) so `-v a:/d/sub -v b:/d` leaves /d/sub visible.
  * 0, or -EINVAL with err set and nothing allocated. */
-int mount_specs_parse(const char *const *volumes, const char *const *mounts, struct mount_spec **out, int *n, char *err,
-                      size_t errlen);
+int mount_specs_parse(const char *const *volumes, const char *const *mounts, const char *const *tmpfs, struct mount_spec **out, int *n,
+                      char *err, size_t errlen);
 void mount_specs_free(struct mount_spec *m, int n);
+/* The image's config Volumes (Dockerfile VOLUME) as Docker's daemon takes them at create
+ * (daemon/create_unix.go): each target no -v, --mount or --tmpfs already covers becomes an
+ * anonymous volume there (filled from the image at the start, as any empty volume; --rm removes
+ * it), the key joined to "/" and cleaned; then all in parents-first order again. *m is grown
+ * (it may be NULL with *n 0). 0, or -EINVAL with err set ("/" or /proc as a target, more than
+ * MAX_MOUNTS) and *m, *n still a valid list. */
+int mounts_add_image_volumes(struct mount_spec **m, int *n, char *const *volumes, char *err, size_t errlen);
 /* Docker's local volume names: [a-zA-Z0-9][a-zA-Z0-9_.-]+ (two characters at least). */
 bool volume_name_valid(const char *name);
 
@@ -76,7 +96,9 @@ int volume_remove(const char *name);
 
 /* Host side of a start: make what is missing (a named volume; a bind source directory, as
  * Docker's -v does; a --mount bind source must be there: Docker's "bind source path does not
- * exist: P"), name anonymous volumes, and clone each source into a detached mount.
+ * exist: P"), name anonymous volumes, and clone each source into a detached mount. A tmpfs is a
+ * new detached mount (fsopen, fsconfig, fsmount: Linux 5.2+), noexec, nosuid and nodev unless its
+ * options say otherwise (moby's defaults for a tmpfs, daemon/oci_linux.go).
  * fds[i] and is_dir[i] per mount. 0, or -errno with err set and no descriptor left open (the
  * volumes made stay: mounts_remove_anonymous takes back a failed start's). */
 int mounts_open(struct mount_spec *m, int n, int *fds, bool *is_dir, char *err, size_t errlen);

@@ -1,7 +1,8 @@
 // Volumes for real (issue 13 item 2): `box run -v` with a named volume that outlives `box rm`, a
 // bind mount of a host directory seen both ways, `:ro`, `box volume create|ls|rm|inspect|prune`
 // with Docker's words, the bad `-v` and `--mount` lines Docker refuses, the image's files copied
-// into an empty volume, mounts under /dev and none under /proc, and what a failed start leaves.
+// into an empty volume, mounts under /dev and none under /proc, and what a failed start leaves;
+// tmpfs mounts (--mount type=tmpfs, --tmpfs) and a Dockerfile VOLUME built by box build.
 // Each runs on a booted container host: its `box` CLI on the serial console, and once through the
 // page's mux RUN. Start costs with a volume populated or not are printed (guest instructions).
 import { describe, it, expect } from 'vitest';
@@ -110,6 +111,11 @@ describe.skipIf(!hostHasContainerImages())('box run -v and box volume, as Docker
     { v: 'data:/data:rx', says: 'invalid mode: rx' },
     { v: '/tmp:/', says: `invalid volume specification: '/tmp:/': invalid mount config for type "bind": invalid specification: destination can't be '/'` },
     { v: 'no/slash:/x', says: `create no/slash: "no/slash" includes invalid characters for a local volume name` },
+    // A relative host path is no bind: the daemon reads it as a volume name and says to use an absolute path.
+    {
+      v: './share:/x',
+      says: `create ./share: "./share" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`,
+    },
   ])('-v $v is refused with one line and 125', async ({ v, says }) => {
     const r = await sh(`box run -v '${v}' busybox true 2>&1`);
     expect(r.code).toBe(125);
@@ -223,12 +229,76 @@ describe.skipIf(!hostHasContainerImages())('box run -v and box volume, as Docker
       mount: 'type=volume,target=/x,readonly',
       says: 'Error response from daemon: invalid mount config for type "volume": must not set ReadOnly mode when using anonymous volumes',
     },
+    {
+      mount: 'type=bind,src=tmp/share,dst=/x',
+      says: `Error response from daemon: invalid mount config for type "bind": invalid mount path: 'tmp/share' mount path must be absolute`,
+    },
+    { mount: 'type=tmpfs,src=/tmp,dst=/x', says: 'Error response from daemon: invalid mount config for type "tmpfs": field Source must not be specified' },
+    {
+      mount: 'type=tmpfs,dst=/x,tmpfs-size=lots',
+      says: 'invalid argument "type=tmpfs,dst=/x,tmpfs-size=lots" for "--mount" flag: invalid value for tmpfs-size: lots',
+    },
   ])('--mount $mount is refused with one line and 125', async ({ mount, says }) => {
     const r = await sh(`box run --mount '${mount}' busybox true 2>&1`);
     expect(r.code).toBe(125);
     expect(r.out.trim().split('\n')).toHaveLength(1);
     expect(r.out).toContain(says);
   });
+
+  it('--mount type=tmpfs and --tmpfs: a new tmpfs with its size and mode, noexec nosuid nodev unless asked, gone with the container', async () => {
+    const t = await sh(
+      `box run --rm --mount type=tmpfs,dst=/t,tmpfs-size=1m,tmpfs-mode=1770 busybox sh -c 'grep " /t " /proc/mounts; stat -c %a /t; dd if=/dev/zero of=/t/f bs=1k count=2048 2>&1 | grep -o "No space left on device"; ls -l /t/f | tr -s " " | cut -d" " -f5' 2>&1`,
+    );
+    expect(t.code).toBe(0);
+    expect(t.out).toMatch(/^tmpfs \/t tmpfs rw,nosuid,nodev,noexec,relatime,size=1024k,mode=1770 0 0$/m);
+    expect(t.out).toMatch(/^1770\nNo space left on device\n1048576$/m); // the size holds: 1 MiB and no more
+    // --tmpfs PATH:OPTIONS: the kernel's options as given; exec lifts noexec.
+    const x = await sh(
+      `box run --rm --tmpfs '/run/x:exec,size=64k' busybox sh -c 'grep " /run/x " /proc/mounts; cp /bin/busybox /run/x/ 2>&1; echo sized' 2>&1`,
+    );
+    expect(x.code).toBe(0);
+    expect(x.out).toMatch(/^tmpfs \/run\/x tmpfs rw,nosuid,nodev,relatime,size=64k 0 0$/m);
+    expect(x.out).toMatch(/No space left on device/); // busybox is larger than 64 KiB
+    const ro = await sh(`box run --rm --tmpfs /r:ro busybox sh -c 'touch /r/f' 2>&1`);
+    expect(ro.out).toMatch(/Read-only file system/);
+    const i = await sh(`box run -d --name tmpfs1 --tmpfs /scratch busybox sleep 100000 >/dev/null; box inspect tmpfs1; box rm -f tmpfs1 >/dev/null`);
+    expect(i.out).toMatch(/"Type": "tmpfs", "Source": "", "Destination": "\/scratch", "Mode": "", "RW": true, "Propagation": ""/);
+    const bad = await sh(`box run --tmpfs run busybox true 2>&1`);
+    expect(bad.code).toBe(125);
+    expect(bad.out.trim()).toBe("box: Error response from daemon: invalid mount path: 'run' mount path must be absolute");
+    const badOpt = await sh(`box run --rm --tmpfs /x:size=lots busybox true 2>&1`);
+    expect(badOpt.code).toBe(125);
+    expect(badOpt.out.trim()).toMatch(/^box: Error response from daemon: error mounting "tmpfs" to rootfs at "\/x": tmpfs option size=lots: Invalid argument$/);
+  }, 120_000);
+
+  it('a Dockerfile VOLUME: recorded in the image config; box run makes an anonymous volume there, filled from the image; -v on it replaces it; --rm takes it', async () => {
+    const ctx = '/tmp/volctx';
+    await sh(
+      `rm -rf ${ctx}; mkdir -p ${ctx} && printf 'FROM busybox\nRUN mkdir -p /data && echo from-image > /data/seed\nVOLUME ["/data"]\nVOLUME logs\n' > ${ctx}/Dockerfile`,
+    );
+    const b = await sh(`box build -t volimg ${ctx} 2>&1`, 300_000);
+    expect(b.code, b.out).toBe(0);
+    // The config as Docker writes it: "Volumes": {"/data": {}, "logs": {}} (the keys as written).
+    expect((await sh(`box save volimg -o /tmp/volimg.tar && tar -xOf /tmp/volimg.tar | grep -c '"Volumes":{"/data":{},"logs":{}}'`)).out.trim()).toBe('1');
+    const before = (await sh('box volume ls -q | wc -l')).out.trim();
+    const r = await sh(`box run -d --name volc volimg sh -c 'cat /data/seed; echo more > /data/more; sleep 100000'`);
+    expect(r.code).toBe(0);
+    const inspect = (await sh('box inspect volc')).out;
+    const data = /"Type": "volume", "Name": "([0-9a-f]{64})", "Source": "[^"]+", "Destination": "\/data"/.exec(inspect);
+    const logs = /"Type": "volume", "Name": "([0-9a-f]{64})", "Source": "[^"]+", "Destination": "\/logs"/.exec(inspect);
+    expect(data, inspect).not.toBeNull();
+    expect(logs, inspect).not.toBeNull();
+    expect((await sh(`cat /var/lib/box/volumes/${data![1]}/_data/seed /var/lib/box/volumes/${data![1]}/_data/more`)).out).toBe('from-image\nmore\n');
+    expect(Number((await sh('box volume ls -q | wc -l')).out.trim())).toBe(Number(before) + 2);
+    await sh('box rm -f volc >/dev/null');
+    // A -v on the VOLUME's path replaces it: no anonymous volume there.
+    const named = await sh(`box run --rm -v volnamed:/data volimg sh -c 'cat /data/seed; grep -c " /logs " /proc/mounts'`);
+    expect(named.out).toBe('from-image\n1\n');
+    // --rm takes the anonymous ones along; box rm (above) leaves them, as Docker.
+    const n1 = (await sh('box volume ls -q | wc -l')).out.trim();
+    expect((await sh(`box run --rm volimg true`)).code).toBe(0);
+    expect((await sh('box volume ls -q | wc -l')).out.trim()).toBe(n1);
+  }, 360_000);
 
   it("-v under /dev works (made while /dev is writable for that moment), /dev stays read-only; /proc is refused with runc's words", async () => {
     await sh('echo conf > /tmp/devconf');

@@ -67,6 +67,12 @@ int main(void) {
   }
   dockerfile_free(&df);
 
+  CHECK(parse("FROM web\nVOLUME /data /var/log\nvolume [\"/a b\", \"/c\"]\n", &df, err, sizeof err) == 0 && df.n == 3 &&
+            df.v[1].kind == DF_VOLUME && df.v[1].nargs == 2 && !strcmp(df.v[1].args[1], "/var/log") && df.v[2].nargs == 2 &&
+            !strcmp(df.v[2].args[0], "/a b"),
+        "VOLUME: words or a JSON array (%s)", err);
+  dockerfile_free(&df);
+
   CHECK(parse("FROM web\nRUN [\"not\", 1]\n", &df, err, sizeof err) == 0 && df.n == 2 && !df.v[1].exec_form &&
             !strcmp(df.v[1].args[2], "[\"not\", 1]"),
         "an array that is not all strings is the shell form (as Docker)");
@@ -85,6 +91,8 @@ int main(void) {
       {"FROM web\nLABEL novalue\n", "Dockerfile line 2: LABEL names must be followed by = and a value (key=value)", "LABEL without ="},
       {"FROM web\nEXPOSE 99999\n", "Dockerfile line 2: invalid containerPort: 99999", "EXPOSE range"},
       {"FROM web\nRUN\n", "Dockerfile line 2: RUN requires at least one argument", "RUN empty"},
+      {"FROM web\nVOLUME\n", "Dockerfile line 2: VOLUME requires at least one argument", "VOLUME empty"},
+      {"FROM web\nVOLUME [\"/a\", \" \"]\n", "Dockerfile line 2: VOLUME specified can not be an empty string", "VOLUME empty string"},
       {"FROM web\n\\\n\\\n", "Dockerfile line 2: unknown instruction: ", "only continuations"},
   };
   for (size_t i = 0; i < N_ELEMENTS(faults); i++) fails(faults[i].text, faults[i].want, faults[i].name);

@@ -69,6 +69,31 @@ int main(void) {
   struct image *moved = image_find(&list, "moved:v1"), *still = image_find(&list, "app");
   CHECK(moved && still && !strcmp(moved->digest, still->digest), "both names find the one image");
   image_list_free(&list);
+
+  /* Dockerfile VOLUME: config Volumes written, read back by the store (a later build) and by oci.c (box run). */
+  char vhex[65], layer[65];
+  uint64_t vsize;
+  store_put_blob(oci, "v", 1, layer, err, sizeof err);
+  struct image_config vc = {0};
+  vc.nlayers = 1;
+  snprintf(vc.layers[0].media_type, sizeof vc.layers[0].media_type, "%s", MT_LAYER_TAR);
+  memcpy(vc.layers[0].hex, layer, 65);
+  memcpy(vc.layers[0].diff_id, layer, 65);
+  char *vols[] = {"/data", "/var/log", NULL};
+  vc.volumes = vols;
+  CHECK(store_write_image(oci, &vc, vhex, &vsize, err, sizeof err) == 0 && store_index_add(oci, vhex, vsize, "vol", err, sizeof err) == 0,
+        "an image with Volumes written %s", err);
+  struct image_config back = {0};
+  CHECK(store_read_image(oci, vhex, &back, err, sizeof err) == 0 && back.volumes && !strcmp(back.volumes[0], "/data") &&
+            !strcmp(back.volumes[1], "/var/log") && !back.volumes[2],
+        "the store reads Volumes back %s", err);
+  image_config_free(&back);
+  CHECK(oci_load(oci, &list, err, sizeof err) == 0, "layout read %s", err);
+  struct image *vol = image_find(&list, "vol");
+  CHECK(vol && vol->volumes && !strcmp(vol->volumes[1], "/var/log"), "box run sees the image's Volumes");
+  still = image_find(&list, "app");
+  CHECK(still && !still->volumes, "an image without VOLUME has none");
+  image_list_free(&list);
   rm_rf(oci);
   return tap_done();
 }

@@ -144,13 +144,64 @@ int main(void) {
       {"type=volume,target=/x,readonly", "Error response from daemon: invalid mount config for type \"volume\": must not set ReadOnly mode when using anonymous volumes"},
       {"src=a/b,dst=/x", "Error response from daemon: create a/b: \"a/b\" includes invalid characters for a local volume name, "
                          "only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path"},
-      {"type=tmpfs,target=/x", "box: --mount type=tmpfs is not supported (bind and volume are)"},
+      {"type=tmpfs,src=/srv,target=/x", "Error response from daemon: invalid mount config for type \"tmpfs\": field Source must not be specified"},
+      {"type=tmpfs,target=/x,tmpfs-size=lots", "invalid argument \"type=tmpfs,target=/x,tmpfs-size=lots\" for \"--mount\" flag: invalid value for tmpfs-size: lots"},
+      {"type=tmpfs,target=/x,tmpfs-mode=0799", "invalid argument \"type=tmpfs,target=/x,tmpfs-mode=0799\" for \"--mount\" flag: invalid value for tmpfs-mode: 0799"},
+      {"type=volume,target=/x,tmpfs-size=1m", "invalid argument \"type=volume,target=/x,tmpfs-size=1m\" for \"--mount\" flag: cannot mix 'tmpfs-*' options with mount type 'volume'"},
+      {"type=tmpfs,target=/", "Error response from daemon: invalid mount config for type \"tmpfs\": invalid specification: destination can't be '/'"},
   };
   for (size_t i = 0; i < N_ELEMENTS(mbad); i++) {
     err[0] = 0;
     CHECK(mount_spec_parse_mount(mbad[i].raw, &m, err, sizeof err) == -EINVAL && !m.target && !m.source, "--mount '%s' refused", mbad[i].raw);
     CHECK_STR(err, mbad[i].want, mbad[i].raw);
   }
+
+  /* tmpfs: moby's ConvertTmpfsOptions turns tmpfs-size and tmpfs-mode into the mount's data. */
+  struct { const char *raw, *target, *data; bool ro; } tgood[] = {
+      {"type=tmpfs,dst=/run/cache", "/run/cache", NULL, false},
+      {"type=tmpfs,dst=/t/,tmpfs-size=64m,tmpfs-mode=1770", "/t", "mode=1770,size=64m", false},
+      {"type=tmpfs,dst=/t,tmpfs-size=1g,ro", "/t", "size=1g", true},
+      {"type=tmpfs,dst=/t,tmpfs-size=1536k", "/t", "size=1536k", false},
+      {"type=tmpfs,dst=/t,tmpfs-size=1000", "/t", "size=1000", false},
+      {"type=tmpfs,dst=/t,tmpfs-size=3072", "/t", "size=3k", false},
+  };
+  for (size_t i = 0; i < N_ELEMENTS(tgood); i++) {
+    int rc = mount_spec_parse_mount(tgood[i].raw, &m, err, sizeof err);
+    CHECK(rc == 0 && m.type == MOUNT_TMPFS && !m.source && !strcmp(m.target, tgood[i].target) && m.read_only == tgood[i].ro &&
+              (tgood[i].data ? m.tmpfs_options && !strcmp(m.tmpfs_options, tgood[i].data) : !m.tmpfs_options),
+          "--mount %s → %s (%s)", tgood[i].raw, m.tmpfs_options ? m.tmpfs_options : "no data", rc ? err : "ok");
+    if (rc == 0) free(m.target), free(m.tmpfs_options);
+  }
+  /* --tmpfs PATH[:OPTIONS]: the options are the kernel's, passed on as given. */
+  struct { const char *raw, *target, *data, *want; bool ro; } tmpfs[] = {
+      {"/run", "/run", NULL, NULL, false},
+      {"/run/:rw,size=64m,exec", "/run", "rw,size=64m,exec", NULL, false},
+      {"/cache:ro", "/cache", "ro", NULL, true},
+      {"run", NULL, NULL, "Error response from daemon: invalid mount path: 'run' mount path must be absolute", false},
+      {"/:size=1m", NULL, NULL, "Error response from daemon: invalid specification: destination can't be '/'", false},
+      {"/proc/x", NULL, NULL, "Error response from daemon: check proc-safety of /proc/x mount: \"/proc/x\" cannot be mounted because it is inside /proc", false},
+  };
+  for (size_t i = 0; i < N_ELEMENTS(tmpfs); i++) {
+    err[0] = 0;
+    int rc = mount_spec_parse_tmpfs(tmpfs[i].raw, &m, err, sizeof err);
+    if (tmpfs[i].want) {
+      CHECK(rc == -EINVAL && !m.target && !m.tmpfs_options, "--tmpfs %s refused", tmpfs[i].raw);
+      CHECK_STR(err, tmpfs[i].want, tmpfs[i].raw);
+      continue;
+    }
+    CHECK(rc == 0 && m.type == MOUNT_TMPFS && !strcmp(m.target, tmpfs[i].target) && m.read_only == tmpfs[i].ro &&
+              (tmpfs[i].data ? m.tmpfs_options && !strcmp(m.tmpfs_options, tmpfs[i].data) : !m.tmpfs_options),
+          "--tmpfs %s (%s)", tmpfs[i].raw, rc ? err : "ok");
+    if (rc == 0) free(m.target), free(m.tmpfs_options);
+  }
+  char *with_tmpfs[] = {"--tmpfs", "/d/t:size=1m", "-v", "v1:/d", "busybox", NULL};
+  CHECK(parse_run(5, with_tmpfs, &o, err, sizeof err) == 0 && o.nmounts == 2 && !strcmp(o.mounts[0].target, "/d") &&
+            o.mounts[1].type == MOUNT_TMPFS && !strcmp(o.mounts[1].tmpfs_options, "size=1m"),
+        "run: --tmpfs with -v, parents first (%s)", err);
+  run_opts_free(&o);
+  char *tmpfs_dup[] = {"--tmpfs", "/d", "-v", "v1:/d", "busybox", NULL};
+  CHECK(parse_run(5, tmpfs_dup, &o, err, sizeof err) < 0, "run: --tmpfs and -v on one target refused");
+  CHECK_STR(err, "Error response from daemon: Duplicate mount point: /d", "Docker's duplicate words across -v and --tmpfs");
 
   /* runc's proc-safety rule, for -v and --mount alike; the files lxcfs emulates may be covered. */
   struct { const char *raw; bool mount; const char *want; } proc[] = {
@@ -188,10 +239,34 @@ int main(void) {
   many[MAX_MOUNTS + 1] = NULL;
   struct mount_spec *ms;
   int nms;
-  CHECK(mount_specs_parse(many, NULL, &ms, &nms, err, sizeof err) < 0 && strstr(err, "at most 64 -v and --mount"), "more than MAX_MOUNTS refused: %s", err);
+  CHECK(mount_specs_parse(many, NULL, NULL, &ms, &nms, err, sizeof err) < 0 && strstr(err, "at most 64 -v, --mount and --tmpfs"), "more than MAX_MOUNTS refused: %s", err);
   many[MAX_MOUNTS] = NULL;
-  CHECK(mount_specs_parse(many, NULL, &ms, &nms, err, sizeof err) == 0 && nms == MAX_MOUNTS, "MAX_MOUNTS taken");
+  CHECK(mount_specs_parse(many, NULL, NULL, &ms, &nms, err, sizeof err) == 0 && nms == MAX_MOUNTS, "MAX_MOUNTS taken");
   mount_specs_free(ms, nms);
+
+  /* The image's VOLUMEs: anonymous volumes where no mount of the run is, parents first. */
+  char *image_volumes[] = {"/var/lib/app/", "data", "/srv", NULL};
+  char *with_v[] = {"-v", "named:/srv", "--tmpfs", "/var/lib/app/cache", "busybox", NULL};
+  CHECK(parse_run(5, with_v, &o, err, sizeof err) == 0, "run with -v and --tmpfs (%s)", err);
+  CHECK(mounts_add_image_volumes(&o.mounts, &o.nmounts, image_volumes, err, sizeof err) == 0 && o.nmounts == 4, "two image volumes added (%s)", err);
+  if (o.nmounts == 4) {
+    CHECK(!strcmp(o.mounts[0].target, "/srv") && !strcmp(o.mounts[0].source, "named"), "the -v on /srv replaces the image's volume");
+    CHECK(!strcmp(o.mounts[1].target, "/data") && o.mounts[1].type == MOUNT_VOLUME && !o.mounts[1].source && !o.mounts[1].nocopy,
+          "a relative VOLUME key is under /: anonymous, filled from the image");
+    CHECK(!strcmp(o.mounts[2].target, "/var/lib/app") && !strcmp(o.mounts[3].target, "/var/lib/app/cache"), "parents first: %s, %s",
+          o.mounts[2].target, o.mounts[3].target);
+  }
+  run_opts_free(&o);
+  struct mount_spec *none = NULL;
+  int nnone = 0;
+  CHECK(mounts_add_image_volumes(&none, &nnone, image_volumes + 2, err, sizeof err) == 0 && nnone == 1 && !strcmp(none[0].target, "/srv"),
+        "image volumes alone");
+  mount_specs_free(none, nnone);
+  char *bad_volumes[] = {"/proc/x", NULL};
+  none = NULL, nnone = 0;
+  CHECK(mounts_add_image_volumes(&none, &nnone, bad_volumes, err, sizeof err) < 0 && nnone == 0, "an image VOLUME inside /proc refused");
+  CHECK_STR(err, "Error response from daemon: check proc-safety of /proc/x mount: \"/proc/x\" cannot be mounted because it is inside /proc", "runc's words");
+  CHECK(mounts_add_image_volumes(&none, &nnone, NULL, err, sizeof err) == 0 && nnone == 0 && !none, "no image volumes: nothing");
 
   /* Inspect's Mounts. */
   struct mount_spec two[] = {{MOUNT_VOLUME, "data", "/data", false}, {MOUNT_BIND, "/srv", "/srv", true}};

@@ -188,7 +188,7 @@ export const portability: Experiment = {
         how: 'machine worker clock, power-on to the host-ready marker',
         dependsOnLoad: true,
       });
-      lab.figure('container', 'portability.host2.boot.instructions', 'second container host: power-on → ready', boot2.instructions, 'instructions', {
+      lab.figure('host', 'portability.host2.boot.instructions', 'second container host: power-on → ready', boot2.instructions, 'instructions', {
         how: 'v86 instruction counter of the second host',
       });
       lab.progress('box save (host 1) → the page → box load → box run (host 2)', 0.85);
