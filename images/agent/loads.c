@@ -117,9 +117,6 @@ static void send_ack(struct load *ld) {
   ld->acked = ld->taken;
 }
 
-/* Write what is pending into the child's stdin; close it once every byte is in (its EOF ends the
- * archive); acknowledge what it took. A child that stopped reading (it found the archive bad)
- * gets no more: the bytes are dropped, its answer says why. */
 /* Write what the child's stdin takes now of `len` bytes at `p`; returns how many it took
  * (counted as taken). A child that stopped reading (EPIPE) has its stdin closed. */
 static size_t write_some(struct load *ld, const uint8_t *p, size_t len) {
@@ -138,6 +135,9 @@ static size_t write_some(struct load *ld, const uint8_t *p, size_t len) {
   return done;
 }
 
+/* Write what is pending into the child's stdin; close it once every byte is in (its EOF ends the
+ * archive); acknowledge what it took. A child that stopped reading (it found the archive bad)
+ * gets no more: the bytes are dropped, its answer says why. */
 static void pump_in(struct load *ld) {
   if (ld->pending.len) buf_consume(&ld->pending, write_some(ld, (const uint8_t *)ld->pending.data, ld->pending.len));
   if (ld->to_child < 0) {

@@ -49,7 +49,8 @@ static int visit(const char *path, const struct stat *st, int type, struct FTW *
   return 0;
 }
 
-/* The layers of `im` still to walk, marked walked; how many (their indexes in `todo`). */
+/* The layers of `im` still to walk (their indexes in `todo`), marked walked; how many. A layer the
+ * table has no room for is walked all the same (and again at the next call). */
 static int take_unwalked(const struct image *im, int todo[OCI_MAX_LAYERS]) {
   int n = 0;
   for (int i = 0; im && i < im->nlayers; i++) {
@@ -61,6 +62,17 @@ static int take_unwalked(const struct image *im, int todo[OCI_MAX_LAYERS]) {
     if (nwalked < MAX_WALKED) snprintf(walked[nwalked++], sizeof walked[0], "%s", hex);
   }
   return n;
+}
+
+/* Unmark the layers a child was given (it failed or was killed: they are walked again later). */
+static void unmark(const struct image *im, const int *todo, int n) {
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < nwalked; j++)
+      if (!strcmp(walked[j], im->layers[todo[i]])) {
+        memmove(walked[j], walked[j + 1], (size_t)(nwalked - j - 1) * sizeof walked[0]);
+        nwalked--;
+        break;
+      }
 }
 
 static struct prefetch_stats walk_layers(const struct image *im, const int *todo, int n) {
@@ -83,15 +95,20 @@ struct prefetch_stats prefetch_walk(const struct image *im) {
   return walk_layers(im, todo, n);
 }
 
+/* The running child's layers (hex digests), unmarked if it does not end well. */
+static char child_layers[OCI_MAX_LAYERS][65];
+static int nchild_layers;
+
 pid_t prefetch_start(const struct image *im) {
-  if (child > 0) return 0;
+  if (child > 0) return 0; /* the next prepare walks what this one would have */
   int todo[OCI_MAX_LAYERS];
   int n = take_unwalked(im, todo);
   if (!n) return 0;
   pid_t pid = fork();
   if (pid < 0) {
-    nwalked -= n; /* not walked after all */
-    return -errno;
+    int e = errno;
+    unmark(im, todo, n);
+    return -e;
   }
   if (pid == 0) {
     /* Nothing of boxd's but stderr (the log): no mux, socket or terminal kept open by this child. */
@@ -107,13 +124,24 @@ pid_t prefetch_start(const struct image *im) {
     _exit(0);
   }
   child = pid;
+  nchild_layers = n;
+  for (int i = 0; i < n; i++) snprintf(child_layers[i], sizeof child_layers[i], "%s", im->layers[todo[i]]);
   return pid;
 }
 
 bool prefetch_reaped(pid_t pid, int status) {
-  (void)status;
   if (pid <= 0 || pid != child) return false;
   child = 0;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    /* Killed or failed: its layers are walked again at the next prepare. */
+    char *layers[OCI_MAX_LAYERS];
+    int todo[OCI_MAX_LAYERS];
+    for (int i = 0; i < nchild_layers; i++) layers[i] = child_layers[i], todo[i] = i;
+    struct image im = {.nlayers = nchild_layers};
+    for (int i = 0; i < nchild_layers; i++) im.layers[i] = layers[i];
+    unmark(&im, todo, nchild_layers);
+  }
+  nchild_layers = 0;
   return true;
 }
 

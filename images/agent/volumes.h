@@ -31,7 +31,7 @@ struct mount_spec {
   bool nocopy;        /* `:nocopy`, `volume-nocopy`: an empty volume does not get the image's files */
   bool source_needed; /* --mount type=bind: a missing source is an error (-v makes it a directory) */
   bool nonrecursive;  /* --mount bind-nonrecursive: the source's submounts are not taken along */
-  char *tmpfs_options; /* a tmpfs's mount data as Docker passes it ("size=64m,mode=1777", --tmpfs's as given); NULL = none */
+  char *tmpfs_options; /* a tmpfs's mount data as Docker passes it ("mode=1777,size=64m", --tmpfs's as given); NULL = none */
 };
 
 /* Parse one `-v` value as Docker's linux parser does (moby volume/mounts/linux_parser.go):

@@ -30,7 +30,7 @@ describe('the host image store (host/store.img)', () => {
     expect(web.Layers.length).toBe(2);
   });
 
-  it('a host boot reads a few blocks of it; the first container only what it opens', async () => {
+  it('a host boot reads a few blocks of it; the first container (and the read-ahead of its image) under half of it', async () => {
     const m = new Machine('host');
     try {
       await m.waitFor(MARKERS.hostReady, 90_000, 'host ready');

@@ -33,10 +33,14 @@ describe.skipIf(!hostHasContainerImages())('starts take the root and cgroup prep
   // the first start reads nothing there. Without it `box run busybox` read the 2 MB busybox binary:
   // about 4,000 sectors, and 5 M guest instructions against 1 M for a warm start.
   it("the first start of the prepared image reads nothing from the store's disk: its files were read ahead", async () => {
-    // Idle: boxd prepared the next start (and, with the fix, read ahead in the 10 s after it).
-    await sh('i=0; until grep -q "namespaces ready" /var/log/boxd.log || [ $i -ge 300 ]; do usleep 100000; i=$((i+1)); done');
-    await new Promise((ok) => setTimeout(ok, 10_000));
+    // Idle: boxd prepared the next start and its prefetch child logged what it read (boxd logs it
+    // at the child's end; without the fix, never: the loop then gives up after 60 s of guest time).
+    // Then the disk goes quiet: the readahead's last reads may still be in flight after the log line.
     const sectorsRead = async () => Number((await sh('cat /sys/block/sda/stat')).out.trim().split(/\s+/)[2]);
+    await sh('i=0; until grep -q "prefetched busybox" /var/log/boxd.log || [ $i -ge 600 ]; do usleep 100000; i=$((i+1)); done', 90_000);
+    await sh(
+      'a=0; b=1; i=0; while [ "$a" != "$b" ] && [ $i -lt 50 ]; do set -- $(cat /sys/block/sda/stat); a=$3; usleep 300000; set -- $(cat /sys/block/sda/stat); b=$3; i=$((i+1)); done',
+    );
     const before = await sectorsRead();
     expect((await sh('box run --rm busybox true')).code).toBe(0);
     expect((await sectorsRead()) - before).toBeLessThan(64);

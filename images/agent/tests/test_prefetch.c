@@ -3,6 +3,7 @@
  * a layer reached through a link (as pre-pulled layers are) is walked; a walked layer is not walked
  * again; one not unpacked yet is left for later; the child version is reaped by its pid. */
 #define _GNU_SOURCE
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -58,6 +59,15 @@ int main(void) {
   prefetch_forget();
   s = prefetch_walk(&im);
   CHECK(s.layers == 3 && s.files == 3, "forgotten: all three walked again (%d layers, %d files)", s.layers, s.files);
+
+  /* A child that is killed (status as waitpid gives it for SIGKILL) leaves its layers to walk again. */
+  prefetch_forget();
+  pid = prefetch_start(&im);
+  CHECK(pid > 0, "a child for all three layers");
+  CHECK(waitpid(pid, &status, 0) == pid, "reaped");
+  CHECK(prefetch_reaped(pid, SIGKILL), "reported as killed");
+  s = prefetch_walk(&im);
+  CHECK(s.layers == 3, "a killed child's layers are walked again (%d)", s.layers);
 
   rm_rf(dir);
   return tap_done();
