@@ -382,7 +382,11 @@ describe('MuxHost.load (LOAD, a streamed box load)', () => {
     const h = g.host.load(new Uint8Array(1_000_000), { name: 'a.tar', stallMs: 5000 });
     h.abort();
     await until(() => g.of(FrameType.LOAD_ABORT).length === 1);
-    g.say(FrameType.ERROR, h.channel, P.encodeError({ code: MUX_ECANCELED, message: 'box load: a.tar: aborted by the host after 0 of 1000000 bytes: nothing was loaded' }));
+    g.say(
+      FrameType.ERROR,
+      h.channel,
+      P.encodeError({ code: MUX_ECANCELED, message: 'box load: a.tar: aborted by the host after 0 of 1000000 bytes: nothing was loaded' }),
+    );
     const e = await h.done.catch((err: unknown) => err);
     expect(e).toBeInstanceOf(MuxLoadAbortedError);
     expect((e as Error).name).toBe('MuxLoadAbortedError');

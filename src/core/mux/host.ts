@@ -101,13 +101,16 @@ export class MuxRequestError extends Error {
 /** Linux's ECANCELED: the code of boxd's ERROR that confirms a LOAD_ABORT (PROTOCOL.md "Streamed load"). */
 export const MUX_ECANCELED = 125;
 
+/** MuxLoadAbortedError's `name` (a string, so a bundler's renamed class still matches). */
+export const MUX_LOAD_ABORTED = 'MuxLoadAbortedError';
+
 /**
  * A load boxd confirmed aborted: its ERROR with code ECANCELED, after LOAD_ABORT. Nothing was loaded.
  * Its `name` survives a comlink hop (comlink keeps an Error's name and message), so the page can tell
  * a confirmed cancel from a load that failed for its own reasons.
  */
 export class MuxLoadAbortedError extends MuxRequestError {
-  override name = 'MuxLoadAbortedError';
+  override name = MUX_LOAD_ABORTED;
 }
 
 export interface RunHandle {
