@@ -260,10 +260,29 @@ test('Load image… takes an OCI archive into the host with progress, and it run
     const big = join(dir, 'big.oci.tar');
     execFileSync('tar', ['-cf', big, '-C', layout, 'oci-layout', 'index.json', 'blobs']);
     await host.getByTestId('load-image-file').setInputFiles({ name: 'big.oci.tar', mimeType: 'application/x-tar', buffer: readFileSync(big) });
-    await expect(host.getByTestId('load-image-progress')).not.toHaveText(/^0\.0 of/, { timeout: 60_000 });
-    await expect(host.getByTestId('load-image')).toBeDisabled();
-    expect(await labLayoutProblems(page, info, 'image-loading')).toEqual([]);
-    await host.getByTestId('load-image-cancel').click();
+    // Cancel in the same page task as the first progress tick, so it is mid-flight by construction
+    // (not by how fast boxd is): what the bar and the buttons showed at that moment is recorded.
+    const atClick = await host.evaluate(
+      (card) =>
+        new Promise<{ taken: number; total: number; cancelEnabled: boolean; loadDisabled: boolean }>((resolve) => {
+          const q = <T extends Element>(id: string) => card.querySelector<T>(`[data-testid="${id}"]`);
+          const tick = () => {
+            const bar = card.querySelector<HTMLProgressElement>('.load-status progress');
+            const cancel = q<HTMLButtonElement>('load-image-cancel');
+            if (!bar || !cancel || bar.value <= 0) return void setTimeout(tick, 1);
+            const at = { taken: bar.value, total: bar.max, cancelEnabled: !cancel.disabled, loadDisabled: !!q<HTMLButtonElement>('load-image')?.disabled };
+            cancel.click();
+            resolve(at);
+          };
+          tick();
+        }),
+    );
+    expect(atClick.cancelEnabled).toBe(true);
+    expect(atClick.loadDisabled).toBe(true);
+    expect(atClick.taken).toBeGreaterThan(0);
+    expect(atClick.taken).toBeLessThan(atClick.total);
+    expect(atClick.total).toBe(statSync(big).size);
+    expect(await labLayoutProblems(page, info, 'image-load-cancelling')).toEqual([]);
     await expect(host.getByTestId('load-image-error')).toHaveText(
       /^Cancelled: box load: big\.oci\.tar: aborted by the host after \d+ of \d+ bytes: nothing was loaded$/,
       { timeout: 60_000 },

@@ -266,7 +266,9 @@ export interface MachineApi {
    * saying what is wrong with the archive, nothing loaded). `onProgress(taken, total)` as boxd takes
    * the bytes, at most every 100 ms and once at the end. Rejects when there is no container host, on
    * boxd's ERROR (the stream failed: nothing was loaded), or when boxd takes nothing for `stallMs`
-   * (aborted), or took every byte but gave no answer for `stallMs` (MuxHost.load: it may still load).
+   * (aborted), or took every byte but gave no answer for `stallMs` (MuxHost.load: it may still load),
+   * and at once when the host is powered off meanwhile (nothing was loaded). A cancel boxd confirmed
+   * rejects with an Error named MUX_LOAD_ABORTED (src/core/mux/host.ts), kept across comlink.
    * Timed by the worker's clock: `takenMs` from LOAD to the LOAD_ACK of the last byte (the transfer
    * in; box load reads as the bytes come), `ms` to the answer (box load's checks and store after it).
    * `loadId` names the load for abortBoxLoad (the page's Cancel).

@@ -2,7 +2,7 @@
 // buffers of at most one page, and a tiny boxd stand-in that decodes requests and answers.
 import { describe, it, expect } from 'vitest';
 import { FrameType, MUX_LOAD_WINDOW } from './frames.ts';
-import { MuxRequestError } from './host.ts';
+import { MUX_ECANCELED, MuxLoadAbortedError, MuxRequestError } from './host.ts';
 import { FakeGuest } from './fake-guest.ts';
 import * as P from './payloads.ts';
 
@@ -359,15 +359,58 @@ describe('MuxHost.load (LOAD, a streamed box load)', () => {
     g.host.close();
   });
 
-  it('a host closed during a load: done still rejects after stallMs, and the stall sends nothing to the closed mux', async () => {
+  it('a host closed during a load (power-off): done rejects at once saying so, a later abort sends nothing', async () => {
     const g = new FakeGuest();
     g.posted = 1e9;
-    loader(g, 0, () => {});
-    const h = g.host.load(new Uint8Array(1_000_000), { name: 'gone.tar', stallMs: 30 });
+    g.answer = () => {}; // boxd takes nothing: both loads are in flight
+    const h = g.host.load(new Uint8Array(1_000_000), { name: 'gone.tar', stallMs: 60_000 });
+    const other = g.host.load(new Uint8Array(1_000), { name: 'other.tar', stallMs: 60_000 });
     await until(() => g.of(FrameType.LOAD_DATA).length > 0);
+    const t0 = Date.now();
     g.host.close();
-    await expect(h.done).rejects.toThrow(/^box load gone.tar: boxd took no bytes for 30 ms \(0 of 1000000 taken\): aborted$/);
+    await expect(h.done).rejects.toThrow(/^box load gone.tar: the container host was powered off: nothing was loaded$/);
+    await expect(other.done).rejects.toThrow(/^box load other.tar: the container host was powered off: nothing was loaded$/);
+    expect(Date.now() - t0).toBeLessThan(5_000); // not the 60 s stall
+    h.abort();
     expect(g.of(FrameType.LOAD_ABORT)).toEqual([]);
+  });
+
+  it('an abort boxd confirms (ERROR, ECANCELED) rejects as MuxLoadAbortedError; an ERROR of its own does not', async () => {
+    const g = new FakeGuest();
+    g.posted = 1e9;
+    g.answer = () => {}; // boxd takes nothing: the loads are in flight when aborted
+    const h = g.host.load(new Uint8Array(1_000_000), { name: 'a.tar', stallMs: 5000 });
+    h.abort();
+    await until(() => g.of(FrameType.LOAD_ABORT).length === 1);
+    g.say(
+      FrameType.ERROR,
+      h.channel,
+      P.encodeError({ code: MUX_ECANCELED, message: 'box load: a.tar: aborted by the host after 0 of 1000000 bytes: nothing was loaded' }),
+    );
+    const e = await h.done.catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(MuxLoadAbortedError);
+    expect((e as Error).name).toBe('MuxLoadAbortedError');
+
+    const own = g.host.load(new Uint8Array(1_000_000), { name: 'b.tar', stallMs: 5000 });
+    own.abort();
+    await until(() => g.of(FrameType.LOAD_ABORT).length === 2);
+    g.say(FrameType.ERROR, own.channel, P.encodeError({ code: 71, message: 'box load: b.tar: LOAD_DATA out of order: nothing was loaded' }));
+    const e2 = await own.done.catch((err: unknown) => err);
+    expect(e2).toBeInstanceOf(MuxRequestError);
+    expect(e2).not.toBeInstanceOf(MuxLoadAbortedError);
+    g.host.close();
+  });
+
+  it('an abort after boxd took every byte: a slow answer is reported as a load that may still complete, not as an unconfirmed abort', async () => {
+    const g = new FakeGuest();
+    g.posted = 1e9;
+    loader(g, 65536, () => {});
+    let taken = 0;
+    const h = g.host.load(new Uint8Array(5000), { name: 'late.tar', stallMs: 30, onProgress: (n) => (taken = n) });
+    await until(() => taken === 5000);
+    h.abort();
+    await expect(h.done).rejects.toThrow(/^box load late.tar: boxd took all 5000 bytes but gave no answer for 30 ms \(the load may still complete\)$/);
+    g.host.close();
   });
 
   it('encodes a name safely: control characters replaced, at most 255 bytes', () => {

@@ -49,13 +49,16 @@ export interface LoadHandle {
    * `box load`'s answer once every byte is in and checked: code 0 and "Loaded image: …" lines, or
    * its exit code and its one error line (a damaged or truncated archive: nothing was loaded).
    * Rejects with a MuxRequestError when the stream failed (boxd's ERROR: out of order, aborted,
-   * too many loads) or when boxd took no bytes and gave no answer for `stallMs`.
+   * too many loads), when boxd took no bytes and gave no answer for `stallMs`, or at once when the
+   * host is closed (the machine was powered off: nothing was loaded). An abort() that boxd confirms
+   * (its ERROR with code ECANCELED) rejects with a MuxLoadAbortedError.
    */
   done: Promise<P.Result>;
   /**
    * Stop sending and ask boxd to drop what it staged (LOAD_ABORT); `done` then rejects with boxd's
-   * ERROR. Once boxd has every byte it ignores the abort (PROTOCOL.md): `done` then settles with
-   * box load's own answer.
+   * ERROR (a MuxLoadAbortedError). Once boxd has every byte it ignores the abort (PROTOCOL.md):
+   * `done` then settles with box load's own answer, or, if that takes over `stallMs`, rejects as a
+   * load whose bytes are all in (it may still complete).
    */
   abort(): void;
 }
@@ -93,6 +96,21 @@ export class MuxRequestError extends Error {
   ) {
     super(message);
   }
+}
+
+/** Linux's ECANCELED: the code of boxd's ERROR that confirms a LOAD_ABORT (PROTOCOL.md "Streamed load"). */
+export const MUX_ECANCELED = 125;
+
+/** MuxLoadAbortedError's `name` (a string, so a bundler's renamed class still matches). */
+export const MUX_LOAD_ABORTED = 'MuxLoadAbortedError';
+
+/**
+ * A load boxd confirmed aborted: its ERROR with code ECANCELED, after LOAD_ABORT. Nothing was loaded.
+ * Its `name` survives a comlink hop (comlink keeps an Error's name and message), so the page can tell
+ * a confirmed cancel from a load that failed for its own reasons.
+ */
+export class MuxLoadAbortedError extends MuxRequestError {
+  override name = MUX_LOAD_ABORTED;
 }
 
 export interface RunHandle {
@@ -135,6 +153,8 @@ export class MuxHost {
   private readyState: P.Ready | null = null;
   private resolveReady!: (r: P.Ready) => void;
   private closed = false;
+  /** Loads under way (MuxHost.load): each one's way to fail at once when the host closes. */
+  private readonly openLoads = new Set<() => void>();
   /** Every frame received (after the per-channel listeners); for logs and tools. */
   onFrame: ((f: Frame) => void) | null = null;
   /**
@@ -292,6 +312,7 @@ export class MuxHost {
       over = true;
       off();
       if (stall !== null) clearTimer(stall);
+      this.openLoads.delete(powerOff);
       this.release(channel);
     };
     const fail = (e: Error) => {
@@ -299,19 +320,22 @@ export class MuxHost {
       finish();
       settle.reject(e);
     };
+    // The guest is gone with a closed host (close() calls this at once), and with it the load.
+    const powerOff = () => fail(new MuxRequestError(`${what}: the container host was powered off: nothing was loaded`, 0, channel));
     const armStall = () => {
+      if (this.closed) return powerOff();
       if (stall !== null) clearTimer(stall);
       stall = setTimer(() => {
         if (over) return;
+        if (this.closed) return powerOff();
         // Once boxd has every byte, box load is checking and storing them: boxd ignores LOAD_ABORT
-        // then (PROTOCOL.md), so none is sent and the load may still complete.
+        // then (PROTOCOL.md), so none is sent and the load may still complete, aborted or not.
         const complete = acked === total;
-        // A closed host sends nothing (send throws): its guest is gone, and with it the load.
-        if (!aborted && !complete && !this.closed) this.send(FrameType.LOAD_ABORT, channel);
-        const why = aborted
-          ? 'aborted, and boxd did not confirm'
-          : complete
-            ? `boxd took all ${total} bytes but gave no answer for ${stallMs} ms (the load may still complete)`
+        if (!aborted && !complete) this.send(FrameType.LOAD_ABORT, channel);
+        const why = complete
+          ? `boxd took all ${total} bytes but gave no answer for ${stallMs} ms (the load may still complete)`
+          : aborted
+            ? 'aborted, and boxd did not confirm'
             : `boxd took no bytes for ${stallMs} ms (${acked} of ${total} taken): aborted`;
         fail(new MuxRequestError(`${what}: ${why}`, 0, channel));
       }, stallMs);
@@ -336,8 +360,10 @@ export class MuxHost {
         finish();
         settle.resolve(r);
       },
-      error: (e) => fail(new MuxRequestError(e.message, e.code, channel)),
+      error: (e) =>
+        fail(aborted && e.code === MUX_ECANCELED ? new MuxLoadAbortedError(e.message, e.code, channel) : new MuxRequestError(e.message, e.code, channel)),
     });
+    this.openLoads.add(powerOff);
     this.send(FrameType.LOAD, channel, P.encodeLoad(total, opts.name ?? ''));
     armStall();
     pump();
@@ -405,8 +431,10 @@ export class MuxHost {
     return this.terminal(channel).guestCredit;
   }
 
+  /** Stop: timers cleared, nothing more sent; loads under way fail at once (their guest is gone). */
   close(): void {
     this.closed = true;
+    for (const powerOff of [...this.openLoads]) powerOff();
     if (this.retry !== null) clearTimer(this.retry);
     if (this.hello !== null) clearTimer(this.hello);
     this.retry = this.hello = null;

@@ -131,4 +131,42 @@ describe('startImageLoad', () => {
     expect(new Set(ids).size).toBe(2);
     expect(aborted).toEqual([ids[0]]);
   });
+
+  it('a cancel after boxd took every byte: box load’s own failure is not labelled “Cancelled”, and its slow answer is not an unconfirmed abort', async () => {
+    // boxd takes every byte, ignores LOAD_ABORT (PROTOCOL.md), and box load answers when the test says.
+    const g = new FakeGuest();
+    g.posted = 1e9;
+    let got = 0;
+    g.answer = (f) => {
+      if (f.type !== FrameType.LOAD_DATA) return;
+      got += P.decodeLoadData(f.payload).bytes.length;
+      g.say(FrameType.LOAD_ACK, f.channel, P.encodeLoadAck(got));
+    };
+    const loads = new Map<string, LoadHandle>();
+    const t = (stallMs: number): ImageArchiveTarget => ({
+      async boxLoad(archive, name, _s, onProgress, loadId) {
+        const load = g.host.load(archive, { name, stallMs, onProgress });
+        loads.set(loadId!, load);
+        return load.done;
+      },
+      async abortBoxLoad(loadId) {
+        loads.get(loadId)?.abort();
+        return true;
+      },
+    });
+    const line = 'box load: bad.tar: blob sha256:0123 does not match its digest: nothing was loaded';
+    let seen = 0;
+    const bad = startImageLoad(t(5000), 'bad.tar', tinyTar(), (n) => (seen = n));
+    await expect.poll(() => seen).toBe(1536);
+    await bad.cancel();
+    g.say(FrameType.RESULT, g.of(FrameType.LOAD).at(-1)!.channel, P.encodeResult({ code: 1, text: `${line}\n` }));
+    await expect(bad.done).rejects.toThrow(new RegExp(`^${line}$`));
+
+    seen = got = 0;
+    const slow = startImageLoad(t(30), 'slow.tar', tinyTar(), (n) => (seen = n));
+    await expect.poll(() => seen).toBe(1536);
+    await slow.cancel();
+    await expect(slow.done).rejects.toThrow(/^box load slow.tar: boxd took all 1536 bytes but gave no answer for 30 ms \(the load may still complete\)$/);
+    g.host.close();
+  });
 });

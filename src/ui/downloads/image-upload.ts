@@ -5,6 +5,7 @@
  * PROTOCOL.md "Streamed load"). A bad file gets one line and loads nothing.
  */
 import type { MachineApi } from '../../core/machine/index.ts';
+import { MUX_LOAD_ABORTED } from '../../core/mux/host.ts';
 import { looksLikeTar } from './image-download.ts';
 
 /** The part of a machine's control API this needs (src/core/machine/api.ts MachineApi.boxLoad, abortBoxLoad): of the answer, the code and text. */
@@ -15,11 +16,15 @@ export interface ImageArchiveTarget {
 
 /** A load under way (startImageLoad). */
 export interface ImageLoad {
-  /** As loadImageArchive; after cancel(), rejects with "Cancelled: " and boxd's line (nothing loaded). */
+  /**
+   * As loadImageArchive; after cancel(), rejects with "Cancelled: " and boxd's line only when boxd
+   * confirmed the abort (nothing loaded). Any other outcome is the load's own, unlabelled.
+   */
   done: Promise<string>;
   /**
    * Ask the host to stop the load (LOAD_ABORT). `done` settles with the outcome: cancelled, or, when
-   * every byte was already in, the load's own answer (it did load). Resolves once the host was told.
+   * every byte was already in, the load's own answer (it did load, or failed for its own reasons).
+   * Resolves once the host was told.
    */
   cancel(): Promise<void>;
 }
@@ -67,7 +72,9 @@ export function startImageLoad(target: ImageArchiveTarget, name: string, bytes: 
   let cancelled = false;
   const done = loadImageArchive(target, name, bytes, onProgress, loadId).catch((err: unknown) => {
     const why = err instanceof Error ? err.message : String(err);
-    throw new Error(cancelled ? `Cancelled: ${why}` : why);
+    // boxd's confirmation keeps its name across the worker hop (MuxLoadAbortedError, comlink).
+    const confirmed = cancelled && err instanceof Error && err.name === MUX_LOAD_ABORTED;
+    throw new Error(confirmed ? `Cancelled: ${why}` : why);
   });
   return {
     done,
