@@ -253,10 +253,13 @@ static int step_run(struct build *b, const struct df_instruction *in) {
   for (int i = 0; i < 6; i++) snprintf(name + 2 * i, 3, "%02x", rnd[i]);
   printf(" ---> Running in %s\n", name);
   autofree char *image = xasprintf("sha256:%s", b->cur_hex);
-  char **args = xcalloc(in->nargs + 6, sizeof *args);
+  char **args = xcalloc(in->nargs + 7, sizeof *args);
   int n = 0;
   args[n++] = "box";
   args[n++] = "run";
+  /* No anonymous volume on the image's VOLUMEs: what the step writes there goes in its layer
+   * (BuildKit's rule, README), and `box rm -f` below would leave such a volume behind. */
+  args[n++] = "--internal-build-step";
   args[n++] = "--name";
   args[n++] = name;
   args[n++] = image;

@@ -42,7 +42,8 @@ static const struct verb_spec verbs[] = {
       {O_ENTRYPOINT, 0, "entrypoint", VALUE},
       {O_VOLUME, 'v', "volume", LIST},
       {O_MOUNT, 0, "mount", LIST},
-      {O_TMPFS, 0, "tmpfs", LIST}}},
+      {O_TMPFS, 0, "tmpfs", LIST},
+      {O_BUILD_STEP, 0, "internal-build-step", BOOL}}}, /* box build's RUN steps only (run_opts.build_step) */
     {"exec", false, {{O_INTERACTIVE, 'i', "interactive", BOOL}, {O_TTY, 't', "tty", BOOL}}},
     {"ps", true, {{O_ALL, 'a', "all", BOOL}, {O_QUIET, 'q', "quiet", BOOL}}},
     {"stop", true, {{O_TIME, 't', "timeout|time", VALUE}}},
@@ -316,6 +317,7 @@ int parse_run(int argc, char **argv, struct run_opts *o, char *err, size_t errle
   if ((val = a.value[O_ENTRYPOINT])) o->entrypoint = xstrdup(val);
   if (mount_specs_parse(a.every[O_VOLUME], a.every[O_MOUNT], a.every[O_TMPFS], &o->mounts, &o->nmounts, err, errlen) < 0) goto out;
   o->remove = flag_on(&a, O_RM);
+  o->build_step = flag_on(&a, O_BUILD_STEP);
   if (a.noperands < 1) {
     set_err(err, errlen, 0, "\"box run\" requires at least 1 argument: box run [OPTIONS] IMAGE [COMMAND] [ARG...]");
     goto out;

@@ -15,6 +15,7 @@ enum opt_id {
   O_ALL, O_QUIET, O_TIME, O_FORCE, O_NO_STREAM, O_PUBLISH, O_ENV, O_WORKDIR, O_RM, O_ENTRYPOINT,
   O_TAG, O_FILE, O_NO_CACHE, O_OUTPUT, O_INPUT, /* build, save, load (images.c) */
   O_VOLUME, O_MOUNT, O_TMPFS,
+  O_BUILD_STEP, /* run: internal, set only by `box build` (struct run_opts.build_step) */
   O_COUNT
 };
 
@@ -61,6 +62,11 @@ struct run_opts {
   bool remove;    /* --rm: removed once it has exited */
   struct mount_spec *mounts; /* -v, --mount, --tmpfs, parents first (volumes.h); an anonymous volume is named at the start */
   int nmounts;
+  /* --internal-build-step: a container `box build` runs for a RUN step. It gets none of the image's
+   * config Volumes, so what the step writes under a VOLUME path stays in its upper dir and so in
+   * the layer (BuildKit's rule), and no anonymous volume is made for it to leak. Not a Docker flag:
+   * set only by build.c, left out of the usage text. */
+  bool build_step;
 };
 
 /* argv without "box run". 0, or -EINVAL with err set. Strings are copied. */

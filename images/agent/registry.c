@@ -134,7 +134,8 @@ struct container *container_create(struct run_opts *o, uint64_t received, int id
     set_err(err, errlen, 0, "No command specified");
     return NULL;
   }
-  if (mounts_add_image_volumes(&o->mounts, &o->nmounts, im->volumes, err, errlen) < 0) return NULL;
+  /* A build's RUN step writes through to its layer (run_opts.build_step): no image VOLUMEs. */
+  if (!o->build_step && mounts_add_image_volumes(&o->mounts, &o->nmounts, im->volumes, err, errlen) < 0) return NULL;
   if (o->name && container_find(o->name) && !strcmp(container_find(o->name)->name, o->name)) {
     set_err(err, errlen, 0, "Conflict. The container name \"%s\" is already in use", o->name);
     return NULL;

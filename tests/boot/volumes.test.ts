@@ -300,6 +300,25 @@ describe.skipIf(!hostHasContainerImages())('box run -v and box volume, as Docker
     expect((await sh('box volume ls -q | wc -l')).out.trim()).toBe(n1);
   }, 360_000);
 
+  it("a build's RUN after a VOLUME writes into its layer (BuildKit's rule), also FROM such an image, and the build leaves no volume or container", async () => {
+    const ctx = '/tmp/volrunctx';
+    await sh(
+      `rm -rf ${ctx}; mkdir -p ${ctx}/from && printf 'FROM busybox\nRUN mkdir /data\nVOLUME /data\nRUN echo x > /data/y\nRUN cat /data/y > /data/z\n' > ${ctx}/Dockerfile && printf 'FROM volrun\nRUN echo w > /data/w\n' > ${ctx}/from/Dockerfile`,
+    );
+    // BuildKit makes no directory for a VOLUME (hence the mkdir); the classic builder's volume per
+    // step would lose /data/y before the second RUN.
+    const volumes = async () => (await sh('box volume ls -q | wc -l')).out.trim();
+    const containers = async () => (await sh('box ps -a -q | wc -l')).out.trim();
+    const [v0, c0] = [await volumes(), await containers()];
+    const b = await sh(`box build --no-cache -t volrun ${ctx} 2>&1 && box build --no-cache -t volrun2 ${ctx}/from 2>&1`, 300_000);
+    expect(b.code, b.out).toBe(0);
+    expect(await volumes()).toBe(v0);
+    expect(await containers()).toBe(c0);
+    // The second RUN saw the first's file; the image's files fill the run's anonymous volume; --rm takes it.
+    expect((await sh('box run --rm volrun2 cat /data/y /data/z /data/w')).out).toBe('x\nx\nw\n');
+    expect(await volumes()).toBe(v0);
+  }, 360_000);
+
   it("-v under /dev works (made while /dev is writable for that moment), /dev stays read-only; /proc is refused with runc's words", async () => {
     await sh('echo conf > /tmp/devconf');
     const d = await sh(

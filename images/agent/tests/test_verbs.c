@@ -173,6 +173,15 @@ int main(void) {
             !strcmp(o.env[2], "A=3") && !o.env[3] && o.remove && o.detach && !strcmp(o.workdir, "/srv/app") && !o.entrypoint,
         "-e given three times: all three in order; --rm; -w");
   run_opts_free(&o);
+  /* box build's RUN steps (build.c): the internal flag that keeps the image's VOLUMEs off them. */
+  char *build_step[] = {"--internal-build-step", "--name", "ab12", "sha256:00", "sh", "-c", "echo x > /data/y", NULL};
+  CHECK(parse_run(7, build_step, &o, err, sizeof err) == 0 && o.build_step && !strcmp(o.image, "sha256:00") && !strcmp(o.argv[2], "echo x > /data/y"),
+        "--internal-build-step marks a build's RUN container");
+  run_opts_free(&o);
+  char *plain_run[] = {"busybox", "--internal-build-step", NULL};
+  CHECK(parse_run(2, plain_run, &o, err, sizeof err) == 0 && !o.build_step && !strcmp(o.argv[0], "--internal-build-step"),
+        "a plain box run is no build step (after the image the flag is the command)");
+  run_opts_free(&o);
   char *env_bare[] = {"-e", "HOME", "busybox", NULL};
   CHECK(parse_run(3, env_bare, &o, err, sizeof err) < 0 && strstr(err, "invalid environment variable: HOME"),
         "-e NAME without a value is refused (boxd cannot see the CLI's environment): %s", err);
