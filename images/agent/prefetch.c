@@ -64,15 +64,14 @@ static int take_unwalked(const struct image *im, int todo[OCI_MAX_LAYERS]) {
   return n;
 }
 
-/* Unmark the layers a child was given (it failed or was killed: they are walked again later). */
-static void unmark(const struct image *im, const int *todo, int n) {
-  for (int i = 0; i < n; i++)
-    for (int j = 0; j < nwalked; j++)
-      if (!strcmp(walked[j], im->layers[todo[i]])) {
-        memmove(walked[j], walked[j + 1], (size_t)(nwalked - j - 1) * sizeof walked[0]);
-        nwalked--;
-        break;
-      }
+/* Unmark a layer a child was given (it failed or was killed: it is walked again later). */
+static void unmark(const char *hex) {
+  for (int j = 0; j < nwalked; j++)
+    if (!strcmp(walked[j], hex)) {
+      memmove(walked[j], walked[j + 1], (size_t)(nwalked - j - 1) * sizeof walked[0]);
+      nwalked--;
+      return;
+    }
 }
 
 static struct prefetch_stats walk_layers(const struct image *im, const int *todo, int n) {
@@ -107,7 +106,7 @@ pid_t prefetch_start(const struct image *im) {
   pid_t pid = fork();
   if (pid < 0) {
     int e = errno;
-    unmark(im, todo, n);
+    for (int i = 0; i < n; i++) unmark(im->layers[todo[i]]);
     return -e;
   }
   if (pid == 0) {
@@ -134,12 +133,7 @@ bool prefetch_reaped(pid_t pid, int status) {
   child = 0;
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     /* Killed or failed: its layers are walked again at the next prepare. */
-    char *layers[OCI_MAX_LAYERS];
-    int todo[OCI_MAX_LAYERS];
-    for (int i = 0; i < nchild_layers; i++) layers[i] = child_layers[i], todo[i] = i;
-    struct image im = {.nlayers = nchild_layers};
-    for (int i = 0; i < nchild_layers; i++) im.layers[i] = layers[i];
-    unmark(&im, todo, nchild_layers);
+    for (int i = 0; i < nchild_layers; i++) unmark(child_layers[i]);
   }
   nchild_layers = 0;
   return true;
