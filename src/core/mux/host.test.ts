@@ -6,6 +6,9 @@ import { MUX_ECANCELED, MuxLoadAbortedError, MuxRequestError } from './host.ts';
 import { FakeGuest } from './fake-guest.ts';
 import * as P from './payloads.ts';
 
+/** Archive bytes the page sent in LOAD_DATA frames so far (each payload: u64 offset, then bytes). */
+const loadDataBytes = (g: FakeGuest) => g.of(FrameType.LOAD_DATA).reduce((n, f) => n + f.payload.length - 8, 0);
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(cond: () => boolean, ms = 2000) {
   const end = Date.now() + ms;
@@ -283,7 +286,7 @@ describe('MuxHost.load (LOAD, a streamed box load)', () => {
     const ackTo = loader(g, 0, () => {});
     const h = g.host.load(new Uint8Array(1_000_000), { stallMs: 5000 });
     await sleep(30);
-    const sent = () => g.of(FrameType.LOAD_DATA).reduce((n, f) => n + f.payload.length - 8, 0);
+    const sent = () => loadDataBytes(g);
     expect(sent()).toBe(MUX_LOAD_WINDOW);
     ackTo(h.channel, 100_000);
     await until(() => sent() === MUX_LOAD_WINDOW + 100_000);
@@ -305,7 +308,7 @@ describe('MuxHost.load (LOAD, a streamed box load)', () => {
     g.posted = 1e9;
     const ackTo = loader(g, 0, () => {});
     const h = g.host.load(new Uint8Array(1_000_000), { stallMs: 5000 });
-    const sent = () => g.of(FrameType.LOAD_DATA).reduce((n, f) => n + f.payload.length - 8, 0);
+    const sent = () => loadDataBytes(g);
     await until(() => sent() === MUX_LOAD_WINDOW);
     h.abort();
     await until(() => g.of(FrameType.LOAD_ABORT).length === 1);
